@@ -1,0 +1,14 @@
+from __future__ import annotations
+
+import flatbuffers
+import numpy as np
+
+import typing
+from typing import cast
+
+uoffset: typing.TypeAlias = flatbuffers.number_types.UOffsetTFlags.py_type
+
+class ProtocolVersion(object):
+  Unknown = cast(int, ...)
+  V1 = cast(int, ...)
+

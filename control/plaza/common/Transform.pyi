@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+import flatbuffers
+import numpy as np
+
+import typing
+from plaza.common.Quat import Quat, QuatT
+from plaza.common.Vec3 import Vec3, Vec3T
+
+uoffset: typing.TypeAlias = flatbuffers.number_types.UOffsetTFlags.py_type
+
+class Transform(object):
+  @classmethod
+  def SizeOf(cls) -> int: ...
+
+  def Init(self, buf: bytes, pos: int) -> None: ...
+  def Position(self, obj: Vec3) -> Vec3: ...
+  def Rotation(self, obj: Quat) -> Quat: ...
+  def Velocity(self, obj: Vec3) -> Vec3: ...
+  def Animation(self) -> int: ...
+  def Flags(self) -> int: ...
+class TransformT(object):
+  position: Vec3T | None
+  rotation: QuatT | None
+  velocity: Vec3T | None
+  animation: int
+  flags: int
+  def __init__(
+    self,
+    position: 'Vec3T' | None = ...,
+    rotation: 'QuatT' | None = ...,
+    velocity: 'Vec3T' | None = ...,
+    animation: int = ...,
+    flags: int = ...,
+  ) -> None: ...
+  @classmethod
+  def InitFromBuf(cls, buf: bytes, pos: int) -> TransformT: ...
+  @classmethod
+  def InitFromPackedBuf(cls, buf: bytes, pos: int = 0) -> TransformT: ...
+  @classmethod
+  def InitFromObj(cls, transform: Transform) -> TransformT: ...
+  def _UnPack(self, transform: Transform) -> None: ...
+  def Pack(self, builder: flatbuffers.Builder) -> None: ...
+
+def CreateTransform(builder: flatbuffers.Builder, position_x: float, position_y: float, position_z: float, rotation_x: float, rotation_y: float, rotation_z: float, rotation_w: float, velocity_x: float, velocity_y: float, velocity_z: float, animation: int, flags: int) -> uoffset: ...
+

