@@ -4,7 +4,7 @@ set -euo pipefail
 
 PLAZA_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TOOLS_DIR="$PLAZA_ROOT/.tools"       # git-ignored: uv, FerretDB, staticcheck
-DATA_DIR="$PLAZA_ROOT/.data"         # git-ignored: service data, logs, pid files
+DATA_DIR="${PLAZA_DATA_DIR:-$PLAZA_ROOT/.data}"  # git-ignored: service data, logs, pid files
 VENV_DIR="$PLAZA_ROOT/.venv"
 
 # Pinned tool versions (the only place they are written down).

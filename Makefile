@@ -1,0 +1,27 @@
+# Plaza: two commands matter — `make run` and `make test`. See README.md.
+.PHONY: run test gen check-gen bootstrap services-start services-stop bench clean
+
+run: ## Install what is missing, start the whole system locally, Ctrl-C stops it
+	@scripts/run.sh
+
+test: ## Install everything and run every check (what CI runs)
+	@scripts/test.sh
+
+gen: ## Regenerate Go/Python/TypeScript code and test vectors from schemas/
+	@scripts/gen.sh
+
+check-gen: ## Fail when generated code is stale
+	@scripts/gen.sh --check
+
+bootstrap: ## Install toolchains and dependencies only
+	@scripts/bootstrap.sh
+
+services-start: ## Start Redis and FerretDB on loopback
+	@scripts/services.sh start
+
+services-stop: ## Stop Redis and FerretDB
+	@scripts/services.sh stop
+
+clean: ## Remove local data (keeps installed tools)
+	@scripts/services.sh stop
+	rm -rf .data

@@ -1,0 +1,96 @@
+"""The one exception tree of the control plane.
+
+Services and repositories raise these; ``plaza_control.problems`` maps every one
+of them (and Litestar's own HTTP errors) to an RFC 9457 problem-details response
+in one place. Each class fixes its HTTP status and a stable ``code`` that becomes
+the problem ``type`` (``urn:plaza:problem:<code>``).
+"""
+
+from __future__ import annotations
+
+
+class PlazaError(Exception):
+    """Base of every error the control plane raises on purpose."""
+
+    status: int = 500
+    code: str = "internal"
+    title: str = "Internal error"
+
+    def __init__(
+        self,
+        detail: str = "",
+        *,
+        retry_after: int | None = None,
+        extra: dict[str, object] | None = None,
+    ) -> None:
+        super().__init__(detail or self.title)
+        self.detail = detail or self.title
+        self.retry_after = retry_after
+        self.extra = extra or {}
+
+
+class ConfigError(PlazaError):
+    code = "config"
+    title = "Invalid configuration"
+
+
+class InvalidInput(PlazaError):
+    status = 400
+    code = "invalid-input"
+    title = "Invalid input"
+
+
+class Unauthenticated(PlazaError):
+    status = 401
+    code = "unauthenticated"
+    title = "Authentication required or failed"
+
+
+class Forbidden(PlazaError):
+    status = 403
+    code = "forbidden"
+    title = "Not allowed"
+
+
+class Banned(Forbidden):
+    code = "banned"
+    title = "User is banned"
+
+
+class NotFound(PlazaError):
+    status = 404
+    code = "not-found"
+    title = "Not found"
+
+
+class Conflict(PlazaError):
+    status = 409
+    code = "conflict"
+    title = "Conflict"
+
+
+class RoomFull(Conflict):
+    code = "room-full"
+    title = "Room is full"
+
+
+class RateLimited(PlazaError):
+    status = 429
+    code = "rate-limited"
+    title = "Too many requests"
+
+
+class Unavailable(PlazaError):
+    status = 503
+    code = "unavailable"
+    title = "Service unavailable"
+
+
+class NoRelayAvailable(Unavailable):
+    code = "no-relay"
+    title = "No live relay can take this room"
+
+
+class DependencyDown(Unavailable):
+    code = "dependency-down"
+    title = "A backing service is unreachable"

@@ -1,0 +1,168 @@
+"""Domain records. msgspec structs, shared by services and repositories.
+
+Times are Unix milliseconds (``*_ms``) unless a name says seconds.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Annotated, Literal
+
+import msgspec
+
+U16 = Annotated[int, msgspec.Meta(ge=0, le=65535)]
+Rate = Annotated[float, msgspec.Meta(ge=0.0, le=1000.0)]
+
+
+class Role(enum.Enum):
+    """Operator roles; each includes the ones below it."""
+
+    VIEWER = "viewer"
+    MODERATOR = "moderator"
+    ADMIN = "admin"
+
+    @property
+    def rank(self) -> int:
+        return _ROLE_RANK[self]
+
+    def allows(self, needed: Role) -> bool:
+        return self.rank >= needed.rank
+
+
+_ROLE_RANK = {Role.VIEWER: 0, Role.MODERATOR: 1, Role.ADMIN: 2}
+
+PERMISSIONS: tuple[str, ...] = ("move", "chat", "emote", "state")
+
+
+class WorldSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """Room settings of a world; mirrors schemas/world_config.fbs field for field."""
+
+    room_capacity: Annotated[int, msgspec.Meta(ge=1, le=5000)] = 50
+    tick_rate_hz: Annotated[int, msgspec.Meta(ge=1, le=60)] = 20
+    interest_radius: Annotated[float, msgspec.Meta(ge=0.0, le=100000.0)] = 50.0
+    far_every_ticks: U16 = 5
+    max_chat_bytes: Annotated[int, msgspec.Meta(ge=1, le=4096)] = 512
+    chats_per_second: Rate = 2.0
+    chat_burst: U16 = 5
+    moves_per_second: Rate = 30.0
+    move_burst: U16 = 30
+    emotes_per_second: Rate = 2.0
+    emote_burst: U16 = 4
+    state_sets_per_second: Rate = 5.0
+    state_set_burst: U16 = 10
+    max_state_key_bytes: Annotated[int, msgspec.Meta(ge=1, le=1024)] = 64
+    max_state_value_bytes: Annotated[int, msgspec.Meta(ge=1, le=1_048_576)] = 4096
+    max_state_keys: U16 = 256
+    empty_grace_seconds: U16 = 30
+
+
+class World(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    name: str
+    version: int
+    settings: WorldSettings
+    created_at_ms: int
+    updated_at_ms: int
+
+
+class WorldConfigView(msgspec.Struct, frozen=True, kw_only=True):
+    """What the join path needs of a world, decoded from the Redis cache."""
+
+    world_id: str
+    version: int
+    settings: WorldSettings
+
+
+class User(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    display_name: str
+    kind: Literal["guest", "external"]
+    created_at_ms: int
+    device_hash: str | None = None
+    external_key: str | None = None
+
+
+class Ban(msgspec.Struct, frozen=True, kw_only=True):
+    user_id: str
+    reason: str
+    #: 0 = permanent.
+    until_ms: int
+    by: str
+    at_ms: int
+
+    def active(self, now_ms: int) -> bool:
+        return self.until_ms == 0 or self.until_ms > now_ms
+
+
+class ApiKey(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    name: str
+    role: Role
+    #: sha256 hex of the whole key string.
+    hash: str
+    created_at_ms: int
+    revoked: bool = False
+
+
+class RefreshRecord(msgspec.Struct, frozen=True, kw_only=True):
+    #: sha256 hex of the token; the token itself is never stored.
+    hash: str
+    family: str
+    user_id: str
+    created_at_ms: int
+    expires_at_ms: int
+    rotated: bool = False
+    revoked: bool = False
+
+
+class AuditEntry(msgspec.Struct, frozen=True, kw_only=True):
+    #: Sortable: 13-digit ms time + random suffix; pages go newest first.
+    id: str
+    at_ms: int
+    actor: str
+    action: str
+    target: str
+    result: Literal["ok", "error"]
+    status: int
+    detail: str = ""
+
+
+class CommandRecord(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    at_ms: int
+    issued_by: str
+    #: Empty: broadcast channel.
+    target_relay_id: str
+    kind: str
+    body: dict[str, object]
+    ack: Literal["pending", "ok", "failed"] = "pending"
+    ack_detail: str = ""
+
+
+class RelayInfo(msgspec.Struct, frozen=True, kw_only=True):
+    """A live relay, decoded from its heartbeat key."""
+
+    relay_id: str
+    public_url: str
+    region: str
+    state: Literal["starting", "ready", "draining", "stopping"]
+    capacity_connections: int
+    connections: int
+    rooms: int
+    cpu_percent: float
+    egress_bytes_per_second: int
+    sent_at_ms: int
+    build: str
+    started_at_ms: int
+    #: Seats the control plane has reserved/confirmed on this relay.
+    seats: int = 0
+    #: Marked draining by an operator (takes effect before the relay reports it).
+    drain_requested: bool = False
+
+
+class RoomInfo(msgspec.Struct, frozen=True, kw_only=True):
+    room_id: str
+    world_id: str
+    relay_id: str
+    seats: int
+    created_at_ms: int

@@ -1,0 +1,95 @@
+"""Settings: read once from the environment (prefix ``PLAZA_``), validated by msgspec.
+
+Nothing here runs at import. ``Settings.from_env()`` is called by the CLI; tests
+build ``Settings(...)`` directly. Every field is documented in docs/control.md.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Annotated, Literal
+
+import msgspec
+
+from plaza_control.errors import ConfigError
+
+Port = Annotated[int, msgspec.Meta(ge=1, le=65535)]
+Positive = Annotated[int, msgspec.Meta(ge=1)]
+ServerName = Literal["uvicorn", "granian"]
+
+
+class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """Control plane configuration. Zero-config values suit local development only."""
+
+    # Network: the control plane binds loopback unless told otherwise.
+    host: str = "127.0.0.1"
+    port: Port = 18080
+    server: ServerName = "uvicorn"
+    workers: Positive = 1
+
+    # Backing services.
+    redis_url: str = "redis://127.0.0.1:16379/0"
+    redis_prefix: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.:-]{1,32}$")] = "plaza:"
+    mongo_url: str = "mongodb://127.0.0.1:27217/"
+    mongo_db: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{1,48}$")] = "plaza"
+
+    # Tokens and keys.
+    issuer: str = "plaza-control"
+    key_dir: str = ".data/keys"
+    signing_key_pem: str = ""
+    signing_key_id: str = ""
+    previous_signing_key_pem: str = ""
+    previous_signing_key_id: str = ""
+    key_activation_seconds: Annotated[int, msgspec.Meta(ge=0)] = 20
+    key_reload_seconds: Positive = 10
+    session_secret: str = ""
+    ticket_ttl_seconds: Annotated[int, msgspec.Meta(ge=5, le=300)] = 30
+    session_ttl_seconds: Annotated[int, msgspec.Meta(ge=60, le=86400)] = 900
+    refresh_ttl_seconds: Annotated[int, msgspec.Meta(ge=300)] = 30 * 86400
+
+    # External identity provider (all three empty: external sign-in disabled).
+    identity_issuer: str = ""
+    identity_audience: str = ""
+    identity_jwks_url: str = ""
+    identity_algorithms: str = "RS256,ES256,EdDSA"
+
+    # Allocation.
+    seat_reservation_seconds: Annotated[int, msgspec.Meta(ge=10, le=3600)] = 60
+    relay_cache_ms: Annotated[int, msgspec.Meta(ge=0, le=10000)] = 500
+    sweep_interval_seconds: Annotated[float, msgspec.Meta(gt=0)] = 5.0
+    cache_refresh_seconds: Annotated[float, msgspec.Meta(gt=0)] = 30.0
+    room_scan_limit: Annotated[int, msgspec.Meta(ge=1, le=256)] = 16
+
+    # Rate limits: requests per window, counted in Redis (shared by all processes).
+    rate_window_seconds: Positive = 60
+    signin_per_ip: Positive = 60
+    signin_per_device: Positive = 20
+    join_per_ip: Positive = 1200
+    join_per_user: Positive = 60
+    trust_forwarded_for: bool = False
+
+    # Observability.
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    access_log: bool = True
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Build settings from ``PLAZA_*`` variables; unknown ``PLAZA_`` names are ignored
+        because other Plaza programs share the prefix (e.g. ``PLAZA_REDIS_PORT``)."""
+        env = os.environ if environ is None else environ
+        fields = {f.name for f in msgspec.structs.fields(cls)}
+        raw: dict[str, object] = {}
+        for name, value in env.items():
+            if not name.startswith("PLAZA_"):
+                continue
+            key = name[len("PLAZA_") :].lower()
+            if key in fields:
+                raw[key] = value
+        try:
+            return msgspec.convert(raw, cls, strict=False)
+        except msgspec.ValidationError as exc:
+            raise ConfigError(f"invalid PLAZA_ setting: {exc}") from exc
+
+    def identity_enabled(self) -> bool:
+        return bool(self.identity_issuer and self.identity_audience and self.identity_jwks_url)
