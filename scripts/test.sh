@@ -62,5 +62,5 @@ step "staticcheck" staticcheck ./...
 step "go test -race" go_tests
 step "go fuzz smoke" fuzz_smoke
 step "pytest (Redis+FerretDB)" pytest_with_services
-printf '\n%s\n' "${TIMINGS[@]}" >&2
+echo >&2; printf '%s\n' "${TIMINGS[@]}" >&2
 log "all checks passed in $((SECONDS - start_all))s"
