@@ -42,6 +42,7 @@ func newPlazaTargetFromPlan(p *Plan) (Target, error) {
 	t := &PlazaTarget{URL: p.URL, RoomPrefix: p.RoomPrefix}
 	if p.ControlURL != "" {
 		t.Control = NewControlClient(p.ControlURL, p.ControlWorld)
+		t.Control.SignInPath, t.Control.JoinPath = p.ControlSignInPath, p.ControlJoinPath
 		return t, nil
 	}
 	m, err := NewMinter(p.TicketSeed, p.TicketKid, p.RelayID, p.WorldID)
