@@ -1,0 +1,146 @@
+"""Request and response bodies at the HTTP edge. Unknown fields are refused."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import msgspec
+
+from plaza_control import validation as v
+from plaza_control.models import AuditEntry, Ban, RelayInfo, RoomInfo, User, WorldSettings
+
+
+class Body(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """Base of every request body."""
+
+
+WorldId = Annotated[str, msgspec.Meta(pattern=v.WORLD_ID, examples=["lobby"])]
+RoomId = Annotated[str, msgspec.Meta(pattern=v.ROOM_ID, examples=["lobby.1a2b3c4d5e6f"])]
+RelayId = Annotated[str, msgspec.Meta(pattern=v.RELAY_ID, examples=["relay-a"])]
+UserId = Annotated[str, msgspec.Meta(pattern=v.USER_ID, examples=["u_0123456789abcdefghij"])]
+Region = Annotated[str, msgspec.Meta(pattern=v.REGION, examples=["eu-west"])]
+Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+RawName = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+
+
+class GuestSignIn(Body):
+    device_id: Annotated[str, msgspec.Meta(pattern=v.DEVICE_ID)]
+    display_name: RawName
+
+
+class ExternalSignIn(Body):
+    id_token: Annotated[str, msgspec.Meta(min_length=1, max_length=8192)]
+    display_name: RawName | None = None
+
+
+class RefreshIn(Body):
+    refresh_token: Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+
+
+class JoinIn(Body):
+    world_id: WorldId
+    room_id: RoomId | None = None
+    region: Region | None = None
+    resume_session_id: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{1,64}$")] | None = None
+
+
+class WorldCreate(Body):
+    id: WorldId
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    settings: WorldSettings = msgspec.field(default_factory=WorldSettings)
+
+
+class WorldUpdate(Body):
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = None
+    settings: WorldSettings | None = None
+    #: Optimistic concurrency: refuse the change unless the world is at this version.
+    expected_version: Annotated[int, msgspec.Meta(ge=1)] | None = None
+
+
+class BanIn(Body):
+    reason: Reason
+    #: 0 = permanent.
+    duration_seconds: Annotated[int, msgspec.Meta(ge=0, le=10 * 365 * 86400)] = 0
+
+
+class KickIn(Body):
+    user_id: UserId
+    reason: Reason
+
+
+class MuteIn(Body):
+    reason: Reason
+    #: Omitted: every room the user is in.
+    room_id: RoomId | None = None
+    #: 0 = until unmuted.
+    duration_seconds: Annotated[int, msgspec.Meta(ge=0, le=30 * 86400)] = 0
+
+
+class UnmuteIn(Body):
+    room_id: RoomId | None = None
+
+
+class CloseRoomIn(Body):
+    reason: Reason
+
+
+class AnnounceIn(Body):
+    scope: Literal["room", "world", "everyone"]
+    text: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
+    room_id: RoomId | None = None
+    world_id: WorldId | None = None
+
+
+class DrainIn(Body):
+    deadline_seconds: Annotated[int, msgspec.Meta(ge=0, le=86400)] = 300
+    reason: Reason = "operator drain"
+
+
+class CommandOut(msgspec.Struct, frozen=True, kw_only=True):
+    command_id: str
+    kind: str
+    #: Empty: sent on the broadcast channel.
+    target_relay_id: str
+    ack: str
+
+
+class RelaysOut(msgspec.Struct, frozen=True):
+    relays: list[RelayInfo]
+
+
+class RoomsOut(msgspec.Struct, frozen=True):
+    rooms: list[RoomInfo]
+
+
+class UserOut(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    display_name: str
+    kind: str
+    created_at_ms: int
+
+
+class UsersPage(msgspec.Struct, frozen=True):
+    items: list[UserOut]
+    #: Pass as ``after`` for the next page; null at the end.
+    next: str | None
+
+
+class UserDetail(msgspec.Struct, frozen=True, kw_only=True):
+    user: UserOut
+    ban: Ban | None
+    room_id: str | None
+
+
+class AuditPage(msgspec.Struct, frozen=True):
+    items: list[AuditEntry]
+    #: Pass as ``before`` for the next (older) page; null at the end.
+    next: str | None
+
+
+class Health(msgspec.Struct, frozen=True):
+    status: str
+    checks: dict[str, str] = msgspec.field(default_factory=dict)
+
+
+def user_out(u: User) -> UserOut:
+    return UserOut(id=u.id, display_name=u.display_name, kind=u.kind, created_at_ms=u.created_at_ms)

@@ -1,0 +1,81 @@
+"""The application factory. Nothing runs at import; ``create_app`` builds an app
+from settings, and its lifespan opens (and closes) every client."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import structlog
+from litestar import Litestar
+from litestar.middleware import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+
+from plaza_control import __version__
+from plaza_control.container import Services
+from plaza_control.maintenance import start_loops
+from plaza_control.observability import Metrics, ObservabilityMiddleware, configure_logging
+from plaza_control.problems import EXCEPTION_HANDLERS
+from plaza_control.routes import players, system
+from plaza_control.routes.ops import OpsController
+from plaza_control.routes.worlds import WorldsController
+from plaza_control.settings import Settings
+
+_log = structlog.get_logger("plaza.app")
+
+
+def create_app(settings: Settings, *, background: bool = True) -> Litestar:
+    """Build the control plane app. ``background=False`` skips the maintenance
+    loops (tests that drive sweeps themselves)."""
+    configure_logging(settings.log_level)
+    metrics = Metrics()
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        svc = Services(settings, metrics)
+        try:
+            await svc.start()
+            app.state.services = svc
+            tasks = start_loops(svc) if background else []
+            _log.info("control plane started", port=settings.port, kid=svc.key_ring().signing.kid)
+            try:
+                yield
+            finally:
+                for t in tasks:
+                    t.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+        finally:
+            await svc.close()
+
+    return Litestar(
+        route_handlers=[
+            players.AuthController,
+            players.JoinController,
+            OpsController,
+            WorldsController,
+            system.healthz,
+            system.readyz,
+            system.metrics,
+            system.jwks,
+        ],
+        lifespan=[lifespan],
+        middleware=[DefineMiddleware(ObservabilityMiddleware, metrics=metrics, access_log=settings.access_log)],
+        exception_handlers=EXCEPTION_HANDLERS,
+        openapi_config=OpenAPIConfig(
+            title="Plaza control plane",
+            version=__version__,
+            path="/schema",
+            render_plugins=[SwaggerRenderPlugin()],
+            components=Components(
+                security_schemes={
+                    "apiKey": SecurityScheme(type="apiKey", name="X-API-Key", security_scheme_in="header"),
+                    "session": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT"),
+                }
+            ),
+        ),
+        request_max_body_size=64 * 1024,
+        debug=False,
+    )

@@ -1,0 +1,145 @@
+"""Wiring: clients and services of one app instance, built in the lifespan."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import httpx
+import redis.asyncio as aioredis
+from pymongo import AsyncMongoClient
+
+from plaza_control import keys as keymod
+from plaza_control.keys import KeyRing
+from plaza_control.models import Role
+from plaza_control.observability import Metrics
+from plaza_control.redis_keys import RedisKeys
+from plaza_control.repositories import mongo
+from plaza_control.repositories.identity import HttpJwksSource
+from plaza_control.repositories.redis import (
+    RedisAllocator,
+    RedisCommandBus,
+    RedisConfigCache,
+    RedisRateLimiter,
+    RedisScripts,
+)
+from plaza_control.services.clock import system_clock_ms
+from plaza_control.services.commands import CommandService
+from plaza_control.services.identity import IdentityVerifier
+from plaza_control.services.join import JoinPolicy, JoinService
+from plaza_control.services.operators import ApiKeyService, Auditor
+from plaza_control.services.ops import OpsService
+from plaza_control.services.players import PlayerService, SignInLimits
+from plaza_control.services.worlds import WorldService
+from plaza_control.settings import Settings
+from plaza_control.tokens import SessionTokens, TicketMinter
+
+__all__ = ["KeyRingHolder", "Role", "Services"]
+
+
+class KeyRingHolder:
+    """The current ``KeyRing``; ``reload()`` re-reads the key directory."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self.ring = self._load()
+
+    def _load(self) -> KeyRing:
+        s = self._settings
+        if s.signing_key_pem:
+            return keymod.ring_from_env(
+                s.signing_key_pem, s.signing_key_id, s.previous_signing_key_pem, s.previous_signing_key_id
+            )
+        return keymod.build_ring(keymod.load_dir(Path(s.key_dir)), time.time(), s.key_activation_seconds)
+
+    def reload(self) -> None:
+        self.ring = self._load()
+
+    def __call__(self) -> KeyRing:
+        return self.ring
+
+
+class Services:
+    """Everything a request handler may need. Built and closed by the lifespan."""
+
+    def __init__(self, settings: Settings, metrics: Metrics) -> None:
+        s = settings
+        self.settings = s
+        self.metrics = metrics
+        self.redis: aioredis.Redis = aioredis.Redis.from_url(
+            s.redis_url, decode_responses=False, socket_timeout=5, socket_connect_timeout=2,
+            max_connections=256, health_check_interval=30,
+        )
+        self.mongo: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(
+            s.mongo_url, serverSelectionTimeoutMS=3000, connectTimeoutMS=2000, tz_aware=True
+        )
+        self.db = self.mongo[s.mongo_db]
+        self.http = httpx.AsyncClient(timeout=5.0)
+        self.keys = RedisKeys(s.redis_prefix)
+        self.key_ring = KeyRingHolder(s)
+        scripts = RedisScripts(self.redis)
+        clock = system_clock_ms
+
+        self.allocator = RedisAllocator(self.redis, self.keys, scripts)
+        self.cache = RedisConfigCache(self.redis, self.keys)
+        self.limiter = RedisRateLimiter(self.redis, self.keys, scripts)
+        users = mongo.MongoUserRepository(self.db)
+        bans = mongo.MongoBanRepository(self.db)
+        self.auditor = Auditor(mongo.MongoAuditRepository(self.db), clock)
+        self.commands = CommandService(
+            mongo.MongoCommandRepository(self.db), RedisCommandBus(self.redis, self.keys), clock
+        )
+        self.api_keys = ApiKeyService(mongo.MongoApiKeyRepository(self.db), clock)
+        self.sessions = SessionTokens(
+            keymod.session_secret(Path(s.key_dir), s.session_secret), s.issuer, s.session_ttl_seconds
+        )
+        identity = None
+        if s.identity_enabled():
+            identity = IdentityVerifier(
+                HttpJwksSource(self.http, s.identity_jwks_url),
+                s.identity_issuer,
+                s.identity_audience,
+                [a.strip() for a in s.identity_algorithms.split(",") if a.strip()],
+            )
+        window_ms = s.rate_window_seconds * 1000
+        self.players = PlayerService(
+            users=users,
+            bans=bans,
+            refresh_tokens=mongo.MongoRefreshTokenRepository(self.db),
+            sessions=self.sessions,
+            identity=identity,
+            limiter=self.limiter,
+            limits=SignInLimits(window_ms, s.signin_per_ip, s.signin_per_device),
+            refresh_ttl_ms=s.refresh_ttl_seconds * 1000,
+            clock=clock,
+        )
+        self.worlds = WorldService(mongo.MongoWorldRepository(self.db), self.cache, self.commands, self.auditor, clock)
+        self.ops = OpsService(
+            users=users, bans=bans, cache=self.cache, allocator=self.allocator,
+            commands=self.commands, auditor=self.auditor, clock=clock,
+        )
+        self.join = JoinService(
+            cache=self.cache,
+            allocator=self.allocator,
+            limiter=self.limiter,
+            minter=TicketMinter(self.key_ring, s.issuer, s.ticket_ttl_seconds),
+            policy=JoinPolicy(
+                reservation_ms=s.seat_reservation_seconds * 1000,
+                relay_cache_ms=s.relay_cache_ms,
+                scan_limit=s.room_scan_limit,
+                window_ms=window_ms,
+                per_ip=s.join_per_ip,
+                per_user=s.join_per_user,
+            ),
+            clock=clock,
+        )
+
+    async def start(self) -> None:
+        await mongo.ensure_indexes(self.db)
+        await self.worlds.warm_cache()
+        await self.ops.warm_bans()
+
+    async def close(self) -> None:
+        await self.http.aclose()
+        await self.redis.aclose()
+        await self.mongo.close()

@@ -1,0 +1,112 @@
+"""structlog JSON logs with request ids, and Prometheus metrics on a per-app registry."""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+import sys
+import time
+from typing import Any
+
+import structlog
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from structlog.contextvars import bind_contextvars, clear_contextvars, get_contextvars
+
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+_REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+def configure_logging(level: str) -> None:
+    """JSON lines on stdout. structlog's configuration is process-wide by design;
+    calling this again only changes the level."""
+    logging.basicConfig(format="%(message)s", stream=sys.stdout, level=level.upper(), force=True)
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.format_exc_info,
+            structlog.processors.JSONRenderer(),
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelNamesMapping()[level.upper()]),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stdout),
+        cache_logger_on_first_use=False,
+    )
+
+
+def current_request_id() -> str | None:
+    rid = get_contextvars().get("request_id")
+    return rid if isinstance(rid, str) else None
+
+
+class Metrics:
+    """Every metric of one app instance, on its own registry (no global state)."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.requests = Counter(
+            "plaza_control_http_requests", "HTTP requests", ["method", "route", "status"], registry=self.registry
+        )
+        self.latency = Histogram(
+            "plaza_control_http_request_duration_seconds",
+            "HTTP request latency",
+            ["method", "route"],
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+            registry=self.registry,
+        )
+        self.joins = Counter("plaza_control_joins", "Join outcomes", ["outcome"], registry=self.registry)
+        self.signins = Counter("plaza_control_signins", "Sign-in outcomes", ["kind", "outcome"], registry=self.registry)
+        self.commands = Counter("plaza_control_commands", "Relay commands sent", ["kind"], registry=self.registry)
+        self.swept_rooms = Counter("plaza_control_swept_rooms", "Empty rooms released by the sweeper", registry=self.registry)
+
+
+class ObservabilityMiddleware:
+    """Binds a request id (the caller's valid ``X-Request-ID`` or a new one) to the
+    log context, echoes it, counts and times the request by route template, and
+    writes one access log line."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics, access_log: bool) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.access_log = access_log
+        self.log = structlog.get_logger("plaza.access")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        rid = ""
+        for name, value in scope["headers"]:
+            if name == b"x-request-id":
+                candidate = value.decode("latin-1")
+                if _REQUEST_ID_RE.match(candidate):
+                    rid = candidate
+                break
+        rid = rid or secrets.token_hex(8)
+        clear_contextvars()
+        bind_contextvars(request_id=rid)
+        status = 500
+        start = time.perf_counter()
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = list(message.get("headers", []))
+                headers.append((b"x-request-id", rid.encode()))
+                message["headers"] = headers  # type: ignore[typeddict-unknown-key]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            elapsed = time.perf_counter() - start
+            route: str = scope.get("path_template") or "unmatched"  # type: ignore[assignment]
+            method: str = scope.get("method", "")  # type: ignore[assignment]
+            self.metrics.requests.labels(method, route, str(status)).inc()
+            self.metrics.latency.labels(method, route).observe(elapsed)
+            if self.access_log:
+                extra: dict[str, Any] = {"method": method, "route": route, "status": status}
+                self.log.info("request", ms=round(elapsed * 1000, 2), **extra)

@@ -1,0 +1,75 @@
+"""The Redis key layout (docs/redis.md is the contract; this is its Python half).
+
+All allocation keys carry the ``{alloc}`` hash tag so the join script touches a
+single cluster slot. Per-entity caches carry the entity id as their tag.
+"""
+
+from __future__ import annotations
+
+
+class RedisKeys:
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+        #: Prefix of every allocation key; passed to the Lua scripts as ARGV[1].
+        self.alloc = f"{prefix}{{alloc}}:"
+
+    # Allocation slot.
+    @property
+    def relays(self) -> str:
+        return f"{self.alloc}relays"
+
+    def relay_hb(self, relay_id: str) -> str:
+        return f"{self.alloc}relay:{relay_id}:hb"
+
+    def relay_rooms(self, relay_id: str) -> str:
+        return f"{self.alloc}relay:{relay_id}:rooms"
+
+    @property
+    def relay_seats(self) -> str:
+        return f"{self.alloc}relay_seats"
+
+    @property
+    def draining(self) -> str:
+        return f"{self.alloc}draining"
+
+    @property
+    def rooms(self) -> str:
+        return f"{self.alloc}rooms"
+
+    def room(self, room_id: str) -> str:
+        return f"{self.alloc}room:{room_id}"
+
+    def room_seats(self, room_id: str) -> str:
+        return f"{self.alloc}room:{room_id}:seats"
+
+    def world_rooms(self, world_id: str) -> str:
+        return f"{self.alloc}world:{world_id}:rooms"
+
+    @property
+    def user_seats(self) -> str:
+        return f"{self.alloc}user_seats"
+
+    # Caches, one slot per entity.
+    def world_config(self, world_id: str) -> str:
+        return f"{self.prefix}world:{{{world_id}}}:config"
+
+    def ban(self, user_id: str) -> str:
+        return f"{self.prefix}ban:{{{user_id}}}"
+
+    def rate(self, scope: str, subject: str) -> str:
+        return f"{self.prefix}rl:{{{scope}:{subject}}}"
+
+    def room_snapshot(self, room_id: str) -> str:
+        return f"{self.prefix}room:{{{room_id}}}:snapshot"
+
+    # Pub/sub and streams.
+    def cmd_relay(self, relay_id: str) -> str:
+        return f"{self.prefix}cmd:relay:{relay_id}"
+
+    @property
+    def cmd_all(self) -> str:
+        return f"{self.prefix}cmd:all"
+
+    @property
+    def events(self) -> str:
+        return f"{self.prefix}events"

@@ -1,0 +1,154 @@
+"""Repository contracts. Every method is a coroutine; errors are ``plaza_control.errors``."""
+
+from __future__ import annotations
+
+from typing import Literal, Protocol
+
+import msgspec
+
+from plaza_control.models import (
+    ApiKey,
+    AuditEntry,
+    Ban,
+    CommandRecord,
+    RefreshRecord,
+    RelayInfo,
+    RoomInfo,
+    User,
+    World,
+    WorldConfigView,
+    WorldSettings,
+)
+
+
+class UserRepository(Protocol):
+    async def get(self, user_id: str) -> User | None: ...
+    async def by_device(self, device_hash: str) -> User | None: ...
+    async def by_external(self, external_key: str) -> User | None: ...
+    async def create(self, user: User) -> User:
+        """Insert; on a duplicate device or external key return the existing user."""
+        ...
+    async def page(self, limit: int, after: str | None) -> list[User]:
+        """Users ordered by id, ids greater than ``after``."""
+        ...
+
+
+class BanRepository(Protocol):
+    async def put(self, ban: Ban) -> None: ...
+    async def delete(self, user_id: str) -> bool: ...
+    async def get(self, user_id: str) -> Ban | None: ...
+    async def all(self) -> list[Ban]: ...
+
+
+class RefreshTokenRepository(Protocol):
+    async def insert(self, record: RefreshRecord) -> None: ...
+    async def get(self, token_hash: str) -> RefreshRecord | None: ...
+    async def claim(self, token_hash: str, now_ms: int) -> RefreshRecord | None:
+        """Atomically mark a live (not rotated, not revoked, not expired) token rotated
+        and return it; ``None`` when no such token exists. At most one caller wins."""
+        ...
+    async def revoke_family(self, family: str) -> int: ...
+
+
+class ApiKeyRepository(Protocol):
+    async def insert(self, key: ApiKey) -> None: ...
+    async def get(self, key_id: str) -> ApiKey | None: ...
+
+
+class AuditRepository(Protocol):
+    async def append(self, entry: AuditEntry) -> None: ...
+    async def page(self, limit: int, before: str | None) -> list[AuditEntry]:
+        """Newest first; ids smaller than ``before``."""
+        ...
+
+
+class WorldRepository(Protocol):
+    async def create(self, world: World) -> World:
+        """Raise ``Conflict`` when the id exists."""
+        ...
+    async def get(self, world_id: str) -> World | None: ...
+    async def all(self) -> list[World]: ...
+    async def update(
+        self, world_id: str, name: str | None, settings: WorldSettings | None,
+        expected_version: int | None, now_ms: int,
+    ) -> World:
+        """Apply a change and add one to the version. ``NotFound`` for an unknown id,
+        ``Conflict`` when ``expected_version`` is given and differs."""
+        ...
+    async def delete(self, world_id: str) -> bool: ...
+
+
+class CommandRepository(Protocol):
+    async def insert(self, record: CommandRecord) -> None: ...
+    async def get(self, command_id: str) -> CommandRecord | None: ...
+
+
+class JoinOutcome(msgspec.Struct, frozen=True, kw_only=True):
+    status: Literal["ok", "room_full", "no_relay", "world_mismatch"]
+    room_id: str = ""
+    relay: RelayInfo | None = None
+    seats: int = 0
+    created: bool = False
+    reused: bool = False
+
+
+class JoinRequest(msgspec.Struct, frozen=True, kw_only=True):
+    user_id: str
+    world_id: str
+    room_capacity: int
+    empty_grace_ms: int
+    wanted_room: str
+    new_room_id: str
+    now_ms: int
+    reservation_ms: int
+    scan_limit: int
+    #: Placement candidates, most preferred first is not required: the
+    #: allocator picks the least loaded among them.
+    candidates: list[RelayInfo]
+
+
+class Allocator(Protocol):
+    """Relays, rooms and seats (Redis: docs/redis.md, allocation slot)."""
+
+    async def relays(self) -> list[RelayInfo]:
+        """Live relays (heartbeat key present), with seat counts and drain flags."""
+        ...
+    async def join(self, req: JoinRequest) -> JoinOutcome:
+        """The atomic step of join.lua: see its header for the exact contract."""
+        ...
+    async def confirm_seat(self, room_id: str, user_id: str) -> bool: ...
+    async def release_seat(self, room_id: str, user_id: str, now_ms: int) -> bool: ...
+    async def release_room(self, room_id: str) -> str:
+        """Forget a room; return the relay it was on ('' if unknown)."""
+        ...
+    async def sweep(self, now_ms: int) -> int: ...
+    async def rooms(self, world_id: str | None, limit: int) -> list[RoomInfo]: ...
+    async def room(self, room_id: str) -> RoomInfo | None: ...
+    async def user_room(self, user_id: str) -> str | None: ...
+    async def mark_draining(self, relay_id: str) -> None: ...
+
+
+class ConfigCache(Protocol):
+    """World configs and bans as the join path reads them (never from MongoDB)."""
+
+    async def put_world(self, world_id: str, version: int, settings: WorldSettings) -> None: ...
+    async def drop_world(self, world_id: str) -> None: ...
+    async def put_ban(self, ban: Ban) -> None: ...
+    async def drop_ban(self, user_id: str) -> None: ...
+    async def lookup(self, world_id: str, user_id: str) -> tuple[WorldConfigView | None, Ban | None]:
+        """The world's config and the user's ban, in one round trip."""
+        ...
+
+
+class RateLimiter(Protocol):
+    async def hit(self, buckets: list[tuple[str, str, int]], window_ms: int) -> int | None:
+        """Count one request in every (scope, subject, limit) bucket. ``None`` if all
+        allow it, else the milliseconds until the exceeded window resets."""
+        ...
+
+
+class CommandBus(Protocol):
+    async def publish(self, relay_id: str, payload: bytes) -> int:
+        """Publish to relay ``relay_id``'s channel, or the broadcast channel for ''.
+        Returns the number of subscribers that received it."""
+        ...

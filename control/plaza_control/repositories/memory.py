@@ -1,0 +1,442 @@
+"""In-process implementations of every repository contract.
+
+Used by service unit tests and as the reference the Mongo/Redis implementations
+are checked against. ``MemoryAllocator`` follows join.lua step for step.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from plaza_control.errors import Conflict, NotFound
+from plaza_control.models import (
+    ApiKey,
+    AuditEntry,
+    Ban,
+    CommandRecord,
+    RefreshRecord,
+    RelayInfo,
+    RoomInfo,
+    User,
+    World,
+    WorldConfigView,
+    WorldSettings,
+)
+from plaza_control.repositories.base import JoinOutcome, JoinRequest
+
+CONFIRMED = 9007199254740991
+
+
+class MemoryUserRepository:
+    def __init__(self) -> None:
+        self.users: dict[str, User] = {}
+
+    async def get(self, user_id: str) -> User | None:
+        return self.users.get(user_id)
+
+    async def by_device(self, device_hash: str) -> User | None:
+        return next((u for u in self.users.values() if u.device_hash == device_hash), None)
+
+    async def by_external(self, external_key: str) -> User | None:
+        return next((u for u in self.users.values() if u.external_key == external_key), None)
+
+    async def create(self, user: User) -> User:
+        existing = None
+        if user.device_hash:
+            existing = await self.by_device(user.device_hash)
+        elif user.external_key:
+            existing = await self.by_external(user.external_key)
+        if existing is not None:
+            return existing
+        if user.id in self.users:
+            raise Conflict("user id collision")
+        self.users[user.id] = user
+        return user
+
+    async def page(self, limit: int, after: str | None) -> list[User]:
+        ids = sorted(i for i in self.users if after is None or i > after)
+        return [self.users[i] for i in ids[:limit]]
+
+
+class MemoryBanRepository:
+    def __init__(self) -> None:
+        self.bans: dict[str, Ban] = {}
+
+    async def put(self, ban: Ban) -> None:
+        self.bans[ban.user_id] = ban
+
+    async def delete(self, user_id: str) -> bool:
+        return self.bans.pop(user_id, None) is not None
+
+    async def get(self, user_id: str) -> Ban | None:
+        return self.bans.get(user_id)
+
+    async def all(self) -> list[Ban]:
+        return list(self.bans.values())
+
+
+class MemoryRefreshTokenRepository:
+    def __init__(self) -> None:
+        self.records: dict[str, RefreshRecord] = {}
+
+    async def insert(self, record: RefreshRecord) -> None:
+        self.records[record.hash] = record
+
+    async def get(self, token_hash: str) -> RefreshRecord | None:
+        return self.records.get(token_hash)
+
+    async def claim(self, token_hash: str, now_ms: int) -> RefreshRecord | None:
+        r = self.records.get(token_hash)
+        if r is None or r.rotated or r.revoked or r.expires_at_ms <= now_ms:
+            return None
+        self.records[token_hash] = msgspec.structs.replace(r, rotated=True)
+        return r
+
+    async def revoke_family(self, family: str) -> int:
+        n = 0
+        for h, r in list(self.records.items()):
+            if r.family == family and not r.revoked:
+                self.records[h] = msgspec.structs.replace(r, revoked=True)
+                n += 1
+        return n
+
+
+class MemoryApiKeyRepository:
+    def __init__(self) -> None:
+        self.keys: dict[str, ApiKey] = {}
+
+    async def insert(self, key: ApiKey) -> None:
+        self.keys[key.id] = key
+
+    async def get(self, key_id: str) -> ApiKey | None:
+        return self.keys.get(key_id)
+
+
+class MemoryAuditRepository:
+    def __init__(self) -> None:
+        self.entries: list[AuditEntry] = []
+
+    async def append(self, entry: AuditEntry) -> None:
+        self.entries.append(entry)
+
+    async def page(self, limit: int, before: str | None) -> list[AuditEntry]:
+        rows = sorted(
+            (e for e in self.entries if before is None or e.id < before), key=lambda e: e.id, reverse=True
+        )
+        return rows[:limit]
+
+
+class MemoryWorldRepository:
+    def __init__(self) -> None:
+        self.worlds: dict[str, World] = {}
+
+    async def create(self, world: World) -> World:
+        if world.id in self.worlds:
+            raise Conflict(f"world {world.id} exists")
+        self.worlds[world.id] = world
+        return world
+
+    async def get(self, world_id: str) -> World | None:
+        return self.worlds.get(world_id)
+
+    async def all(self) -> list[World]:
+        return [self.worlds[k] for k in sorted(self.worlds)]
+
+    async def update(
+        self,
+        world_id: str,
+        name: str | None,
+        settings: WorldSettings | None,
+        expected_version: int | None,
+        now_ms: int,
+    ) -> World:
+        w = self.worlds.get(world_id)
+        if w is None:
+            raise NotFound(f"world {world_id} not found")
+        if expected_version is not None and w.version != expected_version:
+            raise Conflict(f"world {world_id} is not at version {expected_version}")
+        w = msgspec.structs.replace(
+            w,
+            name=w.name if name is None else name,
+            settings=w.settings if settings is None else settings,
+            version=w.version + 1,
+            updated_at_ms=now_ms,
+        )
+        self.worlds[world_id] = w
+        return w
+
+    async def delete(self, world_id: str) -> bool:
+        return self.worlds.pop(world_id, None) is not None
+
+
+class MemoryCommandRepository:
+    def __init__(self) -> None:
+        self.records: dict[str, CommandRecord] = {}
+
+    async def insert(self, record: CommandRecord) -> None:
+        self.records[record.id] = record
+
+    async def get(self, command_id: str) -> CommandRecord | None:
+        return self.records.get(command_id)
+
+
+class _Room(msgspec.Struct):
+    world: str
+    relay: str
+    created_ms: int
+    grace_ms: int
+    seats: dict[str, int]
+    empty_since: int | None = None
+
+
+class MemoryAllocator:
+    """join.lua in Python. Relays are "live" while present in ``heartbeats``."""
+
+    def __init__(self) -> None:
+        self.heartbeats: dict[str, RelayInfo] = {}
+        self.relay_seats: dict[str, int] = {}
+        self.draining: set[str] = set()
+        self.room_map: dict[str, _Room] = {}
+        self.user_seats: dict[str, str] = {}
+
+    async def relays(self) -> list[RelayInfo]:
+        return [
+            msgspec.structs.replace(
+                h, seats=self.relay_seats.get(i, 0), drain_requested=i in self.draining
+            )
+            for i, h in sorted(self.heartbeats.items())
+        ]
+
+    def _count(self, room_id: str) -> int:
+        return len(self.room_map[room_id].seats)
+
+    def _purge(self, room_id: str, now: int) -> int:
+        room = self.room_map[room_id]
+        expired = [u for u, exp in room.seats.items() if exp <= now]
+        for u in expired:
+            del room.seats[u]
+            if self.user_seats.get(u) == room_id:
+                del self.user_seats[u]
+        self.relay_seats[room.relay] = self.relay_seats.get(room.relay, 0) - len(expired)
+        if not room.seats:
+            room.empty_since = room.empty_since if room.empty_since is not None else now
+        else:
+            room.empty_since = None
+        return len(room.seats)
+
+    def _drop_seat(self, room_id: str, user: str) -> bool:
+        room = self.room_map.get(room_id)
+        removed = room is not None and room.seats.pop(user, None) is not None
+        if removed and room is not None:
+            self.relay_seats[room.relay] = self.relay_seats.get(room.relay, 0) - 1
+        if self.user_seats.get(user) == room_id:
+            del self.user_seats[user]
+        return removed
+
+    def _pick(self, candidates: list[RelayInfo]) -> str | None:
+        best: str | None = None
+        best_load = 0.0
+        for c in candidates:
+            if c.capacity_connections <= 0 or c.relay_id not in self.heartbeats or c.relay_id in self.draining:
+                continue
+            used = max(c.connections, self.relay_seats.get(c.relay_id, 0))
+            if used + 1 <= c.capacity_connections:
+                load = used / c.capacity_connections
+                if best is None or load < best_load:
+                    best, best_load = c.relay_id, load
+        return best
+
+    def _relay_for(self, room_id: str, candidates: list[RelayInfo]) -> tuple[str | None, bool]:
+        relay = self.room_map[room_id].relay
+        if relay in self.heartbeats:
+            return relay, False
+        return self._pick(candidates), True
+
+    async def join(self, req: JoinRequest) -> JoinOutcome:  # noqa: C901, PLR0912
+        now, cap, user, world = req.now_ms, req.room_capacity, req.user_id, req.world_id
+        target: str | None = None
+        relay: str | None = None
+        move = created = reused = False
+        cur = self.user_seats.get(user)
+        if cur is not None:
+            room = self.room_map.get(cur)
+            if (
+                room is not None
+                and room.seats.get(user, 0) > now
+                and room.world == world
+                and req.wanted_room in ("", cur)
+            ):
+                relay, move = self._relay_for(cur, req.candidates)
+                if relay is not None:
+                    target, reused = cur, True
+            if target is None:
+                self._drop_seat(cur, user)
+        if target is None and req.wanted_room:
+            wanted = req.wanted_room
+            existing = self.room_map.get(wanted)
+            if existing is not None and existing.world != world:
+                return JoinOutcome(status="world_mismatch")
+            if existing is not None:
+                if self._purge(wanted, now) >= cap:
+                    return JoinOutcome(status="room_full")
+                relay, move = self._relay_for(wanted, req.candidates)
+            else:
+                relay, created = self._pick(req.candidates), True
+            if relay is None:
+                return JoinOutcome(status="no_relay")
+            target = wanted
+        if target is None:
+            in_world = [
+                r for r, room in self.room_map.items() if room.world == world and len(room.seats) < cap
+            ]
+            in_world.sort(key=lambda r: (len(self.room_map[r].seats), r), reverse=True)
+            for r in in_world[: req.scan_limit]:
+                if self._purge(r, now) < cap:
+                    relay, move = self._relay_for(r, req.candidates)
+                    if relay is not None:
+                        target = r
+                        break
+            if target is None:
+                relay = self._pick(req.candidates)
+                if relay is None:
+                    return JoinOutcome(status="no_relay")
+                target, created = req.new_room_id, True
+        assert relay is not None
+        if created:
+            self.room_map[target] = _Room(
+                world=world, relay=relay, created_ms=now, grace_ms=req.empty_grace_ms, seats={}
+            )
+        elif move:
+            room = self.room_map[target]
+            n = len(room.seats)
+            self.relay_seats[room.relay] = self.relay_seats.get(room.relay, 0) - n
+            self.relay_seats[relay] = self.relay_seats.get(relay, 0) + n
+            room.relay = relay
+        room = self.room_map[target]
+        if reused:
+            room.seats[user] = max(room.seats[user], now + req.reservation_ms)
+        else:
+            room.seats[user] = now + req.reservation_ms
+            self.relay_seats[relay] = self.relay_seats.get(relay, 0) + 1
+            self.user_seats[user] = target
+        room.empty_since = None
+        return JoinOutcome(
+            status="ok",
+            room_id=target,
+            relay=self.heartbeats[relay],
+            seats=len(room.seats),
+            created=created,
+            reused=reused,
+        )
+
+    async def confirm_seat(self, room_id: str, user_id: str) -> bool:
+        room = self.room_map.get(room_id)
+        if room is None:
+            return False
+        cur = self.user_seats.get(user_id)
+        if cur is not None and cur != room_id:
+            self._drop_seat(cur, user_id)
+        if user_id not in room.seats:
+            self.relay_seats[room.relay] = self.relay_seats.get(room.relay, 0) + 1
+        room.seats[user_id] = CONFIRMED
+        self.user_seats[user_id] = room_id
+        room.empty_since = None
+        return True
+
+    async def release_seat(self, room_id: str, user_id: str, now_ms: int) -> bool:
+        removed = self._drop_seat(room_id, user_id)
+        room = self.room_map.get(room_id)
+        if room is not None and not room.seats and room.empty_since is None:
+            room.empty_since = now_ms
+        return removed
+
+    async def release_room(self, room_id: str) -> str:
+        room = self.room_map.pop(room_id, None)
+        if room is None:
+            return ""
+        for u in room.seats:
+            if self.user_seats.get(u) == room_id:
+                del self.user_seats[u]
+        self.relay_seats[room.relay] = self.relay_seats.get(room.relay, 0) - len(room.seats)
+        return room.relay
+
+    async def sweep(self, now_ms: int) -> int:
+        released = 0
+        for room_id in list(self.room_map):
+            if self._purge(room_id, now_ms) == 0:
+                room = self.room_map[room_id]
+                since = room.empty_since if room.empty_since is not None else now_ms
+                if now_ms - since >= room.grace_ms:
+                    await self.release_room(room_id)
+                    released += 1
+        return released
+
+    def _info(self, room_id: str) -> RoomInfo:
+        r = self.room_map[room_id]
+        return RoomInfo(
+            room_id=room_id, world_id=r.world, relay_id=r.relay, seats=len(r.seats), created_at_ms=r.created_ms
+        )
+
+    async def rooms(self, world_id: str | None, limit: int) -> list[RoomInfo]:
+        ids = sorted(r for r, room in self.room_map.items() if world_id is None or room.world == world_id)
+        return [self._info(r) for r in ids[:limit]]
+
+    async def room(self, room_id: str) -> RoomInfo | None:
+        return self._info(room_id) if room_id in self.room_map else None
+
+    async def user_room(self, user_id: str) -> str | None:
+        return self.user_seats.get(user_id)
+
+    async def mark_draining(self, relay_id: str) -> None:
+        self.draining.add(relay_id)
+
+
+class MemoryConfigCache:
+    def __init__(self) -> None:
+        self.worlds: dict[str, WorldConfigView] = {}
+        self.bans: dict[str, Ban] = {}
+
+    async def put_world(self, world_id: str, version: int, settings: WorldSettings) -> None:
+        self.worlds[world_id] = WorldConfigView(world_id=world_id, version=version, settings=settings)
+
+    async def drop_world(self, world_id: str) -> None:
+        self.worlds.pop(world_id, None)
+
+    async def put_ban(self, ban: Ban) -> None:
+        self.bans[ban.user_id] = ban
+
+    async def drop_ban(self, user_id: str) -> None:
+        self.bans.pop(user_id, None)
+
+    async def lookup(self, world_id: str, user_id: str) -> tuple[WorldConfigView | None, Ban | None]:
+        return self.worlds.get(world_id), self.bans.get(user_id)
+
+
+class MemoryRateLimiter:
+    """Fixed windows on an injected clock (milliseconds)."""
+
+    def __init__(self) -> None:
+        self.windows: dict[tuple[str, str], tuple[int, int]] = {}
+        self.now_ms = 0
+
+    async def hit(self, buckets: list[tuple[str, str, int]], window_ms: int) -> int | None:
+        wait: int | None = None
+        for scope, subject, limit in buckets:
+            start, count = self.windows.get((scope, subject), (self.now_ms, 0))
+            if self.now_ms - start >= window_ms:
+                start, count = self.now_ms, 0
+            count += 1
+            self.windows[(scope, subject)] = (start, count)
+            if count > limit:
+                left = start + window_ms - self.now_ms
+                wait = left if wait is None else max(wait, left)
+        return wait
+
+
+class MemoryCommandBus:
+    def __init__(self) -> None:
+        self.published: list[tuple[str, bytes]] = []
+
+    async def publish(self, relay_id: str, payload: bytes) -> int:
+        self.published.append((relay_id, payload))
+        return 0

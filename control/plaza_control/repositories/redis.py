@@ -1,0 +1,246 @@
+"""Redis implementations: allocation (Lua), config cache, rate limits, command bus."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+import redis.asyncio as aioredis
+from redis.commands.core import AsyncScript
+
+from plaza_control import codec, redis_scripts
+from plaza_control.codec import CodecError
+from plaza_control.models import Ban, RelayInfo, RoomInfo, WorldConfigView, WorldSettings
+from plaza_control.redis_keys import RedisKeys
+from plaza_control.repositories.base import JoinOutcome, JoinRequest
+
+Redis = aioredis.Redis
+
+
+class RedisScripts:
+    """Every Lua script, registered once per process. redis-py sends EVALSHA and
+    falls back to SCRIPT LOAD when the server lost its script cache."""
+
+    def __init__(self, client: Redis) -> None:
+        names = redis_scripts.ALLOCATION_SCRIPTS + redis_scripts.STANDALONE_SCRIPTS
+        self._scripts: dict[str, AsyncScript] = {
+            n: client.register_script(redis_scripts.source(n)) for n in names
+        }
+
+    def __getitem__(self, name: str) -> AsyncScript:
+        return self._scripts[name]
+
+
+def _b(v: bytes | str) -> str:
+    return v.decode() if isinstance(v, bytes) else v
+
+
+class RedisAllocator:
+    def __init__(self, client: Redis, keys: RedisKeys, scripts: RedisScripts) -> None:
+        self._r = client
+        self._k = keys
+        self._s = scripts
+
+    async def relays(self) -> list[RelayInfo]:
+        ids = sorted(_b(x) for x in await self._r.smembers(self._k.relays))  # type: ignore[misc]
+        if not ids:
+            return []
+        pipe = self._r.pipeline(transaction=False)
+        pipe.mget([self._k.relay_hb(i) for i in ids])
+        pipe.hgetall(self._k.relay_seats)
+        pipe.smembers(self._k.draining)
+        hbs, seats, draining = await pipe.execute()
+        seat_map = {_b(k): int(v) for k, v in seats.items()}
+        drain_set = {_b(x) for x in draining}
+        out: list[RelayInfo] = []
+        for relay_id, raw in zip(ids, hbs, strict=True):
+            if raw is None:
+                continue
+            try:
+                info = codec.decode_heartbeat(raw)
+            except CodecError:
+                continue
+            if info.relay_id != relay_id:
+                continue
+            out.append(
+                msgspec.structs.replace(
+                    info, seats=seat_map.get(relay_id, 0), drain_requested=relay_id in drain_set
+                )
+            )
+        return out
+
+    async def join(self, req: JoinRequest) -> JoinOutcome:
+        args: list[Any] = [
+            self._k.alloc,
+            req.now_ms,
+            req.reservation_ms,
+            req.world_id,
+            req.room_capacity,
+            req.user_id,
+            req.wanted_room,
+            req.new_room_id,
+            req.scan_limit,
+            req.empty_grace_ms,
+            len(req.candidates),
+        ]
+        for c in req.candidates:
+            args.extend((c.relay_id, c.capacity_connections, c.connections))
+        res = await self._s["join"](keys=[self._k.relays], args=args)
+        status = _b(res[0])
+        if status != "OK":
+            return JoinOutcome(status=status.lower())  # type: ignore[arg-type]
+        relay = codec.decode_heartbeat(res[3])
+        return JoinOutcome(
+            status="ok",
+            room_id=_b(res[1]),
+            relay=relay,
+            seats=int(res[4]),
+            created=bool(res[5]),
+            reused=bool(res[6]),
+        )
+
+    async def confirm_seat(self, room_id: str, user_id: str) -> bool:
+        res = await self._s["seat_confirm"](keys=[self._k.relays], args=[self._k.alloc, room_id, user_id])
+        return bool(res)
+
+    async def release_seat(self, room_id: str, user_id: str, now_ms: int) -> bool:
+        res = await self._s["seat_release"](
+            keys=[self._k.relays], args=[self._k.alloc, room_id, user_id, now_ms]
+        )
+        return bool(res)
+
+    async def release_room(self, room_id: str) -> str:
+        res = await self._s["room_release"](keys=[self._k.relays], args=[self._k.alloc, room_id])
+        return _b(res)
+
+    async def sweep(self, now_ms: int) -> int:
+        released = 0
+        cursor: int = 0
+        while True:
+            cursor, batch = await self._r.sscan(self._k.rooms, cursor, count=200)  # type: ignore[misc]
+            if batch:
+                released += int(
+                    await self._s["sweep"](
+                        keys=[self._k.relays], args=[self._k.alloc, now_ms, *[_b(b) for b in batch]]
+                    )
+                )
+            if cursor == 0:
+                return released
+
+    async def _room_infos(self, room_ids: list[str]) -> list[RoomInfo]:
+        pipe = self._r.pipeline(transaction=False)
+        for r in room_ids:
+            pipe.hmget(self._k.room(r), ["world", "relay", "created_ms"])
+            pipe.zcard(self._k.room_seats(r))
+        res = await pipe.execute()
+        out: list[RoomInfo] = []
+        for i, r in enumerate(room_ids):
+            world, relay, created = res[2 * i]
+            if world is None or relay is None:
+                continue
+            out.append(
+                RoomInfo(
+                    room_id=r,
+                    world_id=_b(world),
+                    relay_id=_b(relay),
+                    seats=int(res[2 * i + 1]),
+                    created_at_ms=int(created or 0),
+                )
+            )
+        return out
+
+    async def rooms(self, world_id: str | None, limit: int) -> list[RoomInfo]:
+        if world_id is not None:
+            raw = await self._r.zrevrange(self._k.world_rooms(world_id), 0, limit - 1)
+            ids = [_b(x) for x in raw]
+        else:
+            ids = sorted(_b(x) for x in await self._r.smembers(self._k.rooms))[:limit]  # type: ignore[misc]
+        return await self._room_infos(ids)
+
+    async def room(self, room_id: str) -> RoomInfo | None:
+        found = await self._room_infos([room_id])
+        return found[0] if found else None
+
+    async def user_room(self, user_id: str) -> str | None:
+        raw = await self._r.hget(self._k.user_seats, user_id)  # type: ignore[misc]
+        return None if raw is None else _b(raw)
+
+    async def mark_draining(self, relay_id: str) -> None:
+        await self._r.sadd(self._k.draining, relay_id)  # type: ignore[misc]
+
+
+class BanCacheEntry(msgspec.Struct, frozen=True):
+    reason: str
+    until_ms: int
+    by: str
+    at_ms: int
+
+
+class RedisConfigCache:
+    """World configs as WorldConfig FlatBuffers bytes (what relays read too);
+    bans as small JSON documents with a TTL until they end."""
+
+    def __init__(self, client: Redis, keys: RedisKeys) -> None:
+        self._r = client
+        self._k = keys
+
+    async def put_world(self, world_id: str, version: int, settings: WorldSettings) -> None:
+        await self._r.set(self._k.world_config(world_id), codec.encode_world_config(world_id, version, settings))
+
+    async def drop_world(self, world_id: str) -> None:
+        await self._r.delete(self._k.world_config(world_id))
+
+    async def put_ban(self, ban: Ban) -> None:
+        entry = msgspec.json.encode(BanCacheEntry(ban.reason, ban.until_ms, ban.by, ban.at_ms))
+        key = self._k.ban(ban.user_id)
+        if ban.until_ms:
+            await self._r.set(key, entry, pxat=ban.until_ms)
+        else:
+            await self._r.set(key, entry)
+
+    async def drop_ban(self, user_id: str) -> None:
+        await self._r.delete(self._k.ban(user_id))
+
+    async def lookup(self, world_id: str, user_id: str) -> tuple[WorldConfigView | None, Ban | None]:
+        pipe = self._r.pipeline(transaction=False)
+        pipe.get(self._k.world_config(world_id))
+        pipe.get(self._k.ban(user_id))
+        raw_world, raw_ban = await pipe.execute()
+        world = None
+        if raw_world is not None:
+            try:
+                world = codec.decode_world_config(raw_world)
+            except CodecError:
+                world = None
+        ban = None
+        if raw_ban is not None:
+            e = msgspec.json.decode(raw_ban, type=BanCacheEntry)
+            ban = Ban(user_id=user_id, reason=e.reason, until_ms=e.until_ms, by=e.by, at_ms=e.at_ms)
+        return world, ban
+
+
+class RedisRateLimiter:
+    def __init__(self, client: Redis, keys: RedisKeys, scripts: RedisScripts) -> None:
+        self._r = client
+        self._k = keys
+        self._s = scripts
+
+    async def hit(self, buckets: list[tuple[str, str, int]], window_ms: int) -> int | None:
+        pipe = self._r.pipeline(transaction=False)
+        for scope, subject, limit in buckets:
+            await self._s["rate_limit"](
+                keys=[self._k.rate(scope, subject)], args=[limit, window_ms], client=pipe
+            )
+        results = await pipe.execute()
+        waits = [int(ttl) for allowed, ttl in results if not int(allowed)]
+        return max(waits) if waits else None
+
+
+class RedisCommandBus:
+    def __init__(self, client: Redis, keys: RedisKeys) -> None:
+        self._r = client
+        self._k = keys
+
+    async def publish(self, relay_id: str, payload: bytes) -> int:
+        channel = self._k.cmd_relay(relay_id) if relay_id else self._k.cmd_all
+        return int(await self._r.publish(channel, payload))

@@ -1,0 +1,1 @@
+"""HTTP routes: translate HTTP to service calls and back, nothing else."""

@@ -1,0 +1,142 @@
+"""Operator API: relays, rooms, users, moderation, drain, audit. API key + role."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Controller, delete, get, post
+from litestar.di import Provide
+from litestar.params import Parameter
+from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
+
+from plaza_control import validation as v
+from plaza_control.api import (
+    AnnounceIn,
+    AuditPage,
+    BanIn,
+    CloseRoomIn,
+    CommandOut,
+    DrainIn,
+    KickIn,
+    MuteIn,
+    RelaysOut,
+    RoomsOut,
+    UnmuteIn,
+    UserDetail,
+    UsersPage,
+    user_out,
+)
+from plaza_control.container import Services
+from plaza_control.models import ApiKey, CommandRecord, Role
+from plaza_control.routes.deps import operator, operator_guard, services
+
+UserIdP = Annotated[str, Parameter(pattern=v.USER_ID)]
+RoomIdP = Annotated[str, Parameter(pattern=v.ROOM_ID)]
+RelayIdP = Annotated[str, Parameter(pattern=v.RELAY_ID)]
+Limit = Annotated[int, Parameter(ge=1, le=500)]
+VIEWER = {"role": Role.VIEWER}
+
+
+def _mod(action: str) -> dict[str, object]:
+    return {"role": Role.MODERATOR, "action": action}
+
+
+def command_out(c: CommandRecord) -> CommandOut:
+    return CommandOut(command_id=c.id, kind=c.kind, target_relay_id=c.target_relay_id, ack=c.ack)
+
+
+class OpsController(Controller):
+    path = "/v1/ops"
+    tags = ["ops"]
+    guards = [operator_guard]
+    security = [{"apiKey": []}]
+    dependencies = {
+        "svc": Provide(services, sync_to_thread=False),
+        "key": Provide(operator),
+    }
+
+    @get("/relays", opt=VIEWER, summary="Live relays with load and state")
+    async def relays(self, svc: Services) -> RelaysOut:
+        return RelaysOut(await svc.ops.relays())
+
+    @get("/rooms", opt=VIEWER, summary="Open rooms with relay and member count")
+    async def rooms(
+        self,
+        svc: Services,
+        world_id: Annotated[str | None, Parameter(pattern=v.WORLD_ID)] = None,
+        limit: Limit = 100,
+    ) -> RoomsOut:
+        return RoomsOut(await svc.ops.rooms(world_id, limit))
+
+    @get("/users", opt=VIEWER, summary="Users, paged by id")
+    async def users(
+        self,
+        svc: Services,
+        after: Annotated[str | None, Parameter(pattern=v.USER_ID)] = None,
+        limit: Limit = 100,
+    ) -> UsersPage:
+        page = await svc.ops.users(limit, after)
+        return UsersPage([user_out(u) for u in page], page[-1].id if len(page) == limit else None)
+
+    @get("/users/{user_id:str}", opt=VIEWER, summary="One user, with ban and current room")
+    async def user(self, svc: Services, user_id: UserIdP) -> UserDetail:
+        user, ban, room = await svc.ops.user(user_id)
+        return UserDetail(user=user_out(user), ban=ban, room_id=room)
+
+    @get("/commands/{command_id:str}", opt=VIEWER, summary="A command and its ack status")
+    async def command(
+        self, svc: Services, command_id: Annotated[str, Parameter(pattern=v.COMMAND_ID)]
+    ) -> CommandOut:
+        return command_out(await svc.ops.command(command_id))
+
+    @post("/users/{user_id:str}/ban", opt=_mod("user.ban"), status_code=HTTP_200_OK, summary="Ban a user")
+    async def ban(self, svc: Services, key: ApiKey, user_id: UserIdP, data: BanIn) -> CommandOut | None:
+        """Bans take effect at the next sign-in and join at once; a user in a room is
+        kicked (the kick command is returned)."""
+        cmd = await svc.ops.ban(key, user_id, data.reason, data.duration_seconds)
+        return None if cmd is None else command_out(cmd)
+
+    @delete("/users/{user_id:str}/ban", opt=_mod("user.unban"), status_code=HTTP_204_NO_CONTENT, summary="Unban")
+    async def unban(self, svc: Services, key: ApiKey, user_id: UserIdP) -> None:
+        await svc.ops.unban(key, user_id)
+
+    @post("/users/{user_id:str}/mute", opt=_mod("user.mute"), status_code=HTTP_202_ACCEPTED, summary="Mute")
+    async def mute(self, svc: Services, key: ApiKey, user_id: UserIdP, data: MuteIn) -> CommandOut:
+        cmd = await svc.ops.mute(key, user_id, data.room_id or "", data.duration_seconds, data.reason)
+        return command_out(cmd)
+
+    @post("/users/{user_id:str}/unmute", opt=_mod("user.unmute"), status_code=HTTP_202_ACCEPTED, summary="Unmute")
+    async def unmute(self, svc: Services, key: ApiKey, user_id: UserIdP, data: UnmuteIn) -> CommandOut:
+        return command_out(await svc.ops.unmute(key, user_id, data.room_id or ""))
+
+    @post("/rooms/{room_id:str}/kick", opt=_mod("room.kick"), status_code=HTTP_202_ACCEPTED, summary="Kick")
+    async def kick(self, svc: Services, key: ApiKey, room_id: RoomIdP, data: KickIn) -> CommandOut:
+        return command_out(await svc.ops.kick(key, room_id, data.user_id, data.reason))
+
+    @post("/rooms/{room_id:str}/close", opt=_mod("room.close"), status_code=HTTP_202_ACCEPTED, summary="Close")
+    async def close_room(self, svc: Services, key: ApiKey, room_id: RoomIdP, data: CloseRoomIn) -> CommandOut:
+        return command_out(await svc.ops.close_room(key, room_id, data.reason))
+
+    @post("/announce", opt=_mod("announce"), status_code=HTTP_202_ACCEPTED, summary="Announce")
+    async def announce(self, svc: Services, key: ApiKey, data: AnnounceIn) -> CommandOut:
+        cmd = await svc.ops.announce(key, data.scope, data.room_id or "", data.world_id or "", data.text)
+        return command_out(cmd)
+
+    @post(
+        "/relays/{relay_id:str}/drain",
+        opt={"role": Role.ADMIN, "action": "relay.drain"},
+        status_code=HTTP_202_ACCEPTED,
+        summary="Drain a relay",
+    )
+    async def drain(self, svc: Services, key: ApiKey, relay_id: RelayIdP, data: DrainIn) -> CommandOut:
+        return command_out(await svc.ops.drain(key, relay_id, data.deadline_seconds, data.reason))
+
+    @get("/audit", opt={"role": Role.ADMIN}, summary="Audit log, newest first")
+    async def audit(
+        self,
+        svc: Services,
+        before: Annotated[str | None, Parameter(pattern=r"^\d{13}-[0-9a-f]{8}$")] = None,
+        limit: Limit = 100,
+    ) -> AuditPage:
+        items = await svc.auditor.page(limit, before)
+        return AuditPage(items, items[-1].id if len(items) == limit else None)

@@ -1,0 +1,1 @@
+"""Services hold the rules; they see repositories only through their contracts."""

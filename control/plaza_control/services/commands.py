@@ -1,0 +1,37 @@
+"""Commands to relays: recorded, then published in the schema's format."""
+
+from __future__ import annotations
+
+import uuid
+
+import msgspec
+
+from plaza_control import codec
+from plaza_control.codec import CommandBodyT
+from plaza_control.models import CommandRecord
+from plaza_control.repositories.base import CommandBus, CommandRepository
+from plaza_control.services.clock import Clock
+
+
+class CommandService:
+    def __init__(self, records: CommandRepository, bus: CommandBus, clock: Clock) -> None:
+        self._records = records
+        self._bus = bus
+        self._clock = clock
+
+    async def send(self, issued_by: str, relay_id: str, body: CommandBodyT) -> CommandRecord:
+        """Record the command (ack ``pending``) before publishing it, so an ack can
+        never arrive for a command that is not on record. ``relay_id`` '' broadcasts."""
+        now = self._clock()
+        cid = str(uuid.uuid4())
+        builtins = msgspec.to_builtins(body)
+        kind = str(builtins.pop("type"))
+        record = CommandRecord(
+            id=cid, at_ms=now, issued_by=issued_by, target_relay_id=relay_id, kind=kind, body=builtins
+        )
+        await self._records.insert(record)
+        await self._bus.publish(relay_id, codec.encode_command(cid, relay_id, issued_by, now, body))
+        return record
+
+    async def get(self, command_id: str) -> CommandRecord | None:
+        return await self._records.get(command_id)

@@ -1,0 +1,160 @@
+"""The join path: session → ban and config from cache → atomic placement → ticket.
+
+Touches Redis only (never MongoDB): world configs and bans come from the Redis
+cache, the relay list from heartbeat keys, placement from join.lua.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+
+import msgspec
+
+from plaza_control.errors import Banned, Conflict, NoRelayAvailable, NotFound, RateLimited, RoomFull
+from plaza_control.models import PERMISSIONS, RelayInfo, WorldSettings
+from plaza_control.repositories.base import Allocator, ConfigCache, JoinRequest, RateLimiter
+from plaza_control.services.clock import Clock
+from plaza_control.services.players import ban_detail
+from plaza_control.tokens import SessionClaims, TicketMinter
+
+
+class JoinPolicy(msgspec.Struct, frozen=True, kw_only=True):
+    reservation_ms: int
+    relay_cache_ms: int
+    scan_limit: int
+    window_ms: int
+    per_ip: int
+    per_user: int
+    #: Seconds a client should wait before retrying a 503/409.
+    retry_after_seconds: int = 2
+
+
+class Joined(msgspec.Struct, frozen=True, kw_only=True):
+    room_id: str
+    world_id: str
+    relay_id: str
+    relay_url: str
+    region: str
+    ticket: str
+    ticket_expires_at: int
+    world_version: int
+    settings: WorldSettings
+    created: bool
+
+
+class JoinService:
+    def __init__(
+        self,
+        *,
+        cache: ConfigCache,
+        allocator: Allocator,
+        limiter: RateLimiter,
+        minter: TicketMinter,
+        policy: JoinPolicy,
+        clock: Clock,
+    ) -> None:
+        self._cache = cache
+        self._alloc = allocator
+        self._limiter = limiter
+        self._minter = minter
+        self._policy = policy
+        self._clock = clock
+        self._relays: list[RelayInfo] = []
+        self._relays_at = float("-inf")
+
+    async def _live_relays(self) -> list[RelayInfo]:
+        """Heartbeats, cached briefly per process. Staleness is safe: join.lua
+        re-checks every candidate's heartbeat key inside the atomic step."""
+        now = time.monotonic()
+        if (now - self._relays_at) * 1000 >= self._policy.relay_cache_ms:
+            self._relays = await self._alloc.relays()
+            self._relays_at = now
+        return self._relays
+
+    @staticmethod
+    def candidates(relays: list[RelayInfo], region: str | None) -> list[RelayInfo]:
+        """Ready, not drain-requested relays with a free connection; those of
+        ``region`` only, if any of them has room (region-aware, not region-locked)."""
+        ready = [
+            r
+            for r in relays
+            if r.state == "ready"
+            and not r.drain_requested
+            and max(r.connections, r.seats) < r.capacity_connections
+        ]
+        if region:
+            local = [r for r in ready if r.region == region]
+            if local:
+                return local
+        return ready
+
+    async def join(
+        self,
+        session: SessionClaims,
+        world_id: str,
+        room_id: str | None,
+        region: str | None,
+        resume_session_id: str | None,
+        ip: str,
+    ) -> Joined:
+        p = self._policy
+        wait = await self._limiter.hit(
+            [("join-ip", ip, p.per_ip), ("join-user", session.sub, p.per_user)], p.window_ms
+        )
+        if wait is not None:
+            raise RateLimited("too many joins", retry_after=max(1, (wait + 999) // 1000))
+        world, ban = await self._cache.lookup(world_id, session.sub)
+        now_ms = self._clock()
+        if ban is not None and ban.active(now_ms):
+            raise Banned("this account is banned", extra=ban_detail(ban))
+        if world is None:
+            raise NotFound(f"world {world_id} not found")
+        relays = await self._live_relays()
+        outcome = await self._alloc.join(
+            JoinRequest(
+                user_id=session.sub,
+                world_id=world_id,
+                room_capacity=world.settings.room_capacity,
+                empty_grace_ms=world.settings.empty_grace_seconds * 1000,
+                wanted_room=room_id or "",
+                new_room_id=f"{world_id}.{secrets.token_hex(6)}",
+                now_ms=now_ms,
+                reservation_ms=p.reservation_ms,
+                scan_limit=p.scan_limit,
+                candidates=self.candidates(relays, region),
+            )
+        )
+        if outcome.status == "room_full":
+            raise RoomFull(f"room {room_id} is full", retry_after=p.retry_after_seconds)
+        if outcome.status == "world_mismatch":
+            raise Conflict(f"room {room_id} belongs to another world")
+        if outcome.status == "no_relay" or outcome.relay is None:
+            self._relays_at = float("-inf")
+            raise NoRelayAvailable(
+                "no live relay has room for this world; retry later", retry_after=p.retry_after_seconds
+            )
+        relay = outcome.relay
+        ticket = self._minter.mint(
+            user_id=session.sub,
+            relay_id=relay.relay_id,
+            room_id=outcome.room_id,
+            world_id=world_id,
+            world_version=world.version,
+            name=session.name,
+            perms=PERMISSIONS,
+            now=now_ms // 1000,
+            resume_session_id=resume_session_id,
+        )
+        return Joined(
+            room_id=outcome.room_id,
+            world_id=world_id,
+            relay_id=relay.relay_id,
+            relay_url=relay.public_url,
+            region=relay.region,
+            ticket=ticket.token,
+            ticket_expires_at=ticket.expires_at,
+            world_version=world.version,
+            settings=world.settings,
+            created=outcome.created,
+        )

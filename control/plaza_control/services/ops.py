@@ -1,0 +1,190 @@
+"""Operator actions on players, rooms and relays."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from plaza_control.codec import (
+    AnnounceBody,
+    CloseRoomBody,
+    DrainBody,
+    KickBody,
+    MuteBody,
+    UnmuteBody,
+)
+from plaza_control.errors import InvalidInput, NotFound
+from plaza_control.models import ApiKey, Ban, CommandRecord, RelayInfo, RoomInfo, User
+from plaza_control.repositories.base import Allocator, BanRepository, ConfigCache, UserRepository
+from plaza_control.services.clock import Clock
+from plaza_control.services.commands import CommandService
+from plaza_control.services.operators import Auditor
+
+
+class OpsService:
+    def __init__(
+        self,
+        *,
+        users: UserRepository,
+        bans: BanRepository,
+        cache: ConfigCache,
+        allocator: Allocator,
+        commands: CommandService,
+        auditor: Auditor,
+        clock: Clock,
+    ) -> None:
+        self._users = users
+        self._bans = bans
+        self._cache = cache
+        self._alloc = allocator
+        self._commands = commands
+        self._audit = auditor
+        self._clock = clock
+
+    # Reads.
+    async def relays(self) -> list[RelayInfo]:
+        return await self._alloc.relays()
+
+    async def rooms(self, world_id: str | None, limit: int) -> list[RoomInfo]:
+        return await self._alloc.rooms(world_id, limit)
+
+    async def users(self, limit: int, after: str | None) -> list[User]:
+        return await self._users.page(limit, after)
+
+    async def user(self, user_id: str) -> tuple[User, Ban | None, str | None]:
+        user = await self._users.get(user_id)
+        if user is None:
+            raise NotFound(f"user {user_id} not found")
+        return user, await self._bans.get(user_id), await self._alloc.user_room(user_id)
+
+    async def command(self, command_id: str) -> CommandRecord:
+        record = await self._commands.get(command_id)
+        if record is None:
+            raise NotFound(f"command {command_id} not found")
+        return record
+
+    async def _room_relay(self, room_id: str) -> str:
+        room = await self._alloc.room(room_id)
+        if room is None:
+            raise NotFound(f"room {room_id} is not open")
+        return room.relay_id
+
+    # Actions: each is audited and returns the command it sent (if any).
+    async def ban(self, key: ApiKey, user_id: str, reason: str, duration_seconds: int) -> CommandRecord | None:
+        async with self._audit.action(key.id, "user.ban", user_id) as detail:
+            if await self._users.get(user_id) is None:
+                raise NotFound(f"user {user_id} not found")
+            now = self._clock()
+            ban = Ban(
+                user_id=user_id,
+                reason=reason,
+                until_ms=now + duration_seconds * 1000 if duration_seconds else 0,
+                by=key.id,
+                at_ms=now,
+            )
+            await self._bans.put(ban)
+            await self._cache.put_ban(ban)
+            room_id = await self._alloc.user_room(user_id)
+            if room_id is None:
+                return None
+            room = await self._alloc.room(room_id)
+            if room is None:
+                return None
+            cmd = await self._commands.send(
+                key.id, room.relay_id, KickBody(room_id=room_id, user_id=user_id, reason=f"banned: {reason}")
+            )
+            detail.append(f"command {cmd.id}")
+            return cmd
+
+    async def unban(self, key: ApiKey, user_id: str) -> None:
+        async with self._audit.action(key.id, "user.unban", user_id):
+            removed = await self._bans.delete(user_id)
+            await self._cache.drop_ban(user_id)
+            if not removed:
+                raise NotFound(f"user {user_id} is not banned")
+
+    async def kick(self, key: ApiKey, room_id: str, user_id: str, reason: str) -> CommandRecord:
+        async with self._audit.action(key.id, "room.kick", f"{room_id}/{user_id}") as detail:
+            relay = await self._room_relay(room_id)
+            cmd = await self._commands.send(key.id, relay, KickBody(room_id=room_id, user_id=user_id, reason=reason))
+            detail.append(f"command {cmd.id}")
+            return cmd
+
+    async def mute(
+        self, key: ApiKey, user_id: str, room_id: str, duration_seconds: int, reason: str
+    ) -> CommandRecord:
+        async with self._audit.action(key.id, "user.mute", f"{room_id}/{user_id}") as detail:
+            relay = await self._room_relay(room_id) if room_id else ""
+            cmd = await self._commands.send(
+                key.id,
+                relay,
+                MuteBody(room_id=room_id, user_id=user_id, duration_seconds=duration_seconds, reason=reason),
+            )
+            detail.append(f"command {cmd.id}")
+            return cmd
+
+    async def unmute(self, key: ApiKey, user_id: str, room_id: str) -> CommandRecord:
+        async with self._audit.action(key.id, "user.unmute", f"{room_id}/{user_id}") as detail:
+            relay = await self._room_relay(room_id) if room_id else ""
+            cmd = await self._commands.send(key.id, relay, UnmuteBody(room_id=room_id, user_id=user_id))
+            detail.append(f"command {cmd.id}")
+            return cmd
+
+    async def close_room(self, key: ApiKey, room_id: str, reason: str) -> CommandRecord:
+        """Tell the relay to close the room, then release its allocation so new
+        joins get a fresh room."""
+        async with self._audit.action(key.id, "room.close", room_id) as detail:
+            relay = await self._room_relay(room_id)
+            cmd = await self._commands.send(key.id, relay, CloseRoomBody(room_id=room_id, reason=reason))
+            await self._alloc.release_room(room_id)
+            detail.append(f"command {cmd.id}")
+            return cmd
+
+    async def announce(
+        self,
+        key: ApiKey,
+        scope: Literal["room", "world", "everyone"],
+        room_id: str,
+        world_id: str,
+        text: str,
+    ) -> CommandRecord:
+        target = room_id if scope == "room" else (world_id if scope == "world" else "*")
+        async with self._audit.action(key.id, "announce", f"{scope}:{target}") as detail:
+            if scope == "room" and not room_id:
+                raise InvalidInput("room_id is required for scope room")
+            if scope == "world" and not world_id:
+                raise InvalidInput("world_id is required for scope world")
+            relay = await self._room_relay(room_id) if scope == "room" else ""
+            cmd = await self._commands.send(
+                key.id,
+                relay,
+                AnnounceBody(
+                    scope=scope,
+                    room_id=room_id if scope == "room" else "",
+                    world_id=world_id if scope == "world" else "",
+                    text=text,
+                ),
+            )
+            detail.append(f"command {cmd.id}")
+            return cmd
+
+    async def drain(self, key: ApiKey, relay_id: str, deadline_seconds: int, reason: str) -> CommandRecord:
+        """Stop placing rooms on the relay at once, then tell it to drain."""
+        async with self._audit.action(key.id, "relay.drain", relay_id) as detail:
+            if relay_id not in {r.relay_id for r in await self._alloc.relays()}:
+                raise NotFound(f"relay {relay_id} is not live")
+            await self._alloc.mark_draining(relay_id)
+            cmd = await self._commands.send(
+                key.id, relay_id, DrainBody(deadline_seconds=deadline_seconds, reason=reason)
+            )
+            detail.append(f"command {cmd.id}")
+            return cmd
+
+    async def warm_bans(self) -> int:
+        """Rewrite the ban cache from MongoDB (startup and periodic repair)."""
+        now = self._clock()
+        n = 0
+        for ban in await self._bans.all():
+            if ban.active(now):
+                await self._cache.put_ban(ban)
+                n += 1
+        return n
