@@ -27,7 +27,7 @@ def _serve(settings: Settings) -> int:
             port=settings.port,
             interface=Interfaces.ASGI,
             workers=settings.workers,
-            loop=Loops.uvloop if _has_uvloop() else Loops.asyncio,
+            loop=Loops.auto,
             factory=True,
             log_access=False,
         ).serve()
@@ -46,14 +46,6 @@ def _serve(settings: Settings) -> int:
         server_header=False,
     )
     return 0
-
-
-def _has_uvloop() -> bool:
-    try:
-        import uvloop  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 async def _with_services(settings: Settings, what: str, args: argparse.Namespace) -> int:

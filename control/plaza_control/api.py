@@ -10,7 +10,7 @@ from plaza_control import validation as v
 from plaza_control.models import AuditEntry, Ban, RelayInfo, RoomInfo, User, WorldSettings
 
 
-class Body(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+class Body(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """Base of every request body."""
 
 

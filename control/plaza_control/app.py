@@ -62,7 +62,11 @@ def create_app(settings: Settings, *, background: bool = True) -> Litestar:
             system.jwks,
         ],
         lifespan=[lifespan],
-        middleware=[DefineMiddleware(ObservabilityMiddleware, metrics=metrics, access_log=settings.access_log)],
+        middleware=[
+            DefineMiddleware(
+                ObservabilityMiddleware, metrics=metrics, access_log=settings.access_log
+            )
+        ],
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=OpenAPIConfig(
             title="Plaza control plane",
@@ -71,7 +75,9 @@ def create_app(settings: Settings, *, background: bool = True) -> Litestar:
             render_plugins=[SwaggerRenderPlugin()],
             components=Components(
                 security_schemes={
-                    "apiKey": SecurityScheme(type="apiKey", name="X-API-Key", security_scheme_in="header"),
+                    "apiKey": SecurityScheme(
+                        type="apiKey", name="X-API-Key", security_scheme_in="header"
+                    ),
                     "session": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT"),
                 }
             ),

@@ -7,10 +7,11 @@ file identifier (``PLZW``, ``PLZH``, ``PLZC``).
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import flatbuffers
 import msgspec
+
 from plaza.coord.Announce import AnnounceT
 from plaza.coord.AnnounceScope import AnnounceScope
 from plaza.coord.CloseRoom import CloseRoomT
@@ -24,7 +25,6 @@ from plaza.coord.RelayState import RelayState
 from plaza.coord.ReloadConfig import ReloadConfigT
 from plaza.coord.Unmute import UnmuteT
 from plaza.coord.WorldConfig import WorldConfig, WorldConfigT
-
 from plaza_control.models import RelayInfo, WorldConfigView, WorldSettings
 
 WORLD_CONFIG_ID = b"PLZW"
@@ -79,7 +79,7 @@ def encode_world_config(world_id: str, version: int, settings: WorldSettings) ->
 
 
 def decode_world_config(buf: bytes) -> WorldConfigView:
-    if len(buf) < 8 or not WorldConfig.WorldConfigBufferHasIdentifier(buf, 0):
+    if len(buf) < 8 or not WorldConfig.WorldConfigBufferHasIdentifier(buf, 0, False):
         raise CodecError("not a WorldConfig buffer")
     try:
         c = WorldConfig.GetRootAs(buf, 0)
@@ -139,7 +139,7 @@ def encode_heartbeat(info: RelayInfo) -> bytes:
 
 
 def decode_heartbeat(buf: bytes) -> RelayInfo:
-    if len(buf) < 8 or not RelayHeartbeat.RelayHeartbeatBufferHasIdentifier(buf, 0):
+    if len(buf) < 8 or not RelayHeartbeat.RelayHeartbeatBufferHasIdentifier(buf, 0, False):
         raise CodecError("not a RelayHeartbeat buffer")
     try:
         h = RelayHeartbeat.GetRootAs(buf, 0)
@@ -209,13 +209,19 @@ CommandBodyT = (
     KickBody | MuteBody | UnmuteBody | CloseRoomBody | AnnounceBody | DrainBody | ReloadConfigBody
 )
 
-_SCOPES = {"room": AnnounceScope.Room, "world": AnnounceScope.World, "everyone": AnnounceScope.Everyone}
+_SCOPES = {
+    "room": AnnounceScope.Room,
+    "world": AnnounceScope.World,
+    "everyone": AnnounceScope.Everyone,
+}
 
 
-def _body_t(body: CommandBodyT) -> tuple[int, object]:  # noqa: PLR0911
+def _body_t(body: CommandBodyT) -> tuple[int, Any]:
     match body:
         case KickBody():
-            return CommandBody.Kick, KickT(roomId=body.room_id, userId=body.user_id, reason=body.reason)
+            return CommandBody.Kick, KickT(
+                roomId=body.room_id, userId=body.user_id, reason=body.reason
+            )
         case MuteBody():
             return CommandBody.Mute, MuteT(
                 roomId=body.room_id,
@@ -229,10 +235,15 @@ def _body_t(body: CommandBodyT) -> tuple[int, object]:  # noqa: PLR0911
             return CommandBody.CloseRoom, CloseRoomT(roomId=body.room_id, reason=body.reason)
         case AnnounceBody():
             return CommandBody.Announce, AnnounceT(
-                scope=_SCOPES[body.scope], roomId=body.room_id, worldId=body.world_id, text=body.text
+                scope=_SCOPES[body.scope],
+                roomId=body.room_id,
+                worldId=body.world_id,
+                text=body.text,
             )
         case DrainBody():
-            return CommandBody.Drain, DrainT(deadlineSeconds=body.deadline_seconds, reason=body.reason)
+            return CommandBody.Drain, DrainT(
+                deadlineSeconds=body.deadline_seconds, reason=body.reason
+            )
         case ReloadConfigBody():
             return CommandBody.ReloadConfig, ReloadConfigT(
                 config=_world_config_t(body.world_id, body.version, body.settings)
@@ -257,6 +268,6 @@ def encode_command(
 
 def decode_command(buf: bytes) -> RelayCommandT:
     """Decode with the object API (tests and tools; relays decode in Go)."""
-    if len(buf) < 8 or not RelayCommand.RelayCommandBufferHasIdentifier(buf, 0):
+    if len(buf) < 8 or not RelayCommand.RelayCommandBufferHasIdentifier(buf, 0, False):
         raise CodecError("not a RelayCommand buffer")
     return RelayCommandT.InitFromPackedBuf(buf, 0)

@@ -48,9 +48,14 @@ class KeyRingHolder:
         s = self._settings
         if s.signing_key_pem:
             return keymod.ring_from_env(
-                s.signing_key_pem, s.signing_key_id, s.previous_signing_key_pem, s.previous_signing_key_id
+                s.signing_key_pem,
+                s.signing_key_id,
+                s.previous_signing_key_pem,
+                s.previous_signing_key_id,
             )
-        return keymod.build_ring(keymod.load_dir(Path(s.key_dir)), time.time(), s.key_activation_seconds)
+        return keymod.build_ring(
+            keymod.load_dir(Path(s.key_dir)), time.time(), s.key_activation_seconds
+        )
 
     def reload(self) -> None:
         self.ring = self._load()
@@ -67,8 +72,12 @@ class Services:
         self.settings = s
         self.metrics = metrics
         self.redis: aioredis.Redis = aioredis.Redis.from_url(
-            s.redis_url, decode_responses=False, socket_timeout=5, socket_connect_timeout=2,
-            max_connections=256, health_check_interval=30,
+            s.redis_url,
+            decode_responses=False,
+            socket_timeout=5,
+            socket_connect_timeout=2,
+            max_connections=256,
+            health_check_interval=30,
         )
         self.mongo: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(
             s.mongo_url, serverSelectionTimeoutMS=3000, connectTimeoutMS=2000, tz_aware=True
@@ -91,7 +100,9 @@ class Services:
         )
         self.api_keys = ApiKeyService(mongo.MongoApiKeyRepository(self.db), clock)
         self.sessions = SessionTokens(
-            keymod.session_secret(Path(s.key_dir), s.session_secret), s.issuer, s.session_ttl_seconds
+            keymod.session_secret(Path(s.key_dir), s.session_secret),
+            s.issuer,
+            s.session_ttl_seconds,
         )
         identity = None
         if s.identity_enabled():
@@ -113,10 +124,17 @@ class Services:
             refresh_ttl_ms=s.refresh_ttl_seconds * 1000,
             clock=clock,
         )
-        self.worlds = WorldService(mongo.MongoWorldRepository(self.db), self.cache, self.commands, self.auditor, clock)
+        self.worlds = WorldService(
+            mongo.MongoWorldRepository(self.db), self.cache, self.commands, self.auditor, clock
+        )
         self.ops = OpsService(
-            users=users, bans=bans, cache=self.cache, allocator=self.allocator,
-            commands=self.commands, auditor=self.auditor, clock=clock,
+            users=users,
+            bans=bans,
+            cache=self.cache,
+            allocator=self.allocator,
+            commands=self.commands,
+            auditor=self.auditor,
+            clock=clock,
         )
         self.join = JoinService(
             cache=self.cache,

@@ -30,7 +30,7 @@ from plaza_control.errors import ConfigError
 
 _KID_RE = re.compile(r"^k(\d{8}T\d{6}Z)-[0-9a-f]{6}$")
 _FILE_RE = re.compile(r"^ed25519-(k\d{8}T\d{6}Z-[0-9a-f]{6})\.pem$")
-SESSION_SECRET_FILE = "session.secret"
+SESSION_SECRET_FILE = "session.secret"  # noqa: S105 - a file name
 
 
 class Jwk(msgspec.Struct, frozen=True):
@@ -86,9 +86,7 @@ def kid_time(kid: str) -> float:
     m = _KID_RE.match(kid)
     if m is None:
         return 0.0
-    return (
-        dt.datetime.strptime(m.group(1), "%Y%m%dT%H%M%SZ").replace(tzinfo=dt.UTC).timestamp()
-    )
+    return dt.datetime.strptime(m.group(1), "%Y%m%dT%H%M%SZ").replace(tzinfo=dt.UTC).timestamp()
 
 
 def generate_key_file(key_dir: Path) -> str:
@@ -133,14 +131,14 @@ def load_dir(key_dir: Path) -> list[SigningKey]:
 def build_ring(keys: list[SigningKey], now: float, activation_seconds: int) -> KeyRing:
     """Pick the signing key and the published set from ``keys`` (newest first)."""
     if not keys:
-        raise ConfigError("no signing key: run `plaza-control gen-signing-key` or set PLAZA_SIGNING_KEY_PEM")
+        raise ConfigError(
+            "no signing key: run `plaza-control gen-signing-key` or set PLAZA_SIGNING_KEY_PEM"
+        )
     idx = next((i for i, k in enumerate(keys) if now - k.created_at >= activation_seconds), 0)
     return KeyRing(keys[idx], keys[: idx + 2])
 
 
-def ring_from_env(
-    pem: str, kid: str, previous_pem: str, previous_kid: str
-) -> KeyRing:
+def ring_from_env(pem: str, kid: str, previous_pem: str, previous_kid: str) -> KeyRing:
     if not kid:
         raise ConfigError("PLAZA_SIGNING_KEY_ID is required with PLAZA_SIGNING_KEY_PEM")
     current = SigningKey(kid, _load_pem(pem.encode(), "PLAZA_SIGNING_KEY_PEM"), 0.0)
@@ -149,7 +147,11 @@ def ring_from_env(
         if not previous_kid:
             raise ConfigError("PLAZA_PREVIOUS_SIGNING_KEY_ID is required with its PEM")
         published.append(
-            SigningKey(previous_kid, _load_pem(previous_pem.encode(), "PLAZA_PREVIOUS_SIGNING_KEY_PEM"), 0.0)
+            SigningKey(
+                previous_kid,
+                _load_pem(previous_pem.encode(), "PLAZA_PREVIOUS_SIGNING_KEY_PEM"),
+                0.0,
+            )
         )
     return KeyRing(current, published)
 

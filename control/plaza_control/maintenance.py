@@ -24,7 +24,7 @@ async def _every(seconds: float, name: str, step: Callable[[], Awaitable[None]])
             await step()
         except asyncio.CancelledError:
             raise
-        except Exception as exc:  # noqa: BLE001 - a loop must survive anything
+        except Exception as exc:
             _log.warning("maintenance step failed", loop=name, error=repr(exc))
 
 

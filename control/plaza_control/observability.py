@@ -10,10 +10,10 @@ import time
 from typing import Any
 
 import structlog
+from litestar.enums import ScopeType
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from structlog.contextvars import bind_contextvars, clear_contextvars, get_contextvars
-
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
@@ -30,7 +30,9 @@ def configure_logging(level: str) -> None:
             structlog.processors.format_exc_info,
             structlog.processors.JSONRenderer(),
         ],
-        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelNamesMapping()[level.upper()]),
+        wrapper_class=structlog.make_filtering_bound_logger(
+            logging.getLevelNamesMapping()[level.upper()]
+        ),
         logger_factory=structlog.PrintLoggerFactory(file=sys.stdout),
         cache_logger_on_first_use=False,
     )
@@ -47,7 +49,10 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self.requests = Counter(
-            "plaza_control_http_requests", "HTTP requests", ["method", "route", "status"], registry=self.registry
+            "plaza_control_http_requests",
+            "HTTP requests",
+            ["method", "route", "status"],
+            registry=self.registry,
         )
         self.latency = Histogram(
             "plaza_control_http_request_duration_seconds",
@@ -56,10 +61,20 @@ class Metrics:
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
             registry=self.registry,
         )
-        self.joins = Counter("plaza_control_joins", "Join outcomes", ["outcome"], registry=self.registry)
-        self.signins = Counter("plaza_control_signins", "Sign-in outcomes", ["kind", "outcome"], registry=self.registry)
-        self.commands = Counter("plaza_control_commands", "Relay commands sent", ["kind"], registry=self.registry)
-        self.swept_rooms = Counter("plaza_control_swept_rooms", "Empty rooms released by the sweeper", registry=self.registry)
+        self.joins = Counter(
+            "plaza_control_joins", "Join outcomes", ["outcome"], registry=self.registry
+        )
+        self.signins = Counter(
+            "plaza_control_signins", "Sign-in outcomes", ["kind", "outcome"], registry=self.registry
+        )
+        self.commands = Counter(
+            "plaza_control_commands", "Relay commands sent", ["kind"], registry=self.registry
+        )
+        self.swept_rooms = Counter(
+            "plaza_control_swept_rooms",
+            "Empty rooms released by the sweeper",
+            registry=self.registry,
+        )
 
 
 class ObservabilityMiddleware:
@@ -74,7 +89,7 @@ class ObservabilityMiddleware:
         self.log = structlog.get_logger("plaza.access")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != ScopeType.HTTP:
             await self.app(scope, receive, send)
             return
         rid = ""
@@ -96,15 +111,15 @@ class ObservabilityMiddleware:
                 status = message["status"]
                 headers = list(message.get("headers", []))
                 headers.append((b"x-request-id", rid.encode()))
-                message["headers"] = headers  # type: ignore[typeddict-unknown-key]
+                message["headers"] = headers
             await send(message)
 
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
             elapsed = time.perf_counter() - start
-            route: str = scope.get("path_template") or "unmatched"  # type: ignore[assignment]
-            method: str = scope.get("method", "")  # type: ignore[assignment]
+            route: str = scope.get("path_template") or "unmatched"
+            method: str = scope.get("method", "")
             self.metrics.requests.labels(method, route, str(status)).inc()
             self.metrics.latency.labels(method, route).observe(elapsed)
             if self.access_log:

@@ -7,6 +7,7 @@ from typing import Any
 import structlog
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.types import ExceptionHandlersMap
 
 from plaza_control.errors import PlazaError
 from plaza_control.observability import current_request_id
@@ -49,10 +50,18 @@ def plaza_error(request: Request[Any, Any, Any], exc: PlazaError) -> Response[di
 def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
     if isinstance(exc, ValidationException):
         errors = exc.extra if isinstance(exc.extra, list) else []
-        return problem(400, "invalid-input", "Invalid input", str(exc.detail), request, {"errors": errors})
+        return problem(
+            400, "invalid-input", "Invalid input", str(exc.detail), request, {"errors": errors}
+        )
     status = exc.status_code
-    code = {401: "unauthenticated", 403: "forbidden", 404: "not-found", 405: "method-not-allowed",
-            413: "too-large", 415: "unsupported-media-type"}.get(status, "http-error")
+    code = {
+        401: "unauthenticated",
+        403: "forbidden",
+        404: "not-found",
+        405: "method-not-allowed",
+        413: "too-large",
+        415: "unsupported-media-type",
+    }.get(status, "http-error")
     headers = dict(exc.headers) if exc.headers else None
     return problem(status, code, str(exc.detail), str(exc.detail), request, headers=headers)
 
@@ -62,7 +71,7 @@ def unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Respons
     return problem(500, "internal", "Internal error", "an unexpected error occurred", request)
 
 
-EXCEPTION_HANDLERS: dict[type[Exception], Any] = {
+EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     PlazaError: plaza_error,
     HTTPException: http_error,
     Exception: unexpected_error,
@@ -72,7 +81,11 @@ EXCEPTION_HANDLERS: dict[type[Exception], Any] = {
 def dependency_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     _log.error("backing service error", error=type(exc).__name__, path=request.url.path)
     return problem(
-        503, "dependency-down", "A backing service is unreachable", "retry later", request,
+        503,
+        "dependency-down",
+        "A backing service is unreachable",
+        "retry later",
+        request,
         headers={"Retry-After": "2"},
     )
 
@@ -82,7 +95,12 @@ def _register_dependency_errors() -> None:
     from redis.exceptions import ConnectionError as RedisConnectionError
     from redis.exceptions import TimeoutError as RedisTimeoutError
 
-    for exc in (ConnectionFailure, ServerSelectionTimeoutError, RedisConnectionError, RedisTimeoutError):
+    for exc in (
+        ConnectionFailure,
+        ServerSelectionTimeoutError,
+        RedisConnectionError,
+        RedisTimeoutError,
+    ):
         EXCEPTION_HANDLERS[exc] = dependency_error
 
 

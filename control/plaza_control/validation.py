@@ -22,7 +22,9 @@ DISPLAY_NAME_MAX = 32
 #: connector/dash punctuation, the ordinary space). Controls, format characters
 #: (bidi overrides, zero-width joiners), surrogates, private use and unassigned
 #: code points are refused.
-_NAME_CATEGORIES = frozenset({"Lu", "Ll", "Lt", "Lm", "Lo", "Mn", "Mc", "Nd", "Nl", "No", "Pc", "Pd"})
+_NAME_CATEGORIES = frozenset(
+    {"Lu", "Ll", "Lt", "Lm", "Lo", "Mn", "Mc", "Nd", "Nl", "No", "Pc", "Pd"}
+)
 _NAME_EXTRA = frozenset(" .'")
 _NAME_MAX_MARKS_IN_A_ROW = 2
 
@@ -49,7 +51,9 @@ def display_name(raw: str) -> str:
             )
         marks = marks + 1 if cat.startswith("M") else 0
         if marks > _NAME_MAX_MARKS_IN_A_ROW:
-            raise InvalidInput("display name stacks too many marks", extra={"field": "display_name"})
+            raise InvalidInput(
+                "display name stacks too many marks", extra={"field": "display_name"}
+            )
     if unicodedata.category(name[0]).startswith("M"):
         raise InvalidInput("display name starts with a mark", extra={"field": "display_name"})
     return name

@@ -121,7 +121,9 @@ class MemoryAuditRepository:
 
     async def page(self, limit: int, before: str | None) -> list[AuditEntry]:
         rows = sorted(
-            (e for e in self.entries if before is None or e.id < before), key=lambda e: e.id, reverse=True
+            (e for e in self.entries if before is None or e.id < before),
+            key=lambda e: e.id,
+            reverse=True,
         )
         return rows[:limit]
 
@@ -237,7 +239,11 @@ class MemoryAllocator:
         best: str | None = None
         best_load = 0.0
         for c in candidates:
-            if c.capacity_connections <= 0 or c.relay_id not in self.heartbeats or c.relay_id in self.draining:
+            if (
+                c.capacity_connections <= 0
+                or c.relay_id not in self.heartbeats
+                or c.relay_id in self.draining
+            ):
                 continue
             used = max(c.connections, self.relay_seats.get(c.relay_id, 0))
             if used + 1 <= c.capacity_connections:
@@ -252,7 +258,7 @@ class MemoryAllocator:
             return relay, False
         return self._pick(candidates), True
 
-    async def join(self, req: JoinRequest) -> JoinOutcome:  # noqa: C901, PLR0912
+    async def join(self, req: JoinRequest) -> JoinOutcome:
         now, cap, user, world = req.now_ms, req.room_capacity, req.user_id, req.world_id
         target: str | None = None
         relay: str | None = None
@@ -287,7 +293,9 @@ class MemoryAllocator:
             target = wanted
         if target is None:
             in_world = [
-                r for r, room in self.room_map.items() if room.world == world and len(room.seats) < cap
+                r
+                for r, room in self.room_map.items()
+                if room.world == world and len(room.seats) < cap
             ]
             in_world.sort(key=lambda r: (len(self.room_map[r].seats), r), reverse=True)
             for r in in_world[: req.scan_limit]:
@@ -374,11 +382,17 @@ class MemoryAllocator:
     def _info(self, room_id: str) -> RoomInfo:
         r = self.room_map[room_id]
         return RoomInfo(
-            room_id=room_id, world_id=r.world, relay_id=r.relay, seats=len(r.seats), created_at_ms=r.created_ms
+            room_id=room_id,
+            world_id=r.world,
+            relay_id=r.relay,
+            seats=len(r.seats),
+            created_at_ms=r.created_ms,
         )
 
     async def rooms(self, world_id: str | None, limit: int) -> list[RoomInfo]:
-        ids = sorted(r for r, room in self.room_map.items() if world_id is None or room.world == world_id)
+        ids = sorted(
+            r for r, room in self.room_map.items() if world_id is None or room.world == world_id
+        )
         return [self._info(r) for r in ids[:limit]]
 
     async def room(self, room_id: str) -> RoomInfo | None:
@@ -397,7 +411,9 @@ class MemoryConfigCache:
         self.bans: dict[str, Ban] = {}
 
     async def put_world(self, world_id: str, version: int, settings: WorldSettings) -> None:
-        self.worlds[world_id] = WorldConfigView(world_id=world_id, version=version, settings=settings)
+        self.worlds[world_id] = WorldConfigView(
+            world_id=world_id, version=version, settings=settings
+        )
 
     async def drop_world(self, world_id: str) -> None:
         self.worlds.pop(world_id, None)
@@ -408,7 +424,9 @@ class MemoryConfigCache:
     async def drop_ban(self, user_id: str) -> None:
         self.bans.pop(user_id, None)
 
-    async def lookup(self, world_id: str, user_id: str) -> tuple[WorldConfigView | None, Ban | None]:
+    async def lookup(
+        self, world_id: str, user_id: str
+    ) -> tuple[WorldConfigView | None, Ban | None]:
         return self.worlds.get(world_id), self.bans.get(user_id)
 
 

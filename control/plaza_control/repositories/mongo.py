@@ -115,7 +115,12 @@ class MongoRefreshTokenRepository:
 
     async def claim(self, token_hash: str, now_ms: int) -> RefreshRecord | None:
         doc = await self._c.find_one_and_update(
-            {"_id": token_hash, "rotated": False, "revoked": False, "expires_at_ms": {"$gt": now_ms}},
+            {
+                "_id": token_hash,
+                "rotated": False,
+                "revoked": False,
+                "expires_at_ms": {"$gt": now_ms},
+            },
             {"$set": {"rotated": True}},
             return_document=ReturnDocument.BEFORE,
         )

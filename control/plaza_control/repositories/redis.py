@@ -42,7 +42,7 @@ class RedisAllocator:
         self._s = scripts
 
     async def relays(self) -> list[RelayInfo]:
-        ids = sorted(_b(x) for x in await self._r.smembers(self._k.relays))  # type: ignore[misc]
+        ids = sorted(_b(x) for x in await self._r.smembers(self._k.relays))
         if not ids:
             return []
         pipe = self._r.pipeline(transaction=False)
@@ -100,7 +100,9 @@ class RedisAllocator:
         )
 
     async def confirm_seat(self, room_id: str, user_id: str) -> bool:
-        res = await self._s["seat_confirm"](keys=[self._k.relays], args=[self._k.alloc, room_id, user_id])
+        res = await self._s["seat_confirm"](
+            keys=[self._k.relays], args=[self._k.alloc, room_id, user_id]
+        )
         return bool(res)
 
     async def release_seat(self, room_id: str, user_id: str, now_ms: int) -> bool:
@@ -117,11 +119,12 @@ class RedisAllocator:
         released = 0
         cursor: int = 0
         while True:
-            cursor, batch = await self._r.sscan(self._k.rooms, cursor, count=200)  # type: ignore[misc]
-            if batch:
+            cursor, batch = await self._r.sscan(self._k.rooms, cursor, count=200)
+            ids: list[str] = [_b(b) for b in batch]
+            if ids:
                 released += int(
                     await self._s["sweep"](
-                        keys=[self._k.relays], args=[self._k.alloc, now_ms, *[_b(b) for b in batch]]
+                        keys=[self._k.relays], args=[self._k.alloc, now_ms, *ids]
                     )
                 )
             if cursor == 0:
@@ -152,9 +155,9 @@ class RedisAllocator:
     async def rooms(self, world_id: str | None, limit: int) -> list[RoomInfo]:
         if world_id is not None:
             raw = await self._r.zrevrange(self._k.world_rooms(world_id), 0, limit - 1)
-            ids = [_b(x) for x in raw]
+            ids = [_b(x) for x in raw if isinstance(x, bytes | str)]
         else:
-            ids = sorted(_b(x) for x in await self._r.smembers(self._k.rooms))[:limit]  # type: ignore[misc]
+            ids = sorted(_b(x) for x in await self._r.smembers(self._k.rooms))[:limit]
         return await self._room_infos(ids)
 
     async def room(self, room_id: str) -> RoomInfo | None:
@@ -162,11 +165,11 @@ class RedisAllocator:
         return found[0] if found else None
 
     async def user_room(self, user_id: str) -> str | None:
-        raw = await self._r.hget(self._k.user_seats, user_id)  # type: ignore[misc]
+        raw = await self._r.hget(self._k.user_seats, user_id)
         return None if raw is None else _b(raw)
 
     async def mark_draining(self, relay_id: str) -> None:
-        await self._r.sadd(self._k.draining, relay_id)  # type: ignore[misc]
+        await self._r.sadd(self._k.draining, relay_id)
 
 
 class BanCacheEntry(msgspec.Struct, frozen=True):
@@ -185,7 +188,9 @@ class RedisConfigCache:
         self._k = keys
 
     async def put_world(self, world_id: str, version: int, settings: WorldSettings) -> None:
-        await self._r.set(self._k.world_config(world_id), codec.encode_world_config(world_id, version, settings))
+        await self._r.set(
+            self._k.world_config(world_id), codec.encode_world_config(world_id, version, settings)
+        )
 
     async def drop_world(self, world_id: str) -> None:
         await self._r.delete(self._k.world_config(world_id))
@@ -201,7 +206,9 @@ class RedisConfigCache:
     async def drop_ban(self, user_id: str) -> None:
         await self._r.delete(self._k.ban(user_id))
 
-    async def lookup(self, world_id: str, user_id: str) -> tuple[WorldConfigView | None, Ban | None]:
+    async def lookup(
+        self, world_id: str, user_id: str
+    ) -> tuple[WorldConfigView | None, Ban | None]:
         pipe = self._r.pipeline(transaction=False)
         pipe.get(self._k.world_config(world_id))
         pipe.get(self._k.ban(user_id))

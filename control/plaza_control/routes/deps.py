@@ -45,7 +45,9 @@ async def player_session(request: Request[Any, Any, Any]) -> SessionClaims:
     return services(request.app.state).sessions.verify(token)
 
 
-async def operator_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+async def operator_guard(
+    connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
+) -> None:
     """Authenticate the API key (``X-API-Key`` or ``Authorization: Bearer pk_...``)
     and check the handler's ``opt["role"]``. A refused mutating call is audited."""
     svc = services(connection.app.state)
@@ -56,7 +58,9 @@ async def operator_guard(connection: ASGIConnection[Any, Any, Any, Any], handler
     needed: Role = handler.opt["role"]
     if not key.role.allows(needed):
         if connection.scope.get("method", "GET") != "GET":
-            async with svc.auditor.action(key.id, str(handler.opt.get("action", "ops")), connection.url.path):
+            async with svc.auditor.action(
+                key.id, str(handler.opt.get("action", "ops")), connection.url.path
+            ):
                 svc.api_keys.require(key, needed)
         svc.api_keys.require(key, needed)
     connection.state.api_key = key

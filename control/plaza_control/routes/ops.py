@@ -89,37 +89,77 @@ class OpsController(Controller):
     ) -> CommandOut:
         return command_out(await svc.ops.command(command_id))
 
-    @post("/users/{user_id:str}/ban", opt=_mod("user.ban"), status_code=HTTP_200_OK, summary="Ban a user")
-    async def ban(self, svc: Services, key: ApiKey, user_id: UserIdP, data: BanIn) -> CommandOut | None:
+    @post(
+        "/users/{user_id:str}/ban",
+        opt=_mod("user.ban"),
+        status_code=HTTP_200_OK,
+        summary="Ban a user",
+    )
+    async def ban(
+        self, svc: Services, key: ApiKey, user_id: UserIdP, data: BanIn
+    ) -> CommandOut | None:
         """Bans take effect at the next sign-in and join at once; a user in a room is
         kicked (the kick command is returned)."""
         cmd = await svc.ops.ban(key, user_id, data.reason, data.duration_seconds)
         return None if cmd is None else command_out(cmd)
 
-    @delete("/users/{user_id:str}/ban", opt=_mod("user.unban"), status_code=HTTP_204_NO_CONTENT, summary="Unban")
+    @delete(
+        "/users/{user_id:str}/ban",
+        opt=_mod("user.unban"),
+        status_code=HTTP_204_NO_CONTENT,
+        summary="Unban",
+    )
     async def unban(self, svc: Services, key: ApiKey, user_id: UserIdP) -> None:
         await svc.ops.unban(key, user_id)
 
-    @post("/users/{user_id:str}/mute", opt=_mod("user.mute"), status_code=HTTP_202_ACCEPTED, summary="Mute")
+    @post(
+        "/users/{user_id:str}/mute",
+        opt=_mod("user.mute"),
+        status_code=HTTP_202_ACCEPTED,
+        summary="Mute",
+    )
     async def mute(self, svc: Services, key: ApiKey, user_id: UserIdP, data: MuteIn) -> CommandOut:
-        cmd = await svc.ops.mute(key, user_id, data.room_id or "", data.duration_seconds, data.reason)
+        cmd = await svc.ops.mute(
+            key, user_id, data.room_id or "", data.duration_seconds, data.reason
+        )
         return command_out(cmd)
 
-    @post("/users/{user_id:str}/unmute", opt=_mod("user.unmute"), status_code=HTTP_202_ACCEPTED, summary="Unmute")
-    async def unmute(self, svc: Services, key: ApiKey, user_id: UserIdP, data: UnmuteIn) -> CommandOut:
+    @post(
+        "/users/{user_id:str}/unmute",
+        opt=_mod("user.unmute"),
+        status_code=HTTP_202_ACCEPTED,
+        summary="Unmute",
+    )
+    async def unmute(
+        self, svc: Services, key: ApiKey, user_id: UserIdP, data: UnmuteIn
+    ) -> CommandOut:
         return command_out(await svc.ops.unmute(key, user_id, data.room_id or ""))
 
-    @post("/rooms/{room_id:str}/kick", opt=_mod("room.kick"), status_code=HTTP_202_ACCEPTED, summary="Kick")
+    @post(
+        "/rooms/{room_id:str}/kick",
+        opt=_mod("room.kick"),
+        status_code=HTTP_202_ACCEPTED,
+        summary="Kick",
+    )
     async def kick(self, svc: Services, key: ApiKey, room_id: RoomIdP, data: KickIn) -> CommandOut:
         return command_out(await svc.ops.kick(key, room_id, data.user_id, data.reason))
 
-    @post("/rooms/{room_id:str}/close", opt=_mod("room.close"), status_code=HTTP_202_ACCEPTED, summary="Close")
-    async def close_room(self, svc: Services, key: ApiKey, room_id: RoomIdP, data: CloseRoomIn) -> CommandOut:
+    @post(
+        "/rooms/{room_id:str}/close",
+        opt=_mod("room.close"),
+        status_code=HTTP_202_ACCEPTED,
+        summary="Close",
+    )
+    async def close_room(
+        self, svc: Services, key: ApiKey, room_id: RoomIdP, data: CloseRoomIn
+    ) -> CommandOut:
         return command_out(await svc.ops.close_room(key, room_id, data.reason))
 
     @post("/announce", opt=_mod("announce"), status_code=HTTP_202_ACCEPTED, summary="Announce")
     async def announce(self, svc: Services, key: ApiKey, data: AnnounceIn) -> CommandOut:
-        cmd = await svc.ops.announce(key, data.scope, data.room_id or "", data.world_id or "", data.text)
+        cmd = await svc.ops.announce(
+            key, data.scope, data.room_id or "", data.world_id or "", data.text
+        )
         return command_out(cmd)
 
     @post(
@@ -128,7 +168,9 @@ class OpsController(Controller):
         status_code=HTTP_202_ACCEPTED,
         summary="Drain a relay",
     )
-    async def drain(self, svc: Services, key: ApiKey, relay_id: RelayIdP, data: DrainIn) -> CommandOut:
+    async def drain(
+        self, svc: Services, key: ApiKey, relay_id: RelayIdP, data: DrainIn
+    ) -> CommandOut:
         return command_out(await svc.ops.drain(key, relay_id, data.deadline_seconds, data.reason))
 
     @get("/audit", opt={"role": Role.ADMIN}, summary="Audit log, newest first")

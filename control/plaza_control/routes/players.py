@@ -23,7 +23,9 @@ class AuthController(Controller):
     dependencies = {"svc": Provide(services, sync_to_thread=False)}
 
     @post("/guest", status_code=HTTP_200_OK, summary="Guest/device sign-in")
-    async def guest(self, request: Request[Any, Any, Any], data: GuestSignIn, svc: Services) -> SignedIn:
+    async def guest(
+        self, request: Request[Any, Any, Any], data: GuestSignIn, svc: Services
+    ) -> SignedIn:
         """A device id becomes a user on first use; later sign-ins return the same user."""
         try:
             out = await svc.players.guest(data.device_id, data.display_name, client_ip(request))
@@ -34,7 +36,9 @@ class AuthController(Controller):
         return out
 
     @post("/external", status_code=HTTP_200_OK, summary="Sign in with an external identity token")
-    async def external(self, request: Request[Any, Any, Any], data: ExternalSignIn, svc: Services) -> SignedIn:
+    async def external(
+        self, request: Request[Any, Any, Any], data: ExternalSignIn, svc: Services
+    ) -> SignedIn:
         try:
             out = await svc.players.external(data.id_token, data.display_name, client_ip(request))
         except PlazaError as exc:
@@ -44,7 +48,9 @@ class AuthController(Controller):
         return out
 
     @post("/refresh", status_code=HTTP_200_OK, summary="Rotate a refresh token")
-    async def refresh(self, request: Request[Any, Any, Any], data: RefreshIn, svc: Services) -> SignedIn:
+    async def refresh(
+        self, request: Request[Any, Any, Any], data: RefreshIn, svc: Services
+    ) -> SignedIn:
         return await svc.players.refresh(data.refresh_token, client_ip(request))
 
     @post("/logout", status_code=HTTP_204_NO_CONTENT, summary="Revoke a refresh token family")
@@ -68,7 +74,12 @@ class JoinController(Controller):
         409/503 answers carry ``Retry-After``."""
         try:
             out = await svc.join.join(
-                session, data.world_id, data.room_id, data.region, data.resume_session_id, client_ip(request)
+                session,
+                data.world_id,
+                data.room_id,
+                data.region,
+                data.resume_session_id,
+                client_ip(request),
             )
         except PlazaError as exc:
             svc.metrics.joins.labels(exc.code).inc()

@@ -25,7 +25,7 @@ async def readyz(state: State) -> Response[Health]:
     async def check(coro: object) -> str:
         try:
             await asyncio.wait_for(coro, timeout=2.0)  # type: ignore[arg-type]
-        except Exception as exc:  # noqa: BLE001 - any failure means not ready
+        except Exception as exc:
             return f"fail: {type(exc).__name__}"
         return "ok"
 
@@ -46,4 +46,6 @@ async def metrics(state: State) -> Response[bytes]:
 @get("/.well-known/jwks.json", tags=["system"], summary="Public keys of join tickets")
 async def jwks(state: State) -> Response[bytes]:
     ring = services(state).key_ring()
-    return Response(ring.jwks_json, media_type="application/json", headers={"Cache-Control": "max-age=30"})
+    return Response(
+        ring.jwks_json, media_type="application/json", headers={"Cache-Control": "max-age=30"}
+    )

@@ -42,10 +42,18 @@ class WorldsController(Controller):
         return await svc.worlds.create(key, data.id, data.name, data.settings)
 
     @put("/{world_id:str}", opt={"role": Role.ADMIN, "action": "world.update"})
-    async def update_world(self, svc: Services, key: ApiKey, world_id: WorldIdP, data: WorldUpdate) -> World:
+    async def update_world(
+        self, svc: Services, key: ApiKey, world_id: WorldIdP, data: WorldUpdate
+    ) -> World:
         """Every change adds one to the version and is pushed to relays."""
-        return await svc.worlds.update(key, world_id, data.name, data.settings, data.expected_version)
+        return await svc.worlds.update(
+            key, world_id, data.name, data.settings, data.expected_version
+        )
 
-    @delete("/{world_id:str}", opt={"role": Role.ADMIN, "action": "world.delete"}, status_code=HTTP_204_NO_CONTENT)
+    @delete(
+        "/{world_id:str}",
+        opt={"role": Role.ADMIN, "action": "world.delete"},
+        status_code=HTTP_204_NO_CONTENT,
+    )
     async def delete_world(self, svc: Services, key: ApiKey, world_id: WorldIdP) -> None:
         await svc.worlds.delete(key, world_id)

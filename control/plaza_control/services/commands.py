@@ -27,7 +27,12 @@ class CommandService:
         builtins = msgspec.to_builtins(body)
         kind = str(builtins.pop("type"))
         record = CommandRecord(
-            id=cid, at_ms=now, issued_by=issued_by, target_relay_id=relay_id, kind=kind, body=builtins
+            id=cid,
+            at_ms=now,
+            issued_by=issued_by,
+            target_relay_id=relay_id,
+            kind=kind,
+            body=builtins,
         )
         await self._records.insert(record)
         await self._bus.publish(relay_id, codec.encode_command(cid, relay_id, issued_by, now, body))

@@ -90,4 +90,6 @@ class IdentityVerifier:
         if not isinstance(sub, str) or not sub or len(sub) > 255:
             raise Unauthenticated("identity token has an invalid subject")
         name = claims.get("name") or claims.get("preferred_username") or ""
-        return Identity(issuer=self._issuer, subject=sub, name=name if isinstance(name, str) else "")
+        return Identity(
+            issuer=self._issuer, subject=sub, name=name if isinstance(name, str) else ""
+        )

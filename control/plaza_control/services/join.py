@@ -132,7 +132,8 @@ class JoinService:
         if outcome.status == "no_relay" or outcome.relay is None:
             self._relays_at = float("-inf")
             raise NoRelayAvailable(
-                "no live relay has room for this world; retry later", retry_after=p.retry_after_seconds
+                "no live relay has room for this world; retry later",
+                retry_after=p.retry_after_seconds,
             )
         relay = outcome.relay
         ticket = self._minter.mint(

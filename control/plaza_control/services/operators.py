@@ -27,7 +27,9 @@ class ApiKeyService:
     async def create(self, role: Role, name: str) -> tuple[str, ApiKey]:
         key_id = secrets.token_hex(6)
         key = f"{KEY_PREFIX}{key_id}_{secrets.token_urlsafe(32)}"
-        record = ApiKey(id=key_id, name=name, role=role, hash=sha256_hex(key), created_at_ms=self._clock())
+        record = ApiKey(
+            id=key_id, name=name, role=role, hash=sha256_hex(key), created_at_ms=self._clock()
+        )
         await self._keys.insert(record)
         return key, record
 
@@ -36,7 +38,11 @@ class ApiKeyService:
         if len(parts) != 3 or parts[0] + "_" != KEY_PREFIX or len(parts[1]) != 12:
             raise Unauthenticated("malformed API key")
         record = await self._keys.get(parts[1])
-        if record is None or record.revoked or not hmac.compare_digest(record.hash, sha256_hex(presented)):
+        if (
+            record is None
+            or record.revoked
+            or not hmac.compare_digest(record.hash, sha256_hex(presented))
+        ):
             raise Unauthenticated("unknown or revoked API key")
         return record
 
@@ -66,8 +72,14 @@ class Auditor:
             now = self._clock()
             await self._audit.append(
                 AuditEntry(
-                    id=self._id(now), at_ms=now, actor=actor, action=action, target=target,
-                    result="error", status=exc.status, detail=exc.detail[:500],
+                    id=self._id(now),
+                    at_ms=now,
+                    actor=actor,
+                    action=action,
+                    target=target,
+                    result="error",
+                    status=exc.status,
+                    detail=exc.detail[:500],
                 )
             )
             raise
@@ -75,16 +87,28 @@ class Auditor:
             now = self._clock()
             await self._audit.append(
                 AuditEntry(
-                    id=self._id(now), at_ms=now, actor=actor, action=action, target=target,
-                    result="error", status=500, detail="internal error",
+                    id=self._id(now),
+                    at_ms=now,
+                    actor=actor,
+                    action=action,
+                    target=target,
+                    result="error",
+                    status=500,
+                    detail="internal error",
                 )
             )
             raise
         now = self._clock()
         await self._audit.append(
             AuditEntry(
-                id=self._id(now), at_ms=now, actor=actor, action=action, target=target,
-                result="ok", status=200, detail="; ".join(detail)[:500],
+                id=self._id(now),
+                at_ms=now,
+                actor=actor,
+                action=action,
+                target=target,
+                result="ok",
+                status=200,
+                detail="; ".join(detail)[:500],
             )
         )
 

@@ -69,7 +69,9 @@ class OpsService:
         return room.relay_id
 
     # Actions: each is audited and returns the command it sent (if any).
-    async def ban(self, key: ApiKey, user_id: str, reason: str, duration_seconds: int) -> CommandRecord | None:
+    async def ban(
+        self, key: ApiKey, user_id: str, reason: str, duration_seconds: int
+    ) -> CommandRecord | None:
         async with self._audit.action(key.id, "user.ban", user_id) as detail:
             if await self._users.get(user_id) is None:
                 raise NotFound(f"user {user_id} not found")
@@ -90,7 +92,9 @@ class OpsService:
             if room is None:
                 return None
             cmd = await self._commands.send(
-                key.id, room.relay_id, KickBody(room_id=room_id, user_id=user_id, reason=f"banned: {reason}")
+                key.id,
+                room.relay_id,
+                KickBody(room_id=room_id, user_id=user_id, reason=f"banned: {reason}"),
             )
             detail.append(f"command {cmd.id}")
             return cmd
@@ -105,7 +109,9 @@ class OpsService:
     async def kick(self, key: ApiKey, room_id: str, user_id: str, reason: str) -> CommandRecord:
         async with self._audit.action(key.id, "room.kick", f"{room_id}/{user_id}") as detail:
             relay = await self._room_relay(room_id)
-            cmd = await self._commands.send(key.id, relay, KickBody(room_id=room_id, user_id=user_id, reason=reason))
+            cmd = await self._commands.send(
+                key.id, relay, KickBody(room_id=room_id, user_id=user_id, reason=reason)
+            )
             detail.append(f"command {cmd.id}")
             return cmd
 
@@ -117,7 +123,12 @@ class OpsService:
             cmd = await self._commands.send(
                 key.id,
                 relay,
-                MuteBody(room_id=room_id, user_id=user_id, duration_seconds=duration_seconds, reason=reason),
+                MuteBody(
+                    room_id=room_id,
+                    user_id=user_id,
+                    duration_seconds=duration_seconds,
+                    reason=reason,
+                ),
             )
             detail.append(f"command {cmd.id}")
             return cmd
@@ -125,7 +136,9 @@ class OpsService:
     async def unmute(self, key: ApiKey, user_id: str, room_id: str) -> CommandRecord:
         async with self._audit.action(key.id, "user.unmute", f"{room_id}/{user_id}") as detail:
             relay = await self._room_relay(room_id) if room_id else ""
-            cmd = await self._commands.send(key.id, relay, UnmuteBody(room_id=room_id, user_id=user_id))
+            cmd = await self._commands.send(
+                key.id, relay, UnmuteBody(room_id=room_id, user_id=user_id)
+            )
             detail.append(f"command {cmd.id}")
             return cmd
 
@@ -134,7 +147,9 @@ class OpsService:
         joins get a fresh room."""
         async with self._audit.action(key.id, "room.close", room_id) as detail:
             relay = await self._room_relay(room_id)
-            cmd = await self._commands.send(key.id, relay, CloseRoomBody(room_id=room_id, reason=reason))
+            cmd = await self._commands.send(
+                key.id, relay, CloseRoomBody(room_id=room_id, reason=reason)
+            )
             await self._alloc.release_room(room_id)
             detail.append(f"command {cmd.id}")
             return cmd
@@ -167,7 +182,9 @@ class OpsService:
             detail.append(f"command {cmd.id}")
             return cmd
 
-    async def drain(self, key: ApiKey, relay_id: str, deadline_seconds: int, reason: str) -> CommandRecord:
+    async def drain(
+        self, key: ApiKey, relay_id: str, deadline_seconds: int, reason: str
+    ) -> CommandRecord:
         """Stop placing rooms on the relay at once, then tell it to drain."""
         async with self._audit.action(key.id, "relay.drain", relay_id) as detail:
             if relay_id not in {r.relay_id for r in await self._alloc.relays()}:

@@ -32,14 +32,23 @@ class WorldService:
     async def _publish(self, world: World, actor: str) -> None:
         await self._cache.put_world(world.id, world.version, world.settings)
         await self._commands.send(
-            actor, "", ReloadConfigBody(world_id=world.id, version=world.version, settings=world.settings)
+            actor,
+            "",
+            ReloadConfigBody(world_id=world.id, version=world.version, settings=world.settings),
         )
 
     async def create(self, key: ApiKey, world_id: str, name: str, settings: WorldSettings) -> World:
         async with self._audit.action(key.id, "world.create", world_id):
             now = self._clock()
             world = await self._worlds.create(
-                World(id=world_id, name=name, version=1, settings=settings, created_at_ms=now, updated_at_ms=now)
+                World(
+                    id=world_id,
+                    name=name,
+                    version=1,
+                    settings=settings,
+                    created_at_ms=now,
+                    updated_at_ms=now,
+                )
             )
             await self._publish(world, key.id)
             return world
@@ -53,7 +62,9 @@ class WorldService:
         expected_version: int | None,
     ) -> World:
         async with self._audit.action(key.id, "world.update", world_id) as detail:
-            world = await self._worlds.update(world_id, name, settings, expected_version, self._clock())
+            world = await self._worlds.update(
+                world_id, name, settings, expected_version, self._clock()
+            )
             await self._publish(world, key.id)
             detail.append(f"version {world.version}")
             return world
