@@ -1,0 +1,273 @@
+// Package config reads the relay's configuration from flags and PLAZA_RELAY_*
+// environment variables (a flag wins over its variable, a variable over the
+// default) and validates it. docs/relay.md lists every setting; a test keeps
+// that table and Flags in step.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/plaza-dev/plaza/relay-go/internal/coord"
+)
+
+// Config is the relay's configuration. The zero value is not valid; use
+// Default or Parse.
+type Config struct {
+	Listen       string // WebSocket listener, host:port
+	AdminListen  string // metrics, pprof, health, drain; host:port
+	RelayID      string // ticket audience; default: the host name
+	PublicURL    string // URL clients connect to (reported in heartbeats)
+	Region       string
+	JWKSURL      string // control plane JWKS; exactly one of JWKSURL, JWKSFile
+	JWKSFile     string
+	TicketIssuer string
+	TicketSkew   time.Duration
+	JWKSRefetch  time.Duration // minimum time between refetches on unknown kid
+	ReplayCache  int           // most jti values remembered
+	HelloTimeout time.Duration
+	IdleTimeout  time.Duration
+	// MaxFrameBytes is the largest client frame; larger ones close with 1009.
+	MaxFrameBytes int
+	// SendQueue is the most reliable frames queued per session before it is
+	// closed as a slow consumer.
+	SendQueue int
+	// SendBufferBytes is how many bytes may sit unsent in a connection's
+	// socket buffer before the relay stops writing to it and queues instead.
+	SendBufferBytes int
+	MaxConnections  int
+	World           coord.WorldConfig // defaults for every world
+	DrainTimeout    time.Duration
+	DrainRate       int // DisconnectNotices per second while draining
+	TLSCertFile     string
+	TLSKeyFile      string
+	AllowedOrigins  []string // "*" = any; requests without Origin always pass
+	LogLevel        slog.Level
+	ReportInterval  time.Duration
+}
+
+// Default returns the documented defaults.
+func Default() Config {
+	host, _ := os.Hostname()
+	if host == "" {
+		host = "relay"
+	}
+	return Config{
+		Listen: "127.0.0.1:18100", AdminListen: "127.0.0.1:18200", RelayID: host,
+		PublicURL: "ws://127.0.0.1:18100/ws", Region: "local",
+		TicketIssuer: "plaza-control", TicketSkew: 5 * time.Second, JWKSRefetch: 5 * time.Second, ReplayCache: 1 << 20,
+		HelloTimeout: 5 * time.Second, IdleTimeout: 30 * time.Second,
+		MaxFrameBytes: 16 << 10, SendQueue: 256, SendBufferBytes: 256 << 10, MaxConnections: 50000,
+		World:        coord.DefaultWorldConfig(),
+		DrainTimeout: 60 * time.Second, DrainRate: 500,
+		AllowedOrigins: []string{"*"}, LogLevel: slog.LevelInfo, ReportInterval: 5 * time.Second,
+	}
+}
+
+// EnvName returns the environment variable for a flag name.
+func EnvName(flagName string) string {
+	return "PLAZA_RELAY_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+type strList struct{ p *[]string }
+
+func (s strList) String() string {
+	if s.p == nil {
+		return ""
+	}
+	return strings.Join(*s.p, ",")
+}
+func (s strList) Set(v string) error {
+	*s.p = nil
+	for _, x := range strings.Split(v, ",") {
+		if x = strings.TrimSpace(x); x != "" {
+			*s.p = append(*s.p, x)
+		}
+	}
+	return nil
+}
+
+type level struct{ p *slog.Level }
+
+func (l level) String() string {
+	if l.p == nil {
+		return "info"
+	}
+	return strings.ToLower(l.p.String())
+}
+func (l level) Set(v string) error { return l.p.UnmarshalText([]byte(v)) }
+
+type float32Val struct{ p *float32 }
+
+func (f float32Val) String() string {
+	if f.p == nil {
+		return "0"
+	}
+	return fmt.Sprint(*f.p)
+}
+func (f float32Val) Set(v string) error {
+	var x float32
+	if _, err := fmt.Sscan(v, &x); err != nil {
+		return fmt.Errorf("not a number: %q", v)
+	}
+	*f.p = x
+	return nil
+}
+
+// Flags registers every setting on fs, with c's values as defaults.
+func Flags(fs *flag.FlagSet, c *Config) {
+	fs.StringVar(&c.Listen, "listen", c.Listen, "WebSocket listener host:port (path /ws)")
+	fs.StringVar(&c.AdminListen, "admin-listen", c.AdminListen, "admin listener host:port: /metrics, /debug/pprof, /healthz, /readyz, POST /admin/drain")
+	fs.StringVar(&c.RelayID, "relay-id", c.RelayID, "this relay's id; tickets must carry it as aud (default: host name)")
+	fs.StringVar(&c.PublicURL, "public-url", c.PublicURL, "URL clients connect to, reported in heartbeats")
+	fs.StringVar(&c.Region, "region", c.Region, "region reported in heartbeats")
+	fs.StringVar(&c.JWKSURL, "jwks-url", c.JWKSURL, "control plane JWKS URL (one of --jwks-url, --jwks-file is required)")
+	fs.StringVar(&c.JWKSFile, "jwks-file", c.JWKSFile, "JWKS file for local use and tests")
+	fs.StringVar(&c.TicketIssuer, "ticket-issuer", c.TicketIssuer, "required iss claim of tickets")
+	fs.DurationVar(&c.TicketSkew, "ticket-skew", c.TicketSkew, "clock skew accepted on ticket exp and iat")
+	fs.DurationVar(&c.JWKSRefetch, "jwks-refetch", c.JWKSRefetch, "minimum time between JWKS refetches caused by an unknown kid")
+	fs.IntVar(&c.ReplayCache, "replay-cache", c.ReplayCache, "most ticket ids (jti) remembered for single use; when full of live ids joins are refused")
+	fs.DurationVar(&c.HelloTimeout, "hello-timeout", c.HelloTimeout, "time a new connection has to send its Hello")
+	fs.DurationVar(&c.IdleTimeout, "idle-timeout", c.IdleTimeout, "a session that sends nothing for this long is closed (4005)")
+	fs.IntVar(&c.MaxFrameBytes, "max-frame-bytes", c.MaxFrameBytes, "largest client frame; larger closes with 1009")
+	fs.IntVar(&c.SendQueue, "send-queue", c.SendQueue, "reliable frames queued per session before it is closed as a slow consumer (4004)")
+	fs.IntVar(&c.SendBufferBytes, "send-buffer-bytes", c.SendBufferBytes, "unsent bytes per connection after which the relay queues instead of writing")
+	fs.IntVar(&c.MaxConnections, "max-connections", c.MaxConnections, "most open connections; more are refused with 4009")
+	fs.IntVar(&c.World.RoomCapacity, "room-capacity", c.World.RoomCapacity, "default room capacity (members)")
+	fs.IntVar(&c.World.TickRateHz, "tick-rate", c.World.TickRateHz, "default room tick rate in Hz")
+	fs.Var(float32Val{&c.World.InterestRadius}, "interest-radius", "default interest radius in world units; 0 = everyone sees everyone")
+	fs.IntVar(&c.World.FarEveryTicks, "far-every-ticks", c.World.FarEveryTicks, "far avatars are sent every Nth tick; 0 = never")
+	fs.IntVar(&c.World.MaxChatBytes, "max-chat-bytes", c.World.MaxChatBytes, "longest chat text in bytes")
+	fs.Float64Var(&c.World.ChatsPerSecond, "chats-per-second", c.World.ChatsPerSecond, "chat token bucket rate")
+	fs.IntVar(&c.World.ChatBurst, "chat-burst", c.World.ChatBurst, "chat token bucket size")
+	fs.Float64Var(&c.World.MovesPerSecond, "moves-per-second", c.World.MovesPerSecond, "move token bucket rate")
+	fs.IntVar(&c.World.MoveBurst, "move-burst", c.World.MoveBurst, "move token bucket size")
+	fs.Float64Var(&c.World.EmotesPerSecond, "emotes-per-second", c.World.EmotesPerSecond, "emote token bucket rate")
+	fs.IntVar(&c.World.EmoteBurst, "emote-burst", c.World.EmoteBurst, "emote token bucket size")
+	fs.Float64Var(&c.World.StateSetsPerSecond, "state-sets-per-second", c.World.StateSetsPerSecond, "state set token bucket rate")
+	fs.IntVar(&c.World.StateSetBurst, "state-set-burst", c.World.StateSetBurst, "state set token bucket size")
+	fs.IntVar(&c.World.MaxStateKeyBytes, "max-state-key-bytes", c.World.MaxStateKeyBytes, "longest room state key in bytes")
+	fs.IntVar(&c.World.MaxStateValueBytes, "max-state-value-bytes", c.World.MaxStateValueBytes, "largest room state value in bytes")
+	fs.IntVar(&c.World.MaxStateKeys, "max-state-keys", c.World.MaxStateKeys, "most room state keys")
+	fs.DurationVar(&c.World.EmptyGrace, "empty-grace", c.World.EmptyGrace, "an empty room closes after this long")
+	fs.DurationVar(&c.DrainTimeout, "drain-timeout", c.DrainTimeout, "longest a drain waits for sessions to leave before closing them")
+	fs.IntVar(&c.DrainRate, "drain-rate", c.DrainRate, "DisconnectNotices sent per second while draining")
+	fs.StringVar(&c.TLSCertFile, "tls-cert-file", c.TLSCertFile, "PEM certificate: serve wss:// (with --tls-key-file)")
+	fs.StringVar(&c.TLSKeyFile, "tls-key-file", c.TLSKeyFile, "PEM private key for --tls-cert-file")
+	fs.Var(strList{&c.AllowedOrigins}, "allowed-origins", "comma-separated Origin values allowed to open /ws; * = any (requests without Origin always pass)")
+	fs.Var(level{&c.LogLevel}, "log-level", "debug, info, warn or error")
+	fs.DurationVar(&c.ReportInterval, "report-interval", c.ReportInterval, "how often load is reported (heartbeat)")
+}
+
+// Parse reads args (without the program name) and environment variables
+// through getenv, applies defaults, and validates the result.
+func Parse(args []string, getenv func(string) string, usage io.Writer) (Config, error) {
+	c := Default()
+	fs := flag.NewFlagSet("relay", flag.ContinueOnError)
+	fs.SetOutput(usage)
+	Flags(fs, &c)
+	var envErr error
+	fs.VisitAll(func(f *flag.Flag) {
+		if v := getenv(EnvName(f.Name)); v != "" {
+			if err := fs.Set(f.Name, v); err != nil {
+				envErr = errors.Join(envErr, fmt.Errorf("%s=%q: %w", EnvName(f.Name), v, err))
+			}
+		}
+	})
+	if envErr != nil {
+		return Config{}, fmt.Errorf("config: %w", envErr)
+	}
+	if err := fs.Parse(args); err != nil {
+		return Config{}, fmt.Errorf("config: %w", err)
+	}
+	if fs.NArg() > 0 {
+		return Config{}, fmt.Errorf("config: unexpected arguments %q", fs.Args())
+	}
+	if err := c.Validate(); err != nil {
+		return Config{}, err
+	}
+	return c, nil
+}
+
+// Validate reports every invalid setting at once.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	for name, addr := range map[string]string{"--listen": c.Listen, "--admin-listen": c.AdminListen} {
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			bad("%s %q: %v", name, addr, err)
+		}
+	}
+	if c.RelayID == "" {
+		bad("--relay-id is empty")
+	}
+	if (c.JWKSURL == "") == (c.JWKSFile == "") {
+		bad("set exactly one of --jwks-url and --jwks-file")
+	}
+	if c.JWKSURL != "" {
+		if u, err := url.Parse(c.JWKSURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("--jwks-url %q is not an http(s) URL", c.JWKSURL)
+		}
+	}
+	if c.TicketIssuer == "" {
+		bad("--ticket-issuer is empty")
+	}
+	if c.TicketSkew < 0 || c.TicketSkew > time.Minute {
+		bad("--ticket-skew %v not in 0..1m", c.TicketSkew)
+	}
+	if c.JWKSRefetch < 0 {
+		bad("--jwks-refetch %v is negative", c.JWKSRefetch)
+	}
+	if c.ReplayCache < 1000 {
+		bad("--replay-cache %d is below 1000", c.ReplayCache)
+	}
+	if c.HelloTimeout <= 0 || c.IdleTimeout <= 0 {
+		bad("--hello-timeout and --idle-timeout must be positive")
+	}
+	if c.MaxFrameBytes < 1024 || c.MaxFrameBytes > 1<<20 {
+		bad("--max-frame-bytes %d not in 1024..1048576", c.MaxFrameBytes)
+	}
+	if c.SendQueue < 8 {
+		bad("--send-queue %d is below 8", c.SendQueue)
+	}
+	if c.SendBufferBytes < 4096 {
+		bad("--send-buffer-bytes %d is below 4096", c.SendBufferBytes)
+	}
+	if c.MaxConnections < 1 {
+		bad("--max-connections %d is below 1", c.MaxConnections)
+	}
+	if err := c.World.Validate(); err != nil {
+		bad("world defaults: %v", err)
+	}
+	if c.DrainTimeout <= 0 || c.DrainRate < 1 {
+		bad("--drain-timeout and --drain-rate must be positive")
+	}
+	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
+		bad("set both --tls-cert-file and --tls-key-file, or neither")
+	}
+	for _, f := range []string{c.TLSCertFile, c.TLSKeyFile, c.JWKSFile} {
+		if f != "" {
+			if _, err := os.Stat(f); err != nil {
+				bad("%v", err)
+			}
+		}
+	}
+	if len(c.AllowedOrigins) == 0 {
+		bad("--allowed-origins is empty (use * to allow any)")
+	}
+	if c.ReportInterval < 100*time.Millisecond {
+		bad("--report-interval %v is below 100ms", c.ReportInterval)
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("config: %w", errors.Join(errs...))
+	}
+	return nil
+}

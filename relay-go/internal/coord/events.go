@@ -1,0 +1,115 @@
+package coord
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/plaza-dev/plaza/relay-go/gen/plaza/common"
+)
+
+// EventKind says which plaza.coord.EventBody an Event becomes.
+type EventKind uint8
+
+const (
+	EventMemberJoined EventKind = iota + 1
+	EventMemberLeft
+	EventChat
+	EventStateChanged
+	EventRoomClosed
+	EventCommandAck
+)
+
+// Event is a room event for the control plane (encoded later as
+// plaza.coord.RoomEvent). Fields not used by Kind are zero.
+type Event struct {
+	Kind       EventKind
+	RoomID     string // empty for CommandAck of relay-wide commands
+	WorldID    string
+	OccurredAt time.Time
+
+	UserID      string
+	MemberID    uint32
+	DisplayName string
+	SessionID   string
+	LeaveReason common.LeaveReason
+	Duration    time.Duration // MemberLeft: time in the room
+
+	Sequence uint64 // Chat, StateChanged, RoomClosed (last sequence)
+	Text     string // Chat
+	Key      string // StateChanged
+	Value    []byte
+	Version  uint64
+	Deleted  bool
+	By       uint32 // StateChanged: member id of the writer, 0 = server
+
+	Reason    string // RoomClosed
+	CommandID string // CommandAck
+	OK        bool
+	Detail    string
+}
+
+// EventSink receives room events.
+//
+// Publish is called from room goroutines and must never block them: an
+// implementation buffers and drops (counting drops) when it cannot keep up.
+// Events of one room are published in room sequence order.
+type EventSink interface {
+	Publish(ctx context.Context, e Event)
+}
+
+// MemoryEvents keeps the last Max events in memory (standalone mode, tests).
+type MemoryEvents struct {
+	mu      sync.Mutex
+	max     int
+	events  []Event
+	dropped uint64
+	notify  chan struct{}
+}
+
+// NewMemoryEvents returns a sink holding at most max events (<= 0: 10000).
+func NewMemoryEvents(max int) *MemoryEvents {
+	if max <= 0 {
+		max = 10000
+	}
+	return &MemoryEvents{max: max, notify: make(chan struct{}, 1)}
+}
+
+// Publish implements EventSink; the oldest event is dropped when full.
+func (m *MemoryEvents) Publish(_ context.Context, e Event) {
+	m.mu.Lock()
+	if len(m.events) >= m.max {
+		copy(m.events, m.events[1:])
+		m.events = m.events[:len(m.events)-1]
+		m.dropped++
+	}
+	m.events = append(m.events, e)
+	m.mu.Unlock()
+	select {
+	case m.notify <- struct{}{}:
+	default:
+	}
+}
+
+// Events returns a copy of the held events, oldest first.
+func (m *MemoryEvents) Events() []Event {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]Event(nil), m.events...)
+}
+
+// Wait blocks until an event matching f is held or ctx ends.
+func (m *MemoryEvents) Wait(ctx context.Context, f func(Event) bool) (Event, bool) {
+	for {
+		for _, e := range m.Events() {
+			if f(e) {
+				return e, true
+			}
+		}
+		select {
+		case <-m.notify:
+		case <-ctx.Done():
+			return Event{}, false
+		}
+	}
+}
