@@ -7,6 +7,7 @@ file identifier (``PLZW``, ``PLZH``, ``PLZC``).
 
 from __future__ import annotations
 
+import struct
 from typing import Any, Literal
 
 import flatbuffers
@@ -104,7 +105,7 @@ def decode_world_config(buf: bytes) -> WorldConfigView:
             empty_grace_seconds=c.EmptyGraceSeconds(),
         )
         return WorldConfigView(world_id=_s(c.WorldId()), version=c.Version(), settings=settings)
-    except (IndexError, ValueError, UnicodeDecodeError) as exc:
+    except (IndexError, ValueError, UnicodeDecodeError, struct.error) as exc:
         raise CodecError("corrupt WorldConfig buffer") from exc
 
 
@@ -157,7 +158,7 @@ def decode_heartbeat(buf: bytes) -> RelayInfo:
             build=_s(h.Build()),
             started_at_ms=h.StartedAtMs(),
         )
-    except (IndexError, ValueError, UnicodeDecodeError) as exc:
+    except (IndexError, ValueError, UnicodeDecodeError, struct.error) as exc:
         raise CodecError("corrupt RelayHeartbeat buffer") from exc
 
 

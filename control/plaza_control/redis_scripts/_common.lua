@@ -2,6 +2,8 @@
 -- P is the allocation key prefix, e.g. "plaza:{alloc}:" (docs/redis.md). Every key
 -- below starts with P, so all of them share the {alloc} hash slot.
 local CONFIRMED = 9007199254740991
+-- Note: never pass a negated zero (-0) to HINCRBY; Lua renders it "-0", which
+-- Redis refuses as "not an integer". Counts are guarded or written as 0 - n.
 
 local function room_key(P, room) return P .. 'room:' .. room end
 local function seats_key(P, room) return P .. 'room:' .. room .. ':seats' end
@@ -20,7 +22,7 @@ local function purge(P, room, now)
         redis.call('HDEL', P .. 'user_seats', u)
       end
     end
-    if relay then redis.call('HINCRBY', P .. 'relay_seats', relay, -#expired) end
+    if relay then redis.call('HINCRBY', P .. 'relay_seats', relay, 0 - #expired) end
   end
   local count = redis.call('ZCARD', sk)
   local world = redis.call('HGET', rk, 'world')
@@ -64,7 +66,7 @@ local function release_room(P, room)
     if redis.call('HGET', P .. 'user_seats', u) == room then redis.call('HDEL', P .. 'user_seats', u) end
   end
   if relay then
-    redis.call('HINCRBY', P .. 'relay_seats', relay, -#users)
+    if #users > 0 then redis.call('HINCRBY', P .. 'relay_seats', relay, 0 - #users) end
     redis.call('SREM', P .. 'relay:' .. relay .. ':rooms', room)
   end
   if world then redis.call('ZREM', P .. 'world:' .. world .. ':rooms', room) end

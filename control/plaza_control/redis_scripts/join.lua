@@ -106,11 +106,13 @@ if created == 1 then
 elseif move then
   local old = redis.call('HGET', rk, 'relay')
   local count = redis.call('ZCARD', seats_key(P, target))
+  if old and count > 0 then
+    redis.call('HINCRBY', P .. 'relay_seats', old, 0 - count)
+  end
   if old then
-    redis.call('HINCRBY', P .. 'relay_seats', old, -count)
     redis.call('SREM', P .. 'relay:' .. old .. ':rooms', target)
   end
-  redis.call('HINCRBY', P .. 'relay_seats', relay, count)
+  if count > 0 then redis.call('HINCRBY', P .. 'relay_seats', relay, count) end
   redis.call('SADD', P .. 'relay:' .. relay .. ':rooms', target)
   redis.call('HSET', rk, 'relay', relay)
 end

@@ -1,0 +1,241 @@
+"""Allocator conformance: the same cases against MemoryAllocator and the real
+join.lua on Redis."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import pytest
+import redis.asyncio as aioredis
+
+from plaza_control.models import RelayInfo
+from plaza_control.redis_keys import RedisKeys
+from plaza_control.repositories.base import Allocator, JoinRequest
+from plaza_control.repositories.memory import MemoryAllocator
+from plaza_control.repositories.redis import RedisAllocator, RedisScripts
+from plaza_control.settings import Settings
+
+from .helpers import relay, user_id, write_heartbeat
+
+NOW = 1_800_000_000_000
+RES = 60_000
+
+
+@dataclass
+class Rig:
+    alloc: Allocator
+    memory: MemoryAllocator | None
+    r: aioredis.Redis | None
+    keys: RedisKeys | None
+
+    async def add(self, info: RelayInfo) -> None:
+        if self.memory is not None:
+            self.memory.heartbeats[info.relay_id] = info
+        else:
+            assert self.r is not None and self.keys is not None
+            await write_heartbeat(self.r, self.keys, info)
+
+    async def kill(self, relay_id: str) -> None:
+        if self.memory is not None:
+            del self.memory.heartbeats[relay_id]
+        else:
+            assert self.r is not None and self.keys is not None
+            await self.r.delete(self.keys.relay_hb(relay_id))
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def rig(request: pytest.FixtureRequest, settings: Settings) -> AsyncIterator[Rig]:
+    if request.param == "memory":
+        m = MemoryAllocator()
+        yield Rig(m, m, None, None)
+        return
+    r = aioredis.Redis.from_url(settings.redis_url)
+    keys = RedisKeys(settings.redis_prefix)
+    yield Rig(RedisAllocator(r, keys, RedisScripts(r)), None, r, keys)
+    await r.aclose()
+
+
+def req(
+    n: int,
+    candidates: list[RelayInfo],
+    *,
+    cap: int = 3,
+    world: str = "lobby",
+    wanted: str = "",
+    now: int = NOW,
+    new_room: str | None = None,
+) -> JoinRequest:
+    return JoinRequest(
+        user_id=user_id(n),
+        world_id=world,
+        room_capacity=cap,
+        empty_grace_ms=30_000,
+        wanted_room=wanted,
+        new_room_id=new_room or f"{world}.r{n}",
+        now_ms=now,
+        reservation_ms=RES,
+        scan_limit=16,
+        candidates=candidates,
+    )
+
+
+async def test_fills_rooms_in_order_and_never_overfills(rig: Rig) -> None:
+    a = relay("relay-a")
+    await rig.add(a)
+    rooms: dict[str, int] = {}
+    for n in range(10):
+        out = await rig.alloc.join(req(n, [a]))
+        assert out.status == "ok"
+        assert out.relay is not None and out.relay.relay_id == "relay-a"
+        rooms[out.room_id] = out.seats
+    assert sorted(rooms.values()) == [1, 3, 3, 3]
+    infos = await rig.alloc.rooms("lobby", 100)
+    assert sorted(i.seats for i in infos) == [1, 3, 3, 3]
+    [info] = await rig.alloc.relays()
+    assert info.seats == 10
+
+
+async def test_rejoin_reuses_the_seat(rig: Rig) -> None:
+    a = relay("relay-a")
+    await rig.add(a)
+    first = await rig.alloc.join(req(1, [a]))
+    again = await rig.alloc.join(req(1, [a], now=NOW + 1000))
+    assert again.room_id == first.room_id
+    assert again.reused and again.seats == 1
+    assert (await rig.alloc.relays())[0].seats == 1
+
+
+async def test_moving_to_another_room_frees_the_old_seat(rig: Rig) -> None:
+    a = relay("relay-a")
+    await rig.add(a)
+    first = await rig.alloc.join(req(1, [a]))
+    moved = await rig.alloc.join(req(1, [a], wanted="private-1"))
+    assert moved.status == "ok" and moved.room_id == "private-1" and moved.created
+    old = await rig.alloc.room(first.room_id)
+    assert old is not None and old.seats == 0
+    assert await rig.alloc.user_room(user_id(1)) == "private-1"
+    assert (await rig.alloc.relays())[0].seats == 1
+
+
+async def test_wanted_room_full_and_world_mismatch(rig: Rig) -> None:
+    a = relay("relay-a")
+    await rig.add(a)
+    for n in range(2):
+        assert (await rig.alloc.join(req(n, [a], cap=2, wanted="vip"))).status == "ok"
+    assert (await rig.alloc.join(req(9, [a], cap=2, wanted="vip"))).status == "room_full"
+    assert (
+        await rig.alloc.join(req(8, [a], cap=2, wanted="vip", world="other"))
+    ).status == "world_mismatch"
+
+
+async def test_no_relay_and_full_relays(rig: Rig) -> None:
+    assert (await rig.alloc.join(req(1, []))).status == "no_relay"
+    tiny = relay("relay-t", capacity=2)
+    await rig.add(tiny)
+    assert (await rig.alloc.join(req(1, [tiny], cap=10))).status == "ok"
+    assert (await rig.alloc.join(req(2, [tiny], cap=10))).status == "ok"
+    # Room has space, relay has none: the room stays on its relay (the relay
+    # enforces its own limit), but a new room cannot be placed.
+    assert (await rig.alloc.join(req(3, [tiny], cap=10, wanted="elsewhere"))).status == "no_relay"
+
+
+async def test_least_loaded_relay_wins(rig: Rig) -> None:
+    busy = relay("relay-busy", capacity=100, connections=90)
+    idle = relay("relay-idle", capacity=100, connections=10)
+    await rig.add(busy)
+    await rig.add(idle)
+    out = await rig.alloc.join(req(1, [busy, idle]))
+    assert out.relay is not None and out.relay.relay_id == "relay-idle"
+
+
+async def test_live_assignment_wins_and_dead_relay_is_replaced(rig: Rig) -> None:
+    a = relay("relay-a", capacity=100, connections=99)
+    b = relay("relay-b", capacity=100, connections=0)
+    await rig.add(a)
+    first = await rig.alloc.join(req(1, [a]))
+    await rig.add(b)
+    second = await rig.alloc.join(req(2, [a, b]))
+    assert second.room_id == first.room_id
+    assert second.relay is not None and second.relay.relay_id == "relay-a"  # live assignment wins
+    await rig.kill("relay-a")
+    third = await rig.alloc.join(req(3, [b]))
+    assert third.room_id == first.room_id
+    assert third.relay is not None and third.relay.relay_id == "relay-b"
+    room = await rig.alloc.room(first.room_id)
+    assert room is not None and room.relay_id == "relay-b" and room.seats == 3
+    [info] = [i for i in await rig.alloc.relays() if i.relay_id == "relay-b"]
+    assert info.seats == 3
+
+
+async def test_draining_relay_gets_no_new_room(rig: Rig) -> None:
+    a = relay("relay-a")
+    b = relay("relay-b", connections=500)
+    await rig.add(a)
+    await rig.add(b)
+    await rig.alloc.mark_draining("relay-a")
+    out = await rig.alloc.join(req(1, [a, b]))
+    assert out.relay is not None and out.relay.relay_id == "relay-b"
+    assert {i.relay_id: i.drain_requested for i in await rig.alloc.relays()} == {
+        "relay-a": True,
+        "relay-b": False,
+    }
+
+
+async def test_unredeemed_reservation_expires(rig: Rig) -> None:
+    a = relay("relay-a")
+    await rig.add(a)
+    for n in range(3):
+        await rig.alloc.join(req(n, [a]))
+    later = NOW + RES + 1
+    # A wanted room is purged on the spot.
+    assert (await rig.alloc.join(req(5, [a], wanted="lobby.r0", now=NOW + 1))).status == "room_full"
+    out = await rig.alloc.join(req(5, [a], wanted="lobby.r0", now=later))
+    assert (out.status, out.seats) == ("ok", 1)
+    assert await rig.alloc.user_room(user_id(0)) is None
+    # Rooms believed full are found again once the sweeper has purged them.
+    await rig.alloc.release_room("lobby.r0")
+    for n in range(3):
+        await rig.alloc.join(req(n, [a], now=later))
+    even_later = later + RES + 1
+    assert await rig.alloc.sweep(even_later) == 0
+    out = await rig.alloc.join(req(7, [a], now=even_later))
+    assert out.room_id == "lobby.r0" and out.seats == 1
+    assert (await rig.alloc.relays())[0].seats == 1
+
+
+async def test_confirmed_seat_outlives_the_reservation(rig: Rig) -> None:
+    a = relay("relay-a")
+    await rig.add(a)
+    out = await rig.alloc.join(req(1, [a], cap=1))
+    assert await rig.alloc.confirm_seat(out.room_id, user_id(1))
+    late = NOW + 10 * RES
+    assert (
+        await rig.alloc.join(req(2, [a], cap=1, wanted=out.room_id, now=late))
+    ).status == "room_full"
+    assert await rig.alloc.release_seat(out.room_id, user_id(1), late)
+    assert (await rig.alloc.join(req(2, [a], cap=1, wanted=out.room_id, now=late))).status == "ok"
+
+
+async def test_sweep_releases_empty_rooms_after_grace(rig: Rig) -> None:
+    a = relay("relay-a")
+    await rig.add(a)
+    out = await rig.alloc.join(req(1, [a]))
+    assert await rig.alloc.sweep(NOW + 1000) == 0
+    expired = NOW + RES + 1
+    assert await rig.alloc.sweep(expired) == 0  # empty now, grace starts
+    assert await rig.alloc.room(out.room_id) is not None
+    assert await rig.alloc.sweep(expired + 30_000) == 1
+    assert await rig.alloc.room(out.room_id) is None
+    assert (await rig.alloc.relays())[0].seats == 0
+
+
+async def test_release_room(rig: Rig) -> None:
+    a = relay("relay-a")
+    await rig.add(a)
+    out = await rig.alloc.join(req(1, [a]))
+    await rig.alloc.join(req(2, [a]))
+    assert await rig.alloc.release_room(out.room_id) == "relay-a"
+    assert await rig.alloc.release_room(out.room_id) == ""
+    assert await rig.alloc.user_room(user_id(1)) is None
+    assert (await rig.alloc.relays())[0].seats == 0
