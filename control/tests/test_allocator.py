@@ -33,14 +33,16 @@ class Rig:
         if self.memory is not None:
             self.memory.heartbeats[info.relay_id] = info
         else:
-            assert self.r is not None and self.keys is not None
+            assert self.r is not None
+            assert self.keys is not None
             await write_heartbeat(self.r, self.keys, info)
 
     async def kill(self, relay_id: str) -> None:
         if self.memory is not None:
             del self.memory.heartbeats[relay_id]
         else:
-            assert self.r is not None and self.keys is not None
+            assert self.r is not None
+            assert self.keys is not None
             await self.r.delete(self.keys.relay_hb(relay_id))
 
 
@@ -87,7 +89,8 @@ async def test_fills_rooms_in_order_and_never_overfills(rig: Rig) -> None:
     for n in range(10):
         out = await rig.alloc.join(req(n, [a]))
         assert out.status == "ok"
-        assert out.relay is not None and out.relay.relay_id == "relay-a"
+        assert out.relay is not None
+        assert out.relay.relay_id == "relay-a"
         rooms[out.room_id] = out.seats
     assert sorted(rooms.values()) == [1, 3, 3, 3]
     infos = await rig.alloc.rooms("lobby", 100)
@@ -102,7 +105,8 @@ async def test_rejoin_reuses_the_seat(rig: Rig) -> None:
     first = await rig.alloc.join(req(1, [a]))
     again = await rig.alloc.join(req(1, [a], now=NOW + 1000))
     assert again.room_id == first.room_id
-    assert again.reused and again.seats == 1
+    assert again.reused
+    assert again.seats == 1
     assert (await rig.alloc.relays())[0].seats == 1
 
 
@@ -111,9 +115,12 @@ async def test_moving_to_another_room_frees_the_old_seat(rig: Rig) -> None:
     await rig.add(a)
     first = await rig.alloc.join(req(1, [a]))
     moved = await rig.alloc.join(req(1, [a], wanted="private-1"))
-    assert moved.status == "ok" and moved.room_id == "private-1" and moved.created
+    assert moved.status == "ok"
+    assert moved.room_id == "private-1"
+    assert moved.created
     old = await rig.alloc.room(first.room_id)
-    assert old is not None and old.seats == 0
+    assert old is not None
+    assert old.seats == 0
     assert await rig.alloc.user_room(user_id(1)) == "private-1"
     assert (await rig.alloc.relays())[0].seats == 1
 
@@ -146,7 +153,8 @@ async def test_least_loaded_relay_wins(rig: Rig) -> None:
     await rig.add(busy)
     await rig.add(idle)
     out = await rig.alloc.join(req(1, [busy, idle]))
-    assert out.relay is not None and out.relay.relay_id == "relay-idle"
+    assert out.relay is not None
+    assert out.relay.relay_id == "relay-idle"
 
 
 async def test_live_assignment_wins_and_dead_relay_is_replaced(rig: Rig) -> None:
@@ -157,13 +165,17 @@ async def test_live_assignment_wins_and_dead_relay_is_replaced(rig: Rig) -> None
     await rig.add(b)
     second = await rig.alloc.join(req(2, [a, b]))
     assert second.room_id == first.room_id
-    assert second.relay is not None and second.relay.relay_id == "relay-a"  # live assignment wins
+    assert second.relay is not None
+    assert second.relay.relay_id == "relay-a"
     await rig.kill("relay-a")
     third = await rig.alloc.join(req(3, [b]))
     assert third.room_id == first.room_id
-    assert third.relay is not None and third.relay.relay_id == "relay-b"
+    assert third.relay is not None
+    assert third.relay.relay_id == "relay-b"
     room = await rig.alloc.room(first.room_id)
-    assert room is not None and room.relay_id == "relay-b" and room.seats == 3
+    assert room is not None
+    assert room.relay_id == "relay-b"
+    assert room.seats == 3
     [info] = [i for i in await rig.alloc.relays() if i.relay_id == "relay-b"]
     assert info.seats == 3
 
@@ -175,7 +187,8 @@ async def test_draining_relay_gets_no_new_room(rig: Rig) -> None:
     await rig.add(b)
     await rig.alloc.mark_draining("relay-a")
     out = await rig.alloc.join(req(1, [a, b]))
-    assert out.relay is not None and out.relay.relay_id == "relay-b"
+    assert out.relay is not None
+    assert out.relay.relay_id == "relay-b"
     assert {i.relay_id: i.drain_requested for i in await rig.alloc.relays()} == {
         "relay-a": True,
         "relay-b": False,
@@ -200,7 +213,8 @@ async def test_unredeemed_reservation_expires(rig: Rig) -> None:
     even_later = later + RES + 1
     assert await rig.alloc.sweep(even_later) == 0
     out = await rig.alloc.join(req(7, [a], now=even_later))
-    assert out.room_id == "lobby.r0" and out.seats == 1
+    assert out.room_id == "lobby.r0"
+    assert out.seats == 1
     assert (await rig.alloc.relays())[0].seats == 1
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -59,8 +60,8 @@ def test_kick_vector_matches_our_encoding() -> None:
         want["issued_at_ms"],
         KickBody(**want["body"]),
     )
-    theirs = codec.decode_command((VECTORS / "coord.command_kick.bin").read_bytes())
-    mine = codec.decode_command(ours)
+    theirs: Any = codec.decode_command((VECTORS / "coord.command_kick.bin").read_bytes())
+    mine: Any = codec.decode_command(ours)
     assert ours[4:8] == b"PLZC"
     assert mine.commandId == theirs.commandId
     assert mine.bodyType == theirs.bodyType
@@ -82,7 +83,7 @@ def test_kick_vector_matches_our_encoding() -> None:
 )
 def test_every_command_body_encodes(body: codec.CommandBodyT) -> None:
     buf = codec.encode_command("c0ffee00-0000-4000-8000-000000000001", "relay-a", "key1", 123, body)
-    cmd = codec.decode_command(buf)
+    cmd: Any = codec.decode_command(buf)
     assert cmd.commandId == b"c0ffee00-0000-4000-8000-000000000001"
     assert cmd.targetRelayId == b"relay-a"
     assert cmd.issuedAtMs == 123
