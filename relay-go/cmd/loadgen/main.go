@@ -4,6 +4,7 @@
 //
 //	loadgen keygen --dir DIR        Ed25519 ticket key: DIR/ticket.seed + DIR/jwks.json (give the relay --jwks-file DIR/jwks.json)
 //	loadgen run --workload w1 ...   coordinator: forks workers, prints a summary, writes JSON
+//	loadgen report --dir RUN        docs/benchmarks.md "Relay vs Centrifugo" section + docs/img PNGs from a bench run
 //	loadgen worker                  one worker process (started by run; reads its plan on stdin)
 package main
 
@@ -37,6 +38,8 @@ func main() {
 		err = keygen(os.Args[2:])
 	case "run":
 		err = run(ctx, os.Args[2:])
+	case "report":
+		err = report(os.Args[2:])
 	case "worker":
 		err = loadgen.RunWorker(ctx, os.Stdin, os.Stdout)
 	default:
@@ -49,7 +52,7 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: loadgen keygen|run|worker [flags]  (loadgen run -h for run flags)")
+	fmt.Fprintln(os.Stderr, "usage: loadgen keygen|run|report|worker [flags]  (loadgen run -h for run flags)")
 	os.Exit(2)
 }
 
@@ -201,4 +204,16 @@ func run(ctx context.Context, args []string) error {
 		}
 	}
 	return nil
+}
+
+func report(args []string) error {
+	fs := flag.NewFlagSet("report", flag.ExitOnError)
+	dir := fs.String("dir", "", "bench run directory (meta.json and <workload>-<target>.json files)")
+	md := fs.String("md", "docs/benchmarks.md", "markdown file whose \""+loadgen.SectionHeading+"\" section is (re)written")
+	img := fs.String("img", "docs/img", "directory for the PNG plots")
+	_ = fs.Parse(args)
+	if *dir == "" {
+		return fmt.Errorf("report: --dir is required")
+	}
+	return loadgen.WriteBenchReport(*dir, *md, *img)
 }

@@ -1,0 +1,466 @@
+package loadgen
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// BenchMeta describes the machine and run that produced a set of reports;
+// scripts/bench.sh writes it as meta.json next to the per-workload JSON.
+type BenchMeta struct {
+	Date              string            `json:"date"`
+	Commit            string            `json:"commit"`
+	Nproc             string            `json:"nproc"`
+	Kernel            string            `json:"kernel"`
+	GoVersion         string            `json:"go_version"`
+	CPUModel          string            `json:"cpu_model"`
+	LoadBefore        string            `json:"load_before"`
+	TickHz            float64           `json:"tick_hz"`
+	CentrifugoVersion string            `json:"centrifugo_version"`
+	RelayFlags        string            `json:"relay_flags"`
+	Skipped           map[string]string `json:"skipped"`
+	Notes             []string          `json:"notes"`
+}
+
+// SectionHeading is the docs/benchmarks.md section this tool owns.
+const SectionHeading = "## Relay vs Centrifugo"
+
+type benchSet struct {
+	meta    BenchMeta
+	reports map[string]*Report // by file stem: w1-plaza, w1-centrifugo, ...
+	pprof   string
+}
+
+func loadBenchSet(dir string) (*benchSet, error) {
+	bs := &benchSet{reports: map[string]*Report{}}
+	b, err := os.ReadFile(filepath.Join(dir, "meta.json"))
+	if err != nil {
+		return nil, fmt.Errorf("bench report: %w", err)
+	}
+	if err := json.Unmarshal(b, &bs.meta); err != nil {
+		return nil, fmt.Errorf("bench report: meta.json: %w", err)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "w*.json"))
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		var r Report
+		if err := json.Unmarshal(b, &r); err != nil {
+			return nil, fmt.Errorf("bench report: %s: %w", f, err)
+		}
+		bs.reports[strings.TrimSuffix(filepath.Base(f), ".json")] = &r
+	}
+	if p, err := os.ReadFile(filepath.Join(dir, "relay-w1-pprof.txt")); err == nil {
+		bs.pprof = string(p)
+	}
+	return bs, nil
+}
+
+// WriteBenchReport renders the "Relay vs Centrifugo" section from the run
+// directory dir into mdPath (replacing only that section, keeping the rest
+// of the file) and draws the PNG plots into imgDir.
+func WriteBenchReport(dir, mdPath, imgDir string) error {
+	bs, err := loadBenchSet(dir)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(imgDir, 0o755); err != nil {
+		return err
+	}
+	rel, err := filepath.Rel(filepath.Dir(mdPath), imgDir)
+	if err != nil {
+		rel = imgDir
+	}
+	plots, err := bs.plots(imgDir, rel)
+	if err != nil {
+		return err
+	}
+	section := bs.markdown(plots)
+	old, err := os.ReadFile(mdPath)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	return os.WriteFile(mdPath, []byte(replaceSection(string(old), section)), 0o644)
+}
+
+// replaceSection swaps the SectionHeading section of doc (up to the next
+// "## " heading) for section, or appends it.
+func replaceSection(doc, section string) string {
+	if strings.TrimSpace(doc) == "" {
+		doc = "# Benchmarks\n\n"
+	}
+	i := strings.Index(doc, SectionHeading+"\n")
+	if i < 0 {
+		return strings.TrimRight(doc, "\n") + "\n\n" + section
+	}
+	rest := doc[i+len(SectionHeading)+1:]
+	end := len(doc)
+	if j := strings.Index(rest, "\n## "); j >= 0 {
+		end = i + len(SectionHeading) + 1 + j + 1
+	}
+	return doc[:i] + section + strings.TrimLeft(doc[end:], "\n")
+}
+
+func (bs *benchSet) r(name string) *Report { return bs.reports[name] }
+
+func f2(v float64) string { return fmt.Sprintf("%.2f", v) }
+func f3(v float64) string { return fmt.Sprintf("%.3f", v) }
+func f0(v float64) string { return fmt.Sprintf("%.0f", v) }
+
+// ratio is a/b formatted, "–" when it has no meaning.
+func ratio(a, b float64) string {
+	if b == 0 || a == 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.2f", a/b)
+}
+
+func metOrMissed(ok bool) string {
+	if ok {
+		return "**met**"
+	}
+	return "**missed**"
+}
+
+type row struct {
+	name string
+	vals []string
+}
+
+func table(b *strings.Builder, head []string, rows []row) {
+	b.WriteString("| " + strings.Join(head, " | ") + " |\n|")
+	for range head {
+		b.WriteString("---|")
+	}
+	b.WriteString("\n")
+	for _, r := range rows {
+		b.WriteString("| " + r.name + " | " + strings.Join(r.vals, " | ") + " |\n")
+	}
+	b.WriteString("\n")
+}
+
+// get returns a formatted value of r or "n/a" when r is missing.
+func get(r *Report, f func(*Report) string) string {
+	if r == nil {
+		return "n/a"
+	}
+	return f(r)
+}
+
+func srv(r *Report) *ServerStats {
+	if r == nil || r.Server == nil {
+		return &ServerStats{}
+	}
+	return r.Server
+}
+
+func chatCell(r *Report) string {
+	if r.ChatsSent == 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.4f%% (%d/%d, dup %d, order %d)", 100*r.ChatCompleteness, r.ChatUnique, r.ChatExpected, r.ChatDuplicates, r.ChatOrderViolations+r.ChatSeqRegressions)
+}
+
+func eventsCell(r *Report) string {
+	if len(r.Events) == 0 && r.JoinFailed == 0 {
+		return "none"
+	}
+	keys := make([]string, 0, len(r.Events))
+	for k := range r.Events {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var parts []string
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s: %d", k, r.Events[k]))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// fanoutRows are the rows shared by W1 and W4 tables.
+func fanoutRows(rs []*Report) []row {
+	col := func(f func(*Report) string) []string {
+		out := make([]string, len(rs))
+		for i, r := range rs {
+			out[i] = get(r, f)
+		}
+		return out
+	}
+	return []row{
+		{"members joined / still connected", col(func(r *Report) string { return fmt.Sprintf("%d / %d", r.Joined, r.Present) })},
+		{"moves sent", col(func(r *Report) string { return fmt.Sprint(r.MovesSent) })},
+		{"movement updates delivered per s", col(func(r *Report) string { return f0(r.MovementPerSec) })},
+		{"server CPU, cores (avg over window)", col(func(r *Report) string { return f2(srv(r).CPUCoresAvg) })},
+		{"**server CPU s per million delivered updates**", col(func(r *Report) string { return f3(srv(r).CPUPerMillionUpds) })},
+		{"movement latency p50 / p90 / p99 / max, ms", col(func(r *Report) string {
+			l := r.MoveLatency
+			return fmt.Sprintf("%.1f / %.1f / **%.1f** / %.0f", l.P50, l.P90, l.P99, l.Max)
+		})},
+		{"chat latency p50 / p99, ms", col(func(r *Report) string { return fmt.Sprintf("%.1f / %.1f", r.ChatLatency.P50, r.ChatLatency.P99) })},
+		{"chat delivered exactly once, in order", col(chatCell)},
+		{"join time p50 / p99, ms", col(func(r *Report) string { return fmt.Sprintf("%.1f / %.1f", r.JoinTime.P50, r.JoinTime.P99) })},
+		{"server RSS at end, MiB", col(func(r *Report) string { return f0(float64(srv(r).RSSEndKiB) / 1024) })},
+		{"errors / events", col(eventsCell)},
+	}
+}
+
+func (bs *benchSet) markdown(plots []string) string {
+	m := bs.meta
+	var b strings.Builder
+	p := func(format string, a ...any) { fmt.Fprintf(&b, format+"\n", a...) }
+	p("%s", SectionHeading)
+	p("")
+	p("Generated by `make bench` (`scripts/bench.sh`) on %s from commit `%s`. Workloads: [benchmarks-workloads.md](benchmarks-workloads.md).", m.Date, m.Commit)
+	p("Machine: `nproc` = %s, CPU %s, kernel `%s`, `%s`; load average before the run: %s.", m.Nproc, m.CPUModel, m.Kernel, m.GoVersion, m.LoadBefore)
+	p("The load generator (`relay-go/cmd/loadgen`) runs on the same machine as the server, so every number includes contention with it;")
+	p("servers run one at a time, each freshly started per workload. Centrifugo %s is built from its Go module by `scripts/install_centrifugo.sh`", m.CentrifugoVersion)
+	p("and driven through its Protobuf client protocol (`relay-go/internal/centrifugoadapter`); a room is a channel, every member publishes its moves (10 Hz) and chat into it.")
+	p("Relay flags: `%s` (tick %.0f Hz).", m.RelayFlags, m.TickHz)
+	for _, n := range m.Notes {
+		p("")
+		p("> %s", n)
+	}
+	p("")
+	p("\"Delivered updates\" = avatar movement updates received by members (one avatar in a Plaza `MovementBatch`, one publication in Centrifugo) plus chat lines received. CPU is utime+stime of the server process over the measured window, from `/proc/<pid>/stat`; RSS is `VmRSS` from `/proc/<pid>/status`.")
+	p("")
+
+	w1p, w1c := bs.r("w1-plaza"), bs.r("w1-centrifugo")
+	w2p, w2c := bs.r("w2-plaza"), bs.r("w2-centrifugo")
+	p("### Targets")
+	p("")
+	var rows []row
+	tickMs := 1000 / max(m.TickHz, 1)
+	if w1p != nil && w1c != nil {
+		a, c := srv(w1p).CPUPerMillionUpds, srv(w1c).CPUPerMillionUpds
+		rows = append(rows, row{"W1 relay CPU per delivered update ≤ 1/5 of Centrifugo's", []string{f3(a) + " s/M", f3(c) + " s/M", ratio(a, c), metOrMissed(a > 0 && c > 0 && a <= c/5)}})
+	} else {
+		rows = append(rows, row{"W1 relay CPU per delivered update ≤ 1/5 of Centrifugo's", []string{get(w1p, func(r *Report) string { return f3(srv(r).CPUPerMillionUpds) }), get(w1c, func(r *Report) string { return f3(srv(r).CPUPerMillionUpds) }), "–", "not measured"}})
+	}
+	if w1p != nil {
+		lim := tickMs + 10
+		rows = append(rows, row{fmt.Sprintf("W1 p99 movement latency ≤ tick (%.0f ms) + 10 ms = %.0f ms", tickMs, lim), []string{f2(w1p.MoveLatency.P99) + " ms", get(w1c, func(r *Report) string { return f2(r.MoveLatency.P99) + " ms" }), get(w1c, func(r *Report) string { return ratio(w1p.MoveLatency.P99, r.MoveLatency.P99) }), metOrMissed(w1p.MoveLatency.P99 <= lim)}})
+		rows = append(rows, row{"W1 chat 100% delivered exactly once, in order", []string{chatCell(w1p), get(w1c, chatCell), "–", metOrMissed(w1p.ChatExactlyOnceOK && w1p.ChatExpected > 0)}})
+	}
+	if w2p != nil {
+		a := srv(w2p).RSSPerConnBytes
+		c := srv(w2c).RSSPerConnBytes
+		ok := a < 8192 && (c == 0 || a <= c/4)
+		rows = append(rows, row{"W2 RSS per idle connection < 8 KiB and ≤ 1/4 of Centrifugo's", []string{f0(a) + " B", get(w2c, func(*Report) string { return f0(c) + " B" }), ratio(a, c), metOrMissed(ok && c > 0)}})
+	}
+	table(&b, []string{"target", "Plaza", "Centrifugo", "Plaza/Centrifugo", "result"}, rows)
+
+	p("### W1 room fan-out (20 rooms x 50 members, move 10 Hz, chat 0.2/s/member, 60 s)")
+	p("")
+	if w1p == nil && w1c == nil {
+		p("Not run: %s", bs.skipReason("w1"))
+		p("")
+	} else {
+		rows := fanoutRows([]*Report{w1p, w1c})
+		for i := range rows {
+			rows[i].vals = append(rows[i].vals, ratioCell(rows[i].name, w1p, w1c))
+		}
+		table(&b, []string{"W1", "Plaza", "Centrifugo", "Plaza/Centrifugo"}, rows)
+	}
+
+	p("### W2 idle connections (15,000 joined, nothing sent)")
+	p("")
+	if w2p == nil && w2c == nil {
+		p("Not run: %s", bs.skipReason("w2"))
+		p("")
+	} else {
+		col := func(f func(*Report) string) []string {
+			return []string{get(w2p, f), get(w2c, f), ratio(num(w2p, f), num(w2c, f))}
+		}
+		table(&b, []string{"W2", "Plaza", "Centrifugo", "Plaza/Centrifugo"}, []row{
+			{"connections joined", col(func(r *Report) string { return fmt.Sprint(r.Joined) })},
+			{"server RSS before / after joins, MiB", []string{get(w2p, rssBA), get(w2c, rssBA), "–"}},
+			{"**RSS per idle connection, bytes**", col(func(r *Report) string { return f0(srv(r).RSSPerConnBytes) })},
+			{"joins per s (loadgen-limited)", col(func(r *Report) string { return f0(r.JoinsPerSec) })},
+			{"join time p50 / p99, ms", []string{get(w2p, joinCell), get(w2c, joinCell), "–"}},
+			{"server CPU s for all joins", col(func(r *Report) string { return f2(srv(r).CPUJoinSeconds) })},
+			{"errors / events", []string{get(w2p, eventsCell), get(w2c, eventsCell), "–"}},
+		})
+	}
+
+	p("### W3 join storm (5,000 clients sign in and join through the control plane)")
+	p("")
+	if w3 := bs.r("w3-plaza"); w3 != nil {
+		table(&b, []string{"W3", "Plaza (control plane + relay)"}, []row{
+			{"joined / failed", []string{fmt.Sprintf("%d / %d", w3.Joined, w3.JoinFailed)}},
+			{"**joins per s**", []string{f0(w3.JoinsPerSec)}},
+			{"request → Welcome p50 / p90 / p99 / max, ms", []string{fmt.Sprintf("%.1f / %.1f / **%.1f** / %.0f", w3.JoinTime.P50, w3.JoinTime.P90, w3.JoinTime.P99, w3.JoinTime.Max)}},
+			{"errors / events", []string{eventsCell(w3)}},
+		})
+		p("Centrifugo has no join service to compare with (its connection tokens are minted by the application), so W3 is Plaza only.")
+		p("")
+	} else {
+		p("Not run: %s", bs.skipReason("w3"))
+		p("")
+	}
+
+	p("### W4 big room (1 room x 500 members, move 10 Hz, 200 m x 200 m)")
+	p("")
+	w4on, w4off, w4c := bs.r("w4-plaza-im-on"), bs.r("w4-plaza-im-off"), bs.r("w4-centrifugo")
+	if w4on == nil && w4off == nil && w4c == nil {
+		p("Not run: %s", bs.skipReason("w4"))
+		p("")
+	} else {
+		table(&b, []string{"W4", "Plaza, interest on", "Plaza, interest off", "Centrifugo"}, fanoutRows([]*Report{w4on, w4off, w4c}))
+		if w4on != nil {
+			p("Interest radius with interest on: %.0f m (avatars farther away are sent every Nth tick only, see `--far-every-ticks`).", w4on.Workload.InterestRadius)
+			p("")
+		}
+	}
+
+	p("### Physical floor")
+	p("")
+	p("The cost of one WebSocket write per client per tick on this machine, and the library choice behind the relay's transport, are measured in")
+	p("[decisions/002-websocket-library.md](decisions/002-websocket-library.md). Compare its per-write cost with the CPU per delivered update above:")
+	p("in W1 the relay sends one frame per member per tick carrying ~49 avatar updates, so its CPU per *update* can be well below the cost of one write.")
+	if w1p != nil && w1p.MovementDelivered > 0 && m.TickHz > 0 {
+		frames := float64(w1p.Present) * m.TickHz * w1p.WindowS
+		if frames > 0 {
+			p("Measured here: %.0f movement frames sent (members x tick rate x window, an upper bound), so %.2f µs of relay CPU per frame written, all work included.", frames, srv(w1p).CPUWindowSeconds/frames*1e6)
+		}
+	}
+	p("")
+	if bs.pprof != "" {
+		p("### Where the relay spends its CPU in W1 (pprof, 20 s during the window)")
+		p("")
+		p("```")
+		b.WriteString(strings.TrimRight(bs.pprof, "\n") + "\n")
+		p("```")
+		p("")
+	}
+	if len(plots) > 0 {
+		p("### Plots")
+		p("")
+		for _, pl := range plots {
+			p("%s", pl)
+			p("")
+		}
+	}
+	return b.String()
+}
+
+func (bs *benchSet) skipReason(w string) string {
+	if r, ok := bs.meta.Skipped[w]; ok {
+		return r
+	}
+	return "no result file"
+}
+
+func rssBA(r *Report) string {
+	s := srv(r)
+	return fmt.Sprintf("%.0f / %.0f", float64(s.RSSBeforeKiB)/1024, float64(s.RSSJoinedKiB)/1024)
+}
+
+func joinCell(r *Report) string { return fmt.Sprintf("%.1f / %.1f", r.JoinTime.P50, r.JoinTime.P99) }
+
+// num parses back a formatted single number (for ratios); 0 when not one.
+func num(r *Report, f func(*Report) string) float64 {
+	if r == nil {
+		return 0
+	}
+	var v float64
+	if _, err := fmt.Sscan(f(r), &v); err != nil {
+		return 0
+	}
+	return v
+}
+
+// ratioCell gives Plaza/Centrifugo for the W1 rows where a ratio means something.
+func ratioCell(name string, a, c *Report) string {
+	if a == nil || c == nil {
+		return "–"
+	}
+	switch {
+	case strings.Contains(name, "CPU s per million"):
+		return "**" + ratio(srv(a).CPUPerMillionUpds, srv(c).CPUPerMillionUpds) + "**"
+	case strings.Contains(name, "cores"):
+		return ratio(srv(a).CPUCoresAvg, srv(c).CPUCoresAvg)
+	case strings.Contains(name, "delivered per s"):
+		return ratio(a.MovementPerSec, c.MovementPerSec)
+	case strings.Contains(name, "movement latency"):
+		return ratio(a.MoveLatency.P99, c.MoveLatency.P99) + " (p99)"
+	case strings.Contains(name, "chat latency"):
+		return ratio(a.ChatLatency.P99, c.ChatLatency.P99) + " (p99)"
+	case strings.Contains(name, "RSS"):
+		return ratio(float64(srv(a).RSSEndKiB), float64(srv(c).RSSEndKiB))
+	}
+	return "–"
+}
+
+// plots draws the PNGs and returns their markdown image lines.
+func (bs *benchSet) plots(imgDir, rel string) ([]string, error) {
+	var out []string
+	cdf := func(file, title string, names []string, labels []string, chat bool) error {
+		var series []Series
+		for i, n := range names {
+			r := bs.r(n)
+			if r == nil {
+				continue
+			}
+			h := r.MoveLatencyHist
+			if chat {
+				h = r.ChatLatencyHist
+			}
+			pts := h.CDF()
+			for j := range pts {
+				pts[j][0] /= 1000 // µs -> ms
+			}
+			if len(pts) > 0 {
+				series = append(series, Series{Name: labels[i], Points: pts})
+			}
+		}
+		if len(series) == 0 {
+			return nil
+		}
+		if err := PlotCDF(filepath.Join(imgDir, file), title, "latency, ms (log scale); y: percentile of deliveries", series); err != nil {
+			return err
+		}
+		out = append(out, fmt.Sprintf("![%s](%s)", title, filepath.ToSlash(filepath.Join(rel, file))))
+		return nil
+	}
+	if err := cdf("bench-latency-w1.png", "W1 movement latency CDF", []string{"w1-plaza", "w1-centrifugo"}, []string{"Plaza relay", "Centrifugo"}, false); err != nil {
+		return nil, err
+	}
+	if err := cdf("bench-chat-latency-w1.png", "W1 chat latency CDF", []string{"w1-plaza", "w1-centrifugo"}, []string{"Plaza relay", "Centrifugo"}, true); err != nil {
+		return nil, err
+	}
+	if err := cdf("bench-latency-w4.png", "W4 movement latency CDF (500 in one room)", []string{"w4-plaza-im-on", "w4-plaza-im-off", "w4-centrifugo"}, []string{"Plaza interest on", "Plaza interest off", "Centrifugo"}, false); err != nil {
+		return nil, err
+	}
+	var cpu []Bar
+	for _, x := range []struct{ n, l string }{{"w1-plaza", "W1 Plaza"}, {"w1-centrifugo", "W1 Centrifugo"}, {"w4-plaza-im-on", "W4 Plaza IM on"}, {"w4-plaza-im-off", "W4 Plaza IM off"}, {"w4-centrifugo", "W4 Centrifugo"}} {
+		if r := bs.r(x.n); r != nil && r.Server != nil {
+			cpu = append(cpu, Bar{Label: x.l, Value: r.Server.CPUPerMillionUpds})
+		}
+	}
+	if len(cpu) > 0 {
+		if err := PlotBars(filepath.Join(imgDir, "bench-cpu-per-update.png"), "Server CPU per million delivered updates", "CPU seconds (lower is better)", cpu); err != nil {
+			return nil, err
+		}
+		out = append(out, fmt.Sprintf("![CPU per update](%s)", filepath.ToSlash(filepath.Join(rel, "bench-cpu-per-update.png"))))
+	}
+	var mem []Bar
+	for _, x := range []struct{ n, l string }{{"w2-plaza", "Plaza relay"}, {"w2-centrifugo", "Centrifugo"}} {
+		if r := bs.r(x.n); r != nil && r.Server != nil {
+			mem = append(mem, Bar{Label: x.l, Value: r.Server.RSSPerConnBytes / 1024})
+		}
+	}
+	if len(mem) > 0 {
+		if err := PlotBars(filepath.Join(imgDir, "bench-memory-per-conn.png"), "W2 resident memory per idle connection", "KiB per connection (lower is better)", mem); err != nil {
+			return nil, err
+		}
+		out = append(out, fmt.Sprintf("![memory per connection](%s)", filepath.ToSlash(filepath.Join(rel, "bench-memory-per-conn.png"))))
+	}
+	return out, nil
+}
