@@ -7,7 +7,9 @@ from pathlib import Path
 
 import httpx
 import redis.asyncio as aioredis
+import structlog
 from pymongo import AsyncMongoClient
+from pymongo.errors import PyMongoError
 
 from plaza_control import keys as keymod
 from plaza_control.keys import KeyRing
@@ -35,6 +37,8 @@ from plaza_control.settings import Settings
 from plaza_control.tokens import SessionTokens, TicketMinter
 
 __all__ = ["KeyRingHolder", "Role", "Services"]
+
+_log = structlog.get_logger("plaza.container")
 
 
 class KeyRingHolder:
@@ -153,9 +157,15 @@ class Services:
         )
 
     async def start(self) -> None:
-        await mongo.ensure_indexes(self.db)
-        await self.worlds.warm_cache()
-        await self.ops.warm_bans()
+        """Create indexes and warm the Redis caches from MongoDB. MongoDB being down
+        does not stop the process: the join path needs Redis only, /readyz reports
+        the outage, and the maintenance loop warms the caches once MongoDB is back."""
+        try:
+            await mongo.ensure_indexes(self.db)
+            await self.worlds.warm_cache()
+            await self.ops.warm_bans()
+        except PyMongoError as exc:
+            _log.warning("mongodb unavailable at start", error=type(exc).__name__)
 
     async def close(self) -> None:
         await self.http.aclose()

@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 import structlog
 
 from plaza_control.container import Services
+from plaza_control.repositories import mongo
 from plaza_control.services.clock import system_clock_ms
 
 _log = structlog.get_logger("plaza.maintenance")
@@ -37,6 +38,7 @@ def start_loops(svc: Services) -> list[asyncio.Task[None]]:
             svc.metrics.swept_rooms.inc(released)
 
     async def repair_cache() -> None:
+        await mongo.ensure_indexes(svc.db)
         await svc.worlds.warm_cache()
         await svc.ops.warm_bans()
 

@@ -7,6 +7,7 @@ from typing import Any
 from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.datastructures import State
+from litestar.di import NamedDependency
 from litestar.handlers.base import BaseRouteHandler
 
 from plaza_control.container import Services
@@ -69,3 +70,9 @@ async def operator_guard(
 async def operator(request: Request[Any, Any, Any]) -> ApiKey:
     key: ApiKey = request.state.api_key
     return key
+
+
+#: Handler parameter markers (Litestar's explicit name-based injection).
+Svc = NamedDependency[Services]
+Key = NamedDependency[ApiKey]
+Session = NamedDependency[SessionClaims]

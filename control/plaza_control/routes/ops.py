@@ -6,7 +6,7 @@ from typing import Annotated
 
 from litestar import Controller, delete, get, post
 from litestar.di import Provide
-from litestar.params import Parameter
+from litestar.params import JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
 from plaza_control import validation as v
@@ -26,9 +26,8 @@ from plaza_control.api import (
     UsersPage,
     user_out,
 )
-from plaza_control.container import Services
-from plaza_control.models import ApiKey, CommandRecord, Role
-from plaza_control.routes.deps import operator, operator_guard, services
+from plaza_control.models import CommandRecord, Role
+from plaza_control.routes.deps import Key, Svc, operator, operator_guard, services
 
 UserIdP = Annotated[str, Parameter(pattern=v.USER_ID)]
 RoomIdP = Annotated[str, Parameter(pattern=v.ROOM_ID)]
@@ -56,13 +55,13 @@ class OpsController(Controller):
     }
 
     @get("/relays", opt=VIEWER, summary="Live relays with load and state")
-    async def relays(self, svc: Services) -> RelaysOut:
+    async def relays(self, svc: Svc) -> RelaysOut:
         return RelaysOut(await svc.ops.relays())
 
     @get("/rooms", opt=VIEWER, summary="Open rooms with relay and member count")
     async def rooms(
         self,
-        svc: Services,
+        svc: Svc,
         world_id: Annotated[str | None, Parameter(pattern=v.WORLD_ID)] = None,
         limit: Limit = 100,
     ) -> RoomsOut:
@@ -71,7 +70,7 @@ class OpsController(Controller):
     @get("/users", opt=VIEWER, summary="Users, paged by id")
     async def users(
         self,
-        svc: Services,
+        svc: Svc,
         after: Annotated[str | None, Parameter(pattern=v.USER_ID)] = None,
         limit: Limit = 100,
     ) -> UsersPage:
@@ -79,13 +78,13 @@ class OpsController(Controller):
         return UsersPage([user_out(u) for u in page], page[-1].id if len(page) == limit else None)
 
     @get("/users/{user_id:str}", opt=VIEWER, summary="One user, with ban and current room")
-    async def user(self, svc: Services, user_id: UserIdP) -> UserDetail:
+    async def user(self, svc: Svc, user_id: UserIdP) -> UserDetail:
         user, ban, room = await svc.ops.user(user_id)
         return UserDetail(user=user_out(user), ban=ban, room_id=room)
 
     @get("/commands/{command_id:str}", opt=VIEWER, summary="A command and its ack status")
     async def command(
-        self, svc: Services, command_id: Annotated[str, Parameter(pattern=v.COMMAND_ID)]
+        self, svc: Svc, command_id: Annotated[str, Parameter(pattern=v.COMMAND_ID)]
     ) -> CommandOut:
         return command_out(await svc.ops.command(command_id))
 
@@ -96,7 +95,7 @@ class OpsController(Controller):
         summary="Ban a user",
     )
     async def ban(
-        self, svc: Services, key: ApiKey, user_id: UserIdP, data: BanIn
+        self, svc: Svc, key: Key, user_id: UserIdP, data: JSONBody[BanIn]
     ) -> CommandOut | None:
         """Bans take effect at the next sign-in and join at once; a user in a room is
         kicked (the kick command is returned)."""
@@ -109,7 +108,7 @@ class OpsController(Controller):
         status_code=HTTP_204_NO_CONTENT,
         summary="Unban",
     )
-    async def unban(self, svc: Services, key: ApiKey, user_id: UserIdP) -> None:
+    async def unban(self, svc: Svc, key: Key, user_id: UserIdP) -> None:
         await svc.ops.unban(key, user_id)
 
     @post(
@@ -118,7 +117,9 @@ class OpsController(Controller):
         status_code=HTTP_202_ACCEPTED,
         summary="Mute",
     )
-    async def mute(self, svc: Services, key: ApiKey, user_id: UserIdP, data: MuteIn) -> CommandOut:
+    async def mute(
+        self, svc: Svc, key: Key, user_id: UserIdP, data: JSONBody[MuteIn]
+    ) -> CommandOut:
         cmd = await svc.ops.mute(
             key, user_id, data.room_id or "", data.duration_seconds, data.reason
         )
@@ -131,7 +132,7 @@ class OpsController(Controller):
         summary="Unmute",
     )
     async def unmute(
-        self, svc: Services, key: ApiKey, user_id: UserIdP, data: UnmuteIn
+        self, svc: Svc, key: Key, user_id: UserIdP, data: JSONBody[UnmuteIn]
     ) -> CommandOut:
         return command_out(await svc.ops.unmute(key, user_id, data.room_id or ""))
 
@@ -141,7 +142,9 @@ class OpsController(Controller):
         status_code=HTTP_202_ACCEPTED,
         summary="Kick",
     )
-    async def kick(self, svc: Services, key: ApiKey, room_id: RoomIdP, data: KickIn) -> CommandOut:
+    async def kick(
+        self, svc: Svc, key: Key, room_id: RoomIdP, data: JSONBody[KickIn]
+    ) -> CommandOut:
         return command_out(await svc.ops.kick(key, room_id, data.user_id, data.reason))
 
     @post(
@@ -151,12 +154,12 @@ class OpsController(Controller):
         summary="Close",
     )
     async def close_room(
-        self, svc: Services, key: ApiKey, room_id: RoomIdP, data: CloseRoomIn
+        self, svc: Svc, key: Key, room_id: RoomIdP, data: JSONBody[CloseRoomIn]
     ) -> CommandOut:
         return command_out(await svc.ops.close_room(key, room_id, data.reason))
 
     @post("/announce", opt=_mod("announce"), status_code=HTTP_202_ACCEPTED, summary="Announce")
-    async def announce(self, svc: Services, key: ApiKey, data: AnnounceIn) -> CommandOut:
+    async def announce(self, svc: Svc, key: Key, data: JSONBody[AnnounceIn]) -> CommandOut:
         cmd = await svc.ops.announce(
             key, data.scope, data.room_id or "", data.world_id or "", data.text
         )
@@ -169,14 +172,14 @@ class OpsController(Controller):
         summary="Drain a relay",
     )
     async def drain(
-        self, svc: Services, key: ApiKey, relay_id: RelayIdP, data: DrainIn
+        self, svc: Svc, key: Key, relay_id: RelayIdP, data: JSONBody[DrainIn]
     ) -> CommandOut:
         return command_out(await svc.ops.drain(key, relay_id, data.deadline_seconds, data.reason))
 
     @get("/audit", opt={"role": Role.ADMIN}, summary="Audit log, newest first")
     async def audit(
         self,
-        svc: Services,
+        svc: Svc,
         before: Annotated[str | None, Parameter(pattern=r"^\d{13}-[0-9a-f]{8}$")] = None,
         limit: Limit = 100,
     ) -> AuditPage:

@@ -6,15 +6,14 @@ from typing import Any
 
 from litestar import Controller, Request, post
 from litestar.di import Provide
+from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 
 from plaza_control.api import ExternalSignIn, GuestSignIn, JoinIn, RefreshIn
-from plaza_control.container import Services
 from plaza_control.errors import PlazaError
-from plaza_control.routes.deps import client_ip, player_session, services
+from plaza_control.routes.deps import Session, Svc, client_ip, player_session, services
 from plaza_control.services.join import Joined
 from plaza_control.services.players import SignedIn
-from plaza_control.tokens import SessionClaims
 
 
 class AuthController(Controller):
@@ -24,7 +23,7 @@ class AuthController(Controller):
 
     @post("/guest", status_code=HTTP_200_OK, summary="Guest/device sign-in")
     async def guest(
-        self, request: Request[Any, Any, Any], data: GuestSignIn, svc: Services
+        self, request: Request[Any, Any, Any], data: JSONBody[GuestSignIn], svc: Svc
     ) -> SignedIn:
         """A device id becomes a user on first use; later sign-ins return the same user."""
         try:
@@ -37,7 +36,7 @@ class AuthController(Controller):
 
     @post("/external", status_code=HTTP_200_OK, summary="Sign in with an external identity token")
     async def external(
-        self, request: Request[Any, Any, Any], data: ExternalSignIn, svc: Services
+        self, request: Request[Any, Any, Any], data: JSONBody[ExternalSignIn], svc: Svc
     ) -> SignedIn:
         try:
             out = await svc.players.external(data.id_token, data.display_name, client_ip(request))
@@ -49,12 +48,12 @@ class AuthController(Controller):
 
     @post("/refresh", status_code=HTTP_200_OK, summary="Rotate a refresh token")
     async def refresh(
-        self, request: Request[Any, Any, Any], data: RefreshIn, svc: Services
+        self, request: Request[Any, Any, Any], data: JSONBody[RefreshIn], svc: Svc
     ) -> SignedIn:
         return await svc.players.refresh(data.refresh_token, client_ip(request))
 
     @post("/logout", status_code=HTTP_204_NO_CONTENT, summary="Revoke a refresh token family")
-    async def logout(self, data: RefreshIn, svc: Services) -> None:
+    async def logout(self, data: JSONBody[RefreshIn], svc: Svc) -> None:
         await svc.players.logout(data.refresh_token)
 
 
@@ -68,7 +67,7 @@ class JoinController(Controller):
 
     @post("/", status_code=HTTP_200_OK, summary="Join a world (or a specific room)")
     async def join(
-        self, request: Request[Any, Any, Any], data: JoinIn, svc: Services, session: SessionClaims
+        self, request: Request[Any, Any, Any], data: JSONBody[JoinIn], svc: Svc, session: Session
     ) -> Joined:
         """Returns the room, the relay's public URL, a signed ticket and the room settings.
         409/503 answers carry ``Retry-After``."""
