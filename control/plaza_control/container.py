@@ -84,7 +84,10 @@ class Services:
             health_check_interval=30,
         )
         self.mongo: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(
-            s.mongo_url, serverSelectionTimeoutMS=3000, connectTimeoutMS=2000, tz_aware=True
+            s.mongo_url,
+            serverSelectionTimeoutMS=s.mongo_timeout_ms,
+            connectTimeoutMS=s.mongo_timeout_ms,
+            tz_aware=True,
         )
         self.db = self.mongo[s.mongo_db]
         self.http = httpx.AsyncClient(timeout=5.0)

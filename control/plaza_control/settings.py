@@ -33,6 +33,7 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     redis_prefix: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.:-]{1,32}$")] = "plaza:"
     mongo_url: str = "mongodb://127.0.0.1:27217/"
     mongo_db: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{1,48}$")] = "plaza"
+    mongo_timeout_ms: Annotated[int, msgspec.Meta(ge=100, le=60000)] = 3000
 
     # Tokens and keys.
     issuer: str = "plaza-control"
