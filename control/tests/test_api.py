@@ -19,8 +19,6 @@ from plaza_control.settings import Settings
 from .conftest import MONGO_URL, cleanup, make_settings
 from .helpers import free_port, make_api_key, relay, session_token, user_id, write_heartbeat
 
-Client = AsyncTestClient  # type: ignore[type-arg]
-
 
 async def _world(
     client: Any, key: str, world_id: str = "lobby", capacity: int = 2
@@ -192,7 +190,7 @@ async def test_ban_blocks_join_and_sign_in_and_kicks(
     cmd: Any = codec.decode_command(msg["data"])
     assert cmd.commandId == command_id.encode()
     assert cmd.body.userId == signed["user_id"].encode()
-    await pubsub.aclose()
+    await pubsub.aclose()  # type: ignore[no-untyped-call]
     status = (await client.get(f"/v1/ops/commands/{command_id}", headers={"X-API-Key": mod})).json()
     assert status["ack"] == "pending"
     resp = await client.post("/v1/join", json={"world_id": "lobby"}, headers=auth)
@@ -225,7 +223,9 @@ async def test_world_versions_and_cache(
     assert resp.status_code == 409
     from plaza_control import codec
 
-    cached = codec.decode_world_config(await redis_client.get(rkeys.world_config("lobby")))
+    raw = await redis_client.get(rkeys.world_config("lobby"))
+    assert isinstance(raw, bytes)
+    cached = codec.decode_world_config(raw)
     assert (cached.version, cached.settings.room_capacity) == (2, 7)
     resp = await client.post(
         "/v1/ops/worlds",
