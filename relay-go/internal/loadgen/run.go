@@ -26,6 +26,7 @@ type RunConfig struct {
 	ServerPID int       // server process to sample CPU and RSS from; 0 = none
 	Exe       string    // this binary (workers run "<Exe> worker"); zero value: os.Executable()
 	WorkerArg []string  // arguments that select the worker mode; zero value: ["worker"]
+	WorkerEnv []string  // extra environment for workers (appended to ours)
 	Log       io.Writer // progress lines; nil = discard
 }
 
@@ -165,7 +166,7 @@ func Run(ctx context.Context, cfg RunConfig) (*Report, error) {
 		}
 	}()
 	for w := range plans {
-		wp, err := startWorker(exe, args, &plans[w])
+		wp, err := startWorker(exe, args, cfg.WorkerEnv, &plans[w])
 		if err != nil {
 			return nil, err
 		}
@@ -293,8 +294,11 @@ func Run(ctx context.Context, cfg RunConfig) (*Report, error) {
 	return rep, nil
 }
 
-func startWorker(exe string, args []string, p *Plan) (*workerProc, error) {
+func startWorker(exe string, args, env []string, p *Plan) (*workerProc, error) {
 	cmd := exec.Command(exe, args...)
+	if len(env) > 0 {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	cmd.Stderr = os.Stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	stdin, err := cmd.StdinPipe()

@@ -1,0 +1,237 @@
+#!/usr/bin/env bash
+# `make bench`: every workload of docs/benchmarks-workloads.md against Plaza's
+# relay and, where it applies, Centrifugo — one server at a time, each freshly
+# started, on loopback — then writes the "Relay vs Centrifugo" section of
+# docs/benchmarks.md and the PNG plots under docs/img/.
+#
+# Bounded: every step runs under `timeout`, the whole run stops starting new
+# workloads after PLAZA_BENCH_BUDGET seconds (default 1500), and every process
+# this script starts is stopped on exit, whatever happens.
+#
+# Knobs (environment):
+#   PLAZA_BENCH_ONLY="w1 w2"      run a subset (default: w1 w2 w3 w4)
+#   PLAZA_BENCH_W1_DURATION=60s   W1 window
+#   PLAZA_BENCH_W4_DURATION=30s   W4 window
+#   PLAZA_BENCH_TICK=20           relay tick rate (Hz); the latency target is one tick + 10 ms
+#   PLAZA_BENCH_INTEREST=30       interest radius (m) for W4 "interest on"
+#   PLAZA_BENCH_CONTROL_URL=...   W3: a running control plane (+ relays it assigns to), e.g. from `make run`
+#   PLAZA_BENCH_NOTE="..."        a note printed with the results (e.g. "shared machine")
+#   PLAZA_BENCH_PPROF=1           profile the relay for 20 s during W1 (default 1)
+#   PLAZA_BENCH_NO_DOCS=1         keep results in .data/bench only
+source "$(dirname "$0")/lib.sh"
+cd "$PLAZA_ROOT"
+
+: "${PLAZA_BENCH_ONLY:=w1 w2 w3 w4}"
+: "${PLAZA_BENCH_W1_DURATION:=60s}"
+: "${PLAZA_BENCH_W4_DURATION:=30s}"
+: "${PLAZA_BENCH_TICK:=20}"
+: "${PLAZA_BENCH_INTEREST:=30}"
+: "${PLAZA_BENCH_BUDGET:=1500}"
+: "${PLAZA_BENCH_PPROF:=1}"
+: "${PLAZA_BENCH_NOTE:=}"
+: "${PLAZA_CENTRIFUGO_PORT:=18300}"
+RELAY_PORT=$PLAZA_RELAY_PORT_BASE
+ADMIN_PORT=$PLAZA_RELAY_ADMIN_PORT_BASE
+RUN_DIR="$DATA_DIR/bench/$(date -u +%Y%m%dT%H%M%SZ)"
+BIN="$RUN_DIR/bin"
+RELAY_ID="bench-relay"
+mkdir -p "$BIN"
+
+declare -a STARTED=()
+SERVER_PID=""
+declare -A SKIPPED=()
+
+cleanup() {
+  trap - INT TERM EXIT
+  local pid
+  for pid in "${STARTED[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${STARTED[@]}"; do
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+  done
+}
+trap cleanup INT TERM EXIT
+
+wants() { [[ " $PLAZA_BENCH_ONLY " == *" $1 "* ]]; }
+
+budget_left() {
+  if ((SECONDS > PLAZA_BENCH_BUDGET)); then
+    log "time budget (${PLAZA_BENCH_BUDGET}s) spent: skipping $1"
+    SKIPPED[$1]="time budget of ${PLAZA_BENCH_BUDGET}s spent before it could start"
+    return 1
+  fi
+}
+
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# stop_server: SIGTERM the current server, SIGKILL after 10 s.
+stop_server() {
+  [[ -n $SERVER_PID ]] || return 0
+  kill -TERM "$SERVER_PID" 2>/dev/null || true
+  for _ in $(seq 1 100); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$SERVER_PID" 2>/dev/null || true
+  wait "$SERVER_PID" 2>/dev/null || true
+  SERVER_PID=""
+}
+
+# start_relay NAME [relay flags...]
+start_relay() {
+  local name=$1
+  shift
+  port_free "$RELAY_PORT" || die "port $RELAY_PORT is taken (is \`make run\` running? stop it first)"
+  "$BIN/relay" --listen "127.0.0.1:$RELAY_PORT" --admin-listen "127.0.0.1:$ADMIN_PORT" \
+    --relay-id "$RELAY_ID" --jwks-file "$RUN_DIR/keys/jwks.json" \
+    --tick-rate "$PLAZA_BENCH_TICK" --room-capacity 1000 --idle-timeout 10m \
+    --max-connections 50000 --log-level warn "$@" >"$RUN_DIR/relay-$name.log" 2>&1 &
+  SERVER_PID=$!
+  STARTED+=("$SERVER_PID")
+  wait_for_port 127.0.0.1 "$RELAY_PORT" 20 || { tail -20 "$RUN_DIR/relay-$name.log" >&2; die "relay did not listen on $RELAY_PORT"; }
+}
+
+start_centrifugo() {
+  local name=$1
+  port_free "$PLAZA_CENTRIFUGO_PORT" || die "port $PLAZA_CENTRIFUGO_PORT is taken"
+  "$TOOLS_DIR/bin/centrifugo" --config "$RUN_DIR/centrifugo.json" >"$RUN_DIR/centrifugo-$name.log" 2>&1 &
+  SERVER_PID=$!
+  STARTED+=("$SERVER_PID")
+  wait_for_port 127.0.0.1 "$PLAZA_CENTRIFUGO_PORT" 20 || { tail -20 "$RUN_DIR/centrifugo-$name.log" >&2; die "centrifugo did not listen"; }
+}
+
+# loadgen NAME TIMEOUT_S [run flags...]: one measured run, JSON in $RUN_DIR/NAME.json.
+loadgen() {
+  local name=$1 limit=$2
+  shift 2
+  log "── $name"
+  if ! timeout --kill-after=10 "$limit" "$BIN/loadgen" run --server-pid "$SERVER_PID" \
+    --json "$RUN_DIR/$name.json" "$@" 2>"$RUN_DIR/$name.err" | tee "$RUN_DIR/$name.txt"; then
+    tail -20 "$RUN_DIR/$name.err" >&2
+    SKIPPED[${name%%-*}]="the $name run failed: $(tail -1 "$RUN_DIR/$name.err")"
+    rm -f "$RUN_DIR/$name.json"
+    return 1
+  fi
+}
+
+plaza_args=(--target plaza --url "ws://127.0.0.1:$RELAY_PORT/ws" --key-dir "$RUN_DIR/keys" --relay-id "$RELAY_ID")
+centrifugo_args=(--target centrifugo --url "ws://127.0.0.1:$PLAZA_CENTRIFUGO_PORT/connection/websocket")
+
+# ---------------------------------------------------------------- setup
+log "bench run directory: $RUN_DIR"
+go build -o "$BIN/relay" ./relay-go/cmd/relay || die "the relay does not build (relay-go/cmd/relay)"
+go build -o "$BIN/loadgen" ./relay-go/cmd/loadgen
+scripts/install_centrifugo.sh
+"$BIN/loadgen" keygen --dir "$RUN_DIR/keys"
+CENTRIFUGO_SECRET="bench-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
+cat >"$RUN_DIR/centrifugo.json" <<JSON
+{
+  "client": {
+    "token": {"hmac_secret_key": "$CENTRIFUGO_SECRET"},
+    "allowed_origins": ["http://127.0.0.1"]
+  },
+  "channel": {
+    "without_namespace": {"allow_subscribe_for_client": true, "allow_publish_for_subscriber": true}
+  },
+  "http_server": {"address": "127.0.0.1", "port": $PLAZA_CENTRIFUGO_PORT,
+                  "internal_address": "127.0.0.1", "internal_port": "$((PLAZA_CENTRIFUGO_PORT + 1))"},
+  "http_api": {"key": "bench-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"},
+  "log": {"level": "warn"}
+}
+JSON
+centrifugo_args+=(--centrifugo-secret "$CENTRIFUGO_SECRET")
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# ---------------------------------------------------------------- W1
+if wants w1 && budget_left w1; then
+  start_relay w1
+  if [[ $PLAZA_BENCH_PPROF == 1 ]]; then
+    # 20 s CPU profile from the middle of the window (loadgen settles ~2 s first).
+    (sleep 15 && curl -sf -o "$RUN_DIR/relay-w1.pprof" \
+      "http://127.0.0.1:$ADMIN_PORT/debug/pprof/profile?seconds=20") &
+    STARTED+=($!)
+  fi
+  loadgen w1-plaza 300 "${plaza_args[@]}" --workload w1 --duration "$PLAZA_BENCH_W1_DURATION" || true
+  stop_server
+  if [[ -s $RUN_DIR/relay-w1.pprof ]]; then
+    go tool pprof -top -nodecount=25 "$BIN/relay" "$RUN_DIR/relay-w1.pprof" 2>/dev/null |
+      sed -n '1,40p' >"$RUN_DIR/relay-w1-pprof.txt" || true
+  fi
+  start_centrifugo w1
+  loadgen w1-centrifugo 300 "${centrifugo_args[@]}" --workload w1 --duration "$PLAZA_BENCH_W1_DURATION" || true
+  stop_server
+fi
+
+# ---------------------------------------------------------------- W2
+if wants w2 && budget_left w2; then
+  start_relay w2
+  loadgen w2-plaza 300 "${plaza_args[@]}" --workload w2 || true
+  stop_server
+  start_centrifugo w2
+  loadgen w2-centrifugo 300 "${centrifugo_args[@]}" --workload w2 || true
+  stop_server
+fi
+
+# ---------------------------------------------------------------- W3
+if wants w3 && budget_left w3; then
+  ctl="${PLAZA_BENCH_CONTROL_URL:-http://127.0.0.1:$PLAZA_CONTROL_PORT}"
+  if (exec 3<>"/dev/tcp/127.0.0.1/${ctl##*:}") 2>/dev/null; then
+    SERVER_PID=0
+    # The relays belong to the running system; only the loadgen is ours here.
+    log "── w3-plaza against the control plane at $ctl"
+    if ! timeout --kill-after=10 400 "$BIN/loadgen" run --target plaza --workload w3 --control-url "$ctl" \
+      --connect-concurrency 32 --json "$RUN_DIR/w3-plaza.json" 2>"$RUN_DIR/w3-plaza.err" | tee "$RUN_DIR/w3-plaza.txt"; then
+      tail -5 "$RUN_DIR/w3-plaza.err" >&2
+      SKIPPED[w3]="the run against $ctl failed: $(tail -1 "$RUN_DIR/w3-plaza.err")"
+      rm -f "$RUN_DIR/w3-plaza.json"
+    fi
+    SERVER_PID=""
+  else
+    SKIPPED[w3]="no control plane reachable at $ctl; start the system (\`make run\`) and run \`PLAZA_BENCH_ONLY=w3 make bench\`"
+    log "W3 skipped: ${SKIPPED[w3]}"
+  fi
+fi
+
+# ---------------------------------------------------------------- W4
+if wants w4 && budget_left w4; then
+  start_relay w4-im-on --interest-radius "$PLAZA_BENCH_INTEREST"
+  loadgen w4-plaza-im-on 240 "${plaza_args[@]}" --workload w4 --label im-on --interest-radius "$PLAZA_BENCH_INTEREST" \
+    --duration "$PLAZA_BENCH_W4_DURATION" || true
+  stop_server
+  start_relay w4-im-off --interest-radius 0
+  loadgen w4-plaza-im-off 240 "${plaza_args[@]}" --workload w4 --label im-off --duration "$PLAZA_BENCH_W4_DURATION" || true
+  stop_server
+  start_centrifugo w4
+  loadgen w4-centrifugo 240 "${centrifugo_args[@]}" --workload w4 --duration "$PLAZA_BENCH_W4_DURATION" || true
+  stop_server
+fi
+
+# ---------------------------------------------------------------- report
+skipped_json="{"
+for k in "${!SKIPPED[@]}"; do
+  skipped_json+="$(python3 -c 'import json,sys; print(json.dumps(sys.argv[1])+":"+json.dumps(sys.argv[2]))' "$k" "${SKIPPED[$k]}"),"
+done
+skipped_json="${skipped_json%,}}"
+python3 - "$RUN_DIR/meta.json" "$skipped_json" <<PY
+import json, sys
+notes = [n for n in [$(python3 -c 'import json,sys; print(json.dumps(sys.argv[1]))' "$PLAZA_BENCH_NOTE")] if n]
+meta = {
+  "date": "$(date -u +%Y-%m-%dT%H:%MZ)",
+  "commit": "$(git rev-parse HEAD)$(git diff --quiet HEAD -- relay-go 2>/dev/null || echo ' (+ uncommitted changes in relay-go)')",
+  "nproc": "$(nproc)",
+  "kernel": "$(uname -r)",
+  "go_version": "$(go version)",
+  "cpu_model": $(python3 -c 'import json; print(json.dumps(next((l.split(":",1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "unknown")))'),
+  "load_before": "$LOAD_BEFORE",
+  "tick_hz": $PLAZA_BENCH_TICK,
+  "centrifugo_version": $(python3 -c 'import json,sys; print(json.dumps(sys.argv[1]))' "$("$TOOLS_DIR/bin/centrifugo" version 2>/dev/null | head -1)"),
+  "relay_flags": "--tick-rate $PLAZA_BENCH_TICK --room-capacity 1000 --idle-timeout 10m --max-connections 50000 --log-level warn (W4 interest on: --interest-radius $PLAZA_BENCH_INTEREST)",
+  "skipped": json.loads(sys.argv[2]),
+  "notes": notes,
+}
+json.dump(meta, open(sys.argv[1], "w"), indent=2)
+PY
+if [[ ${PLAZA_BENCH_NO_DOCS:-} == 1 ]]; then
+  log "results in $RUN_DIR (docs untouched)"
+else
+  "$BIN/loadgen" report --dir "$RUN_DIR" --md docs/benchmarks.md --img docs/img
+  log "wrote docs/benchmarks.md (section \"Relay vs Centrifugo\") and docs/img/bench-*.png; raw results in $RUN_DIR"
+fi
+log "bench finished in ${SECONDS}s"
