@@ -98,15 +98,16 @@ func dial(addr string, i int, raw bool) (*cconn, error) {
 	return cc, nil
 }
 
-// runClient: `client -addr A -n N -mode idle|drain|flood [-expect B] [-raw]`.
+// runClient: `client -addr A -n N -mode idle|drain|flood|paced [-expect B] [-raw]`.
 // Prints READY once all N connections have done hello; exits when stdin closes.
 func runClient(args []string) {
 	fs := flag.NewFlagSet("client", flag.ExitOnError)
 	addr := fs.String("addr", "", "server address")
 	n := fs.Int("n", 200, "connections")
-	mode := fs.String("mode", "idle", "idle | drain | flood")
+	mode := fs.String("mode", "idle", "idle | drain | flood | paced")
 	expect := fs.Int64("expect", 0, "drain: bytes per fan-out trial per connection; ack each time they arrived")
 	size := fs.Int("size", 64, "flood: payload bytes per message")
+	rate := fs.Int("rate", 40000, "paced: total messages per second over all connections")
 	raw := fs.Bool("raw", false, "raw TCP, no WebSocket")
 	conc := fs.Int("conc", 64, "concurrent dials")
 	_ = fs.Parse(args)
@@ -183,6 +184,29 @@ func runClient(args []string) {
 				}
 			}(c)
 		}
+	case "paced":
+		// One goroutine sweeps all connections, one frame each, then sleeps
+		// until the next sweep: every connection sees a message every
+		// n/rate seconds, so the server gets them one per read, like real
+		// clients sending at a tick rate.
+		frame := maskedFrame(kindPayload(kindData, *size))
+		interval := time.Duration(float64(time.Second) * float64(*n) / float64(*rate))
+		go func() {
+			next := time.Now()
+			for {
+				for _, c := range conns {
+					if _, err := c.c.Write(frame); err != nil {
+						return
+					}
+				}
+				next = next.Add(interval)
+				if d := time.Until(next); d > 0 {
+					time.Sleep(d)
+				} else {
+					next = time.Now()
+				}
+			}
+		}()
 	}
 	fmt.Println("READY")
 	_, _ = io.Copy(io.Discard, os.Stdin)

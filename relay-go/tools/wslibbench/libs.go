@@ -9,8 +9,8 @@ import (
 
 	coder "github.com/coder/websocket"
 	gorilla "github.com/gorilla/websocket"
-	nbws "github.com/lesismal/nbio/nbhttp/websocket"
 	"github.com/lesismal/nbio/nbhttp"
+	nbws "github.com/lesismal/nbio/nbhttp/websocket"
 	"github.com/lxzan/gws"
 )
 
@@ -34,11 +34,15 @@ type handler func(s session, data []byte)
 type startFunc func(addr string, onOpen func(session), onMsg handler) (stop func(), err error)
 
 var libs = map[string]startFunc{
-	"nbio":    startNbio,
-	"gws":     startGws,
-	"coder":   startCoder,
-	"gorilla": startGorilla,
-	"raw":     startRaw,
+	"nbio": func(a string, o func(session), m handler) (func(), error) { return startNbio(a, o, m, false) },
+	// nbio-inline runs message handlers on the poller goroutine instead of
+	// nbio's default goroutine pool (valid when handlers never block, which
+	// is the relay's plan: a handler only pushes into the room's inbox).
+	"nbio-inline": func(a string, o func(session), m handler) (func(), error) { return startNbio(a, o, m, true) },
+	"gws":         startGws,
+	"coder":       startCoder,
+	"gorilla":     startGorilla,
+	"raw":         startRaw,
 }
 
 // ---------------- nbio: nbhttp.Engine (non-blocking epoll mode) ----------------
@@ -47,8 +51,11 @@ type nbioSession struct{ c *nbws.Conn }
 
 func (s nbioSession) WriteBinary(p []byte) error { return s.c.WriteMessage(nbws.BinaryMessage, p) }
 
-func startNbio(addr string, onOpen func(session), onMsg handler) (func(), error) {
+func startNbio(addr string, onOpen func(session), onMsg handler, inline bool) (func(), error) {
 	u := nbws.NewUpgrader()
+	// No per-message read-deadline reset (none of the other servers here
+	// sets deadlines either); 0 also clears the handshake deadline.
+	u.KeepaliveTime = 0
 	u.OnMessage(func(c *nbws.Conn, mt nbws.MessageType, data []byte) {
 		onMsg(nbioSession{c}, data)
 	})
@@ -60,7 +67,7 @@ func startNbio(addr string, onOpen func(session), onMsg handler) (func(), error)
 		}
 		onOpen(nbioSession{c})
 	})
-	engine := nbhttp.NewEngine(nbhttp.Config{
+	conf := nbhttp.Config{
 		Network:                 "tcp",
 		Addrs:                   []string{addr},
 		Handler:                 mux,
@@ -68,7 +75,11 @@ func startNbio(addr string, onOpen func(session), onMsg handler) (func(), error)
 		ReleaseWebsocketPayload: true,
 		// IOMod left at the default, IOModNonBlocking: all connections are
 		// served by the epoll pollers, no goroutine per connection.
-	})
+	}
+	if inline {
+		conf.ServerExecutor = func(f func()) { f() }
+	}
+	engine := nbhttp.NewEngine(conf)
 	if err := engine.Start(); err != nil {
 		return nil, err
 	}
@@ -103,7 +114,9 @@ func startGws(addr string, onOpen func(session), onMsg handler) (func(), error) 
 		if err != nil {
 			return
 		}
-		c.ReadLoop() // blocks; runs on the (hijacked) net/http goroutine
+		// gws's advice when sharing net/http: run ReadLoop on its own
+		// goroutine and return, so net/http's per-request state can be freed.
+		go c.ReadLoop()
 	})
 }
 
@@ -123,14 +136,17 @@ func startCoder(addr string, onOpen func(session), onMsg handler) (func(), error
 		}
 		s := coderSession{c}
 		onOpen(s)
-		ctx := context.Background()
-		for { // the read goroutine is the (hijacked) net/http goroutine
-			_, data, err := c.Read(ctx)
-			if err != nil {
-				return
+		// Read goroutine per connection; the handler returns (as for the others).
+		go func() {
+			ctx := context.Background()
+			for {
+				_, data, err := c.Read(ctx)
+				if err != nil {
+					return
+				}
+				onMsg(s, data)
 			}
-			onMsg(s, data)
-		}
+		}()
 	})
 }
 
@@ -160,13 +176,15 @@ func startGorilla(addr string, onOpen func(session), onMsg handler) (func(), err
 		}
 		s := gorillaSession{mu: &sync.Mutex{}, c: c}
 		onOpen(s)
-		for {
-			_, data, err := c.ReadMessage()
-			if err != nil {
-				return
+		go func() {
+			for {
+				_, data, err := c.ReadMessage()
+				if err != nil {
+					return
+				}
+				onMsg(s, data)
 			}
-			onMsg(s, data)
-		}
+		}()
 	})
 }
 
@@ -220,7 +238,7 @@ func startRaw(addr string, onOpen func(session), onMsg handler) (func(), error) 
 	return func() { _ = ln.Close() }, nil
 }
 
-func libNames() []string { return []string{"nbio", "gws", "coder", "gorilla"} }
+func libNames() []string { return []string{"nbio", "nbio-inline", "gws", "coder", "gorilla"} }
 
 func mustLib(name string) startFunc {
 	f, ok := libs[name]

@@ -215,9 +215,9 @@ func measureFanout(lib string, n, rounds, size int) (fanoutResult, error) {
 	return r, err
 }
 
-func measureRecv(lib string, n, size int, window time.Duration) (recvResult, error) {
+func measureRecv(lib string, n, size int, window time.Duration, clientArgs ...string) (recvResult, error) {
 	var r recvResult
-	err := withPair(lib, n, []string{"-mode", "flood", "-size", fmt.Sprint(size)}, nil,
+	err := withPair(lib, n, append([]string{"-size", fmt.Sprint(size)}, clientArgs...), nil,
 		func(srv *proc) error {
 			time.Sleep(300 * time.Millisecond) // warm up
 			return srv.call(fmt.Sprintf("recv %d", window.Milliseconds()), &r)
@@ -269,7 +269,8 @@ func runAll(args []string) {
 	rounds := fs.Int("rounds", 500, "fan-out rounds per trial (sends = rounds*fan)")
 	fanSize := fs.Int("fansize", 1024, "fan-out frame payload bytes")
 	recvSize := fs.Int("recvsize", 64, "receive-path message payload bytes")
-	recvMs := fs.Int("recvms", 2000, "receive-path measurement window (ms)")
+	recvMs := fs.Int("recvms", 1500, "receive-path measurement window (ms)")
+	pacedRate := fs.Int("rate", 40000, "paced receive test: total messages/s over all clients")
 	floorSize := fs.Int("floorsize", 100, "raw write size for the physical floor")
 	_ = fs.Parse(args)
 	libs := strings.Split(*libList, ",")
@@ -307,7 +308,7 @@ func runAll(args []string) {
 			s.add("f_allocs", lib, f.AllocsPerSend)
 			s.add("f_bytes", lib, f.BytesPerSend)
 
-			r, err := measureRecv(lib, *fanN, *recvSize, time.Duration(*recvMs)*time.Millisecond)
+			r, err := measureRecv(lib, *fanN, *recvSize, time.Duration(*recvMs)*time.Millisecond, "-mode", "flood")
 			if err != nil {
 				fail("recv "+lib, err)
 			}
@@ -315,8 +316,17 @@ func runAll(args []string) {
 			s.add("r_rate", lib, r.MsgsPerSec)
 			s.add("r_allocs", lib, r.AllocsPerMsg)
 			s.add("r_bytes", lib, r.BytesPerMsg)
-			fmt.Fprintf(os.Stderr, "rep %d %-8s rss/conn=%.0fB fanout cpu=%.0fns/send recv cpu=%.0fns/msg (%.1fs)\n",
-				rep+1, lib, float64(m.after.RSSAfterGC-m.base.RSSAfterGC)/n, f.CPUNsPerSend, r.CPUNsPerMsg,
+			p, err := measureRecv(lib, *fanN, *recvSize, time.Duration(*recvMs)*time.Millisecond,
+				"-mode", "paced", "-rate", fmt.Sprint(*pacedRate))
+			if err != nil {
+				fail("paced recv "+lib, err)
+			}
+			s.add("p_cpu", lib, p.CPUNsPerMsg)
+			s.add("p_rate", lib, p.MsgsPerSec)
+			s.add("p_allocs", lib, p.AllocsPerMsg)
+			s.add("p_bytes", lib, p.BytesPerMsg)
+			fmt.Fprintf(os.Stderr, "rep %d %-8s rss/conn=%.0fB fanout cpu=%.0fns/send recv cpu=%.0fns/msg paced cpu=%.0fns/msg (%.1fs)\n",
+				rep+1, lib, float64(m.after.RSSAfterGC-m.base.RSSAfterGC)/n, f.CPUNsPerSend, r.CPUNsPerMsg, p.CPUNsPerMsg,
 				time.Since(t0).Seconds())
 		}
 		for _, sz := range []int{*floorSize, *fanSize} {
@@ -371,6 +381,15 @@ func runAll(args []string) {
 		fmt.Printf("| %s | %.0f | %s | %.0f | %.2f | %.1f | %s |\n", l,
 			s.med("r_cpu", l), ratio("r_cpu", l), s.med("r_rate", l), s.med("r_allocs", l), s.med("r_bytes", l),
 			spread("r_cpu", l))
+	}
+	fmt.Printf("\n## Receive path, paced: %d B messages, %d clients, %d msgs/s in total (one message per read; %d ms window, medians of %d)\n\n",
+		*recvSize, *fanN, *pacedRate, *recvMs, *reps)
+	fmt.Println("| library | server CPU ns/msg | ratio | msgs/s received | allocs/msg | B/msg | CPU samples |")
+	fmt.Println("|---|---:|---:|---:|---:|---:|---|")
+	for _, l := range libs {
+		fmt.Printf("| %s | %.0f | %s | %.0f | %.2f | %.1f | %s |\n", l,
+			s.med("p_cpu", l), ratio("p_cpu", l), s.med("p_rate", l), s.med("p_allocs", l), s.med("p_bytes", l),
+			spread("p_cpu", l))
 	}
 	fmt.Printf("\n## Physical floor: plain net.Conn.Write to %d loopback TCP connections (%d rounds, medians of %d)\n\n",
 		*fanN, *rounds, *reps)

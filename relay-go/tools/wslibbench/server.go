@@ -8,6 +8,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -105,11 +106,11 @@ func (s *server) stats() memStats {
 
 type fanoutResult struct {
 	Sends          int64   `json:"sends"`
-	WriteNsPerSend float64 `json:"write_ns"`   // wall time of the write loop / sends
-	DelivNsPerSend float64 `json:"deliv_ns"`   // wall time until every client acked / sends
-	CPUNsPerSend   float64 `json:"cpu_ns"`     // server process CPU (user+sys) until delivered / sends
-	AllocsPerSend  float64 `json:"allocs"`     // heap allocations / sends
-	BytesPerSend   float64 `json:"bytes"`      // heap bytes allocated / sends
+	WriteNsPerSend float64 `json:"write_ns"` // wall time of the write loop / sends
+	DelivNsPerSend float64 `json:"deliv_ns"` // wall time until every client acked / sends
+	CPUNsPerSend   float64 `json:"cpu_ns"`   // server process CPU (user+sys) until delivered / sends
+	AllocsPerSend  float64 `json:"allocs"`   // heap allocations / sends
+	BytesPerSend   float64 `json:"bytes"`    // heap bytes allocated / sends
 	Err            string  `json:"err,omitempty"`
 }
 
@@ -204,6 +205,9 @@ func runServer(args []string) {
 	addr := fs.String("addr", "127.0.0.1:0", "listen address")
 	_ = fs.Parse(args)
 
+	if os.Getenv("WSLIBBENCH_ALLOCPROFILE") != "" {
+		runtime.MemProfileRate = 64 // diagnostics only: where do allocations come from
+	}
 	s := &server{}
 	stop, err := mustLib(*lib)(*addr, s.onOpen, s.onMsg)
 	if err != nil {
@@ -218,6 +222,7 @@ func runServer(args []string) {
 		_ = out.Flush()
 	}
 	reply(map[string]string{"listening": *addr})
+	defer writeAllocProfile()
 	sc := bufio.NewScanner(os.Stdin)
 	for sc.Scan() {
 		f := strings.Fields(sc.Text())
@@ -249,4 +254,19 @@ func runServer(args []string) {
 			return
 		}
 	}
+}
+
+// writeAllocProfile writes an allocation profile to $WSLIBBENCH_ALLOCPROFILE
+// (diagnostics only; inspect with `go tool pprof -sample_index=alloc_objects`).
+func writeAllocProfile() {
+	path := os.Getenv("WSLIBBENCH_ALLOCPROFILE")
+	if path == "" {
+		return
+	}
+	f, err := os.Create(fmt.Sprintf("%s.%d", path, os.Getpid()))
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	_ = pprof.Lookup("allocs").WriteTo(f, 0)
 }
