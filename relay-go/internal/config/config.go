@@ -140,7 +140,7 @@ func Flags(fs *flag.FlagSet, c *Config) {
 	fs.IntVar(&c.MaxFrameBytes, "max-frame-bytes", c.MaxFrameBytes, "largest client frame; larger closes with 1009")
 	fs.IntVar(&c.SendQueue, "send-queue", c.SendQueue, "reliable frames queued per session before it is closed as a slow consumer (4004)")
 	fs.IntVar(&c.SendBufferBytes, "send-buffer-bytes", c.SendBufferBytes, "unsent bytes per connection after which the relay queues instead of writing")
-	fs.IntVar(&c.MaxConnections, "max-connections", c.MaxConnections, "most open connections; more are refused with 4009")
+	fs.IntVar(&c.MaxConnections, "max-connections", c.MaxConnections, "most open connections; more are refused with HTTP 503 before the upgrade")
 	fs.IntVar(&c.World.RoomCapacity, "room-capacity", c.World.RoomCapacity, "default room capacity (members)")
 	fs.IntVar(&c.World.TickRateHz, "tick-rate", c.World.TickRateHz, "default room tick rate in Hz")
 	fs.Var(float32Val{&c.World.InterestRadius}, "interest-radius", "default interest radius in world units; 0 = everyone sees everyone")

@@ -148,3 +148,15 @@ func (q *Queue) Close() {
 	q.closed = true
 	q.reliable, q.movement, q.head = nil, nil, 0
 }
+
+// Kick reports whether a flush must be scheduled to act on something other
+// than a frame (a pending close): true unless one is already scheduled or
+// the queue is closed.
+func (q *Queue) Kick() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.closed {
+		return false
+	}
+	return q.markScheduled()
+}

@@ -74,3 +74,20 @@ func TestQueueScheduling(t *testing.T) {
 		t.Fatal("close must discard")
 	}
 }
+
+func TestQueueKick(t *testing.T) {
+	q := New(2)
+	if !q.Kick() || q.Kick() {
+		t.Fatal("kick schedules once")
+	}
+	if f, _ := q.Pop(false); f != nil {
+		t.Fatal("empty")
+	}
+	if !q.Kick() {
+		t.Fatal("kick after idle")
+	}
+	q.Close()
+	if q.Kick() {
+		t.Fatal("kick on closed")
+	}
+}

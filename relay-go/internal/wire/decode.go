@@ -234,3 +234,22 @@ func readTransform(b []byte) Transform {
 		Flags:     binary.LittleEndian.Uint16(b[42:]),
 	}
 }
+
+// PeekType returns the union tag of an Envelope frame (NONE when the frame
+// is too short or malformed). For relay-built frames, metrics use it.
+func PeekType(b []byte) protocol.Message {
+	v := verifier{buf: b}
+	root, err := v.root()
+	if err != nil {
+		return protocol.MessageNONE
+	}
+	vt, vtSize, err := v.table(root)
+	if err != nil {
+		return protocol.MessageNONE
+	}
+	p := v.fieldPos(root, vt, vtSize, 0)
+	if p == 0 || !v.inBounds(p, 1) {
+		return protocol.MessageNONE
+	}
+	return protocol.Message(b[p])
+}

@@ -1,0 +1,48 @@
+// Command relay runs a Plaza relay: WebSocket sessions, rooms, movement,
+// chat and room state. Configuration comes from flags and PLAZA_RELAY_*
+// environment variables (docs/relay.md). SIGTERM or SIGINT drains the relay
+// (clients are told to rejoin elsewhere) and exits 0.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/plaza-dev/plaza/relay-go/internal/config"
+	"github.com/plaza-dev/plaza/relay-go/internal/relay"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+func run(args []string) int {
+	cfg, err := config.Parse(args, os.Getenv, os.Stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.LogLevel})).With("relay_id", cfg.RelayID)
+	srv, err := relay.New(cfg, relay.Seams{}, log)
+	if err != nil {
+		log.Error("relay failed to start", "err", err)
+		return 1
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	if err := srv.Run(ctx); err != nil {
+		log.Error("relay stopped with an error", "err", err)
+		return 1
+	}
+	log.Info("relay stopped")
+	return 0
+}

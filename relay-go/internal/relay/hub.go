@@ -1,0 +1,361 @@
+// Package relay is the relay's core: the Hub holds sessions and rooms,
+// a Room owns one room on its own goroutine, a Session is one client
+// connection. Server (server.go) wires them to the network.
+package relay
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/plaza-dev/plaza/relay-go/gen/plaza/common"
+	"github.com/plaza-dev/plaza/relay-go/gen/plaza/protocol"
+	"github.com/plaza-dev/plaza/relay-go/internal/coord"
+	"github.com/plaza-dev/plaza/relay-go/internal/metrics"
+	"github.com/plaza-dev/plaza/relay-go/internal/ticket"
+	"github.com/plaza-dev/plaza/relay-go/internal/transport"
+)
+
+const (
+	wireChatSend = protocol.MessageChatSend
+	wireStateSet = protocol.MessageStateSet
+)
+
+// HubConfig configures a Hub. Every field is required unless marked.
+type HubConfig struct {
+	RelayID  string
+	Verifier *ticket.Verifier
+	Worlds   coord.WorldConfigSource
+	Events   coord.EventSink
+	States   coord.RoomStateStore
+	// Assignments decides which rooms this relay hosts.
+	Assignments coord.Assignments
+	// Commands delivers operator commands (optional).
+	Commands coord.CommandSource
+	// Reporter receives load every ReportInterval (optional).
+	Reporter       coord.Reporter
+	ReportInterval time.Duration
+	Metrics        *metrics.Metrics
+	Logger         *slog.Logger
+
+	MaxFrameBytes   int
+	SendQueue       int
+	SendBufferBytes int
+	HelloTimeout    time.Duration
+	IdleTimeout     time.Duration
+	DrainTimeout    time.Duration
+	DrainRate       int // notices per second
+}
+
+// Hub holds every session and room of this relay.
+type Hub struct {
+	cfg     HubConfig
+	log     *slog.Logger
+	metrics *metrics.Metrics
+
+	ctx      context.Context // parent of room goroutines
+	cancel   context.CancelFunc
+	flushq   chan *Session
+	draining atomic.Bool
+	drainMu  sync.Mutex // one drain at a time
+	stopped  chan struct{}
+	wg       sync.WaitGroup
+
+	mu       sync.Mutex
+	rooms    map[string]*Room
+	sessions map[*Session]struct{}
+}
+
+var (
+	errRoomGone = errors.New("room closed")
+	// ErrDraining is returned by operations refused while draining.
+	ErrDraining = errors.New("relay is draining")
+)
+
+// joinError is a refused join with its close code.
+type joinError struct {
+	code common.CloseCode
+	msg  string
+}
+
+func (e *joinError) Error() string { return fmt.Sprintf("join refused (%d): %s", e.code, e.msg) }
+
+type joinResult struct {
+	memberID uint32
+	world    coord.WorldConfig
+}
+
+// NewHub validates cfg and returns a Hub; call Run to start it.
+func NewHub(cfg HubConfig) (*Hub, error) {
+	if cfg.Verifier == nil || cfg.Worlds == nil || cfg.Events == nil || cfg.States == nil || cfg.Assignments == nil || cfg.Metrics == nil || cfg.Logger == nil {
+		return nil, errors.New("new hub: Verifier, Worlds, Events, States, Assignments, Metrics and Logger are required")
+	}
+	if cfg.RelayID == "" || cfg.MaxFrameBytes <= 0 || cfg.SendQueue <= 0 || cfg.SendBufferBytes <= 0 || cfg.HelloTimeout <= 0 || cfg.IdleTimeout <= 0 || cfg.DrainTimeout <= 0 || cfg.DrainRate <= 0 {
+		return nil, errors.New("new hub: RelayID, limits, timeouts and DrainRate must be set")
+	}
+	if cfg.ReportInterval <= 0 {
+		cfg.ReportInterval = 5 * time.Second
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	h := &Hub{
+		cfg: cfg, log: cfg.Logger, metrics: cfg.Metrics, ctx: ctx, cancel: cancel,
+		flushq: make(chan *Session, 1<<16), stopped: make(chan struct{}),
+		rooms: make(map[string]*Room), sessions: make(map[*Session]struct{}),
+	}
+	workers := 4 * runtime.GOMAXPROCS(0)
+	for i := 0; i < workers; i++ {
+		h.wg.Add(1)
+		go h.flushWorker()
+	}
+	return h, nil
+}
+
+// Accept is the transport.Acceptor: it registers a new connection.
+func (h *Hub) Accept(c transport.Conn, _ *http.Request) transport.Peer {
+	s := newSession(h, c)
+	h.mu.Lock()
+	h.sessions[s] = struct{}{}
+	h.mu.Unlock()
+	h.metrics.Connections.Inc()
+	return s
+}
+
+func (h *Hub) unregister(s *Session) {
+	h.mu.Lock()
+	_, ok := h.sessions[s]
+	delete(h.sessions, s)
+	h.mu.Unlock()
+	if ok {
+		h.metrics.Connections.Dec()
+	}
+}
+
+// schedule queues s for a flush worker. It never blocks: when the shared
+// queue is full a one-off goroutine flushes instead.
+func (h *Hub) schedule(s *Session) {
+	select {
+	case h.flushq <- s:
+	default:
+		go s.flush()
+	}
+}
+
+func (h *Hub) flushWorker() {
+	defer h.wg.Done()
+	for {
+		select {
+		case s := <-h.flushq:
+			s.flush()
+		case <-h.stopped:
+			return
+		}
+	}
+}
+
+// Draining reports whether the relay is draining.
+func (h *Hub) Draining() bool { return h.draining.Load() }
+
+// Counts returns open connections, joined sessions and rooms.
+func (h *Hub) Counts() (conns, rooms int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.sessions), len(h.rooms)
+}
+
+// join puts s into the room its ticket names, creating the room on first
+// use. It waits for the room's answer (the Welcome is already queued then).
+func (h *Hub) join(ctx context.Context, s *Session, c *ticket.Claims) (joinResult, error) {
+	if h.Draining() {
+		return joinResult{}, &joinError{code: common.CloseCodeDraining, msg: "relay is draining; rejoin through the control plane"}
+	}
+	cfg, err := h.cfg.Worlds.WorldConfig(ctx, c.World)
+	if err != nil {
+		return joinResult{}, fmt.Errorf("join: world config: %w", err)
+	}
+	h.mu.Lock()
+	r := h.rooms[c.Room]
+	if r == nil {
+		r = newRoom(h, c.Room, c.World, cfg)
+		h.rooms[c.Room] = r
+		h.metrics.Rooms.Inc()
+		go r.run(h.ctx)
+		h.log.Info("room opened", "room", c.Room, "world", c.World)
+	}
+	r.pendingJoins++
+	h.mu.Unlock()
+	s.room.Store(r)
+	rep, err := r.send(ctx, roomInput{kind: inJoin, s: s, claims: c})
+	if err != nil {
+		h.mu.Lock()
+		if errors.Is(err, errRoomGone) || errors.Is(err, context.DeadlineExceeded) {
+			// The join never reached the room (or it is stuck): undo.
+			r.pendingJoins = max(0, r.pendingJoins-1)
+		}
+		h.mu.Unlock()
+		var je *joinError
+		if errors.As(err, &je) {
+			s.room.Store(nil)
+			return joinResult{}, err
+		}
+		if errors.Is(err, errRoomGone) {
+			return joinResult{}, &joinError{code: common.CloseCodeRoomClosed, msg: "room closed"}
+		}
+		return joinResult{}, fmt.Errorf("join: %w", err)
+	}
+	return joinResult{memberID: rep.memberID, world: rep.world}, nil
+}
+
+// joinDone is called by the room when it takes a join off its inbox.
+func (h *Hub) joinDone(r *Room) {
+	h.mu.Lock()
+	r.pendingJoins = max(0, r.pendingJoins-1)
+	h.mu.Unlock()
+}
+
+// removeRoomIfIdle removes r from the hub when no join is on its way to it;
+// the room then closes. Called by the room goroutine when its empty grace
+// ran out.
+func (h *Hub) removeRoomIfIdle(r *Room) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if r.pendingJoins > 0 {
+		return false
+	}
+	h.forgetRoomLocked(r)
+	return true
+}
+
+func (h *Hub) forgetRoom(r *Room) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.forgetRoomLocked(r)
+}
+
+func (h *Hub) forgetRoomLocked(r *Room) {
+	if r.removed {
+		return
+	}
+	r.removed = true
+	if h.rooms[r.id] == r {
+		delete(h.rooms, r.id)
+	}
+	h.metrics.Rooms.Dec()
+}
+
+// room returns the open room with id, or nil.
+func (h *Hub) room(id string) *Room {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.rooms[id]
+}
+
+func (h *Hub) allRooms() []*Room {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := make([]*Room, 0, len(h.rooms))
+	for _, r := range h.rooms {
+		out = append(out, r)
+	}
+	return out
+}
+
+func (h *Hub) allSessions() []*Session {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := make([]*Session, 0, len(h.sessions))
+	for s := range h.sessions {
+		out = append(out, s)
+	}
+	return out
+}
+
+// Run runs the hub's background work (deadline sweeper, load reports,
+// operator commands) until ctx ends. It does not drain; call Shutdown.
+func (h *Hub) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); h.sweep(ctx) }()
+	if h.cfg.Reporter != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); h.report(ctx) }()
+	}
+	var cmdErr error
+	if src := h.commandSource(); src != nil {
+		cmdErr = src.Run(ctx, h.HandleCommand)
+	} else {
+		<-ctx.Done()
+	}
+	wg.Wait()
+	return cmdErr
+}
+
+// sweep enforces the hello and idle deadlines on one goroutine for all
+// sessions (cheaper than a timer per connection).
+func (h *Hub) sweep(ctx context.Context) {
+	period := min(h.cfg.HelloTimeout, h.cfg.IdleTimeout) / 4
+	period = max(min(period, 250*time.Millisecond), 10*time.Millisecond)
+	t := time.NewTicker(period)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			for _, s := range h.allSessions() {
+				if s.closing.Load() {
+					continue
+				}
+				switch s.state.Load() {
+				case stateHello:
+					if now.Sub(s.createdAt) > h.cfg.HelloTimeout {
+						s.closeGraceful(common.CloseCodeHelloTimeout, "no Hello within the deadline", common.LeaveReasonTimedOut)
+					}
+				case stateJoined:
+					if now.UnixNano()-s.lastRecv.Load() > int64(h.cfg.IdleTimeout) {
+						s.closeGraceful(common.CloseCodeIdleTimeout, "no frame within the idle timeout", common.LeaveReasonTimedOut)
+					}
+				}
+			}
+		}
+	}
+}
+
+func (h *Hub) report(ctx context.Context) {
+	t := time.NewTicker(h.cfg.ReportInterval)
+	defer t.Stop()
+	for {
+		conns, rooms := h.Counts()
+		l := coord.Load{RelayID: h.cfg.RelayID, Draining: h.Draining(), Connections: conns, Rooms: rooms, At: time.Now()}
+		rctx, cancel := context.WithTimeout(ctx, h.cfg.ReportInterval)
+		if err := h.cfg.Reporter.Report(rctx, l); err != nil && ctx.Err() == nil {
+			h.log.Warn("load report failed", "err", err)
+		}
+		cancel()
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Close stops room goroutines and flush workers at once, without a drain.
+// Use after Shutdown, or in tests.
+func (h *Hub) Close() {
+	h.cancel()
+	for _, r := range h.allRooms() {
+		<-r.done
+	}
+	select {
+	case <-h.stopped:
+	default:
+		close(h.stopped)
+	}
+	h.wg.Wait()
+}

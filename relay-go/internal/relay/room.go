@@ -1,0 +1,493 @@
+package relay
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/plaza-dev/plaza/relay-go/gen/plaza/common"
+	"github.com/plaza-dev/plaza/relay-go/internal/coord"
+	"github.com/plaza-dev/plaza/relay-go/internal/interest"
+	"github.com/plaza-dev/plaza/relay-go/internal/roomstate"
+	"github.com/plaza-dev/plaza/relay-go/internal/ticket"
+	"github.com/plaza-dev/plaza/relay-go/internal/wire"
+)
+
+// Room owns one room's state on one goroutine (run). Sessions and the hub
+// talk to it only through inbox and the leave list; it talks to sessions
+// only by pushing frames into their queues, which never blocks, so a slow
+// client cannot delay its room.
+type Room struct {
+	hub   *Hub
+	id    string
+	world string
+	log   *slog.Logger
+	inbox chan roomInput
+	done  chan struct{} // closed when run returns
+
+	leaveMu  sync.Mutex
+	leaves   []*Session
+	leaveSig chan struct{}
+
+	// Guarded by hub.mu.
+	pendingJoins int
+	removed      bool
+
+	// Owned by the room goroutine.
+	cfg        coord.WorldConfig
+	members    []*member
+	bySession  map[*Session]*member
+	byUser     map[string]*member
+	nextMember uint32
+	seq        uint64
+	tick       uint64
+	state      *roomstate.State
+	muted      map[string]time.Time // user id -> until; zero time = until unmuted
+	enc        *wire.Encoder
+	ticker     *time.Ticker
+	ticking    bool
+	emptySince time.Time
+	closing    bool
+
+	// Tick scratch, reused to keep ticks allocation-light.
+	avatars   []wire.Avatar
+	interest  []interest.Avatar
+	visible   []int
+	batch     []wire.Avatar
+	cells     map[interest.Cell][]*member
+	cellOrder []interest.Cell
+}
+
+// member is a session's presence in a room.
+type member struct {
+	id       uint32
+	s        *Session
+	userID   string
+	name     string
+	joinedAt time.Time
+
+	transform  wire.Transform
+	clientLow  uint32
+	movedNow   bool
+	farPending bool
+}
+
+type inputKind uint8
+
+const (
+	inJoin inputKind = iota + 1
+	inChat
+	inEmote
+	inState
+	inKick
+	inMute
+	inUnmute
+	inClose
+	inAnnounce
+	inConfig
+)
+
+// roomInput is one message to a room. Fields not used by kind are zero.
+type roomInput struct {
+	kind   inputKind
+	s      *Session
+	claims *ticket.Claims
+	text   string
+	reqID  uint32
+	set    roomstate.Set
+	userID string
+	until  time.Time
+	cfg    coord.WorldConfig
+	reason string
+	code   common.CloseCode
+	leave  common.LeaveReason
+	reply  chan roomReply
+}
+
+type roomReply struct {
+	memberID uint32
+	world    coord.WorldConfig
+	n        int
+	err      error
+}
+
+const inboxSize = 256
+
+func newRoom(h *Hub, id, world string, cfg coord.WorldConfig) *Room {
+	return &Room{
+		hub: h, id: id, world: world, cfg: cfg,
+		log:   h.log.With("room", id, "world", world),
+		inbox: make(chan roomInput, inboxSize), done: make(chan struct{}), leaveSig: make(chan struct{}, 1),
+		bySession: make(map[*Session]*member), byUser: make(map[string]*member),
+		state: roomstate.New(), muted: make(map[string]time.Time), enc: wire.NewEncoder(1024),
+		cells: make(map[interest.Cell][]*member),
+	}
+}
+
+// leave tells the room a session is gone. It never blocks (it is called
+// from transport goroutines); the room removes the member on its goroutine.
+func (r *Room) leave(s *Session) {
+	r.leaveMu.Lock()
+	r.leaves = append(r.leaves, s)
+	r.leaveMu.Unlock()
+	select {
+	case r.leaveSig <- struct{}{}:
+	default:
+	}
+}
+
+// send delivers in and waits for the reply, or fails when the room is gone
+// or ctx ends.
+func (r *Room) send(ctx context.Context, in roomInput) (roomReply, error) {
+	in.reply = make(chan roomReply, 1)
+	select {
+	case r.inbox <- in:
+	case <-r.done:
+		return roomReply{}, errRoomGone
+	case <-ctx.Done():
+		return roomReply{}, ctx.Err()
+	}
+	select {
+	case rep := <-in.reply:
+		return rep, rep.err
+	case <-r.done:
+		return roomReply{}, errRoomGone
+	case <-ctx.Done():
+		return roomReply{}, ctx.Err()
+	}
+}
+
+func (r *Room) tickPeriod() time.Duration { return time.Second / time.Duration(r.cfg.TickRateHz) }
+
+// run is the room goroutine.
+func (r *Room) run(ctx context.Context) {
+	defer close(r.done)
+	r.restore(ctx)
+	r.ticker = time.NewTicker(r.tickPeriod())
+	r.ticker.Stop()
+	defer r.ticker.Stop()
+	grace := time.NewTimer(r.cfg.EmptyGrace)
+	defer grace.Stop()
+	r.emptySince = time.Now()
+	for {
+		select {
+		case in := <-r.inbox:
+			r.handle(ctx, in)
+		case <-r.leaveSig:
+			r.drainLeaves(ctx)
+		case <-r.ticker.C:
+			r.runTick()
+		case <-grace.C:
+			if len(r.members) == 0 && r.hub.removeRoomIfIdle(r) {
+				r.shutdown(ctx, "empty")
+				return
+			}
+			grace.Reset(r.cfg.EmptyGrace)
+		case <-ctx.Done():
+			r.closeAll(ctx, common.CloseCodeGoingAway, "relay stopping", common.LeaveReasonDrained)
+			r.shutdown(context.WithoutCancel(ctx), "relay stopping")
+			return
+		}
+		if r.closing {
+			r.shutdown(ctx, "closed")
+			return
+		}
+		// Keep the ticker running only while someone is in the room, and
+		// (re)arm the empty grace when the last member left.
+		switch {
+		case len(r.members) > 0 && !r.ticking:
+			r.ticker.Reset(r.tickPeriod())
+			r.ticking = true
+		case len(r.members) == 0 && r.ticking:
+			r.ticker.Stop()
+			r.ticking = false
+			r.emptySince = time.Now()
+			grace.Reset(r.cfg.EmptyGrace)
+		}
+	}
+}
+
+// restore loads persisted state and sequence, if any.
+func (r *Room) restore(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	snap, found, err := r.hub.cfg.States.Load(ctx, r.id)
+	if err != nil {
+		r.log.Warn("room state load failed; starting empty", "err", err)
+		return
+	}
+	if !found {
+		return
+	}
+	entries := make([]roomstate.Entry, len(snap.Entries))
+	for i, e := range snap.Entries {
+		entries[i] = roomstate.Entry{Key: e.Key, Value: e.Value, Version: e.Version, UpdatedBy: e.UpdatedBy}
+	}
+	r.state.Restore(entries)
+	r.seq = snap.Sequence
+}
+
+// shutdown persists state and reports the room closed.
+func (r *Room) shutdown(ctx context.Context, reason string) {
+	r.hub.forgetRoom(r)
+	snap := coord.RoomSnapshot{RoomID: r.id, WorldID: r.world, Sequence: r.seq, SavedAt: time.Now(), RelayID: r.hub.cfg.RelayID}
+	for _, e := range r.state.Snapshot() {
+		snap.Entries = append(snap.Entries, coord.StateEntry{Key: e.Key, Value: e.Value, Version: e.Version, UpdatedBy: e.UpdatedBy})
+	}
+	sctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if err := r.hub.cfg.States.Save(sctx, snap); err != nil {
+		r.log.Warn("room state save failed", "err", err)
+	}
+	r.publish(coord.Event{Kind: coord.EventRoomClosed, Reason: reason, Sequence: r.seq})
+	r.log.Info("room closed", "reason", reason, "sequence", r.seq)
+}
+
+func (r *Room) publish(e coord.Event) {
+	e.RoomID, e.WorldID = r.id, r.world
+	if e.OccurredAt.IsZero() {
+		e.OccurredAt = time.Now()
+	}
+	r.hub.cfg.Events.Publish(context.Background(), e)
+	r.hub.metrics.EventsPublished.Inc()
+}
+
+func (r *Room) drainLeaves(ctx context.Context) {
+	r.leaveMu.Lock()
+	leaves := r.leaves
+	r.leaves = nil
+	r.leaveMu.Unlock()
+	for _, s := range leaves {
+		if m := r.bySession[s]; m != nil {
+			r.remove(m, s.leaveReason())
+		}
+	}
+}
+
+func (r *Room) handle(ctx context.Context, in roomInput) {
+	switch in.kind {
+	case inJoin:
+		r.join(in)
+	case inChat:
+		r.chat(in)
+	case inEmote:
+		r.emote(in)
+	case inState:
+		r.setState(in)
+	case inKick:
+		n := 0
+		if m := r.byUser[in.userID]; m != nil {
+			r.remove(m, common.LeaveReasonKicked)
+			m.s.closeGraceful(common.CloseCodeKicked, in.reason, common.LeaveReasonKicked)
+			n = 1
+		}
+		in.reply <- roomReply{n: n}
+	case inMute:
+		r.muted[in.userID] = in.until
+		in.reply <- roomReply{n: 1}
+	case inUnmute:
+		delete(r.muted, in.userID)
+		in.reply <- roomReply{n: 1}
+	case inAnnounce:
+		r.seq++
+		f := r.enc.Announcement(in.text, time.Now().UnixMilli(), r.seq)
+		r.broadcast(f, nil)
+		in.reply <- roomReply{n: len(r.members)}
+	case inClose:
+		n := len(r.members)
+		r.closeAll(ctx, in.code, in.reason, in.leave)
+		r.closing = true
+		in.reply <- roomReply{n: n}
+	case inConfig:
+		old := r.cfg
+		r.cfg = in.cfg
+		if r.ticking && old.TickRateHz != in.cfg.TickRateHz {
+			r.ticker.Reset(r.tickPeriod())
+		}
+		r.log.Info("room config reloaded", "version", in.cfg.Version)
+		in.reply <- roomReply{n: 1}
+	}
+}
+
+// closeAll removes every member with leave and closes their sessions.
+func (r *Room) closeAll(_ context.Context, code common.CloseCode, reason string, leave common.LeaveReason) {
+	for len(r.members) > 0 {
+		m := r.members[len(r.members)-1]
+		r.remove(m, leave)
+		m.s.closeGraceful(code, reason, leave)
+	}
+}
+
+func (r *Room) info(m *member) wire.MemberInfo {
+	return wire.MemberInfo{MemberID: m.id, UserID: m.userID, DisplayName: m.name, Transform: m.transform, JoinedAtMs: m.joinedAt.UnixMilli()}
+}
+
+func (r *Room) join(in roomInput) {
+	r.hub.joinDone(r)
+	s, c := in.s, in.claims
+	fail := func(code common.CloseCode, msg string) {
+		in.reply <- roomReply{err: &joinError{code: code, msg: msg}}
+	}
+	switch {
+	case c.World != r.world:
+		fail(common.CloseCodeTicketWrongRoom, "room "+r.id+" belongs to world "+r.world)
+		return
+	case s.closed.Load():
+		fail(common.CloseCodeNormal, "connection already closed")
+		return
+	}
+	if old := r.byUser[c.Subject]; old != nil {
+		r.remove(old, common.LeaveReasonReplaced)
+		old.s.closeGraceful(common.CloseCodeReplaced, "the same user joined again", common.LeaveReasonReplaced)
+	}
+	if len(r.members) >= r.cfg.RoomCapacity {
+		fail(common.CloseCodeRoomFull, "room is full")
+		return
+	}
+	r.nextMember++
+	now := time.Now()
+	m := &member{id: r.nextMember, s: s, userID: c.Subject, name: c.Name, joinedAt: now, transform: wire.Transform{Rotation: [4]float32{0, 0, 0, 1}}}
+	r.members = append(r.members, m)
+	r.bySession[s] = m
+	r.byUser[c.Subject] = m
+	r.seq++
+	r.hub.metrics.Sessions.Inc()
+
+	w := &wire.Welcome{
+		SessionID: s.id, MemberID: m.id, ServerTimeMs: now.UnixMilli(), TickRateHz: uint16(r.cfg.TickRateHz),
+		InterestRadius: r.cfg.InterestRadius, Limits: r.limits(),
+		Snapshot: wire.Snapshot{RoomID: r.id, WorldID: r.world, Sequence: r.seq},
+	}
+	for _, o := range r.members {
+		w.Snapshot.Members = append(w.Snapshot.Members, r.info(o))
+	}
+	for _, e := range r.state.Snapshot() {
+		w.Snapshot.State = append(w.Snapshot.State, wire.StateEntry{Key: e.Key, Value: e.Value, Version: e.Version, UpdatedBy: e.UpdatedBy})
+	}
+	s.pushReliable(r.enc.Welcome(w))
+	info := r.info(m)
+	r.broadcast(r.enc.MemberJoined(&info, r.seq), s)
+	r.publish(coord.Event{Kind: coord.EventMemberJoined, UserID: m.userID, MemberID: m.id, DisplayName: m.name, SessionID: s.id})
+	in.reply <- roomReply{memberID: m.id, world: r.cfg}
+}
+
+func (r *Room) limits() wire.SessionLimits {
+	c := &r.cfg
+	return wire.SessionLimits{
+		MaxFrameBytes: uint32(r.hub.cfg.MaxFrameBytes), MaxChatBytes: uint16(c.MaxChatBytes),
+		MovesPerSecond: float32(c.MovesPerSecond), MoveBurst: uint16(c.MoveBurst),
+		ChatsPerSecond: float32(c.ChatsPerSecond), ChatBurst: uint16(c.ChatBurst),
+		EmotesPerSecond: float32(c.EmotesPerSecond), EmoteBurst: uint16(c.EmoteBurst),
+		StateSetsPerSecond: float32(c.StateSetsPerSecond), StateSetBurst: uint16(c.StateSetBurst),
+		MaxStateKeyBytes: uint16(c.MaxStateKeyBytes), MaxStateValueBytes: uint32(c.MaxStateValueBytes), MaxStateKeys: uint16(c.MaxStateKeys),
+	}
+}
+
+// remove takes m out of the room and tells the others.
+func (r *Room) remove(m *member, reason common.LeaveReason) {
+	if r.bySession[m.s] != m {
+		return
+	}
+	delete(r.bySession, m.s)
+	if r.byUser[m.userID] == m {
+		delete(r.byUser, m.userID)
+	}
+	for i, o := range r.members {
+		if o == m {
+			copy(r.members[i:], r.members[i+1:])
+			r.members[len(r.members)-1] = nil
+			r.members = r.members[:len(r.members)-1]
+			break
+		}
+	}
+	r.hub.metrics.Sessions.Dec()
+	r.seq++
+	r.broadcast(r.enc.MemberLeft(m.id, m.userID, reason, r.seq), nil)
+	r.publish(coord.Event{Kind: coord.EventMemberLeft, UserID: m.userID, MemberID: m.id, SessionID: m.s.id, LeaveReason: reason, Duration: time.Since(m.joinedAt)})
+}
+
+// broadcast queues a reliable frame for every member except skip. Members
+// whose queue overflows are closed as slow consumers and removed after the
+// loop (removal broadcasts too).
+func (r *Room) broadcast(frame []byte, skip *Session) {
+	var slow []*member
+	for _, m := range r.members {
+		if m.s == skip {
+			continue
+		}
+		if !m.s.pushReliable(frame) {
+			slow = append(slow, m)
+		}
+	}
+	for _, m := range slow {
+		r.remove(m, m.s.leaveReason())
+	}
+}
+
+func (r *Room) isMuted(user string, now time.Time) bool {
+	until, ok := r.muted[user]
+	if !ok {
+		return false
+	}
+	if !until.IsZero() && now.After(until) {
+		delete(r.muted, user)
+		return false
+	}
+	return true
+}
+
+func (r *Room) chat(in roomInput) {
+	m := r.bySession[in.s]
+	if m == nil {
+		return
+	}
+	now := time.Now()
+	if r.isMuted(m.userID, now) {
+		in.s.sendError(common.ErrorCodeMuted, "you are muted in this room", in.reqID, wireChatSend)
+		return
+	}
+	r.seq++
+	r.broadcast(r.enc.ChatMessage(r.seq, m.id, m.userID, m.name, in.text, now.UnixMilli(), in.reqID), nil)
+	r.publish(coord.Event{Kind: coord.EventChat, OccurredAt: now, UserID: m.userID, MemberID: m.id, DisplayName: m.name, Sequence: r.seq, Text: in.text})
+}
+
+func (r *Room) emote(in roomInput) {
+	m := r.bySession[in.s]
+	if m == nil {
+		return
+	}
+	r.seq++
+	r.broadcast(r.enc.EmotePlayed(r.seq, m.id, in.text, time.Now().UnixMilli(), in.reqID), nil)
+}
+
+func (r *Room) setState(in roomInput) {
+	m := r.bySession[in.s]
+	if m == nil {
+		return
+	}
+	lim := roomstate.Limits{MaxKeyBytes: r.cfg.MaxStateKeyBytes, MaxValueBytes: r.cfg.MaxStateValueBytes, MaxKeys: r.cfg.MaxStateKeys}
+	e, code := r.state.Apply(in.set, m.id, lim)
+	if code != common.ErrorCodeUnknown {
+		in.s.sendError(code, stateErrorText(code), in.reqID, wireStateSet)
+		return
+	}
+	r.seq++
+	we := wire.StateEntry{Key: e.Key, Value: e.Value, Version: e.Version, UpdatedBy: e.UpdatedBy}
+	r.broadcast(r.enc.StateChanged(r.seq, &we, in.set.Delete, time.Now().UnixMilli(), in.reqID), nil)
+	r.publish(coord.Event{Kind: coord.EventStateChanged, MemberID: m.id, UserID: m.userID, Sequence: r.seq, Key: e.Key, Value: e.Value, Version: e.Version, Deleted: in.set.Delete, By: m.id})
+}
+
+func stateErrorText(c common.ErrorCode) string {
+	switch c {
+	case common.ErrorCodeStateKeyInvalid:
+		return "state key must be non-empty UTF-8 within the key size limit"
+	case common.ErrorCodeStateValueTooLarge:
+		return "state value exceeds the value size limit"
+	case common.ErrorCodeStateTooManyKeys:
+		return "room state holds the most keys allowed"
+	case common.ErrorCodeStateVersionConflict:
+		return "version does not match (compare-and-set failed or key missing)"
+	}
+	return common.EnumNamesErrorCode[c]
+}

@@ -1,0 +1,101 @@
+package relay
+
+import (
+	"time"
+
+	"github.com/plaza-dev/plaza/relay-go/internal/interest"
+	"github.com/plaza-dev/plaza/relay-go/internal/wire"
+)
+
+// runTick is one movement tick: take each member's newest Move, then send
+// every member at most one MovementBatch.
+//
+// Without an interest radius everyone sees the same set (every avatar that
+// moved, the receiver's own included), so the batch is encoded once and the
+// same bytes are queued for all members. With a radius, members are grouped
+// by grid cell: everyone in a cell sees the same set (near avatars that
+// moved now, plus on a far tick every avatar that moved since the last far
+// tick), so one batch is encoded per occupied cell.
+func (r *Room) runTick() {
+	start := time.Now()
+	r.tick++
+	moved := 0
+	for _, m := range r.members {
+		if mv, ok := m.s.takeMove(); ok {
+			m.transform = mv.Transform
+			m.clientLow = uint32(mv.ClientTimeMs)
+			m.movedNow, m.farPending = true, true
+			moved++
+		}
+	}
+	if r.cfg.InterestRadius <= 0 {
+		if moved > 0 {
+			r.avatars = r.avatars[:0]
+			for _, m := range r.members {
+				if m.movedNow {
+					r.avatars = append(r.avatars, wire.Avatar{MemberID: m.id, ClientTimeMsLow: m.clientLow, Transform: m.transform})
+				}
+			}
+			frame := r.enc.MovementBatch(r.tick, start.UnixMilli(), r.avatars)
+			for _, m := range r.members {
+				m.s.pushMovement(frame)
+			}
+		}
+	} else {
+		r.interestTick(start, moved)
+	}
+	for _, m := range r.members {
+		m.movedNow = false
+	}
+	r.hub.metrics.TickDuration.Observe(time.Since(start).Seconds())
+}
+
+func (r *Room) interestTick(start time.Time, moved int) {
+	farTick := interest.FarTick(r.tick, uint16(r.cfg.FarEveryTicks))
+	if moved == 0 && !farTick {
+		return
+	}
+	grid := interest.Grid{Size: r.cfg.InterestRadius}
+	r.interest = r.interest[:0]
+	for _, c := range r.cellOrder {
+		r.cells[c] = r.cells[c][:0]
+	}
+	r.cellOrder = r.cellOrder[:0]
+	for _, m := range r.members {
+		c := grid.CellOf(m.transform.Position[0], m.transform.Position[2])
+		r.interest = append(r.interest, interest.Avatar{Cell: c, MovedNow: m.movedNow, FarPending: m.farPending})
+		list, seen := r.cells[c]
+		if !seen || len(list) == 0 {
+			r.cellOrder = append(r.cellOrder, c)
+		}
+		r.cells[c] = append(list, m)
+	}
+	for _, c := range r.cellOrder {
+		r.visible = interest.Visible(c, r.interest, farTick, r.visible[:0])
+		if len(r.visible) == 0 {
+			continue
+		}
+		r.batch = r.batch[:0]
+		for _, i := range r.visible {
+			m := r.members[i]
+			r.batch = append(r.batch, wire.Avatar{MemberID: m.id, ClientTimeMsLow: m.clientLow, Transform: m.transform})
+		}
+		frame := r.enc.MovementBatch(r.tick, start.UnixMilli(), r.batch)
+		for _, m := range r.cells[c] {
+			m.s.pushMovement(frame)
+		}
+	}
+	if farTick {
+		for _, m := range r.members {
+			m.farPending = false
+		}
+	}
+	// Forget cells nobody occupies any more so the map stays small.
+	if len(r.cells) > 4*len(r.cellOrder)+16 {
+		for c, l := range r.cells {
+			if len(l) == 0 {
+				delete(r.cells, c)
+			}
+		}
+	}
+}

@@ -1,0 +1,245 @@
+package relay
+
+import (
+	"crypto/rand"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/plaza-dev/plaza/relay-go/gen/plaza/common"
+	"github.com/plaza-dev/plaza/relay-go/gen/plaza/protocol"
+	"github.com/plaza-dev/plaza/relay-go/internal/ratelimit"
+	"github.com/plaza-dev/plaza/relay-go/internal/sendq"
+	"github.com/plaza-dev/plaza/relay-go/internal/ticket"
+	"github.com/plaza-dev/plaza/relay-go/internal/transport"
+	"github.com/plaza-dev/plaza/relay-go/internal/wire"
+)
+
+// Session states.
+const (
+	stateHello  uint32 = iota // waiting for Hello
+	stateJoined               // in a room
+)
+
+// Session is one client connection. Its receive path (Frame) runs serially
+// on the transport's goroutines; the room goroutine only pushes frames into
+// its queue and reads its immutable identity; the flusher writes the queue
+// to the socket. Nothing a session does can block its room.
+type Session struct {
+	hub       *Hub
+	conn      transport.Conn
+	id        string
+	createdAt time.Time
+	lastRecv  atomic.Int64 // unix nanos of the last frame received
+	state     atomic.Uint32
+	q         *sendq.Queue
+	room      atomic.Pointer[Room]
+
+	// Set by the hello path before the join is sent, read-only afterwards.
+	memberID uint32
+	claims   *ticket.Claims
+	lim      *sessionLimits
+
+	// The move mailbox: the receive path stores the newest Move, the room
+	// takes it on its tick. Latest wins by construction.
+	moveMu   sync.Mutex
+	move     wire.Move
+	hasMove  bool
+	closing  atomic.Bool   // a close was started (by either side)
+	closed   atomic.Bool   // the connection is gone
+	leave    atomic.Uint32 // LeaveReason+1 once decided
+	closeArg atomic.Pointer[closeReq]
+}
+
+type closeReq struct {
+	code   common.CloseCode
+	reason string
+}
+
+// sessionLimits are the receive path's buckets; only the receive path
+// touches them, so they need no lock.
+type sessionLimits struct {
+	move, chat, emote, state, ping, abuse ratelimit.Bucket
+	maxChatBytes                          int
+	lastMoveLimited                       time.Time
+}
+
+// Fixed limits not in WorldConfig: Pings and the abuse budget. Every
+// refused message (rate limited, malformed, unknown, not a client message)
+// takes an abuse token; an empty abuse bucket closes the session (Abuse).
+const (
+	pingsPerSecond  = 5
+	pingBurst       = 10
+	abusePerSecond  = 5
+	abuseBurst      = 40
+	maxEmoteBytes   = 64
+	closeDeadline   = 2 * time.Second
+	joinWaitTimeout = 5 * time.Second
+)
+
+func newSession(h *Hub, c transport.Conn) *Session {
+	now := time.Now()
+	s := &Session{hub: h, conn: c, id: rand.Text()[:16], createdAt: now, q: sendq.New(h.cfg.SendQueue)}
+	s.lastRecv.Store(now.UnixNano())
+	return s
+}
+
+// ID returns the session id.
+func (s *Session) ID() string { return s.id }
+
+func (s *Session) log() *slog.Logger {
+	l := s.hub.log.With("session", s.id)
+	if s.claims != nil {
+		l = l.With("user", s.claims.Subject, "room", s.claims.Room)
+	}
+	return l
+}
+
+// setLeave records why the session leaves its room; the first reason wins.
+func (s *Session) setLeave(r common.LeaveReason) {
+	s.leave.CompareAndSwap(0, uint32(r)+1)
+}
+
+func (s *Session) leaveReason() common.LeaveReason {
+	if v := s.leave.Load(); v != 0 {
+		return common.LeaveReason(v - 1)
+	}
+	return common.LeaveReasonDisconnected
+}
+
+// pushReliable queues a reliable frame; on overflow the session is closed
+// as a slow consumer and false is returned.
+func (s *Session) pushReliable(frame []byte) bool {
+	r, schedule := s.q.PushReliable(frame)
+	switch r {
+	case sendq.Overflow:
+		s.closeSlow()
+		return false
+	case sendq.Closed:
+		return false
+	}
+	if schedule {
+		s.hub.schedule(s)
+	}
+	return true
+}
+
+// pushMovement queues a movement batch, replacing a pending one.
+func (s *Session) pushMovement(frame []byte) {
+	r, schedule := s.q.PushMovement(frame)
+	if r == sendq.Replaced {
+		s.hub.metrics.MovementDropped()
+	}
+	if schedule {
+		s.hub.schedule(s)
+	}
+}
+
+// takeMove returns the newest Move since the last call (room goroutine).
+func (s *Session) takeMove() (wire.Move, bool) {
+	s.moveMu.Lock()
+	defer s.moveMu.Unlock()
+	if !s.hasMove {
+		return wire.Move{}, false
+	}
+	s.hasMove = false
+	return s.move, true
+}
+
+func (s *Session) putMove(m *wire.Move) {
+	s.moveMu.Lock()
+	s.move, s.hasMove = *m, true
+	s.moveMu.Unlock()
+}
+
+// sendError queues an Error frame for a recoverable mistake.
+func (s *Session) sendError(code common.ErrorCode, msg string, requestID uint32, typ protocol.Message) {
+	e := wire.GetEncoder()
+	f := e.Error(code, msg, requestID, typ)
+	wire.PutEncoder(e)
+	s.hub.metrics.ErrorSent(code)
+	s.pushReliable(f)
+}
+
+// closeGraceful flushes what is queued, then sends a close frame. The
+// session leaves its room with leave (if it was in one).
+func (s *Session) closeGraceful(code common.CloseCode, reason string, leave common.LeaveReason) {
+	if !s.closing.CompareAndSwap(false, true) {
+		return
+	}
+	s.setLeave(leave)
+	s.hub.metrics.Closed(code)
+	s.closeArg.Store(&closeReq{code: code, reason: reason})
+	s.log().Debug("closing session", "code", uint16(code), "reason", reason)
+	if s.q.Kick() {
+		s.hub.schedule(s)
+	}
+	time.AfterFunc(closeDeadline, s.conn.Abort)
+}
+
+// closeNow discards the queue and closes at once (slow consumers, abuse).
+func (s *Session) closeNow(code common.CloseCode, reason string, leave common.LeaveReason) {
+	if !s.closing.CompareAndSwap(false, true) {
+		return
+	}
+	s.setLeave(leave)
+	s.hub.metrics.Closed(code)
+	s.log().Info("closing session", "code", uint16(code), "reason", reason)
+	s.q.Close()
+	s.conn.Close(uint16(code), reason)
+}
+
+func (s *Session) closeSlow() {
+	if s.closing.Load() {
+		return
+	}
+	s.hub.metrics.SlowConsumers.Inc()
+	s.closeNow(common.CloseCodeSlowConsumer, "send queue overflow", common.LeaveReasonSlowConsumer)
+}
+
+// flush writes queued frames until the queue is empty or the socket is
+// congested. It runs on a flush worker, never on a room goroutine; at most
+// one flush per session runs at a time (the queue's scheduled flag).
+func (s *Session) flush() {
+	high := s.hub.cfg.SendBufferBytes
+	for {
+		if s.conn.Buffered() > high {
+			s.q.Pop(true) // mark idle; Writable reschedules
+			s.conn.NotifyWritable()
+			return
+		}
+		f, _ := s.q.Pop(false)
+		if f == nil {
+			if c := s.closeArg.Load(); c != nil {
+				s.q.Close()
+				s.conn.Close(uint16(c.code), c.reason)
+			}
+			return
+		}
+		if err := s.conn.WriteBinary(f); err != nil {
+			s.q.Close()
+			return
+		}
+		s.hub.metrics.Out(wire.PeekType(f), len(f))
+	}
+}
+
+// Writable implements transport.Peer.
+func (s *Session) Writable() {
+	if s.q.Resume() {
+		s.hub.schedule(s)
+	}
+}
+
+// Closed implements transport.Peer: the connection is gone.
+func (s *Session) Closed(err error) {
+	s.closing.Store(true)
+	s.closed.Store(true)
+	s.q.Close()
+	if r := s.room.Load(); r != nil {
+		r.leave(s)
+	}
+	s.hub.unregister(s)
+	s.log().Debug("connection closed", "err", err)
+}

@@ -1,0 +1,242 @@
+package relay
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+	"unicode/utf8"
+
+	"github.com/plaza-dev/plaza/relay-go/gen/plaza/common"
+	"github.com/plaza-dev/plaza/relay-go/gen/plaza/protocol"
+	"github.com/plaza-dev/plaza/relay-go/internal/ratelimit"
+	"github.com/plaza-dev/plaza/relay-go/internal/roomstate"
+	"github.com/plaza-dev/plaza/relay-go/internal/ticket"
+	"github.com/plaza-dev/plaza/relay-go/internal/wire"
+)
+
+// Frame implements transport.Peer: one client message. It runs serially per
+// session. Every case of docs/protocol.md's bad-input table starts here.
+func (s *Session) Frame(data []byte, text bool) {
+	now := time.Now()
+	s.lastRecv.Store(now.UnixNano())
+	if s.closing.Load() {
+		return
+	}
+	if text {
+		s.hub.metrics.In(protocol.MessageNONE, len(data))
+		s.closeGraceful(common.CloseCodeProtocolViolation, "text frames are not part of the protocol", common.LeaveReasonDisconnected)
+		return
+	}
+	var f wire.Frame
+	err := wire.Decode(data, &f)
+	var de *wire.DecodeError
+	if err != nil && !errors.As(err, &de) {
+		de = &wire.DecodeError{Code: common.ErrorCodeMalformedFrame, Msg: err.Error()}
+	}
+	if de != nil {
+		s.hub.metrics.In(de.Type, len(data))
+	} else {
+		s.hub.metrics.In(f.Type, len(data))
+	}
+
+	if s.state.Load() == stateHello {
+		if de != nil || f.Type != protocol.MessageHello {
+			s.closeGraceful(common.CloseCodeHelloExpected, "the first frame must be a valid Hello", common.LeaveReasonDisconnected)
+			return
+		}
+		s.hello(&f.Hello)
+		return
+	}
+
+	if de != nil {
+		s.sendError(de.Code, de.Msg, de.RequestID, de.Type)
+		s.strike(now)
+		return
+	}
+	lim := s.lim
+	switch f.Type {
+	case protocol.MessageHello:
+		s.sendError(common.ErrorCodeDuplicateHello, "already joined", 0, f.Type)
+		s.strike(now)
+	case protocol.MessageMove:
+		if !lim.move.Allow(now) {
+			// Moves are unreliable: excess ones are dropped; the client
+			// hears about it at most once a second.
+			if now.Sub(lim.lastMoveLimited) >= time.Second {
+				lim.lastMoveLimited = now
+				s.sendError(common.ErrorCodeRateLimited, "moves over the rate limit are dropped", 0, f.Type)
+			}
+			s.strike(now)
+			return
+		}
+		if !s.permitted(ticket.PermMove, f.Type, 0) {
+			return
+		}
+		if !finite(&f.Move.Transform) {
+			s.sendError(common.ErrorCodeMalformedFrame, "transform has a NaN or infinite value", 0, f.Type)
+			s.strike(now)
+			return
+		}
+		s.putMove(&f.Move)
+	case protocol.MessageChatSend:
+		c := &f.Chat
+		if !s.allow(&lim.chat, now, f.Type, c.RequestID) || !s.permitted(ticket.PermChat, f.Type, c.RequestID) {
+			return
+		}
+		switch {
+		case len(c.Text) == 0:
+			s.sendError(common.ErrorCodeChatEmpty, "empty chat", c.RequestID, f.Type)
+		case len(c.Text) > lim.maxChatBytes:
+			s.sendError(common.ErrorCodeChatTooLong, fmt.Sprintf("chat of %d bytes exceeds %d", len(c.Text), lim.maxChatBytes), c.RequestID, f.Type)
+		case !utf8.ValidString(c.Text):
+			s.sendError(common.ErrorCodeChatInvalidUtf8, "chat is not valid UTF-8", c.RequestID, f.Type)
+		default:
+			s.toRoom(roomInput{kind: inChat, s: s, text: c.Text, reqID: c.RequestID})
+		}
+	case protocol.MessageEmoteSend:
+		e := &f.Emote
+		if !s.allow(&lim.emote, now, f.Type, e.RequestID) || !s.permitted(ticket.PermEmote, f.Type, e.RequestID) {
+			return
+		}
+		if len(e.Emote) == 0 || len(e.Emote) > maxEmoteBytes || !utf8.ValidString(e.Emote) {
+			s.sendError(common.ErrorCodeEmoteInvalid, fmt.Sprintf("emote must be 1..%d bytes of UTF-8", maxEmoteBytes), e.RequestID, f.Type)
+			return
+		}
+		s.toRoom(roomInput{kind: inEmote, s: s, text: e.Emote, reqID: e.RequestID})
+	case protocol.MessageStateSet:
+		st := &f.State
+		if !s.allow(&lim.state, now, f.Type, st.RequestID) || !s.permitted(ticket.PermState, f.Type, st.RequestID) {
+			return
+		}
+		s.toRoom(roomInput{kind: inState, s: s, reqID: st.RequestID, set: roomstate.Set{
+			Key: st.Key, Value: st.Value, CompareAndSet: st.CompareAndSet, ExpectedVersion: st.ExpectedVersion, Delete: st.Delete,
+		}})
+	case protocol.MessagePing:
+		p := &f.Ping
+		if !s.allow(&lim.ping, now, f.Type, p.RequestID) {
+			return
+		}
+		e := wire.GetEncoder()
+		frame := e.Pong(p.ClientTimeMs, now.UnixMilli(), p.RequestID)
+		wire.PutEncoder(e)
+		s.pushReliable(frame)
+	}
+}
+
+// allow takes a token from b or answers RateLimited.
+func (s *Session) allow(b *ratelimit.Bucket, now time.Time, typ protocol.Message, requestID uint32) bool {
+	if b.Allow(now) {
+		return true
+	}
+	s.sendError(common.ErrorCodeRateLimited, "rate limited", requestID, typ)
+	s.strike(now)
+	return false
+}
+
+// strike takes an abuse token; a session out of tokens is flooding and is
+// closed with Abuse.
+func (s *Session) strike(now time.Time) {
+	if s.lim == nil || !s.lim.abuse.Allow(now) {
+		s.closeNow(common.CloseCodeAbuse, "too many refused messages", common.LeaveReasonKicked)
+	}
+}
+
+func (s *Session) permitted(p ticket.Perms, typ protocol.Message, requestID uint32) bool {
+	if s.claims.Perms.Has(p) {
+		return true
+	}
+	s.sendError(common.ErrorCodeNotPermitted, "the ticket does not permit "+protocol.EnumNamesMessage[typ], requestID, typ)
+	return false
+}
+
+// toRoom hands a reliable input to the room. It blocks while the room's
+// inbox is full (backpressure on this one connection), never longer than
+// the room lives.
+func (s *Session) toRoom(in roomInput) {
+	r := s.room.Load()
+	select {
+	case r.inbox <- in:
+	case <-r.done:
+	}
+}
+
+func finite(t *wire.Transform) bool {
+	for _, v := range t.Position {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			return false
+		}
+	}
+	for _, v := range t.Rotation {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			return false
+		}
+	}
+	for _, v := range t.Velocity {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// hello verifies the ticket and joins the room. On any refusal the session
+// is closed with the refusal's close code.
+func (s *Session) hello(h *wire.Hello) {
+	h0 := s.hub
+	if h.ProtocolVersion != uint16(common.ProtocolVersionV1) {
+		s.closeGraceful(common.CloseCodeUnsupportedVersion, fmt.Sprintf("protocol version %d is not supported (want 1)", h.ProtocolVersion), common.LeaveReasonDisconnected)
+		return
+	}
+	if h0.Draining() {
+		s.closeGraceful(common.CloseCodeDraining, "relay is draining; rejoin through the control plane", common.LeaveReasonDisconnected)
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), joinWaitTimeout)
+	defer cancel()
+	c, err := h0.cfg.Verifier.Verify(ctx, h.Ticket)
+	if err != nil {
+		s.refuseTicket(ticket.ReasonOf(err), err)
+		return
+	}
+	s.claims = c
+	if ok, err := h0.cfg.Assignments.Assigned(ctx, c.Room); err != nil || !ok {
+		s.refuseTicket(ticket.ReasonWrongRoom, fmt.Errorf("room %q is not assigned to this relay (err %v)", c.Room, err))
+		return
+	}
+	res, err := h0.join(ctx, s, c)
+	if err != nil {
+		var je *joinError
+		if errors.As(err, &je) {
+			if je.code == common.CloseCodeTicketWrongRoom {
+				h0.metrics.TicketRejections.WithLabelValues(string(ticket.ReasonWrongRoom)).Inc()
+			}
+			s.closeGraceful(je.code, je.msg, common.LeaveReasonDisconnected)
+			return
+		}
+		s.closeGraceful(common.CloseCodeInternalError, "join failed", common.LeaveReasonDisconnected)
+		s.log().Error("join failed", "err", err)
+		return
+	}
+	now := time.Now()
+	w := res.world
+	s.lim = &sessionLimits{
+		move:         ratelimit.NewBucket(w.MovesPerSecond, w.MoveBurst, now),
+		chat:         ratelimit.NewBucket(w.ChatsPerSecond, w.ChatBurst, now),
+		emote:        ratelimit.NewBucket(w.EmotesPerSecond, w.EmoteBurst, now),
+		state:        ratelimit.NewBucket(w.StateSetsPerSecond, w.StateSetBurst, now),
+		ping:         ratelimit.NewBucket(pingsPerSecond, pingBurst, now),
+		abuse:        ratelimit.NewBucket(abusePerSecond, abuseBurst, now),
+		maxChatBytes: w.MaxChatBytes,
+	}
+	s.memberID = res.memberID
+	s.state.Store(stateJoined)
+	s.log().Info("session joined", "member", res.memberID, "client", h.ClientVersion)
+}
+
+func (s *Session) refuseTicket(r ticket.Reason, err error) {
+	s.hub.metrics.TicketRejections.WithLabelValues(string(r)).Inc()
+	s.log().Info("ticket refused", "reason", string(r), "err", err)
+	s.closeGraceful(r.CloseCode(), "ticket refused: "+string(r), common.LeaveReasonDisconnected)
+}

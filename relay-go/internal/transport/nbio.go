@@ -1,0 +1,286 @@
+package transport
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/lesismal/llib/std/crypto/tls"
+	"github.com/lesismal/nbio"
+	"github.com/lesismal/nbio/logging"
+	"github.com/lesismal/nbio/nbhttp"
+	"github.com/lesismal/nbio/nbhttp/websocket"
+
+	"github.com/plaza-dev/plaza/relay-go/gen/plaza/common"
+)
+
+// This file is the only one that knows nbio. nbio runs connections on a few
+// epoll event loops instead of a goroutine (and its stacks) per connection,
+// which is what keeps an idle connection in a few KiB. Its writes never
+// block: bytes the socket cannot take are kept in nbio's per-connection
+// buffer. OnWrittenSize tells us how much of that buffer drained, which is
+// how Buffered works.
+
+// closeGrace is how long Close waits for the client's close frame.
+const closeGrace = time.Second
+
+// Server accepts WebSocket connections with nbio.
+type Server struct {
+	cfg      Config
+	engine   *nbhttp.Engine
+	upgrader *websocket.Upgrader
+
+	mu    sync.Mutex
+	ln    net.Listener
+	conns sync.Map // *nbio.Conn -> *nbConn (for OnWrittenSize)
+	open  atomic.Int64
+}
+
+// NewServer validates cfg and prepares (but does not start) the server.
+func NewServer(cfg Config) (*Server, error) {
+	if cfg.Accept == nil || cfg.MaxFrameBytes <= 0 || cfg.Path == "" {
+		return nil, errors.New("new transport server: Accept, MaxFrameBytes and Path are required")
+	}
+	if cfg.SendBufferBytes <= 0 {
+		cfg.SendBufferBytes = 256 << 10
+	}
+	logging.SetLevel(logging.LevelNone)
+	s := &Server{cfg: cfg}
+
+	u := websocket.NewUpgrader()
+	u.CheckOrigin = cfg.CheckOrigin
+	if u.CheckOrigin == nil {
+		u.CheckOrigin = func(*http.Request) bool { return true }
+	}
+	u.KeepaliveTime = 0 // the relay runs its own hello and idle deadlines
+	u.MessageLengthLimit = 4 * cfg.MaxFrameBytes
+	u.OnMessage(func(c *websocket.Conn, mt websocket.MessageType, data []byte) {
+		nc, ok := c.Session().(*nbConn)
+		if !ok {
+			return
+		}
+		if len(data) > cfg.MaxFrameBytes {
+			nc.Close(uint16(common.CloseCodeMessageTooBig), fmt.Sprintf("frame of %d bytes exceeds %d", len(data), cfg.MaxFrameBytes))
+			return
+		}
+		nc.peer.Frame(data, mt == websocket.TextMessage)
+	})
+	u.SetCloseHandler(func(c *websocket.Conn, code int, reason string) {
+		// A client's close frame: echo it unless we started the close.
+		if nc, ok := c.Session().(*nbConn); ok && nc.closing.Load() {
+			return
+		}
+		if code == 1005 {
+			_ = c.WriteMessage(websocket.CloseMessage, nil)
+			return
+		}
+		_ = c.WriteClose(code, "")
+	})
+	u.OnClose(func(c *websocket.Conn, err error) {
+		nc, ok := c.Session().(*nbConn)
+		if !ok {
+			return
+		}
+		if nc.done.CompareAndSwap(false, true) {
+			s.conns.Delete(nc.nbc)
+			s.open.Add(-1)
+			nc.peer.Closed(err)
+		}
+	})
+	s.upgrader = u
+
+	mux := http.NewServeMux()
+	mux.HandleFunc(cfg.Path, s.serveWS)
+	if cfg.Extra != nil {
+		mux.Handle("/", cfg.Extra)
+	}
+	conf := nbhttp.Config{
+		Network:                 "tcp",
+		Handler:                 mux,
+		ReleaseWebsocketPayload: true,
+		Listen: func(network, addr string) (net.Listener, error) {
+			ln, err := net.Listen(network, addr)
+			if err == nil {
+				s.mu.Lock()
+				s.ln = ln
+				s.mu.Unlock()
+			}
+			return ln, err
+		},
+	}
+	if cfg.TLSCertFile != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.TLSCertFile, cfg.TLSKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("new transport server: load TLS key pair: %w", err)
+		}
+		conf.AddrsTLS = []string{cfg.Addr}
+		conf.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	} else {
+		conf.Addrs = []string{cfg.Addr}
+	}
+	s.engine = nbhttp.NewEngine(conf)
+	u.Engine = s.engine
+	s.engine.OnWrittenSize(func(c *nbio.Conn, _ []byte, n int) {
+		if v, ok := s.conns.Load(c); ok {
+			v.(*nbConn).written(n)
+		}
+	})
+	return s, nil
+}
+
+// Start listens and serves in the background.
+func (s *Server) Start() error {
+	if err := s.engine.Start(); err != nil {
+		return fmt.Errorf("start transport server: %w", err)
+	}
+	return nil
+}
+
+// Addr returns the bound listen address (after Start).
+func (s *Server) Addr() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ln == nil {
+		return ""
+	}
+	return s.ln.Addr().String()
+}
+
+// Open returns the number of open WebSocket connections.
+func (s *Server) Open() int { return int(s.open.Load()) }
+
+// Shutdown stops listening and closes every connection.
+func (s *Server) Shutdown(ctx context.Context) error {
+	return s.engine.Shutdown(ctx)
+}
+
+func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.MaxConnections > 0 && s.open.Load() >= int64(s.cfg.MaxConnections) {
+		http.Error(w, "relay full", http.StatusServiceUnavailable)
+		return
+	}
+	wc, err := s.upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		return // the upgrader already answered
+	}
+	nbc := underlying(wc.UnderlayerConn())
+	nc := &nbConn{ws: wc, nbc: nbc, low: int64(s.cfg.SendBufferBytes / 2)}
+	if nbc != nil {
+		s.conns.Store(nbc, nc)
+	}
+	s.open.Add(1)
+	peer := s.cfg.Accept(nc, r)
+	if peer == nil {
+		s.conns.Delete(nbc)
+		s.open.Add(-1)
+		nc.done.Store(true)
+		_ = wc.Conn.Close()
+		return
+	}
+	nc.peer = peer
+	wc.SetSession(nc)
+}
+
+// underlying finds the *nbio.Conn under nbhttp's and llib's TLS wrappers.
+func underlying(c net.Conn) *nbio.Conn {
+	for i := 0; i < 3 && c != nil; i++ {
+		switch v := c.(type) {
+		case *nbio.Conn:
+			return v
+		case *nbhttp.Conn:
+			c = v.Conn
+		case *tls.Conn:
+			c = v.Conn()
+		default:
+			return nil
+		}
+	}
+	return nil
+}
+
+// nbConn adapts *websocket.Conn to Conn.
+type nbConn struct {
+	ws   *websocket.Conn
+	nbc  *nbio.Conn
+	peer Peer
+	low  int64
+
+	buffered   atomic.Int64
+	wantWrite  atomic.Bool
+	closing    atomic.Bool
+	done       atomic.Bool
+	closeTimer atomic.Pointer[time.Timer]
+}
+
+// wireLen is a server frame's size on the wire: payload plus header.
+func wireLen(n int) int64 {
+	switch {
+	case n < 126:
+		return int64(n + 2)
+	case n < 1<<16:
+		return int64(n + 4)
+	}
+	return int64(n + 10)
+}
+
+func (c *nbConn) WriteBinary(b []byte) error {
+	c.buffered.Add(wireLen(len(b)))
+	if err := c.ws.WriteMessage(websocket.BinaryMessage, b); err != nil {
+		return fmt.Errorf("write: %w", err)
+	}
+	return nil
+}
+
+func (c *nbConn) Buffered() int { return int(c.buffered.Load()) }
+
+// written accounts n bytes that reached the socket. With TLS, n counts
+// ciphertext (slightly more than we added), so the count is clamped at 0
+// and Buffered underestimates by the record overhead; that is harmless for
+// a congestion signal.
+func (c *nbConn) written(n int) {
+	for {
+		old := c.buffered.Load()
+		nv := old - int64(n)
+		if nv < 0 {
+			nv = 0
+		}
+		if c.buffered.CompareAndSwap(old, nv) {
+			if nv <= c.low && c.wantWrite.CompareAndSwap(true, false) && c.peer != nil {
+				c.peer.Writable()
+			}
+			return
+		}
+	}
+}
+
+func (c *nbConn) NotifyWritable() {
+	c.wantWrite.Store(true)
+	// The buffer may have drained before the flag was set.
+	if c.buffered.Load() <= c.low && c.wantWrite.CompareAndSwap(true, false) {
+		c.peer.Writable()
+	}
+}
+
+func (c *nbConn) Close(code uint16, reason string) {
+	if !c.closing.CompareAndSwap(false, true) {
+		return
+	}
+	if len(reason) > 120 { // a close frame payload is at most 125 bytes
+		reason = reason[:120]
+	}
+	_ = c.ws.WriteClose(int(code), reason)
+	t := time.AfterFunc(closeGrace, c.Abort)
+	c.closeTimer.Store(t)
+}
+
+func (c *nbConn) Abort() {
+	c.closing.Store(true)
+	_ = c.ws.Conn.Close()
+}
+
+func (c *nbConn) RemoteAddr() net.Addr { return c.ws.RemoteAddr() }

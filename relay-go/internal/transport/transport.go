@@ -1,0 +1,75 @@
+// Package transport is the seam between the relay and its WebSocket
+// library. The relay sees only Conn and Peer; nbio.go adapts
+// github.com/lesismal/nbio to them. Swapping the library means writing one
+// new file with the same Server API.
+package transport
+
+import (
+	"net"
+	"net/http"
+)
+
+// Conn is one accepted WebSocket connection.
+//
+// Every method is safe for concurrent use and never blocks on the network:
+// writes are handed to the library's buffer. Buffered reports how many bytes
+// were handed over but are not yet on the socket, so callers can stop
+// writing to a congested connection (and queue, drop or disconnect by their
+// own policy) instead of growing the library's buffer without bound.
+type Conn interface {
+	// WriteBinary sends one binary message. b is copied before return.
+	WriteBinary(b []byte) error
+	// Buffered returns the bytes written but not yet sent.
+	Buffered() int
+	// NotifyWritable asks for one Peer.Writable call once Buffered drops to
+	// the low-water mark (immediately if it already has).
+	NotifyWritable()
+	// Close sends a close frame with code and reason, then closes the
+	// connection when the client answers or after a short grace period.
+	Close(code uint16, reason string)
+	// Abort closes the connection at once, without a close frame.
+	Abort()
+	RemoteAddr() net.Addr
+}
+
+// Peer receives a connection's events. The library calls Frame serially per
+// connection, in arrival order; Writable and Closed may come from any
+// goroutine. Closed is called exactly once.
+type Peer interface {
+	// Frame is one complete message; data is only valid during the call.
+	// text is true for a text (opcode 1) message.
+	Frame(data []byte, text bool)
+	// Writable follows NotifyWritable.
+	Writable()
+	// Closed reports the connection is gone (err may be nil).
+	Closed(err error)
+}
+
+// Acceptor creates the Peer for a new connection. It runs after the
+// handshake, before any frame is delivered. Returning nil refuses the
+// connection (it is aborted).
+type Acceptor func(c Conn, r *http.Request) Peer
+
+// Config configures a Server.
+type Config struct {
+	// Addr is the listen address, host:port (port 0 picks one; see Addr()).
+	Addr string
+	// TLSCertFile and TLSKeyFile, when set, serve wss://.
+	TLSCertFile, TLSKeyFile string
+	// Path is the WebSocket endpoint, e.g. "/ws".
+	Path string
+	// MaxFrameBytes: larger messages are closed with 1009 (Message Too Big).
+	// Messages over 4x this are cut off while being read (the connection is
+	// dropped without a close frame, the library cannot do better).
+	MaxFrameBytes int
+	// SendBufferBytes is the low/high-water scale for Buffered: Writable
+	// fires when Buffered drops to half of it.
+	SendBufferBytes int
+	// CheckOrigin decides whether a handshake's Origin is allowed.
+	CheckOrigin func(r *http.Request) bool
+	// MaxConnections is the most open connections (0: unlimited).
+	MaxConnections int
+	Accept         Acceptor
+	// Extra serves any other path on the same listener (may be nil).
+	Extra http.Handler
+}
