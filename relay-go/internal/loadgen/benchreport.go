@@ -206,6 +206,12 @@ func fanoutRows(rs []*Report) []row {
 		{"chat latency p50 / p99, ms", col(func(r *Report) string { return fmt.Sprintf("%.1f / %.1f", r.ChatLatency.P50, r.ChatLatency.P99) })},
 		{"chat delivered exactly once, in order", col(chatCell)},
 		{"join time p50 / p99, ms", col(func(r *Report) string { return fmt.Sprintf("%.1f / %.1f", r.JoinTime.P50, r.JoinTime.P99) })},
+		{"load generator CPU, cores (same machine)", col(func(r *Report) string {
+			if r.WindowS == 0 {
+				return "–"
+			}
+			return f2(r.LoadgenCPUSeconds / r.WindowS)
+		})},
 		{"server RSS at end, MiB", col(func(r *Report) string { return f0(float64(srv(r).RSSEndKiB) / 1024) })},
 		{"errors / events", col(eventsCell)},
 	}
@@ -246,6 +252,13 @@ func (bs *benchSet) markdown(plots []string) string {
 	if w1p != nil {
 		lim := tickMs + 10
 		rows = append(rows, row{fmt.Sprintf("W1 p99 movement latency ≤ tick (%.0f ms) + 10 ms = %.0f ms", tickMs, lim), []string{f2(w1p.MoveLatency.P99) + " ms", get(w1c, func(r *Report) string { return f2(r.MoveLatency.P99) + " ms" }), get(w1c, func(r *Report) string { return ratio(w1p.MoveLatency.P99, r.MoveLatency.P99) }), metOrMissed(w1p.MoveLatency.P99 <= lim)}})
+		if t20 := bs.r("w1-plaza-tick20"); t20 != nil {
+			rows = append(rows, row{"W1 at the relay's default 20 Hz tick: p99 movement latency ≤ 50 + 10 = 60 ms", []string{f2(t20.MoveLatency.P99) + " ms", "–", "–", metOrMissed(t20.MoveLatency.P99 <= 60)}})
+			if w1c != nil {
+				a, c := srv(t20).CPUPerMillionUpds, srv(w1c).CPUPerMillionUpds
+				rows = append(rows, row{"W1 at 20 Hz tick: relay CPU per delivered update ≤ 1/5 of Centrifugo's", []string{f3(a) + " s/M", f3(c) + " s/M", ratio(a, c), metOrMissed(a > 0 && c > 0 && a <= c/5)}})
+			}
+		}
 		rows = append(rows, row{"W1 chat 100% delivered exactly once, in order", []string{chatCell(w1p), get(w1c, chatCell), "–", metOrMissed(w1p.ChatExactlyOnceOK && w1p.ChatExpected > 0)}})
 	}
 	if w2p != nil {
@@ -262,11 +275,19 @@ func (bs *benchSet) markdown(plots []string) string {
 		p("Not run: %s", bs.skipReason("w1"))
 		p("")
 	} else {
-		rows := fanoutRows([]*Report{w1p, w1c})
-		for i := range rows {
-			rows[i].vals = append(rows[i].vals, ratioCell(rows[i].name, w1p, w1c))
+		head := []string{"W1", fmt.Sprintf("Plaza (tick %.0f Hz)", m.TickHz), "Centrifugo", "Plaza/Centrifugo"}
+		cols := []*Report{w1p, w1c}
+		w1p20 := bs.r("w1-plaza-tick20")
+		if w1p20 != nil {
+			head = append(head, "Plaza, tick 20 Hz")
+			cols = append(cols, w1p20)
 		}
-		table(&b, []string{"W1", "Plaza", "Centrifugo", "Plaza/Centrifugo"}, rows)
+		rows := fanoutRows(cols)
+		for i := range rows {
+			r := append(rows[i].vals[:2:2], ratioCell(rows[i].name, w1p, w1c))
+			rows[i].vals = append(r, rows[i].vals[2:]...)
+		}
+		table(&b, head, rows)
 	}
 
 	p("### W2 idle connections (15,000 joined, nothing sent)")
@@ -429,7 +450,7 @@ func (bs *benchSet) plots(imgDir, rel string) ([]string, error) {
 		out = append(out, fmt.Sprintf("![%s](%s)", title, filepath.ToSlash(filepath.Join(rel, file))))
 		return nil
 	}
-	if err := cdf("bench-latency-w1.png", "W1 movement latency CDF", []string{"w1-plaza", "w1-centrifugo"}, []string{"Plaza relay", "Centrifugo"}, false); err != nil {
+	if err := cdf("bench-latency-w1.png", "W1 movement latency CDF", []string{"w1-plaza", "w1-centrifugo", "w1-plaza-tick20"}, []string{fmt.Sprintf("Plaza relay, tick %.0f Hz", bs.meta.TickHz), "Centrifugo", "Plaza relay, tick 20 Hz"}, false); err != nil {
 		return nil, err
 	}
 	if err := cdf("bench-chat-latency-w1.png", "W1 chat latency CDF", []string{"w1-plaza", "w1-centrifugo"}, []string{"Plaza relay", "Centrifugo"}, true); err != nil {
@@ -439,7 +460,7 @@ func (bs *benchSet) plots(imgDir, rel string) ([]string, error) {
 		return nil, err
 	}
 	var cpu []Bar
-	for _, x := range []struct{ n, l string }{{"w1-plaza", "W1 Plaza"}, {"w1-centrifugo", "W1 Centrifugo"}, {"w4-plaza-im-on", "W4 Plaza IM on"}, {"w4-plaza-im-off", "W4 Plaza IM off"}, {"w4-centrifugo", "W4 Centrifugo"}} {
+	for _, x := range []struct{ n, l string }{{"w1-plaza", "W1 Plaza"}, {"w1-plaza-tick20", "W1 Plaza 20Hz"}, {"w1-centrifugo", "W1 Centrifugo"}, {"w4-plaza-im-on", "W4 Plaza IM on"}, {"w4-plaza-im-off", "W4 Plaza IM off"}, {"w4-centrifugo", "W4 Centrifugo"}} {
 		if r := bs.r(x.n); r != nil && r.Server != nil {
 			cpu = append(cpu, Bar{Label: x.l, Value: r.Server.CPUPerMillionUpds})
 		}

@@ -3,11 +3,14 @@ package loadgen
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"time"
 )
 
@@ -20,6 +23,11 @@ type ControlClient struct {
 	SignInPath string // zero value: /v1/auth/guest
 	JoinPath   string // zero value: /v1/join
 	HTTP       *http.Client
+	// Attempts per call when the control plane answers 409, 429 or 503
+	// (honouring Retry-After, at most 5 s); zero value: 5.
+	Attempts int
+
+	run string // random per client, so device ids are new users each run
 }
 
 // NewControlClient returns a client with a connection pool sized for a join
@@ -31,7 +39,9 @@ func NewControlClient(base, world string) *ControlClient {
 		MaxIdleConnsPerHost: 512,
 		IdleConnTimeout:     30 * time.Second,
 	}
-	return &ControlClient{BaseURL: base, World: world, HTTP: &http.Client{Transport: tr, Timeout: 30 * time.Second}}
+	var r [4]byte
+	_, _ = rand.Read(r[:])
+	return &ControlClient{BaseURL: base, World: world, HTTP: &http.Client{Transport: tr, Timeout: 30 * time.Second}, run: hex.EncodeToString(r[:])}
 }
 
 // Joined is what the control plane hands a member at join.
@@ -74,7 +84,8 @@ func (c *ControlClient) SignInAndJoin(ctx context.Context, m *Member, room strin
 		SessionToken string `json:"session_token"`
 		AccessToken  string `json:"access_token"`
 	}
-	if err := c.post(ctx, sp, "", map[string]any{"display_name": m.Name, "device_id": m.User}, &signin, "signin"); err != nil {
+	dev := fmt.Sprintf("loadgen-%s-%s", c.run, m.User) // DEVICE_ID: [A-Za-z0-9_-]{16,128}
+	if err := c.post(ctx, sp, "", map[string]any{"display_name": m.Name, "device_id": dev}, &signin, "signin"); err != nil {
 		return nil, err
 	}
 	tok := firstNonEmpty(signin.SessionToken, signin.AccessToken, signin.Token)
@@ -91,7 +102,7 @@ func (c *ControlClient) SignInAndJoin(ctx context.Context, m *Member, room strin
 		Ticket   string `json:"ticket"`
 		Room     string `json:"room_id"`
 	}
-	if err := c.post(ctx, jp, tok, map[string]any{"world": c.World, "world_id": c.World}, &j, "join"); err != nil {
+	if err := c.post(ctx, jp, tok, map[string]any{"world_id": c.World}, &j, "join"); err != nil {
 		return nil, err
 	}
 	out := &Joined{URL: firstNonEmpty(j.RelayURL, j.URL), Ticket: j.Ticket, Room: j.Room}
@@ -101,14 +112,35 @@ func (c *ControlClient) SignInAndJoin(ctx context.Context, m *Member, room strin
 	return out, nil
 }
 
+// post sends one JSON request, retrying on 409/429/503 as a real client
+// would; the last failure is returned as a *JoinError with the status.
 func (c *ControlClient) post(ctx context.Context, path, bearer string, body, out any, what string) error {
 	b, err := json.Marshal(body)
 	if err != nil {
 		return err
 	}
+	attempts := c.Attempts
+	if attempts <= 0 {
+		attempts = 5
+	}
+	for i := 1; ; i++ {
+		wait, err := c.post1(ctx, path, bearer, b, out, what)
+		if wait == 0 || i >= attempts {
+			return err
+		}
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return err
+		}
+	}
+}
+
+// post1 makes one attempt; a non-zero wait means "retry after this long".
+func (c *ControlClient) post1(ctx context.Context, path, bearer string, b []byte, out any, what string) (time.Duration, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.BaseURL+path, bytes.NewReader(b))
 	if err != nil {
-		return err
+		return 0, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	if bearer != "" {
@@ -116,20 +148,29 @@ func (c *ControlClient) post(ctx context.Context, path, bearer string, body, out
 	}
 	resp, err := c.HTTP.Do(req)
 	if err != nil {
-		return &JoinError{Kind: what + "_http", Err: err}
+		return 0, &JoinError{Kind: what + "_http", Err: err}
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
-		return &JoinError{Kind: what + "_http", Err: err}
+		return 0, &JoinError{Kind: what + "_http", Err: err}
 	}
 	if resp.StatusCode/100 != 2 {
-		return &JoinError{Kind: fmt.Sprintf("%s_http_%d", what, resp.StatusCode), Err: fmt.Errorf("%s %s: %s", what, resp.Status, bytes.TrimSpace(data))}
+		err := &JoinError{Kind: fmt.Sprintf("%s_http_%d", what, resp.StatusCode), Err: fmt.Errorf("%s %s: %s", what, resp.Status, bytes.TrimSpace(data))}
+		switch resp.StatusCode {
+		case http.StatusConflict, http.StatusTooManyRequests, http.StatusServiceUnavailable:
+			wait := 200 * time.Millisecond
+			if s, perr := strconv.Atoi(resp.Header.Get("Retry-After")); perr == nil && s > 0 {
+				wait = min(time.Duration(s)*time.Second, 5*time.Second)
+			}
+			return wait, err
+		}
+		return 0, err
 	}
 	if err := json.Unmarshal(data, out); err != nil {
-		return &JoinError{Kind: what + "_decode", Err: err}
+		return 0, &JoinError{Kind: what + "_decode", Err: err}
 	}
-	return nil
+	return 0, nil
 }
 
 func firstNonEmpty(s ...string) string {

@@ -29,6 +29,9 @@ func PrintSummary(w io.Writer, r *Report) {
 		p("server CPU   %.2f s in window (%.2f cores), %.3f s per million delivered updates; %.2f s during joins",
 			s.CPUWindowSeconds, s.CPUCoresAvg, s.CPUPerMillionUpds, s.CPUJoinSeconds)
 	}
+	if r.WindowS > 0 {
+		p("loadgen CPU  %.2f s in window (%.2f cores, all workers)", r.LoadgenCPUSeconds, r.LoadgenCPUSeconds/r.WindowS)
+	}
 	if len(r.Events) > 0 {
 		keys := make([]string, 0, len(r.Events))
 		for k := range r.Events {

@@ -80,6 +80,8 @@ type Report struct {
 	ChatLatencyHist Snapshot `json:"chat_latency_hist_us"`
 	JoinTimeHist    Snapshot `json:"join_time_hist_us"`
 
+	LoadgenCPUSeconds float64 `json:"loadgen_cpu_s"` // all workers, over the window
+
 	Server *ServerStats      `json:"server,omitempty"`
 	Events map[string]uint64 `json:"events"`
 }
@@ -238,6 +240,7 @@ func Run(ctx context.Context, cfg RunConfig) (*Report, error) {
 		rep.MovesSent += r.MovesSent
 		rep.ChatsSent += r.ChatsSent
 		rep.SendErrors += r.SendErrors
+		rep.LoadgenCPUSeconds += r.CPUSeconds
 		rep.MovementDelivered += r.MovementRecv
 		rep.ChatUnique += r.ChatRecvUnique
 		rep.ChatDuplicates += r.ChatDuplicates

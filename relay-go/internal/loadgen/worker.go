@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -45,6 +46,10 @@ type WorkerResult struct {
 	LastJoinDoneUs   int64 `json:"last_join_done_us"`
 
 	Events map[string]uint64 `json:"events"`
+
+	// CPUSeconds is this worker process's own CPU over the window, so a
+	// report shows whether the load generator itself was short of CPU.
+	CPUSeconds float64 `json:"cpu_s"`
 }
 
 // message is one line of the coordinator <-> worker pipe protocol.
@@ -76,7 +81,8 @@ type worker struct {
 	events      map[string]uint64
 	chatPerRoom map[int]uint64 // chat lines sent by this worker's members, by room
 
-	members []*memberState
+	members   []*memberState
+	cpuWindow float64
 }
 
 // memberState is one member's session and receive-side bookkeeping; it is
@@ -340,6 +346,7 @@ func (w *worker) drive(ctx context.Context, start time.Time) {
 			return
 		}
 	}
+	cpu0, _ := ProcCPUSeconds(os.Getpid())
 	w.measuring.Store(true)
 	var wg sync.WaitGroup
 	if wl.MoveHz > 0 || wl.ChatPerSec > 0 {
@@ -357,6 +364,9 @@ func (w *worker) drive(ctx context.Context, start time.Time) {
 	}
 	wg.Wait()
 	w.measuring.Store(false)
+	if cpu1, err := ProcCPUSeconds(os.Getpid()); err == nil {
+		w.cpuWindow = cpu1 - cpu0
+	}
 	select {
 	case <-time.After(wl.grace()):
 	case <-ctx.Done():
@@ -438,6 +448,7 @@ func (w *worker) collect(res *WorkerResult) {
 	res.MovesSent = w.movesSent.Load()
 	res.ChatsSent = w.chatsSent.Load()
 	res.SendErrors = w.sendErrs.Load()
+	res.CPUSeconds = w.cpuWindow
 	res.ChatSentPerRoom = map[int]uint64{}
 	res.PresentPerRoom = map[int]int{}
 	res.ChatUniquePerRoom = map[int]uint64{}

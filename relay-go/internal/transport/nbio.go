@@ -35,10 +35,11 @@ type Server struct {
 	engine   *nbhttp.Engine
 	upgrader *websocket.Upgrader
 
-	mu    sync.Mutex
-	ln    net.Listener
-	conns sync.Map // *nbio.Conn -> *nbConn (for OnWrittenSize)
-	open  atomic.Int64
+	mu      sync.Mutex
+	ln      net.Listener
+	conns   sync.Map // *nbio.Conn -> *nbConn (for OnWrittenSize)
+	handoff sync.Map // *nbio.Conn -> struct{}; see NewServer
+	open    atomic.Int64
 }
 
 // NewServer validates cfg and prepares (but does not start) the server.
@@ -101,6 +102,7 @@ func NewServer(cfg Config) (*Server, error) {
 	}
 	conf := nbhttp.Config{
 		Network:                 "tcp",
+		MaxLoad:                 max(cfg.MaxConnections, 1024) + 1024, // nbio's default is 10k
 		Handler:                 mux,
 		ReleaseWebsocketPayload: true,
 		Listen: func(network, addr string) (net.Listener, error) {
@@ -125,6 +127,17 @@ func NewServer(cfg Config) (*Server, error) {
 	}
 	s.engine = nbhttp.NewEngine(conf)
 	u.Engine = s.engine
+	// nbio hands a new connection from its accept goroutine to a poller
+	// goroutine through epoll, which the race detector cannot see. Publish
+	// each connection through a sync.Map on open and read it back before
+	// its data is handled, so that hand-off is a visible happens-before
+	// edge (it costs one map lookup per read event).
+	s.engine.Engine.OnOpen(func(c *nbio.Conn) { s.handoff.Store(c, struct{}{}) })
+	s.engine.OnData(func(c *nbio.Conn, data []byte) {
+		s.handoff.Load(c)
+		c.DataHandler()(c, data)
+	})
+	s.engine.OnClose(func(c net.Conn, _ error) { s.handoff.Delete(c) })
 	s.engine.OnWrittenSize(func(c *nbio.Conn, _ []byte, n int) {
 		if v, ok := s.conns.Load(c); ok {
 			v.(*nbConn).written(n)
