@@ -85,7 +85,8 @@ async def _check(settings: Settings, results: list[dict[str, object]]) -> None:
         for room, relays in per_room.items():
             assert (await r.hget(keys.room(room), "relay")) == next(iter(relays)).encode()
             assert await r.zcard(keys.room_seats(room)) == members[room]
-        seats = {k.decode(): int(v) for k, v in (await r.hgetall(keys.relay_seats)).items()}
+        raw_seats = await r.hgetall(keys.relay_seats)
+        seats = {(k.decode() if isinstance(k, bytes) else k): int(v) for k, v in raw_seats.items()}
         assert sum(seats.values()) == JOINS
         by_relay = collections.Counter(str(res["relay_id"]) for res in results)
         assert seats == dict(by_relay)
