@@ -43,15 +43,18 @@ type Config struct {
 	// SendBufferBytes is how many bytes may sit unsent in a connection's
 	// socket buffer before the relay stops writing to it and queues instead.
 	SendBufferBytes int
-	MaxConnections  int
-	World           coord.WorldConfig // defaults for every world
-	DrainTimeout    time.Duration
-	DrainRate       int // DisconnectNotices per second while draining
-	TLSCertFile     string
-	TLSKeyFile      string
-	AllowedOrigins  []string // "*" = any; requests without Origin always pass
-	LogLevel        slog.Level
-	ReportInterval  time.Duration
+	// SocketSendBuffer is SO_SNDBUF per connection; 0 keeps the kernel's
+	// autotuning.
+	SocketSendBuffer int
+	MaxConnections   int
+	World            coord.WorldConfig // defaults for every world
+	DrainTimeout     time.Duration
+	DrainRate        int // DisconnectNotices per second while draining
+	TLSCertFile      string
+	TLSKeyFile       string
+	AllowedOrigins   []string // "*" = any; requests without Origin always pass
+	LogLevel         slog.Level
+	ReportInterval   time.Duration
 }
 
 // Default returns the documented defaults.
@@ -140,6 +143,7 @@ func Flags(fs *flag.FlagSet, c *Config) {
 	fs.IntVar(&c.MaxFrameBytes, "max-frame-bytes", c.MaxFrameBytes, "largest client frame; larger closes with 1009")
 	fs.IntVar(&c.SendQueue, "send-queue", c.SendQueue, "reliable frames queued per session before it is closed as a slow consumer (4004)")
 	fs.IntVar(&c.SendBufferBytes, "send-buffer-bytes", c.SendBufferBytes, "unsent bytes per connection after which the relay queues instead of writing")
+	fs.IntVar(&c.SocketSendBuffer, "socket-send-buffer", c.SocketSendBuffer, "SO_SNDBUF bytes per connection; 0 = kernel autotuning")
 	fs.IntVar(&c.MaxConnections, "max-connections", c.MaxConnections, "most open connections; more are refused with HTTP 503 before the upgrade")
 	fs.IntVar(&c.World.RoomCapacity, "room-capacity", c.World.RoomCapacity, "default room capacity (members)")
 	fs.IntVar(&c.World.TickRateHz, "tick-rate", c.World.TickRateHz, "default room tick rate in Hz")
@@ -240,6 +244,9 @@ func (c Config) Validate() error {
 	}
 	if c.SendBufferBytes < 4096 {
 		bad("--send-buffer-bytes %d is below 4096", c.SendBufferBytes)
+	}
+	if c.SocketSendBuffer < 0 {
+		bad("--socket-send-buffer %d is negative", c.SocketSendBuffer)
 	}
 	if c.MaxConnections < 1 {
 		bad("--max-connections %d is below 1", c.MaxConnections)

@@ -16,7 +16,7 @@ type Workload struct {
 	ChatBytes      int     `json:"chat_bytes"`      // chat text length; zero value: 48
 	Area           float64 `json:"area_m"`          // side of the square the avatars walk in; zero value: 40
 	DurationMs     int64   `json:"duration_ms"`     // measured window
-	GraceMs        int64   `json:"grace_ms"`        // wait for late chat after the window; zero value: 3000
+	GraceMs        int64   `json:"grace_ms"`        // longest wait for late chat after the window (ends after 1.5 s without any); zero value: 15000
 	SettleMs       int64   `json:"settle_ms"`       // idle time between all joined and the window; zero value: 1000
 	ControlPlane   bool    `json:"control_plane"`   // join through the control plane (W3)
 	InterestRadius float64 `json:"interest_radius"` // informational: what the server was configured with
@@ -30,7 +30,7 @@ func (w *Workload) Duration() time.Duration { return time.Duration(w.DurationMs)
 
 func (w *Workload) grace() time.Duration {
 	if w.GraceMs == 0 {
-		return 3 * time.Second
+		return 15 * time.Second
 	}
 	return time.Duration(w.GraceMs) * time.Millisecond
 }

@@ -182,6 +182,9 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		return // the upgrader already answered
 	}
 	nbc := underlying(wc.UnderlayerConn())
+	if nbc != nil && s.cfg.SocketSendBuffer > 0 {
+		_ = nbc.SetWriteBuffer(s.cfg.SocketSendBuffer)
+	}
 	nc := &nbConn{ws: wc, nbc: nbc, low: int64(s.cfg.SendBufferBytes / 2)}
 	if nbc != nil {
 		s.conns.Store(nbc, nc)

@@ -67,6 +67,10 @@ type Config struct {
 	SendBufferBytes int
 	// CheckOrigin decides whether a handshake's Origin is allowed.
 	CheckOrigin func(r *http.Request) bool
+	// SocketSendBuffer sets SO_SNDBUF on accepted sockets (0: the kernel's
+	// autotuning). A bound keeps a stalled client from parking megabytes in
+	// kernel memory before the relay's own queue policy sees congestion.
+	SocketSendBuffer int
 	// MaxConnections is the most open connections (0: unlimited).
 	MaxConnections int
 	Accept         Acceptor

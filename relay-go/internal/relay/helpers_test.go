@@ -1,0 +1,13 @@
+package relay
+
+import (
+	"math"
+
+	"github.com/plaza-dev/plaza/relay-go/internal/wire"
+)
+
+func nan() float64 { return math.NaN() }
+
+func nil2(req uint32) *wire.StateSet {
+	return &wire.StateSet{Key: "k", Value: []byte("v"), RequestID: req}
+}
