@@ -12,7 +12,8 @@
 #   PLAZA_BENCH_ONLY="w1 w2"      run a subset (default: w1 w2 w3 w4)
 #   PLAZA_BENCH_W1_DURATION=60s   W1 window
 #   PLAZA_BENCH_W4_DURATION=30s   W4 window
-#   PLAZA_BENCH_TICK=20           relay tick rate (Hz); the latency target is one tick + 10 ms
+#   PLAZA_BENCH_TICK=10           relay tick rate (Hz), = the 10 Hz movement rate; the latency target is one tick + 10 ms
+#   PLAZA_BENCH_W1_TICK20=1       also run W1 on Plaza at the relay's default 20 Hz tick (w1-plaza-tick20)
 #   PLAZA_BENCH_INTEREST=30       interest radius (m) for W4 "interest on"
 #   PLAZA_BENCH_CONTROL_URL=...   W3: a running control plane (+ relays it assigns to), e.g. from `make run`
 #   PLAZA_BENCH_NOTE="..."        a note printed with the results (e.g. "shared machine")
@@ -24,7 +25,8 @@ cd "$PLAZA_ROOT"
 : "${PLAZA_BENCH_ONLY:=w1 w2 w3 w4}"
 : "${PLAZA_BENCH_W1_DURATION:=60s}"
 : "${PLAZA_BENCH_W4_DURATION:=30s}"
-: "${PLAZA_BENCH_TICK:=20}"
+: "${PLAZA_BENCH_TICK:=10}"
+: "${PLAZA_BENCH_W1_TICK20:=1}"
 : "${PLAZA_BENCH_INTEREST:=30}"
 : "${PLAZA_BENCH_BUDGET:=1500}"
 : "${PLAZA_BENCH_PPROF:=1}"
@@ -150,6 +152,11 @@ if wants w1 && budget_left w1; then
   fi
   loadgen w1-plaza 300 "${plaza_args[@]}" --workload w1 --duration "$PLAZA_BENCH_W1_DURATION" || true
   stop_server
+  if [[ $PLAZA_BENCH_W1_TICK20 == 1 ]]; then
+    start_relay w1-tick20 --tick-rate 20
+    loadgen w1-plaza-tick20 300 "${plaza_args[@]}" --workload w1 --label tick20 --duration "$PLAZA_BENCH_W1_DURATION" || true
+    stop_server
+  fi
   if [[ -s $RUN_DIR/relay-w1.pprof ]]; then
     go tool pprof -top -nodecount=25 "$BIN/relay" "$RUN_DIR/relay-w1.pprof" 2>/dev/null |
       sed -n '1,40p' >"$RUN_DIR/relay-w1-pprof.txt" || true
