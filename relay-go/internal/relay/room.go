@@ -35,20 +35,21 @@ type Room struct {
 	removed      bool
 
 	// Owned by the room goroutine.
-	cfg        coord.WorldConfig
-	members    []*member
-	bySession  map[*Session]*member
-	byUser     map[string]*member
-	nextMember uint32
-	seq        uint64
-	tick       uint64
-	state      *roomstate.State
-	muted      map[string]time.Time // user id -> until; zero time = until unmuted
-	enc        *wire.Encoder
-	ticker     *time.Ticker
-	ticking    bool
-	emptySince time.Time
-	closing    bool
+	cfg         coord.WorldConfig
+	members     []*member
+	bySession   map[*Session]*member
+	byUser      map[string]*member
+	nextMember  uint32
+	seq         uint64
+	tick        uint64
+	state       *roomstate.State
+	muted       map[string]time.Time // user id -> until; zero time = until unmuted
+	enc         *wire.Encoder
+	ticker      *time.Ticker
+	ticking     bool
+	emptySince  time.Time
+	closing     bool
+	closeReason string
 
 	// Tick scratch, reused to keep ticks allocation-light.
 	avatars   []wire.Avatar
@@ -190,7 +191,7 @@ func (r *Room) run(ctx context.Context) {
 			return
 		}
 		if r.closing {
-			r.shutdown(ctx, "closed")
+			r.shutdown(ctx, r.closeReason)
 			return
 		}
 		// Keep the ticker running only while someone is in the room, and
@@ -297,7 +298,7 @@ func (r *Room) handle(ctx context.Context, in roomInput) {
 	case inClose:
 		n := len(r.members)
 		r.closeAll(ctx, in.code, in.reason, in.leave)
-		r.closing = true
+		r.closing, r.closeReason = true, in.reason
 		in.reply <- roomReply{n: n}
 	case inConfig:
 		old := r.cfg
