@@ -98,7 +98,7 @@ class Services:
 
         self.allocator = RedisAllocator(self.redis, self.keys, scripts)
         self.cache = RedisConfigCache(self.redis, self.keys)
-        self.limiter = RedisRateLimiter(self.redis, self.keys, scripts)
+        self.limiter = RedisRateLimiter(self.redis, self.keys)
         users = mongo.MongoUserRepository(self.db)
         bans = mongo.MongoBanRepository(self.db)
         self.auditor = Auditor(mongo.MongoAuditRepository(self.db), clock)

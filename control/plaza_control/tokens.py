@@ -7,7 +7,12 @@ relay (different algorithm, audience and keys).
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
+import hmac
 import secrets
+import time
 import uuid
 from collections.abc import Callable, Sequence
 
@@ -78,8 +83,31 @@ class SessionClaims(msgspec.Struct, frozen=True):
     sid: str
 
 
+class _SessionPayload(msgspec.Struct, frozen=True):
+    iss: str
+    aud: str
+    sub: str
+    name: str
+    iat: int
+    exp: int
+    sid: str
+
+
+def _b64(data: bytes) -> bytes:
+    return base64.urlsafe_b64encode(data).rstrip(b"=")
+
+
+def _unb64(data: bytes) -> bytes:
+    return base64.urlsafe_b64decode(data + b"=" * (-len(data) % 4))
+
+
 class SessionTokens:
-    """Issues and verifies short-lived player session tokens."""
+    """Issues and verifies short-lived player session tokens: HS256 JWTs with one
+    fixed header. Verification runs on every join, so it is done directly (exact
+    header match, constant-time HMAC compare, strict claim decoding) rather than
+    through a general JWT library; the tokens remain standard JWTs."""
+
+    _HEADER = _b64(b'{"alg":"HS256","typ":"JWT"}')
 
     def __init__(self, secret: bytes, issuer: str, ttl_seconds: int) -> None:
         self._secret = secret
@@ -88,27 +116,37 @@ class SessionTokens:
 
     def issue(self, user_id: str, name: str, now: int) -> tuple[str, int]:
         exp = now + self.ttl_seconds
-        claims = {
-            "iss": self._issuer,
-            "aud": SESSION_AUDIENCE,
-            "sub": user_id,
-            "name": name,
-            "iat": now,
-            "exp": exp,
-            "sid": secrets.token_hex(8),
-        }
-        return jwt.encode(claims, self._secret, algorithm="HS256"), exp
+        payload = _SessionPayload(
+            iss=self._issuer,
+            aud=SESSION_AUDIENCE,
+            sub=user_id,
+            name=name,
+            iat=now,
+            exp=exp,
+            sid=secrets.token_hex(8),
+        )
+        signing_input = self._HEADER + b"." + _b64(msgspec.json.encode(payload))
+        sig = hmac.new(self._secret, signing_input, hashlib.sha256).digest()
+        return (signing_input + b"." + _b64(sig)).decode("ascii"), exp
 
-    def verify(self, token: str) -> SessionClaims:
+    def verify(self, token: str, now: float | None = None) -> SessionClaims:
+        bad = Unauthenticated("invalid or expired session token")
         try:
-            claims = jwt.decode(
-                token,
-                self._secret,
-                algorithms=["HS256"],
-                audience=SESSION_AUDIENCE,
-                issuer=self._issuer,
-                options={"require": ["exp", "sub", "iss", "aud"]},
-            )
-            return msgspec.convert(claims, SessionClaims)
-        except (jwt.PyJWTError, msgspec.ValidationError) as exc:
-            raise Unauthenticated("invalid or expired session token") from exc
+            raw = token.encode("ascii")
+            header, payload, sig = raw.split(b".")
+        except (UnicodeEncodeError, ValueError):
+            raise bad from None
+        if not hmac.compare_digest(header, self._HEADER):
+            raise bad
+        expected = hmac.new(self._secret, header + b"." + payload, hashlib.sha256).digest()
+        try:
+            if not hmac.compare_digest(expected, _unb64(sig)):
+                raise bad
+            claims = msgspec.json.decode(_unb64(payload), type=_SessionPayload)
+        except (binascii.Error, ValueError, msgspec.DecodeError):
+            raise bad from None
+        if claims.iss != self._issuer or claims.aud != SESSION_AUDIENCE:
+            raise bad
+        if claims.exp <= (time.time() if now is None else now):
+            raise bad
+        return SessionClaims(sub=claims.sub, name=claims.name, exp=claims.exp, sid=claims.sid)

@@ -102,3 +102,32 @@ def test_session_tokens() -> None:
         s.verify(expired)
     with pytest.raises(Unauthenticated):
         s.verify("not.a.token")
+
+
+def test_session_tokens_are_standard_jwts_and_tampering_is_refused() -> None:
+    secret = b"k" * 40
+    s = SessionTokens(secret, "plaza-control", 900)
+    token, _ = s.issue("u_1", "Ann", int(time.time()))
+    claims = jwt.decode(
+        token, secret, algorithms=["HS256"], audience="plaza-session", issuer="plaza-control"
+    )
+    assert claims["sub"] == "u_1"
+    header, payload, sig = token.split(".")
+    forged_payload = jwt.utils.base64url_encode(
+        msgspec.json.encode({**claims, "sub": "u_2"})
+    ).decode()
+    none_header = jwt.utils.base64url_encode(b'{"alg":"none","typ":"JWT"}').decode()
+    wrong_aud = jwt.encode({**claims, "aud": "relay-a"}, secret, algorithm="HS256")
+    wrong_iss = jwt.encode({**claims, "iss": "evil"}, secret, algorithm="HS256")
+    for bad in (
+        f"{header}.{forged_payload}.{sig}",
+        f"{none_header}.{payload}.",
+        f"{header}.{payload}",
+        f"{header}.{payload}.{sig}x",
+        f"{header}.{payload}.!!!",
+        wrong_aud,
+        wrong_iss,
+        "é.é.é",
+    ):
+        with pytest.raises(Unauthenticated):
+            s.verify(bad)

@@ -2,7 +2,7 @@
 
 Allocation scripts (``join``, ``seat_confirm``, ``seat_release``, ``room_release``,
 ``sweep``) get ``_common.lua`` prepended; the Go relay may load the same files
-(the concatenation is the script). ``rate_limit`` stands alone.
+(the concatenation is the script).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from importlib import resources
 
 ALLOCATION_SCRIPTS = ("join", "seat_confirm", "seat_release", "room_release", "sweep")
-STANDALONE_SCRIPTS = ("rate_limit",)
+STANDALONE_SCRIPTS: tuple[str, ...] = ()
 
 
 def source(name: str) -> str:

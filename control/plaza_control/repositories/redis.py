@@ -186,6 +186,21 @@ class RedisConfigCache:
     def __init__(self, client: Redis, keys: RedisKeys) -> None:
         self._r = client
         self._k = keys
+        # Decoding FlatBuffers in Python costs ~0.2 ms; the bytes rarely change, so
+        # decoded views are memoised by the exact bytes read (never stale).
+        self._decoded: dict[bytes, WorldConfigView] = {}
+
+    def _decode_world(self, raw: bytes) -> WorldConfigView | None:
+        view = self._decoded.get(raw)
+        if view is None:
+            try:
+                view = codec.decode_world_config(raw)
+            except CodecError:
+                return None
+            if len(self._decoded) >= 1024:
+                self._decoded.clear()
+            self._decoded[raw] = view
+        return view
 
     async def put_world(self, world_id: str, version: int, settings: WorldSettings) -> None:
         await self._r.set(
@@ -213,12 +228,7 @@ class RedisConfigCache:
         pipe.get(self._k.world_config(world_id))
         pipe.get(self._k.ban(user_id))
         raw_world, raw_ban = await pipe.execute()
-        world = None
-        if raw_world is not None:
-            try:
-                world = codec.decode_world_config(raw_world)
-            except CodecError:
-                world = None
+        world = None if raw_world is None else self._decode_world(raw_world)
         ban = None
         if raw_ban is not None:
             e = msgspec.json.decode(raw_ban, type=BanCacheEntry)
@@ -227,20 +237,31 @@ class RedisConfigCache:
 
 
 class RedisRateLimiter:
-    def __init__(self, client: Redis, keys: RedisKeys, scripts: RedisScripts) -> None:
+    """Fixed windows: ``INCR`` then ``PEXPIRE .. NX`` per bucket, one pipelined
+    round trip, no script (each key stands alone, so any cluster slot works). If a
+    process dies between the two commands the next request sets the expiry (NX
+    only sets a missing one)."""
+
+    def __init__(self, client: Redis, keys: RedisKeys) -> None:
         self._r = client
         self._k = keys
-        self._s = scripts
 
     async def hit(self, buckets: list[tuple[str, str, int]], window_ms: int) -> int | None:
         pipe = self._r.pipeline(transaction=False)
-        for scope, subject, limit in buckets:
-            await self._s["rate_limit"](
-                keys=[self._k.rate(scope, subject)], args=[limit, window_ms], client=pipe
-            )
+        for scope, subject, _limit in buckets:
+            key = self._k.rate(scope, subject)
+            pipe.incr(key)
+            pipe.pexpire(key, window_ms, nx=True)
         results = await pipe.execute()
-        waits = [int(ttl) for allowed, ttl in results if not int(allowed)]
-        return max(waits) if waits else None
+        over = [
+            self._k.rate(scope, subject)
+            for (scope, subject, limit), count in zip(buckets, results[::2], strict=True)
+            if int(count) > limit
+        ]
+        if not over:
+            return None
+        ttls = [int(await self._r.pttl(k)) for k in over]
+        return max(*ttls, 1)
 
 
 class RedisCommandBus:

@@ -6,6 +6,7 @@ cache, the relay list from heartbeat keys, placement from join.lua.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import time
 
@@ -99,12 +100,16 @@ class JoinService:
         ip: str,
     ) -> Joined:
         p = self._policy
-        wait = await self._limiter.hit(
-            [("join-ip", ip, p.per_ip), ("join-user", session.sub, p.per_user)], p.window_ms
+        # Two independent round trips, overlapped; the lookup is wasted only when
+        # the request is refused anyway.
+        wait, (world, ban) = await asyncio.gather(
+            self._limiter.hit(
+                [("join-ip", ip, p.per_ip), ("join-user", session.sub, p.per_user)], p.window_ms
+            ),
+            self._cache.lookup(world_id, session.sub),
         )
         if wait is not None:
             raise RateLimited("too many joins", retry_after=max(1, (wait + 999) // 1000))
-        world, ban = await self._cache.lookup(world_id, session.sub)
         now_ms = self._clock()
         if ban is not None and ban.active(now_ms):
             raise Banned("this account is banned", extra=ban_detail(ban))
