@@ -135,7 +135,8 @@ cat >"$RUN_DIR/centrifugo.json" <<JSON
   "http_server": {"address": "127.0.0.1", "port": $PLAZA_CENTRIFUGO_PORT,
                   "internal_address": "127.0.0.1", "internal_port": "$((PLAZA_CENTRIFUGO_PORT + 1))"},
   "http_api": {"key": "bench-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"},
-  "log": {"level": "warn"}
+  "log": {"level": "warn"},
+  "debug": {"enabled": true}
 }
 JSON
 centrifugo_args+=(--centrifugo-secret "$CENTRIFUGO_SECRET")
@@ -169,10 +170,16 @@ fi
 # ---------------------------------------------------------------- W2
 if wants w2 && budget_left w2; then
   start_relay w2
-  loadgen w2-plaza 300 "${plaza_args[@]}" --workload w2 || true
+  loadgen w2-plaza 300 "${plaza_args[@]}" --workload w2 \
+    --server-gc-url "http://127.0.0.1:$ADMIN_PORT/debug/pprof/heap?gc=1" --server-heap-out "$RUN_DIR/relay-w2.heap" || true
   stop_server
+  if [[ -s $RUN_DIR/relay-w2.heap ]]; then
+    go tool pprof -top -sample_index=inuse_space -nodecount=20 "$BIN/relay" "$RUN_DIR/relay-w2.heap" 2>/dev/null |
+      sed -n '1,30p' >"$RUN_DIR/relay-w2-heap.txt" || true
+  fi
   start_centrifugo w2
-  loadgen w2-centrifugo 300 "${centrifugo_args[@]}" --workload w2 || true
+  loadgen w2-centrifugo 300 "${centrifugo_args[@]}" --workload w2 \
+    --server-gc-url "http://127.0.0.1:$((PLAZA_CENTRIFUGO_PORT + 1))/debug/pprof/heap?gc=1" || true
   stop_server
 fi
 

@@ -124,6 +124,8 @@ func run(ctx context.Context, args []string) error {
 	conc := fs.Int("connect-concurrency", 64, "joins in flight per worker")
 	rate := fs.Float64("connect-rate", 0, "joins started per second per worker (0 = as fast as allowed)")
 	serverPID := fs.Int("server-pid", 0, "server process to sample CPU and RSS from (/proc)")
+	heapOut := fs.String("server-heap-out", "", "with --server-gc-url: save the last response (a heap profile) here")
+	serverGC := fs.String("server-gc-url", "", "URL that makes the server collect garbage (pprof heap ?gc=1); RSS is then also read after GC")
 	jsonOut := fs.String("json", "", "write the report JSON here")
 	seed := fs.Uint64("seed", 1, "random seed for paths and phases")
 	_ = fs.Parse(args)
@@ -189,7 +191,7 @@ func run(ctx context.Context, args []string) error {
 		}
 		plan.TicketKid, plan.TicketSeed = kid, s
 	}
-	rep, err := loadgen.Run(ctx, loadgen.RunConfig{Plan: plan, Procs: *procs, ServerPID: *serverPID, Log: os.Stderr})
+	rep, err := loadgen.Run(ctx, loadgen.RunConfig{Plan: plan, Procs: *procs, ServerPID: *serverPID, ServerGCURL: *serverGC, ServerHeapOut: *heapOut, Log: os.Stderr})
 	if err != nil {
 		return err
 	}

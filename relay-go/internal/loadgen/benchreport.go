@@ -34,6 +34,7 @@ type benchSet struct {
 	meta    BenchMeta
 	reports map[string]*Report // by file stem: w1-plaza, w1-centrifugo, ...
 	pprof   string
+	heap    string
 }
 
 func loadBenchSet(dir string) (*benchSet, error) {
@@ -59,6 +60,9 @@ func loadBenchSet(dir string) (*benchSet, error) {
 	}
 	if p, err := os.ReadFile(filepath.Join(dir, "relay-w1-pprof.txt")); err == nil {
 		bs.pprof = string(p)
+	}
+	if p, err := os.ReadFile(filepath.Join(dir, "relay-w2-heap.txt")); err == nil {
+		bs.heap = string(p)
 	}
 	return bs, nil
 }
@@ -304,6 +308,7 @@ func (bs *benchSet) markdown(plots []string) string {
 			{"connections joined", col(func(r *Report) string { return fmt.Sprint(r.Joined) })},
 			{"server RSS before / after joins, MiB", []string{get(w2p, rssBA), get(w2c, rssBA), "–"}},
 			{"**RSS per idle connection, bytes**", col(func(r *Report) string { return f0(srv(r).RSSPerConnBytes) })},
+			{"RSS per idle connection after a forced GC, bytes", col(func(r *Report) string { return f0(srv(r).RSSPerConnGCBytes) })},
 			{"joins per s (64 joins in flight per loadgen worker)", col(func(r *Report) string { return f0(r.JoinsPerSec) })},
 			{"join time p50 / p99, ms", []string{get(w2p, joinCell), get(w2c, joinCell), "–"}},
 			{"server CPU s for all joins", col(func(r *Report) string { return f2(srv(r).CPUJoinSeconds) })},
@@ -357,6 +362,14 @@ func (bs *benchSet) markdown(plots []string) string {
 		p("")
 		p("```")
 		b.WriteString(strings.TrimRight(bs.pprof, "\n") + "\n")
+		p("```")
+		p("")
+	}
+	if bs.heap != "" {
+		p("### What the relay's memory holds in W2 (heap in use after GC, 15,000 idle sessions)")
+		p("")
+		p("```")
+		b.WriteString(strings.TrimRight(bs.heap, "\n") + "\n")
 		p("```")
 		p("")
 	}

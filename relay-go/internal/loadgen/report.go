@@ -26,6 +26,9 @@ func PrintSummary(w io.Writer, r *Report) {
 	}
 	if s := r.Server; s != nil {
 		p("server pid %d: RSS %d -> %d KiB after joins (%.0f B/conn), %d KiB at end", s.PID, s.RSSBeforeKiB, s.RSSJoinedKiB, s.RSSPerConnBytes, s.RSSEndKiB)
+		if s.RSSJoinedGCKiB > 0 {
+			p("server RSS after forced GC: %d KiB (%.0f B/conn)", s.RSSJoinedGCKiB, s.RSSPerConnGCBytes)
+		}
 		p("server CPU   %.2f s in window (%.2f cores), %.3f s per million delivered updates; %.2f s during joins",
 			s.CPUWindowSeconds, s.CPUCoresAvg, s.CPUPerMillionUpds, s.CPUJoinSeconds)
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"sync"
@@ -21,13 +22,20 @@ const MaxConnsPerProc = 9000
 // RunConfig is one load generator run: a plan template (everything but the
 // members) plus how to split it over worker processes.
 type RunConfig struct {
-	Plan      Plan      // template; Worker, Workers and Members are filled in
-	Procs     int       // worker processes; zero value: enough for MaxConnsPerProc each, at least 2
-	ServerPID int       // server process to sample CPU and RSS from; 0 = none
-	Exe       string    // this binary (workers run "<Exe> worker"); zero value: os.Executable()
-	WorkerArg []string  // arguments that select the worker mode; zero value: ["worker"]
-	WorkerEnv []string  // extra environment for workers (appended to ours)
-	Log       io.Writer // progress lines; nil = discard
+	Plan      Plan // template; Worker, Workers and Members are filled in
+	Procs     int  // worker processes; zero value: enough for MaxConnsPerProc each, at least 2
+	ServerPID int  // server process to sample CPU and RSS from; 0 = none
+	// ServerGCURL, when set, is fetched (twice) after the joins to make the
+	// server run a garbage collection (e.g. a pprof heap URL with ?gc=1), so
+	// RSS per connection is also reported without uncollected garbage.
+	ServerGCURL string
+	// ServerHeapOut, with ServerGCURL, keeps the last GC response (a heap
+	// profile when ServerGCURL is pprof's heap endpoint) in this file.
+	ServerHeapOut string
+	Exe         string    // this binary (workers run "<Exe> worker"); zero value: os.Executable()
+	WorkerArg   []string  // arguments that select the worker mode; zero value: ["worker"]
+	WorkerEnv   []string  // extra environment for workers (appended to ours)
+	Log         io.Writer // progress lines; nil = discard
 }
 
 // ServerStats is what the coordinator read from /proc/<pid> of the server.
@@ -37,6 +45,8 @@ type ServerStats struct {
 	RSSJoinedKiB      int64   `json:"rss_joined_kib"`
 	RSSEndKiB         int64   `json:"rss_end_kib"`
 	RSSPerConnBytes   float64 `json:"rss_per_conn_bytes"`
+	RSSJoinedGCKiB    int64   `json:"rss_joined_after_gc_kib,omitempty"`
+	RSSPerConnGCBytes float64 `json:"rss_per_conn_after_gc_bytes,omitempty"`
 	CPUWindowSeconds  float64 `json:"cpu_window_s"`
 	CPUCoresAvg       float64 `json:"cpu_cores_avg"`
 	CPUJoinSeconds    float64 `json:"cpu_join_s"`
@@ -202,6 +212,14 @@ func Run(ctx context.Context, cfg RunConfig) (*Report, error) {
 		srv.CPUJoinSeconds = cpuJoined - cpu0
 		if rep.Joined > 0 {
 			srv.RSSPerConnBytes = float64(srv.RSSJoinedKiB-srv.RSSBeforeKiB) * 1024 / float64(rep.Joined)
+		}
+		if cfg.ServerGCURL != "" {
+			if err := forceGC(ctx, cfg.ServerGCURL, cfg.ServerHeapOut); err != nil {
+				logf("server GC via %s: %v", cfg.ServerGCURL, err)
+			} else {
+				srv.RSSJoinedGCKiB, _ = ProcRSSKiB(cfg.ServerPID)
+				srv.RSSPerConnGCBytes = float64(srv.RSSJoinedGCKiB-srv.RSSBeforeKiB) * 1024 / float64(rep.Joined)
+			}
 		}
 	}
 	start := time.Now().Add(300 * time.Millisecond)
@@ -369,4 +387,34 @@ func (wp *workerProc) wait(ctx context.Context, typ string, timeout time.Duratio
 			return message{}, ctx.Err()
 		}
 	}
+}
+
+// forceGC fetches url twice (each fetch of a pprof heap profile with ?gc=1
+// runs a full collection), then gives the runtime a second to settle.
+func forceGC(ctx context.Context, url, keep string) error {
+	for i := range 2 {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			return err
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return err
+		}
+		body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+		_ = resp.Body.Close()
+		if err != nil {
+			return err
+		}
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("status %s", resp.Status)
+		}
+		if i == 1 && keep != "" {
+			if err := os.WriteFile(keep, body, 0o644); err != nil {
+				return err
+			}
+		}
+	}
+	time.Sleep(time.Second)
+	return nil
 }
