@@ -32,10 +32,10 @@ type RunConfig struct {
 	// ServerHeapOut, with ServerGCURL, keeps the last GC response (a heap
 	// profile when ServerGCURL is pprof's heap endpoint) in this file.
 	ServerHeapOut string
-	Exe         string    // this binary (workers run "<Exe> worker"); zero value: os.Executable()
-	WorkerArg   []string  // arguments that select the worker mode; zero value: ["worker"]
-	WorkerEnv   []string  // extra environment for workers (appended to ours)
-	Log         io.Writer // progress lines; nil = discard
+	Exe           string    // this binary (workers run "<Exe> worker"); zero value: os.Executable()
+	WorkerArg     []string  // arguments that select the worker mode; zero value: ["worker"]
+	WorkerEnv     []string  // extra environment for workers (appended to ours)
+	Log           io.Writer // progress lines; nil = discard
 }
 
 // ServerStats is what the coordinator read from /proc/<pid> of the server.
