@@ -40,6 +40,19 @@ class RedisAllocator:
         self._r = client
         self._k = keys
         self._s = scripts
+        # join.lua returns the chosen relay's heartbeat bytes; decoding them in
+        # Python costs more than the rest of the step, and they change only every
+        # few seconds per relay, so decoded values are memoised by exact bytes.
+        self._heartbeats: dict[bytes, RelayInfo] = {}
+
+    def _decode_heartbeat(self, raw: bytes) -> RelayInfo:
+        info = self._heartbeats.get(raw)
+        if info is None:
+            info = codec.decode_heartbeat(raw)
+            if len(self._heartbeats) >= 1024:
+                self._heartbeats.clear()
+            self._heartbeats[raw] = info
+        return info
 
     async def relays(self) -> list[RelayInfo]:
         ids = sorted(_b(x) for x in await self._r.smembers(self._k.relays))
@@ -89,7 +102,7 @@ class RedisAllocator:
         status = _b(res[0])
         if status != "OK":
             return JoinOutcome(status=status.lower())  # type: ignore[arg-type]
-        relay = codec.decode_heartbeat(res[3])
+        relay = self._decode_heartbeat(res[3])
         return JoinOutcome(
             status="ok",
             room_id=_b(res[1]),
