@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"os"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -130,11 +129,9 @@ func (e *testRelayEnv) counter(name string, labels ...string) float64 {
 
 // client is a real WebSocket client (coder/websocket) speaking the protocol.
 type client struct {
-	t    *testing.T
-	c    *websocket.Conn
-	enc  *wire.Encoder
-	mu   sync.Mutex
-	kept []*protocol.EnvelopeT // frames read but not yet consumed
+	t   *testing.T
+	c   *websocket.Conn
+	enc *wire.Encoder
 }
 
 func dialOpts(t *testing.T, url string, opts *websocket.DialOptions) (*client, error) {

@@ -87,6 +87,9 @@ const (
 	inClose
 	inAnnounce
 	inConfig
+	// inTick runs one movement tick now, in addition to the ticker (tests
+	// and benchmarks drive ticks deterministically with it).
+	inTick
 )
 
 // roomInput is one message to a room. Fields not used by kind are zero.
@@ -110,6 +113,7 @@ type roomReply struct {
 	memberID uint32
 	world    coord.WorldConfig
 	n        int
+	took     time.Duration // inTick: the tick's own duration
 	err      error
 }
 
@@ -300,6 +304,8 @@ func (r *Room) handle(ctx context.Context, in roomInput) {
 		r.closeAll(ctx, in.code, in.reason, in.leave)
 		r.closing, r.closeReason = true, in.reason
 		in.reply <- roomReply{n: n}
+	case inTick:
+		in.reply <- roomReply{took: r.runTick()}
 	case inConfig:
 		old := r.cfg
 		r.cfg = in.cfg

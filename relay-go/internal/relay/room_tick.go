@@ -16,7 +16,7 @@ import (
 // by grid cell: everyone in a cell sees the same set (near avatars that
 // moved now, plus on a far tick every avatar that moved since the last far
 // tick), so one batch is encoded per occupied cell.
-func (r *Room) runTick() {
+func (r *Room) runTick() time.Duration {
 	start := time.Now()
 	r.tick++
 	moved := 0
@@ -28,33 +28,42 @@ func (r *Room) runTick() {
 			moved++
 		}
 	}
-	if r.cfg.InterestRadius <= 0 {
-		if moved > 0 {
-			r.avatars = r.avatars[:0]
-			for _, m := range r.members {
-				if m.movedNow {
-					r.avatars = append(r.avatars, wire.Avatar{MemberID: m.id, ClientTimeMsLow: m.clientLow, Transform: m.transform})
-				}
+	farTick := interest.FarTick(r.tick, uint16(r.cfg.FarEveryTicks))
+	if r.cfg.InterestRadius <= 0 || farTick {
+		// No interest, or a far tick: everyone receives the same set (all
+		// movers; on a far tick every avatar that moved since the last far
+		// tick, which includes this tick's movers), so encode it once.
+		shared := false
+		r.avatars = r.avatars[:0]
+		for _, m := range r.members {
+			if m.movedNow || (farTick && m.farPending) {
+				r.avatars = append(r.avatars, wire.Avatar{MemberID: m.id, ClientTimeMsLow: m.clientLow, Transform: m.transform})
+				shared = true
 			}
+			if farTick {
+				m.farPending = false
+			}
+		}
+		if shared {
 			frame := r.enc.MovementBatch(r.tick, start.UnixMilli(), r.avatars)
 			for _, m := range r.members {
 				m.s.pushMovement(frame)
 			}
 		}
-	} else {
-		r.interestTick(start, moved)
+	} else if moved > 0 {
+		r.interestTick(start)
 	}
 	for _, m := range r.members {
 		m.movedNow = false
 	}
-	r.hub.metrics.TickDuration.Observe(time.Since(start).Seconds())
+	took := time.Since(start)
+	r.hub.metrics.TickDuration.Observe(took.Seconds())
+	return took
 }
 
-func (r *Room) interestTick(start time.Time, moved int) {
-	farTick := interest.FarTick(r.tick, uint16(r.cfg.FarEveryTicks))
-	if moved == 0 && !farTick {
-		return
-	}
+// interestTick sends near movers only (not a far tick): one batch per
+// occupied grid cell, shared by that cell's members.
+func (r *Room) interestTick(start time.Time) {
 	grid := interest.Grid{Size: r.cfg.InterestRadius}
 	r.interest = r.interest[:0]
 	for _, c := range r.cellOrder {
@@ -63,7 +72,7 @@ func (r *Room) interestTick(start time.Time, moved int) {
 	r.cellOrder = r.cellOrder[:0]
 	for _, m := range r.members {
 		c := grid.CellOf(m.transform.Position[0], m.transform.Position[2])
-		r.interest = append(r.interest, interest.Avatar{Cell: c, MovedNow: m.movedNow, FarPending: m.farPending})
+		r.interest = append(r.interest, interest.Avatar{Cell: c, MovedNow: m.movedNow})
 		list, seen := r.cells[c]
 		if !seen || len(list) == 0 {
 			r.cellOrder = append(r.cellOrder, c)
@@ -71,7 +80,7 @@ func (r *Room) interestTick(start time.Time, moved int) {
 		r.cells[c] = append(list, m)
 	}
 	for _, c := range r.cellOrder {
-		r.visible = interest.Visible(c, r.interest, farTick, r.visible[:0])
+		r.visible = interest.Visible(c, r.interest, false, r.visible[:0])
 		if len(r.visible) == 0 {
 			continue
 		}
@@ -83,11 +92,6 @@ func (r *Room) interestTick(start time.Time, moved int) {
 		frame := r.enc.MovementBatch(r.tick, start.UnixMilli(), r.batch)
 		for _, m := range r.cells[c] {
 			m.s.pushMovement(frame)
-		}
-	}
-	if farTick {
-		for _, m := range r.members {
-			m.farPending = false
 		}
 	}
 	// Forget cells nobody occupies any more so the map stays small.

@@ -240,3 +240,21 @@ func TestEncodeServerMessagesReadBack(t *testing.T) {
 		t.Fatal("relay frames carry the PLZP file identifier")
 	}
 }
+
+func TestMovementBatchMatchesGeneratedLayout(t *testing.T) {
+	e := NewEncoder(64)
+	for _, n := range []int{0, 1, 2, 7, 50} {
+		avatars := make([]Avatar, n)
+		for i := range avatars {
+			tr := sampleTransform()
+			tr.Position[0] = float32(i) * 1.5
+			tr.Flags = uint16(i)
+			avatars[i] = Avatar{MemberID: uint32(i + 1), ClientTimeMsLow: uint32(1000 + i), Transform: tr}
+		}
+		fast := e.MovementBatch(uint64(n), 1700000000123, avatars)
+		ref := e.movementBatchReference(uint64(n), 1700000000123, avatars)
+		if !reflect.DeepEqual(fast, ref) {
+			t.Fatalf("n=%d: fast encoding differs from CreateAvatarTransform layout", n)
+		}
+	}
+}
