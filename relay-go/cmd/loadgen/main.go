@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -41,6 +42,14 @@ func main() {
 	case "report":
 		err = report(os.Args[2:])
 	case "worker":
+		// PLAZA_LOADGEN_CPUPROFILE=DIR writes one CPU profile per worker
+		// (diagnostics of the load generator itself).
+		if dir := os.Getenv("PLAZA_LOADGEN_CPUPROFILE"); dir != "" {
+			f, perr := os.Create(filepath.Join(dir, fmt.Sprintf("loadgen-worker-%d.pprof", os.Getpid())))
+			if perr == nil && pprof.StartCPUProfile(f) == nil {
+				defer func() { pprof.StopCPUProfile(); f.Close() }()
+			}
+		}
 		err = loadgen.RunWorker(ctx, os.Stdin, os.Stdout)
 	default:
 		usage()
