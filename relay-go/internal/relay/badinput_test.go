@@ -201,3 +201,30 @@ func TestBadInputFloodAbuse(t *testing.T) {
 		t.Fatalf("abuse closes %v", got)
 	}
 }
+
+func TestBadInputMoveRateLimited(t *testing.T) {
+	e := startRelay(t, func(c *config.Config) { c.World.MovesPerSecond, c.World.MoveBurst = 1, 3 })
+	a, _ := e.join("room-b", "alice")
+	for i := 0; i < 6; i++ {
+		a.send(a.enc.Move(at(float32(i), 0), int64(i)))
+	}
+	// Excess moves are dropped; one RateLimited error says so (not one per
+	// move), and the session stays open.
+	er := a.expectError(common.ErrorCodeRateLimited)
+	if er.RequestType != byte(protocol.MessageMove) {
+		t.Fatalf("%+v", er)
+	}
+	a.send(a.enc.Ping(1, 2))
+	for {
+		env, err := a.read(2 * time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch env.Message.Type {
+		case protocol.MessageError:
+			t.Fatalf("second error within a second: %+v", env.Message.Value)
+		case protocol.MessagePong:
+			return
+		}
+	}
+}

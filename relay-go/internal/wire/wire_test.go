@@ -258,3 +258,18 @@ func TestMovementBatchMatchesGeneratedLayout(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkDecode(b *testing.B) {
+	for _, c := range clientFrames() {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(c.buf)))
+			var f Frame
+			for i := 0; i < b.N; i++ {
+				if err := Decode(c.buf, &f); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
