@@ -42,9 +42,15 @@ mkdir -p "$BIN"
 declare -a STARTED=()
 SERVER_PID=""
 declare -A SKIPPED=()
+RELAY_KEYS=()
+
+W3_ENV=(PLAZA_DATA_DIR="$RUN_DIR/w3-data" PLAZA_REDIS_PORT=16579 PLAZA_MONGO_PORT=27517 PLAZA_FERRETDB_DEBUG_PORT=27518)
+W3_SERVICES=""
+w3_stop_services() { [[ -z $W3_SERVICES ]] || env "${W3_ENV[@]}" scripts/services.sh stop >/dev/null 2>&1 || true; W3_SERVICES=""; }
 
 cleanup() {
   trap - INT TERM EXIT
+  w3_stop_services
   local pid
   for pid in "${STARTED[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   for pid in "${STARTED[@]}"; do
@@ -82,7 +88,7 @@ start_relay() {
   shift
   port_free "$RELAY_PORT" || die "port $RELAY_PORT is taken (is \`make run\` running? stop it first)"
   "$BIN/relay" --listen "127.0.0.1:$RELAY_PORT" --admin-listen "127.0.0.1:$ADMIN_PORT" \
-    --relay-id "$RELAY_ID" --jwks-file "$RUN_DIR/keys/jwks.json" \
+    --relay-id "$RELAY_ID" "${RELAY_KEYS[@]}" \
     --tick-rate "$PLAZA_BENCH_TICK" --room-capacity 1000 --idle-timeout 10m \
     --max-connections 50000 --log-level warn "$@" >"$RUN_DIR/relay-$name.log" 2>&1 &
   SERVER_PID=$!
@@ -122,6 +128,7 @@ go build -o "$BIN/relay" ./relay-go/cmd/relay || die "the relay does not build (
 go build -o "$BIN/loadgen" ./relay-go/cmd/loadgen
 scripts/install_centrifugo.sh
 "$BIN/loadgen" keygen --dir "$RUN_DIR/keys"
+RELAY_KEYS=(--jwks-file "$RUN_DIR/keys/jwks.json")
 CENTRIFUGO_SECRET="bench-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
 cat >"$RUN_DIR/centrifugo.json" <<JSON
 {
@@ -184,21 +191,54 @@ if wants w2 && budget_left w2; then
 fi
 
 # ---------------------------------------------------------------- W3
+# W3 needs the whole join path: Redis and FerretDB, the control plane and a
+# relay that registers in Redis, so the control plane can place rooms on it.
+# The script starts its own stack on separate ports and data (never touching a
+# `make run` session), with the control plane's per-IP sign-in/join rate
+# limits raised: a storm from one machine is otherwise capped at 60 sign-ins
+# a minute per address. With PLAZA_BENCH_CONTROL_URL it runs against a system
+# you started yourself instead (its limits apply).
+w3_stack() {
+  local ctl_port=18090 relay_help
+  relay_help=$("$BIN/relay" -h 2>&1 || true)
+  if [[ $relay_help != *--redis-url* ]]; then
+    SKIPPED[w3]="the relay has no Redis coordination yet (no --redis-url flag), so the control plane cannot place rooms on it; the load generator's control-plane mode is ready (\`loadgen run --workload w3 --control-url URL\`)"
+    return 1
+  fi
+  local ctl_env=("${W3_ENV[@]}" PLAZA_PORT=$ctl_port PLAZA_REDIS_URL="redis://127.0.0.1:16579/0"
+    PLAZA_MONGO_URL="mongodb://127.0.0.1:27517/" PLAZA_KEY_DIR="$RUN_DIR/w3-keys"
+    PLAZA_SIGNIN_PER_IP=1000000 PLAZA_SIGNIN_PER_DEVICE=1000000 PLAZA_JOIN_PER_IP=1000000
+    PLAZA_JOIN_PER_USER=1000000 PLAZA_ACCESS_LOG=false PLAZA_LOG_LEVEL=warning)
+  W3_SERVICES=1
+  env "${W3_ENV[@]}" scripts/services.sh start || return 1
+  env "${ctl_env[@]}" "$VENV_DIR/bin/python" -m plaza_control gen-signing-key >/dev/null || return 1
+  env "${ctl_env[@]}" "$VENV_DIR/bin/python" -m plaza_control create-world --id bench --capacity 50 --tick-rate "$PLAZA_BENCH_TICK" --exist-ok >/dev/null || return 1
+  env "${ctl_env[@]}" "$VENV_DIR/bin/python" -m plaza_control serve >"$RUN_DIR/control-w3.log" 2>&1 &
+  CONTROL_PID=$!
+  STARTED+=("$CONTROL_PID")
+  wait_for_port 127.0.0.1 $ctl_port 60 || { tail -20 "$RUN_DIR/control-w3.log" >&2; return 1; }
+  RELAY_KEYS=(--jwks-url "http://127.0.0.1:$ctl_port/.well-known/jwks.json")
+  start_relay w3 --redis-url "redis://127.0.0.1:16579/0" --public-url "ws://127.0.0.1:$RELAY_PORT/ws"
+  RELAY_KEYS=(--jwks-file "$RUN_DIR/keys/jwks.json")
+  sleep 2 # first heartbeat
+  W3_URL="http://127.0.0.1:$ctl_port"
+}
 if wants w3 && budget_left w3; then
-  ctl="${PLAZA_BENCH_CONTROL_URL:-http://127.0.0.1:$PLAZA_CONTROL_PORT}"
-  if (exec 3<>"/dev/tcp/127.0.0.1/${ctl##*:}") 2>/dev/null; then
+  if [[ -n ${PLAZA_BENCH_CONTROL_URL:-} ]]; then
     SERVER_PID=0
-    # The relays belong to the running system; only the loadgen is ours here.
-    log "── w3-plaza against the control plane at $ctl"
-    if ! timeout --kill-after=10 400 "$BIN/loadgen" run --target plaza --workload w3 --control-url "$ctl" \
-      --connect-concurrency 32 --json "$RUN_DIR/w3-plaza.json" 2>"$RUN_DIR/w3-plaza.err" | tee "$RUN_DIR/w3-plaza.txt"; then
-      tail -5 "$RUN_DIR/w3-plaza.err" >&2
-      SKIPPED[w3]="the run against $ctl failed: $(tail -1 "$RUN_DIR/w3-plaza.err")"
-      rm -f "$RUN_DIR/w3-plaza.json"
-    fi
+    loadgen w3-plaza 400 --target plaza --workload w3 --control-url "$PLAZA_BENCH_CONTROL_URL" \
+      --control-world "${PLAZA_BENCH_W3_WORLD:-bench}" --connect-concurrency 32 || true
     SERVER_PID=""
+  elif w3_stack; then
+    loadgen w3-plaza 400 --target plaza --workload w3 --control-url "$W3_URL" --control-world bench \
+      --connect-concurrency 32 || true
+    stop_server
+    kill -TERM "$CONTROL_PID" 2>/dev/null || true
+    wait "$CONTROL_PID" 2>/dev/null || true
+    w3_stop_services
   else
-    SKIPPED[w3]="no control plane reachable at $ctl; start the system (\`make run\`) and run \`PLAZA_BENCH_ONLY=w3 make bench\`"
+    w3_stop_services
+    [[ -n ${SKIPPED[w3]:-} ]] || SKIPPED[w3]="the W3 stack did not start; see $RUN_DIR/control-w3.log"
     log "W3 skipped: ${SKIPPED[w3]}"
   fi
 fi
