@@ -51,12 +51,15 @@ async def operator_guard(
 ) -> None:
     """Authenticate the API key (``X-API-Key`` or ``Authorization: Bearer pk_...``)
     and check the handler's ``opt["role"]``. A refused mutating call is audited."""
+    needed: Role | None = handler.opt.get("role")
+    if needed is None:
+        # Litestar's automatic OPTIONS handlers carry no role: they only list methods.
+        return
     svc = services(connection.app.state)
     presented = connection.headers.get("x-api-key") or _bearer(connection)
     if not presented:
         raise Unauthenticated("an operator API key is required")
     key = await svc.api_keys.authenticate(presented)
-    needed: Role = handler.opt["role"]
     if not key.role.allows(needed):
         if connection.scope.get("method", "GET") != "GET":
             async with svc.auditor.action(
