@@ -22,8 +22,8 @@ from hypothesis import HealthCheck, Phase, settings
 
 from plaza_control.app import create_app
 from plaza_control.models import Role
-from plaza_control.settings import Settings
 from plaza_control.redis_keys import RedisKeys
+from plaza_control.settings import Settings
 
 from .conftest import cleanup, make_settings
 from .helpers import (
