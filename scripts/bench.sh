@@ -50,13 +50,13 @@ w3_stop_services() { [[ -z $W3_SERVICES ]] || env "${W3_ENV[@]}" scripts/service
 
 cleanup() {
   trap - INT TERM EXIT
-  w3_stop_services
   local pid
   for pid in "${STARTED[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   for pid in "${STARTED[@]}"; do
     for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -KILL "$pid" 2>/dev/null || true
   done
+  w3_stop_services
 }
 trap cleanup INT TERM EXIT
 

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 )
 
@@ -28,20 +29,42 @@ type ControlClient struct {
 	Attempts int
 
 	run string // random per client, so device ids are new users each run
+
+	mu      sync.Mutex
+	perAddr map[string]*http.Client // one pool per loopback source address
 }
 
-// NewControlClient returns a client with a connection pool sized for a join
+// NewControlClient returns a client with connection pools sized for a join
 // storm on loopback.
 func NewControlClient(base, world string) *ControlClient {
-	tr := &http.Transport{
-		DialContext:         (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
-		MaxIdleConns:        512,
-		MaxIdleConnsPerHost: 512,
-		IdleConnTimeout:     30 * time.Second,
-	}
 	var r [4]byte
 	_, _ = rand.Read(r[:])
-	return &ControlClient{BaseURL: base, World: world, HTTP: &http.Client{Transport: tr, Timeout: 30 * time.Second}, run: hex.EncodeToString(r[:])}
+	return &ControlClient{BaseURL: base, World: world, HTTP: newHTTPClient(nil), run: hex.EncodeToString(r[:]), perAddr: map[string]*http.Client{}}
+}
+
+func newHTTPClient(local net.IP) *http.Client {
+	d := &net.Dialer{Timeout: 5 * time.Second}
+	if local != nil {
+		d.LocalAddr = &net.TCPAddr{IP: local}
+	}
+	tr := &http.Transport{DialContext: d.DialContext, MaxIdleConns: 256, MaxIdleConnsPerHost: 256, IdleConnTimeout: 30 * time.Second}
+	return &http.Client{Transport: tr, Timeout: 30 * time.Second}
+}
+
+// client returns the HTTP client whose connections come from local, so
+// requests, like players, come from several addresses.
+func (c *ControlClient) client(local net.IP) *http.Client {
+	if local == nil || c.perAddr == nil {
+		return c.HTTP
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	h, ok := c.perAddr[local.String()]
+	if !ok {
+		h = newHTTPClient(local)
+		c.perAddr[local.String()] = h
+	}
+	return h
 }
 
 // Joined is what the control plane hands a member at join.
@@ -74,7 +97,8 @@ func (c *ControlClient) Ping(ctx context.Context) error {
 
 // SignInAndJoin signs m in as a guest and joins the world; room is a hint
 // the control plane may ignore (it places members itself).
-func (c *ControlClient) SignInAndJoin(ctx context.Context, m *Member, room string) (*Joined, error) {
+func (c *ControlClient) SignInAndJoin(ctx context.Context, m *Member, room string, local net.IP) (*Joined, error) {
+	hc := c.client(local)
 	sp := c.SignInPath
 	if sp == "" {
 		sp = "/v1/auth/guest"
@@ -85,7 +109,7 @@ func (c *ControlClient) SignInAndJoin(ctx context.Context, m *Member, room strin
 		AccessToken  string `json:"access_token"`
 	}
 	dev := fmt.Sprintf("loadgen-%s-%s", c.run, m.User) // DEVICE_ID: [A-Za-z0-9_-]{16,128}
-	if err := c.post(ctx, sp, "", map[string]any{"display_name": m.Name, "device_id": dev}, &signin, "signin"); err != nil {
+	if err := c.post(ctx, hc, sp, "", map[string]any{"display_name": m.Name, "device_id": dev}, &signin, "signin"); err != nil {
 		return nil, err
 	}
 	tok := firstNonEmpty(signin.SessionToken, signin.AccessToken, signin.Token)
@@ -102,7 +126,7 @@ func (c *ControlClient) SignInAndJoin(ctx context.Context, m *Member, room strin
 		Ticket   string `json:"ticket"`
 		Room     string `json:"room_id"`
 	}
-	if err := c.post(ctx, jp, tok, map[string]any{"world_id": c.World}, &j, "join"); err != nil {
+	if err := c.post(ctx, hc, jp, tok, map[string]any{"world_id": c.World}, &j, "join"); err != nil {
 		return nil, err
 	}
 	out := &Joined{URL: firstNonEmpty(j.RelayURL, j.URL), Ticket: j.Ticket, Room: j.Room}
@@ -114,7 +138,7 @@ func (c *ControlClient) SignInAndJoin(ctx context.Context, m *Member, room strin
 
 // post sends one JSON request, retrying on 409/429/503 as a real client
 // would; the last failure is returned as a *JoinError with the status.
-func (c *ControlClient) post(ctx context.Context, path, bearer string, body, out any, what string) error {
+func (c *ControlClient) post(ctx context.Context, hc *http.Client, path, bearer string, body, out any, what string) error {
 	b, err := json.Marshal(body)
 	if err != nil {
 		return err
@@ -124,7 +148,7 @@ func (c *ControlClient) post(ctx context.Context, path, bearer string, body, out
 		attempts = 5
 	}
 	for i := 1; ; i++ {
-		wait, err := c.post1(ctx, path, bearer, b, out, what)
+		wait, err := c.post1(ctx, hc, path, bearer, b, out, what)
 		if wait == 0 || i >= attempts {
 			return err
 		}
@@ -137,7 +161,7 @@ func (c *ControlClient) post(ctx context.Context, path, bearer string, body, out
 }
 
 // post1 makes one attempt; a non-zero wait means "retry after this long".
-func (c *ControlClient) post1(ctx context.Context, path, bearer string, b []byte, out any, what string) (time.Duration, error) {
+func (c *ControlClient) post1(ctx context.Context, hc *http.Client, path, bearer string, b []byte, out any, what string) (time.Duration, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.BaseURL+path, bytes.NewReader(b))
 	if err != nil {
 		return 0, err
@@ -146,7 +170,7 @@ func (c *ControlClient) post1(ctx context.Context, path, bearer string, b []byte
 	if bearer != "" {
 		req.Header.Set("Authorization", "Bearer "+bearer)
 	}
-	resp, err := c.HTTP.Do(req)
+	resp, err := hc.Do(req)
 	if err != nil {
 		return 0, &JoinError{Kind: what + "_http", Err: err}
 	}

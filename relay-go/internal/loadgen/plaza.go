@@ -68,7 +68,7 @@ func (t *PlazaTarget) Join(ctx context.Context, m *Member, local net.IP, sink Si
 	start := time.Now()
 	url, ticket := t.URL, ""
 	if t.Control != nil {
-		j, err := t.Control.SignInAndJoin(ctx, m, t.RoomID(m.Room))
+		j, err := t.Control.SignInAndJoin(ctx, m, t.RoomID(m.Room), local)
 		if err != nil {
 			return nil, tm, err
 		}
