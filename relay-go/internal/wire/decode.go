@@ -116,7 +116,7 @@ func Verify(buf []byte) (protocol.Message, error) {
 	if err != nil {
 		return 0, err
 	}
-	children, err := v.verifyTable(root, envelopeFields)
+	body, err := v.verifyTable(root, envelopeFields)
 	if err != nil {
 		return 0, err
 	}
@@ -125,7 +125,6 @@ func Verify(buf []byte) (protocol.Message, error) {
 	if p := v.fieldPos(root, vt, vtSize, 0); p != 0 {
 		tag = protocol.Message(buf[p])
 	}
-	body := children[0]
 	switch {
 	case tag == protocol.MessageNONE:
 		return 0, &DecodeError{Code: common.ErrorCodeMalformedFrame, Msg: "envelope holds no message"}

@@ -112,19 +112,17 @@ func (v verifier) fieldPos(tpos, vt, vtSize, i int) int {
 }
 
 // verifyTable checks every declared slot of the table at tpos. It returns the
-// positions of table-typed slots' targets (0 when absent) in slot order.
-func (v verifier) verifyTable(tpos int, fields []field) (children []int, err error) {
+// position of the table its (single) table-typed slot points to, 0 when
+// absent or when the layout has none. No client table has two.
+func (v verifier) verifyTable(tpos int, fields []field) (child int, err error) {
 	vt, vtSize, err := v.table(tpos)
 	if err != nil {
-		return nil, err
+		return 0, err
 	}
 	tblSize := int(v.u16(vt + 2))
 	for i, f := range fields {
 		p := v.fieldPos(tpos, vt, vtSize, i)
 		if p == 0 {
-			if f.kind == fTable {
-				children = append(children, 0)
-			}
 			continue
 		}
 		size := f.size
@@ -132,22 +130,22 @@ func (v verifier) verifyTable(tpos int, fields []field) (children []int, err err
 			size = 4
 		}
 		if p-tpos+size > tblSize || !v.inBounds(p, size) {
-			return nil, errMalformed("field %d of table at %d overruns the table", i, tpos)
+			return 0, errMalformed("field %d of table at %d overruns the table", i, tpos)
 		}
 		switch f.kind {
 		case fString, fByteVector:
 			if err := v.vector(p, 1, f.kind == fString); err != nil {
-				return nil, err
+				return 0, err
 			}
 		case fTable:
 			target, err := v.offsetTarget(p)
 			if err != nil {
-				return nil, err
+				return 0, err
 			}
-			children = append(children, target)
+			child = target
 		}
 	}
-	return children, nil
+	return child, nil
 }
 
 // offsetTarget follows the uoffset stored at p.
