@@ -195,6 +195,9 @@ func Run(ctx context.Context, cfg RunConfig) (*Report, error) {
 		}
 		rep.Joined += m.Joined
 		rep.JoinFailed += m.Failed
+		if m.Failed > 0 {
+			logf("worker %d: %d joins failed %v, e.g. %s", m.Worker, m.Failed, m.Events, m.Text)
+		}
 	}
 	joinDur := time.Since(joinStart)
 	logf("joined %d/%d in %.1fs (%d failed)", rep.Joined, n, joinDur.Seconds(), rep.JoinFailed)

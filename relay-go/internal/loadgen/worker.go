@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -61,6 +62,8 @@ type message struct {
 	StartUnixMs int64         `json:"start_unix_ms,omitempty"`
 	Result      *WorkerResult `json:"result,omitempty"`
 	Text        string        `json:"text,omitempty"`
+	// Events (joined) counts join failures by kind; Text is one example.
+	Events map[string]uint64 `json:"events,omitempty"`
 }
 
 // worker runs one process's share of the members.
@@ -81,6 +84,7 @@ type worker struct {
 	evMu        sync.Mutex
 	events      map[string]uint64
 	chatPerRoom map[int]uint64 // chat lines sent by this worker's members, by room
+	firstErr    string         // the first join error, as an example for the log
 
 	members   []*memberState
 	cpuWindow float64
@@ -246,7 +250,14 @@ func RunWorker(ctx context.Context, in io.Reader, out io.Writer) error {
 	res := w.joinAll(jctx)
 	cancel()
 	defer w.closeAll()
-	send(message{Type: "joined", Joined: res.Joined, Failed: res.JoinFailed})
+	w.evMu.Lock()
+	ev := map[string]uint64{}
+	for k, v := range w.events {
+		ev[k] = v
+	}
+	sample := w.firstErr
+	w.evMu.Unlock()
+	send(message{Type: "joined", Joined: res.Joined, Failed: res.JoinFailed, Events: ev, Text: sample})
 
 	var start message
 	select {
@@ -310,9 +321,17 @@ func (w *worker) joinAll(ctx context.Context) *WorkerResult {
 				kind := "join_other"
 				var je *JoinError
 				if errors.As(err, &je) {
-					kind = "join_" + je.Kind
+					kind = je.Kind
+					if !strings.HasPrefix(kind, "join") {
+						kind = "join_" + kind
+					}
 				}
 				w.event(kind)
+				w.evMu.Lock()
+				if w.firstErr == "" {
+					w.firstErr = err.Error()
+				}
+				w.evMu.Unlock()
 				mu.Lock()
 				res.JoinFailed++
 				mu.Unlock()
