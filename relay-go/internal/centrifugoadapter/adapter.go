@@ -161,7 +161,12 @@ type session struct {
 	nextID  atomic.Uint32
 }
 
-func (s *session) write(frame []byte) error { return s.conn.WriteMessage(gws.OpcodeBinary, frame) }
+func (s *session) write(frame []byte) error {
+	if s.conn == nil { // only in tests: a session without a socket
+		return errors.New("no connection")
+	}
+	return s.conn.WriteMessage(gws.OpcodeBinary, frame)
+}
 
 // await waits for the reply with id; on failure the string is a kind.
 func (s *session) await(ctx context.Context, id uint32, timeout time.Duration) (string, error) {

@@ -128,7 +128,7 @@ func (h *Hub) ReloadConfig(ctx context.Context, cfg coord.WorldConfig) (int, err
 			rooms = append(rooms, r)
 		}
 	}
-	return h.each(ctx, rooms, roomInput{kind: inConfig, cfg: cfg})
+	return h.each(ctx, rooms, roomInput{kind: inConfig, cfg: &cfg})
 }
 
 // HandleCommand executes one operator command (coord.CommandHandler).

@@ -102,7 +102,7 @@ type roomInput struct {
 	set    roomstate.Set
 	userID string
 	until  time.Time
-	cfg    coord.WorldConfig
+	cfg    *coord.WorldConfig // inConfig; a pointer keeps inputs (and inboxes) small
 	reason string
 	code   common.CloseCode
 	leave  common.LeaveReason
@@ -117,7 +117,9 @@ type roomReply struct {
 	err      error
 }
 
-const inboxSize = 256
+// inboxSize bounds a room's pending reliable inputs; a full inbox blocks
+// the sending sessions' receive paths (backpressure), never the room.
+const inboxSize = 128
 
 func newRoom(h *Hub, id, world string, cfg coord.WorldConfig) *Room {
 	return &Room{
@@ -308,7 +310,7 @@ func (r *Room) handle(ctx context.Context, in roomInput) {
 		in.reply <- roomReply{took: r.runTick()}
 	case inConfig:
 		old := r.cfg
-		r.cfg = in.cfg
+		r.cfg = *in.cfg
 		if r.ticking && old.TickRateHz != in.cfg.TickRateHz {
 			r.ticker.Reset(r.tickPeriod())
 		}
