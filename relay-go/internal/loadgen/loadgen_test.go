@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/plaza-dev/plaza/relay-go/internal/ticket"
+	"github.com/plaza-dev/plaza/relay-go/internal/wire"
 )
 
 // The relay's own verifier must accept what the load generator mints.
@@ -113,4 +114,49 @@ func TestWalkerIsSmooth(t *testing.T) {
 		}
 		prev = p
 	}
+}
+
+type countingSink struct{ moves, chats, events int }
+
+func (c *countingSink) Movement(int64, uint32)     { c.moves++ }
+func (c *countingSink) Chat(int64, []byte, uint64) { c.chats++ }
+func (c *countingSink) Event(string)               { c.events++ }
+func (c *countingSink) Closed(string)              {}
+
+func TestPlazaSessionDecodesRelayFrames(t *testing.T) {
+	enc := wire.NewEncoder(256)
+	sk := &countingSink{}
+	s := &plazaSession{sink: sk, welcome: make(chan error, 1)}
+	s.handle(enc.Welcome(&wire.Welcome{SessionID: "s", MemberID: 2}))
+	if err := <-s.welcome; err != nil || s.memberID != 2 {
+		t.Fatalf("welcome: %v member %d", err, s.memberID)
+	}
+	s.handle(enc.MovementBatch(1, 0, []wire.Avatar{{MemberID: 1, ClientTimeMsLow: 5}, {MemberID: 2}, {MemberID: 3}}))
+	s.handle(enc.ChatMessage(1, 1, "u", "n", chatText(1, 1, 0, 32), 0, 1))
+	if sk.moves != 2 || sk.chats != 1 {
+		t.Fatalf("moves %d (own avatar skipped) chats %d", sk.moves, sk.chats)
+	}
+}
+
+// FuzzPlazaFrame: no relay frame, however broken, panics the load generator.
+func FuzzPlazaFrame(f *testing.F) {
+	enc := wire.NewEncoder(256)
+	f.Add(enc.MovementBatch(1, 0, []wire.Avatar{{MemberID: 1}}))
+	f.Add(enc.ChatMessage(1, 1, "u", "n", "lg|1|1|1|", 0, 1))
+	f.Add(enc.Welcome(&wire.Welcome{MemberID: 1}))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		s := &plazaSession{sink: &countingSink{}, welcome: make(chan error, 1)}
+		s.handle(b)
+	})
+}
+
+func FuzzParseChat(f *testing.F) {
+	f.Add([]byte("lg|1|2|3|abc"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if s, n, us, ok := parseChat(b); ok {
+			if s2, n2, us2, ok2 := parseChat([]byte(chatText(s, n, us, 0))); !ok2 || s2 != s || n2 != n || us2 != us {
+				t.Fatalf("round trip %q", b)
+			}
+		}
+	})
 }

@@ -186,6 +186,11 @@ func (s *plazaSession) OnClose(_ *gws.Conn, err error) {
 
 func (s *plazaSession) OnMessage(_ *gws.Conn, msg *gws.Message) {
 	defer msg.Close()
+	s.handle(msg.Bytes())
+}
+
+// handle decodes one relay frame and reports what it carries to the sink.
+func (s *plazaSession) handle(b []byte) {
 	defer func() {
 		// The relay is trusted but under test: a frame the generated
 		// accessors cannot read costs one count, never the process.
@@ -193,7 +198,6 @@ func (s *plazaSession) OnMessage(_ *gws.Conn, msg *gws.Message) {
 			s.sink.Event("client_decode_panic")
 		}
 	}()
-	b := msg.Bytes()
 	if len(b) < 8 || !protocol.EnvelopeBufferHasIdentifier(b) {
 		s.sink.Event("client_bad_frame")
 		return
@@ -226,7 +230,10 @@ func (s *plazaSession) OnMessage(_ *gws.Conn, msg *gws.Message) {
 		w.Init(tab.Bytes, tab.Pos)
 		s.memberID = w.MemberId()
 		if !s.welcomed.Swap(true) {
-			s.welcome <- nil
+			select {
+			case s.welcome <- nil:
+			default:
+			}
 		}
 	case protocol.MessageError:
 		var e protocol.Error

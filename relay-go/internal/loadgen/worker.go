@@ -197,7 +197,7 @@ func parseChat(t []byte) (sender int, n uint64, sentUs int64, ok bool) {
 			f[i] = f[i]*10 + uint64(c-'0')
 			p++
 		}
-		if p == start || p >= len(t) {
+		if p == start || p-start > 18 || p >= len(t) { // 18 digits never overflow
 			return 0, 0, 0, false
 		}
 		p++
