@@ -128,28 +128,33 @@ func TestBadInputHelloTimeout(t *testing.T) {
 }
 
 func TestBadInputIdleTimeout(t *testing.T) {
-	e := startRelay(t, func(c *config.Config) { c.IdleTimeout = 300 * time.Millisecond })
+	e := startRelay(t, func(c *config.Config) { c.IdleTimeout = 500 * time.Millisecond })
 	a, _ := e.join("room-b", "alice")
 	b, _ := e.join("room-b", "bob")
 	a.expect(protocol.MessageMemberJoined)
-	// Bob keeps pinging, Alice goes silent.
+	// Bob keeps pinging until the test ends, Alice goes silent.
+	stop := make(chan struct{})
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		for i := 0; i < 10; i++ {
-			_ = b.c.Write(context.Background(), websocket.MessageBinary, b.enc.Ping(1, 1))
-			time.Sleep(100 * time.Millisecond)
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(100 * time.Millisecond):
+				_ = b.c.Write(context.Background(), websocket.MessageBinary, b.enc.Ping(1, 1))
+			}
 		}
 	}()
+	defer func() { close(stop); <-done }()
 	a.expectClose(common.CloseCodeIdleTimeout)
-	<-done
 	for {
-		env, err := b.read(2 * time.Second)
+		env, err := b.read(3 * time.Second)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if env.Message.Type == protocol.MessageMemberLeft {
-			if ml := env.Message.Value.(*protocol.MemberLeftT); ml.Reason != common.LeaveReasonTimedOut {
+			if ml := env.Message.Value.(*protocol.MemberLeftT); ml.Reason != common.LeaveReasonTimedOut || ml.UserId != "alice" {
 				t.Fatalf("%+v", ml)
 			}
 			return
