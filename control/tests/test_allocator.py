@@ -253,3 +253,17 @@ async def test_release_room(rig: Rig) -> None:
     assert await rig.alloc.release_room(out.room_id) == ""
     assert await rig.alloc.user_room(user_id(1)) is None
     assert (await rig.alloc.relays())[0].seats == 0
+
+
+async def test_sweep_forgets_dead_relays(rig: Rig) -> None:
+    a = relay("relay-a")
+    b = relay("relay-b")
+    await rig.add(a)
+    await rig.add(b)
+    await rig.alloc.mark_draining("relay-a")
+    await rig.kill("relay-a")
+    await rig.alloc.sweep(NOW)
+    assert [r.relay_id for r in await rig.alloc.relays()] == ["relay-b"]
+    if rig.r is not None and rig.keys is not None:
+        assert await rig.r.smembers(rig.keys.relays) == {b"relay-b"}
+        assert await rig.r.smembers(rig.keys.draining) == set()

@@ -369,6 +369,7 @@ class MemoryAllocator:
         return room.relay
 
     async def sweep(self, now_ms: int) -> int:
+        self.draining &= set(self.heartbeats)
         released = 0
         for room_id in list(self.room_map):
             if self._purge(room_id, now_ms) == 0:

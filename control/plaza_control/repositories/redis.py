@@ -129,6 +129,7 @@ class RedisAllocator:
         return _b(res)
 
     async def sweep(self, now_ms: int) -> int:
+        await self._forget_dead_relays()
         released = 0
         cursor: int = 0
         while True:
@@ -142,6 +143,23 @@ class RedisAllocator:
                 )
             if cursor == 0:
                 return released
+
+    async def _forget_dead_relays(self) -> None:
+        """Drop relays whose heartbeat key expired from the index and the drain set.
+        A relay that heartbeats again re-adds itself (SADD with every heartbeat)."""
+        ids = [_b(x) for x in await self._r.smembers(self._k.relays)]
+        if not ids:
+            return
+        pipe = self._r.pipeline(transaction=False)
+        for i in ids:
+            pipe.exists(self._k.relay_hb(i))
+        alive = await pipe.execute()
+        dead = [i for i, ok in zip(ids, alive, strict=True) if not ok]
+        if dead:
+            pipe = self._r.pipeline(transaction=False)
+            pipe.srem(self._k.relays, *dead)
+            pipe.srem(self._k.draining, *dead)
+            await pipe.execute()
 
     async def _room_infos(self, room_ids: list[str]) -> list[RoomInfo]:
         pipe = self._r.pipeline(transaction=False)
