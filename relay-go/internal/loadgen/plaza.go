@@ -142,6 +142,22 @@ type plazaSession struct {
 	welcomed atomic.Bool
 	closing  atomic.Bool
 	memberID uint32
+	seq      uint64 // last room sequence seen (Welcome snapshot, then every reliable event)
+}
+
+// sequenced checks the room sequence of a reliable event: it must be exactly
+// one more than the last (docs/protocol.md, "Sequence numbers").
+func (s *plazaSession) sequenced(seq uint64) {
+	switch {
+	case seq == s.seq+1:
+	case seq <= s.seq:
+		s.sink.Event("relay_seq_duplicate")
+	default:
+		s.sink.Event("relay_seq_gap")
+	}
+	if seq > s.seq {
+		s.seq = seq
+	}
 }
 
 func (s *plazaSession) Move(p *Pose, nowMs int64) error {
@@ -154,6 +170,13 @@ func (s *plazaSession) Move(p *Pose, nowMs int64) error {
 func (s *plazaSession) Chat(text string, requestID uint32) error {
 	enc := wire.GetEncoder()
 	f := enc.ChatSend(text, requestID)
+	wire.PutEncoder(enc)
+	return s.conn.WriteMessage(gws.OpcodeBinary, f)
+}
+
+func (s *plazaSession) Ping(nowMs int64) error {
+	enc := wire.GetEncoder()
+	f := enc.Ping(nowMs, 0)
 	wire.PutEncoder(enc)
 	return s.conn.WriteMessage(gws.OpcodeBinary, f)
 }
@@ -224,11 +247,36 @@ func (s *plazaSession) handle(b []byte) {
 	case protocol.MessageChatMessage:
 		var cm protocol.ChatMessage
 		cm.Init(tab.Bytes, tab.Pos)
+		s.sequenced(cm.Sequence())
 		s.sink.Chat(time.Now().UnixMicro(), cm.Text(), cm.Sequence())
+	case protocol.MessageMemberJoined:
+		var mj protocol.MemberJoined
+		mj.Init(tab.Bytes, tab.Pos)
+		s.sequenced(mj.Sequence())
+	case protocol.MessageMemberLeft:
+		var ml protocol.MemberLeft
+		ml.Init(tab.Bytes, tab.Pos)
+		s.sequenced(ml.Sequence())
+	case protocol.MessageEmotePlayed:
+		var ep protocol.EmotePlayed
+		ep.Init(tab.Bytes, tab.Pos)
+		s.sequenced(ep.Sequence())
+	case protocol.MessageStateChanged:
+		var sc protocol.StateChanged
+		sc.Init(tab.Bytes, tab.Pos)
+		s.sequenced(sc.Sequence())
+	case protocol.MessageAnnouncement:
+		var an protocol.Announcement
+		an.Init(tab.Bytes, tab.Pos)
+		s.sequenced(an.Sequence())
 	case protocol.MessageWelcome:
 		var w protocol.Welcome
 		w.Init(tab.Bytes, tab.Pos)
 		s.memberID = w.MemberId()
+		var snap protocol.RoomSnapshot
+		if w.Snapshot(&snap) != nil {
+			s.seq = snap.Sequence()
+		}
 		if !s.welcomed.Swap(true) {
 			select {
 			case s.welcome <- nil:

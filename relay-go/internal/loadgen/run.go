@@ -298,6 +298,9 @@ func Run(ctx context.Context, cfg RunConfig) (*Report, error) {
 	if rep.ChatExpected > 0 {
 		rep.ChatCompleteness = float64(rep.ChatUnique) / float64(rep.ChatExpected)
 	}
+	// Relay sequence gaps/duplicates (any reliable event, docs/protocol.md)
+	// count against ordering too.
+	rep.ChatSeqRegressions += rep.Events["relay_seq_gap"] + rep.Events["relay_seq_duplicate"]
 	rep.ChatExactlyOnceOK = rep.ChatUnique == rep.ChatExpected && rep.ChatDuplicates == 0 && rep.ChatOrderViolations == 0 && rep.ChatSeqRegressions == 0
 	rep.MoveLatency, rep.ChatLatency = move.Summarize(), chat.Summarize()
 	rep.ConnectTime, rep.JoinTime = conn.Summarize(), join.Summarize()

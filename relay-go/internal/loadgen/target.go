@@ -55,6 +55,16 @@ type Session interface {
 	Close() error
 }
 
+// Pinger is a Session whose protocol needs client keep-alives (Plaza: send
+// something at least every 10 s, docs/protocol.md). The load generator pings
+// sessions that have sent nothing for KeepAlive.
+type Pinger interface {
+	Ping(nowMs int64) error
+}
+
+// KeepAlive is how long a Pinger session may stay silent.
+const KeepAlive = 10 * time.Second
+
 // Sink receives what one member's session delivers. Calls for one session
 // come from one goroutine at a time.
 type Sink interface {

@@ -86,6 +86,7 @@ type worker struct {
 	chatPerRoom map[int]uint64 // chat lines sent by this worker's members, by room
 	firstErr    string         // the first join error, as an example for the log
 
+	membersMu sync.Mutex // guards members while joinAll appends and keepAlive reads
 	members   []*memberState
 	cpuWindow float64
 }
@@ -98,6 +99,7 @@ type memberState struct {
 	sess    Session
 	moveRcv atomic.Uint64
 	closed  atomic.Bool
+	sentAt  atomic.Int64 // Unix ms of the last frame sent (for keep-alives)
 
 	mu       sync.Mutex
 	lastFrom map[int]uint64 // sender index -> last chat counter seen
@@ -246,6 +248,10 @@ func RunWorker(ctx context.Context, in io.Reader, out io.Writer) error {
 	if jt == 0 {
 		jt = 3 * time.Minute
 	}
+	kctx, stopKeepAlive := context.WithCancel(ctx)
+	kdone := make(chan struct{})
+	go func() { defer close(kdone); w.keepAlive(kctx) }()
+	defer func() { stopKeepAlive(); <-kdone }()
 	jctx, cancel := context.WithTimeout(ctx, jt)
 	res := w.joinAll(jctx)
 	cancel()
@@ -338,12 +344,15 @@ func (w *worker) joinAll(ctx context.Context) *WorkerResult {
 				return
 			}
 			ms.sess = sess
+			ms.sentAt.Store(time.Now().UnixMilli())
 			w.connLat.Record(tm.Connect.Microseconds())
 			w.joinLat.Record(tm.Join.Microseconds())
 			done := time.Now().UnixMicro()
 			mu.Lock()
 			res.Joined++
+			w.membersMu.Lock()
 			w.members = append(w.members, ms)
+			w.membersMu.Unlock()
 			if done > res.LastJoinDoneUs {
 				res.LastJoinDoneUs = done
 			}
@@ -455,6 +464,7 @@ func (s *memberState) run(ctx context.Context, start, end time.Time) {
 		now := time.Now()
 		if !now.Before(nextMove) {
 			p := walker.At(now.Sub(start).Seconds())
+			s.sentAt.Store(now.UnixMilli())
 			if err := s.sess.Move(&p, now.UnixMilli()); err != nil {
 				s.w.sendErrs.Add(1)
 			} else {
@@ -466,6 +476,7 @@ func (s *memberState) run(ctx context.Context, start, end time.Time) {
 		}
 		if !now.Before(nextChat) {
 			chatN++
+			s.sentAt.Store(now.UnixMilli())
 			if err := s.sess.Chat(chatText(s.m.Index, chatN, now.UnixMicro(), chatBytes), uint32(chatN)); err != nil {
 				s.w.sendErrs.Add(1)
 				chatN-- // not sent: receivers must not expect it
@@ -538,4 +549,36 @@ func (w *worker) closeAll() {
 	}
 	wg.Wait()
 	time.Sleep(200 * time.Millisecond)
+}
+
+// keepAlive pings every session that supports it (Pinger) and has sent
+// nothing for KeepAlive, like a real client's keep-alive timer. It runs
+// from the first join until the worker is done, spreading pings over time.
+func (w *worker) keepAlive(ctx context.Context) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return
+		}
+		w.membersMu.Lock()
+		ms := w.members
+		w.membersMu.Unlock()
+		now := time.Now().UnixMilli()
+		for _, m := range ms {
+			p, ok := m.sess.(Pinger)
+			if !ok || m.closed.Load() || now-m.sentAt.Load() < KeepAlive.Milliseconds() {
+				continue
+			}
+			m.sentAt.Store(now)
+			if err := p.Ping(now); err != nil {
+				w.sendErrs.Add(1)
+			}
+			if ctx.Err() != nil {
+				return
+			}
+		}
+	}
 }

@@ -116,6 +116,10 @@ func TestRoomClosesWhenEmptyAndRestoresState(t *testing.T) {
 	if len(w.Snapshot.State) != 1 || w.Snapshot.State[0].Version != 1 || w.Snapshot.Sequence != 4 {
 		t.Fatalf("restored snapshot %+v", w.Snapshot)
 	}
+	// The event is published right after the Welcome is queued.
+	if _, ok := e.events.Wait(t.Context(), func(ev coord.Event) bool { return ev.Kind == coord.EventMemberJoined && ev.UserID == "bob" }); !ok {
+		t.Fatal("no joined event for bob")
+	}
 	var kinds []coord.EventKind
 	for _, ev := range e.events.Events() {
 		if ev.RoomID == "room-e" {
