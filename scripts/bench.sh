@@ -89,7 +89,7 @@ start_relay() {
   port_free "$RELAY_PORT" || die "port $RELAY_PORT is taken (is \`make run\` running? stop it first)"
   "$BIN/relay" --listen "127.0.0.1:$RELAY_PORT" --admin-listen "127.0.0.1:$ADMIN_PORT" \
     --relay-id "$RELAY_ID" "${RELAY_KEYS[@]}" \
-    --tick-rate "$PLAZA_BENCH_TICK" --room-capacity 1000 --idle-timeout 10m \
+    --tick-rate "$PLAZA_BENCH_TICK" --room-capacity 1000 \
     --max-connections 50000 --log-level warn "$@" >"$RUN_DIR/relay-$name.log" 2>&1 &
   SERVER_PID=$!
   STARTED+=("$SERVER_PID")
@@ -276,7 +276,7 @@ meta = {
   "load_before": "$LOAD_BEFORE",
   "tick_hz": $PLAZA_BENCH_TICK,
   "centrifugo_version": $(python3 -c 'import json,sys; print(json.dumps(sys.argv[1]))' "$("$TOOLS_DIR/bin/centrifugo" version 2>/dev/null | head -1)"),
-  "relay_flags": "--tick-rate $PLAZA_BENCH_TICK --room-capacity 1000 --idle-timeout 10m --max-connections 50000 --log-level warn (W4 interest on: --interest-radius $PLAZA_BENCH_INTEREST)",
+  "relay_flags": "--tick-rate $PLAZA_BENCH_TICK --room-capacity 1000 --max-connections 50000 --log-level warn (W4 interest on: --interest-radius $PLAZA_BENCH_INTEREST)",
   "skipped": json.loads(sys.argv[2]),
   "notes": notes,
 }
