@@ -14,7 +14,7 @@
 #   PLAZA_BENCH_W4_DURATION=30s   W4 window
 #   PLAZA_BENCH_TICK=10           relay tick rate (Hz), = the 10 Hz movement rate; the latency target is one tick + 10 ms
 #   PLAZA_BENCH_W1_TICK20=1       also run W1 on Plaza at the relay's default 20 Hz tick (w1-plaza-tick20)
-#   PLAZA_BENCH_INTEREST=30       interest radius (m) for W4 "interest on"
+#   PLAZA_BENCH_INTEREST=50       interest radius (m) for W4 "interest on"
 #   PLAZA_BENCH_CONTROL_URL=...   W3: a running control plane (+ relays it assigns to), e.g. from `make run`
 #   PLAZA_BENCH_NOTE="..."        a note printed with the results (e.g. "shared machine")
 #   PLAZA_BENCH_PPROF=1           profile the relay for 20 s during W1 (default 1)
@@ -27,7 +27,7 @@ cd "$PLAZA_ROOT"
 : "${PLAZA_BENCH_W4_DURATION:=30s}"
 : "${PLAZA_BENCH_TICK:=10}"
 : "${PLAZA_BENCH_W1_TICK20:=1}"
-: "${PLAZA_BENCH_INTEREST:=30}"
+: "${PLAZA_BENCH_INTEREST:=50}"
 : "${PLAZA_BENCH_BUDGET:=1500}"
 : "${PLAZA_BENCH_PPROF:=1}"
 : "${PLAZA_BENCH_NOTE:=}"

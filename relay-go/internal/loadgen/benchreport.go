@@ -207,6 +207,12 @@ func fanoutRows(rs []*Report) []row {
 			l := r.MoveLatency
 			return fmt.Sprintf("%.1f / %.1f / **%.1f** / %.0f", l.P50, l.P90, l.P99, l.Max)
 		})},
+		{"movement frame, server stamp → client p50 / p99, ms", col(func(r *Report) string {
+			if r.BatchLatency.Count == 0 {
+				return "– (no server stamp)"
+			}
+			return fmt.Sprintf("%.1f / %.1f", r.BatchLatency.P50, r.BatchLatency.P99)
+		})},
 		{"chat latency p50 / p99, ms", col(func(r *Report) string { return fmt.Sprintf("%.1f / %.1f", r.ChatLatency.P50, r.ChatLatency.P99) })},
 		{"chat delivered exactly once, in order", col(chatCell)},
 		{"join time p50 / p99, ms", col(func(r *Report) string { return fmt.Sprintf("%.1f / %.1f", r.JoinTime.P50, r.JoinTime.P99) })},

@@ -118,6 +118,7 @@ func TestWalkerIsSmooth(t *testing.T) {
 
 type countingSink struct{ moves, chats, events int }
 
+func (c *countingSink) Batch(int64, int64)         {}
 func (c *countingSink) Movement(int64, uint32)     { c.moves++ }
 func (c *countingSink) Chat(int64, []byte, uint64) { c.chats++ }
 func (c *countingSink) Event(string)               { c.events++ }

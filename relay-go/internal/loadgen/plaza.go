@@ -236,6 +236,7 @@ func (s *plazaSession) handle(b []byte) {
 		var mb protocol.MovementBatch
 		mb.Init(tab.Bytes, tab.Pos)
 		now := time.Now().UnixMicro()
+		s.sink.Batch(now, mb.ServerTimeMs())
 		var at protocol.AvatarTransform
 		for i, n := 0, mb.AvatarsLength(); i < n; i++ {
 			mb.Avatars(&at, i)

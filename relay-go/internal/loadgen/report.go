@@ -18,6 +18,9 @@ func PrintSummary(w io.Writer, r *Report) {
 	if r.MovesSent > 0 {
 		p("movement     %d sent, %d delivered (%.0f/s)", r.MovesSent, r.MovementDelivered, r.MovementPerSec)
 		p("move lat ms  p50 %.2f  p90 %.2f  p99 %.2f  p99.9 %.2f  max %.2f", r.MoveLatency.P50, r.MoveLatency.P90, r.MoveLatency.P99, r.MoveLatency.P999, r.MoveLatency.Max)
+		if b := r.BatchLatency; b.Count > 0 {
+			p("  of which server stamp -> client, ms: p50 %.2f  p99 %.2f  max %.2f (%d frames)", b.P50, b.P99, b.Max, b.Count)
+		}
 	}
 	if r.ChatsSent > 0 {
 		p("chat         %d sent, %d/%d delivered (%.4f%%), dup %d, order %d, seq %d -> exactly-once in order: %v",

@@ -81,10 +81,13 @@ type Report struct {
 	ChatExactlyOnceOK   bool    `json:"chat_exactly_once_in_order"`
 
 	MoveLatency Summary `json:"move_latency"`
-	ChatLatency Summary `json:"chat_latency"`
-	ConnectTime Summary `json:"connect_time"`
-	JoinTime    Summary `json:"join_time"`
-	JoinsPerSec float64 `json:"joins_per_s"`
+	// BatchLatency is the server -> client leg of movement: server stamp
+	// (MovementBatch.server_time_ms, ms resolution) to receipt.
+	BatchLatency Summary `json:"batch_latency"`
+	ChatLatency  Summary `json:"chat_latency"`
+	ConnectTime  Summary `json:"connect_time"`
+	JoinTime     Summary `json:"join_time"`
+	JoinsPerSec  float64 `json:"joins_per_s"`
 
 	MoveLatencyHist Snapshot `json:"move_latency_hist_us"`
 	ChatLatencyHist Snapshot `json:"chat_latency_hist_us"`
@@ -247,7 +250,7 @@ func Run(ctx context.Context, cfg RunConfig) (*Report, error) {
 	logf("window: %s from %s", wl.Duration(), start.UTC().Format("15:04:05.000"))
 
 	// Phase 3: results.
-	var move, chat, conn, join Snapshot
+	var move, batch, chat, conn, join Snapshot
 	sentPerRoom := map[int]uint64{}
 	presentPerRoom := map[int]int{}
 	var first, last int64
@@ -274,6 +277,7 @@ func Run(ctx context.Context, cfg RunConfig) (*Report, error) {
 			presentPerRoom[k] += v
 		}
 		move.Merge(r.MoveLatency)
+		batch.Merge(r.BatchLatency)
 		chat.Merge(r.ChatLatency)
 		conn.Merge(r.ConnectTime)
 		join.Merge(r.JoinTime)
@@ -303,6 +307,7 @@ func Run(ctx context.Context, cfg RunConfig) (*Report, error) {
 	rep.ChatSeqRegressions += rep.Events["relay_seq_gap"] + rep.Events["relay_seq_duplicate"]
 	rep.ChatExactlyOnceOK = rep.ChatUnique == rep.ChatExpected && rep.ChatDuplicates == 0 && rep.ChatOrderViolations == 0 && rep.ChatSeqRegressions == 0
 	rep.MoveLatency, rep.ChatLatency = move.Summarize(), chat.Summarize()
+	rep.BatchLatency = batch.Summarize()
 	rep.ConnectTime, rep.JoinTime = conn.Summarize(), join.Summarize()
 	rep.MoveLatencyHist, rep.ChatLatencyHist, rep.JoinTimeHist = move, chat, join
 	if last > first && rep.Joined > 0 {

@@ -72,6 +72,9 @@ type Sink interface {
 	// nowUs (Unix µs) and sent at sentMsLow (low 32 bits of the sender's
 	// Unix milliseconds).
 	Movement(nowUs int64, sentMsLow uint32)
+	// Batch reports one movement frame stamped by the server at serverMs
+	// (Unix ms) and received at nowUs: the server -> client leg of latency.
+	Batch(nowUs int64, serverMs int64)
 	// Chat reports one chat line as the sender wrote it. seq is the
 	// server's room sequence when the protocol has one, else 0.
 	Chat(nowUs int64, text []byte, seq uint64)

@@ -38,10 +38,11 @@ type WorkerResult struct {
 	PresentPerRoom    map[int]int    `json:"present_per_room"`
 	ChatUniquePerRoom map[int]uint64 `json:"chat_unique_per_room"`
 
-	MoveLatency Snapshot `json:"move_latency_us"`
-	ChatLatency Snapshot `json:"chat_latency_us"`
-	ConnectTime Snapshot `json:"connect_time_us"`
-	JoinTime    Snapshot `json:"join_time_us"`
+	MoveLatency  Snapshot `json:"move_latency_us"`
+	BatchLatency Snapshot `json:"batch_latency_us"`
+	ChatLatency  Snapshot `json:"chat_latency_us"`
+	ConnectTime  Snapshot `json:"connect_time_us"`
+	JoinTime     Snapshot `json:"join_time_us"`
 
 	FirstJoinStartUs int64 `json:"first_join_start_us"`
 	LastJoinDoneUs   int64 `json:"last_join_done_us"`
@@ -74,6 +75,7 @@ type worker struct {
 	measuring atomic.Bool
 	moveLat   [8]Histogram
 	chatLat   Histogram
+	batchLat  Histogram // server stamp -> receipt of movement frames
 	connLat   Histogram
 	joinLat   Histogram
 	movesSent atomic.Uint64
@@ -127,6 +129,12 @@ func (s *memberState) Movement(nowUs int64, sentMsLow uint32) {
 		sent -= 1 << 32
 	}
 	s.w.moveLat[s.m.Index&7].Record(nowUs - sent*1000)
+}
+
+func (s *memberState) Batch(nowUs int64, serverMs int64) {
+	if s.w.measuring.Load() && serverMs > 0 {
+		s.w.batchLat.Record(nowUs - serverMs*1000)
+	}
 }
 
 // Chat checks a line "lg|<sender>|<n>|<sentUs>|...": every sender numbers
@@ -518,6 +526,7 @@ func (w *worker) collect(res *WorkerResult) {
 		res.MoveLatency.Merge(w.moveLat[i].Snapshot())
 	}
 	res.ChatLatency = w.chatLat.Snapshot()
+	res.BatchLatency = w.batchLat.Snapshot()
 	res.ConnectTime = w.connLat.Snapshot()
 	res.JoinTime = w.joinLat.Snapshot()
 	w.evMu.Lock()
