@@ -109,8 +109,20 @@ func replaceSection(doc, section string) string {
 	if j := strings.Index(rest, "\n## "); j >= 0 {
 		end = i + len(SectionHeading) + 1 + j + 1
 	}
-	return doc[:i] + section + strings.TrimLeft(doc[end:], "\n")
+	// A hand-written "### Findings" subsection survives regeneration.
+	if k := strings.Index(doc[i:end], "\n"+FindingsHeading+"\n"); k >= 0 {
+		section = strings.TrimRight(section, "\n") + "\n" + strings.TrimRight(doc[i+k:end], "\n") + "\n"
+	}
+	tail := strings.TrimLeft(doc[end:], "\n")
+	if tail != "" {
+		section = strings.TrimRight(section, "\n") + "\n\n"
+	}
+	return doc[:i] + section + tail
 }
+
+// FindingsHeading starts the hand-written part of the section (analysis of
+// the numbers, profiles); `loadgen report` keeps it when it regenerates.
+const FindingsHeading = "### Findings"
 
 func (bs *benchSet) r(name string) *Report { return bs.reports[name] }
 

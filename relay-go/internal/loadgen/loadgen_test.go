@@ -161,3 +161,15 @@ func FuzzParseChat(f *testing.F) {
 		}
 	})
 }
+
+func TestReplaceSectionKeepsOthersAndFindings(t *testing.T) {
+	doc := "# Benchmarks\n\n## Other\nkeep me\n\n" + SectionHeading + "\nold table\n\n" + FindingsHeading + "\nmy notes\n\n## Later\nalso keep\n"
+	got := replaceSection(doc, SectionHeading+"\nnew table\n")
+	want := "# Benchmarks\n\n## Other\nkeep me\n\n" + SectionHeading + "\nnew table\n\n" + FindingsHeading + "\nmy notes\n\n## Later\nalso keep\n"
+	if got != want {
+		t.Fatalf("got:\n%s\nwant:\n%s", got, want)
+	}
+	if got := replaceSection("", SectionHeading+"\nx\n"); got != "# Benchmarks\n\n"+SectionHeading+"\nx\n" {
+		t.Fatalf("empty doc: %q", got)
+	}
+}
