@@ -58,11 +58,13 @@ type EventSink interface {
 	Publish(ctx context.Context, e Event)
 }
 
-// MemoryEvents keeps the last Max events in memory (standalone mode, tests).
+// MemoryEvents keeps the last Max events in memory (standalone mode, tests)
+// in a ring buffer: Publish is O(1).
 type MemoryEvents struct {
 	mu      sync.Mutex
-	max     int
-	events  []Event
+	ring    []Event
+	start   int // index of the oldest event
+	n       int
 	dropped uint64
 	notify  chan struct{}
 }
@@ -72,18 +74,20 @@ func NewMemoryEvents(max int) *MemoryEvents {
 	if max <= 0 {
 		max = 10000
 	}
-	return &MemoryEvents{max: max, notify: make(chan struct{}, 1)}
+	return &MemoryEvents{ring: make([]Event, max), notify: make(chan struct{}, 1)}
 }
 
 // Publish implements EventSink; the oldest event is dropped when full.
 func (m *MemoryEvents) Publish(_ context.Context, e Event) {
 	m.mu.Lock()
-	if len(m.events) >= m.max {
-		copy(m.events, m.events[1:])
-		m.events = m.events[:len(m.events)-1]
+	if m.n == len(m.ring) {
+		m.ring[m.start] = e
+		m.start = (m.start + 1) % len(m.ring)
 		m.dropped++
+	} else {
+		m.ring[(m.start+m.n)%len(m.ring)] = e
+		m.n++
 	}
-	m.events = append(m.events, e)
 	m.mu.Unlock()
 	select {
 	case m.notify <- struct{}{}:
@@ -95,7 +99,18 @@ func (m *MemoryEvents) Publish(_ context.Context, e Event) {
 func (m *MemoryEvents) Events() []Event {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return append([]Event(nil), m.events...)
+	out := make([]Event, 0, m.n)
+	for i := 0; i < m.n; i++ {
+		out = append(out, m.ring[(m.start+i)%len(m.ring)])
+	}
+	return out
+}
+
+// Dropped returns how many events were overwritten.
+func (m *MemoryEvents) Dropped() uint64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.dropped
 }
 
 // Wait blocks until an event matching f is held or ctx ends.

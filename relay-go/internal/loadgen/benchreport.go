@@ -214,6 +214,20 @@ func fanoutRows(rs []*Report) []row {
 		{"moves sent", col(func(r *Report) string { return fmt.Sprint(r.MovesSent) })},
 		{"movement updates delivered per s", col(func(r *Report) string { return f0(r.MovementPerSec) })},
 		{"server CPU, cores (avg over window)", col(func(r *Report) string { return f2(srv(r).CPUCoresAvg) })},
+		{"server write syscalls per s (bytes per write)", col(func(r *Report) string {
+			s := srv(r)
+			if r.WindowS == 0 || s.WriteCalls == 0 {
+				return "–"
+			}
+			return fmt.Sprintf("%.0f (%.0f B)", float64(s.WriteCalls)/r.WindowS, float64(s.BytesWritten)/float64(s.WriteCalls))
+		})},
+		{"server CPU µs per write syscall, all work included", col(func(r *Report) string {
+			s := srv(r)
+			if s.WriteCalls == 0 {
+				return "–"
+			}
+			return fmt.Sprintf("%.1f", s.CPUWindowSeconds/float64(s.WriteCalls)*1e6)
+		})},
 		{"**server CPU s per million delivered updates**", col(func(r *Report) string { return f3(srv(r).CPUPerMillionUpds) })},
 		{"movement latency p50 / p90 / p99 / max, ms", col(func(r *Report) string {
 			l := r.MoveLatency

@@ -54,3 +54,40 @@ func ProcRSSKiB(pid int) (int64, error) {
 	}
 	return 0, fmt.Errorf("proc status %d: no VmRSS", pid)
 }
+
+// ProcIO is the I/O accounting of a process (/proc/<pid>/io): read and
+// write system calls and the bytes they moved (sockets included).
+type ProcIO struct {
+	SysCR, SysCW uint64
+	RChar, WChar uint64
+}
+
+// ReadProcIO reads /proc/<pid>/io.
+func ReadProcIO(pid int) (ProcIO, error) {
+	var io ProcIO
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/io", pid))
+	if err != nil {
+		return io, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		n, err := strconv.ParseUint(strings.TrimSpace(v), 10, 64)
+		if err != nil {
+			continue
+		}
+		switch k {
+		case "syscr":
+			io.SysCR = n
+		case "syscw":
+			io.SysCW = n
+		case "rchar":
+			io.RChar = n
+		case "wchar":
+			io.WChar = n
+		}
+	}
+	return io, nil
+}

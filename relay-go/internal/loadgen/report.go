@@ -29,6 +29,10 @@ func PrintSummary(w io.Writer, r *Report) {
 	}
 	if s := r.Server; s != nil {
 		p("server pid %d: RSS %d -> %d KiB after joins (%.0f B/conn), %d KiB at end", s.PID, s.RSSBeforeKiB, s.RSSJoinedKiB, s.RSSPerConnBytes, s.RSSEndKiB)
+		if r.WindowS > 0 && (s.WriteCalls > 0 || s.ReadCalls > 0) {
+			p("server I/O   %.0f write calls/s (%.0f B each), %.0f read calls/s", float64(s.WriteCalls)/r.WindowS,
+				float64(s.BytesWritten)/float64(max(s.WriteCalls, 1)), float64(s.ReadCalls)/r.WindowS)
+		}
 		if s.RSSJoinedGCKiB > 0 {
 			p("server RSS after forced GC: %d KiB (%.0f B/conn)", s.RSSJoinedGCKiB, s.RSSPerConnGCBytes)
 		}

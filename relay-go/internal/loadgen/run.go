@@ -51,6 +51,11 @@ type ServerStats struct {
 	CPUCoresAvg       float64 `json:"cpu_cores_avg"`
 	CPUJoinSeconds    float64 `json:"cpu_join_s"`
 	CPUPerMillionUpds float64 `json:"cpu_s_per_million_updates"`
+	// Window I/O from /proc/<pid>/io: read/write syscalls and bytes.
+	ReadCalls    uint64 `json:"read_calls"`
+	WriteCalls   uint64 `json:"write_calls"`
+	BytesRead    uint64 `json:"bytes_read"`
+	BytesWritten uint64 `json:"bytes_written"`
 }
 
 // Report is the merged result of a run (the JSON the tool writes).
@@ -235,6 +240,7 @@ func Run(ctx context.Context, cfg RunConfig) (*Report, error) {
 		}
 	}
 	var cpuA, cpuB float64
+	var ioA, ioB ProcIO
 	var winWG sync.WaitGroup
 	if srv != nil {
 		winWG.Add(1)
@@ -242,8 +248,10 @@ func Run(ctx context.Context, cfg RunConfig) (*Report, error) {
 			defer winWG.Done()
 			time.Sleep(time.Until(start))
 			cpuA, _ = ProcCPUSeconds(cfg.ServerPID)
+			ioA, _ = ReadProcIO(cfg.ServerPID)
 			time.Sleep(time.Until(start.Add(wl.Duration())))
 			cpuB, _ = ProcCPUSeconds(cfg.ServerPID)
+			ioB, _ = ReadProcIO(cfg.ServerPID)
 			srv.RSSEndKiB, _ = ProcRSSKiB(cfg.ServerPID)
 		}()
 	}
@@ -315,6 +323,8 @@ func Run(ctx context.Context, cfg RunConfig) (*Report, error) {
 	}
 	if srv != nil {
 		srv.CPUWindowSeconds = cpuB - cpuA
+		srv.ReadCalls, srv.WriteCalls = ioB.SysCR-ioA.SysCR, ioB.SysCW-ioA.SysCW
+		srv.BytesRead, srv.BytesWritten = ioB.RChar-ioA.RChar, ioB.WChar-ioA.WChar
 		if rep.WindowS > 0 {
 			srv.CPUCoresAvg = srv.CPUWindowSeconds / rep.WindowS
 		}

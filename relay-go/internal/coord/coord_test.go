@@ -1,0 +1,66 @@
+package coord
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+func TestMemoryEventsRing(t *testing.T) {
+	m := NewMemoryEvents(3)
+	for i := 1; i <= 5; i++ {
+		m.Publish(context.Background(), Event{Sequence: uint64(i)})
+	}
+	got := m.Events()
+	if len(got) != 3 || got[0].Sequence != 3 || got[2].Sequence != 5 || m.Dropped() != 2 {
+		t.Fatalf("events %+v dropped %d", got, m.Dropped())
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, ok := m.Wait(ctx, func(e Event) bool { return e.Sequence == 1 }); ok {
+		t.Fatal("found an overwritten event")
+	}
+}
+
+func TestMemoryWorldConfigs(t *testing.T) {
+	m := NewMemoryWorldConfigs(DefaultWorldConfig())
+	w, _ := m.WorldConfig(context.Background(), "w1")
+	if w.WorldID != "w1" || w.TickRateHz != 20 {
+		t.Fatalf("%+v", w)
+	}
+	c := DefaultWorldConfig()
+	c.WorldID, c.Version, c.TickRateHz = "w1", 2, 10
+	if ok, err := m.Set(c); !ok || err != nil {
+		t.Fatal(ok, err)
+	}
+	c.Version = 1
+	if ok, _ := m.Set(c); ok {
+		t.Fatal("older version stored")
+	}
+	c.Version, c.TickRateHz = 3, 0
+	if _, err := m.Set(c); err == nil {
+		t.Fatal("invalid config stored")
+	}
+	if w, _ := m.WorldConfig(context.Background(), "w1"); w.TickRateHz != 10 {
+		t.Fatalf("%+v", w)
+	}
+}
+
+func TestMemoryAssignmentsAndStates(t *testing.T) {
+	var a MemoryAssignments
+	if ok, _ := a.Assigned(context.Background(), "any"); !ok {
+		t.Fatal("unrestricted assignments refuse")
+	}
+	a.Restrict("r1")
+	if ok, _ := a.Assigned(context.Background(), "r2"); ok {
+		t.Fatal("restricted assignments accept others")
+	}
+	s := NewMemoryRoomStates()
+	if _, found, _ := s.Load(context.Background(), "r1"); found {
+		t.Fatal("found unsaved")
+	}
+	_ = s.Save(context.Background(), RoomSnapshot{RoomID: "r1", Sequence: 9})
+	if snap, found, _ := s.Load(context.Background(), "r1"); !found || snap.Sequence != 9 {
+		t.Fatal("save/load")
+	}
+}
