@@ -23,6 +23,9 @@ func main() {
 }
 
 func run(args []string) int {
+	// Catch signals first: a SIGTERM during start-up must drain, not kill.
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
 	cfg, err := config.Parse(args, os.Getenv, os.Stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
@@ -37,8 +40,6 @@ func run(args []string) int {
 		log.Error("relay failed to start", "err", err)
 		return 1
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
-	defer stop()
 	if err := srv.Run(ctx); err != nil {
 		log.Error("relay stopped with an error", "err", err)
 		return 1
