@@ -4,9 +4,10 @@
 # started, on loopback — then writes the "Relay vs Centrifugo" section of
 # docs/benchmarks.md and the PNG plots under docs/img/.
 #
-# Bounded: every step runs under `timeout`, the whole run stops starting new
-# workloads after PLAZA_BENCH_BUDGET seconds (default 1500), and every process
-# this script starts is stopped on exit, whatever happens.
+# Bounded: every load run is under `timeout`, capped so the whole script ends
+# within PLAZA_BENCH_HARD_LIMIT seconds (default 1680 = 28 min); no new
+# workload starts after PLAZA_BENCH_BUDGET seconds (default 1200); every
+# process this script starts is stopped on exit, whatever happens.
 #
 # Knobs (environment):
 #   PLAZA_BENCH_ONLY="w1 w2"      run a subset (default: w1 w2 w3 w4)
@@ -28,7 +29,8 @@ cd "$PLAZA_ROOT"
 : "${PLAZA_BENCH_TICK:=10}"
 : "${PLAZA_BENCH_W1_TICK20:=1}"
 : "${PLAZA_BENCH_INTEREST:=50}"
-: "${PLAZA_BENCH_BUDGET:=1500}"
+: "${PLAZA_BENCH_BUDGET:=1200}"
+: "${PLAZA_BENCH_HARD_LIMIT:=1680}"
 : "${PLAZA_BENCH_PPROF:=1}"
 : "${PLAZA_BENCH_NOTE:=}"
 : "${PLAZA_CENTRIFUGO_PORT:=18300}"
@@ -107,9 +109,15 @@ start_centrifugo() {
 
 # loadgen NAME TIMEOUT_S [run flags...]: one measured run, JSON in $RUN_DIR/NAME.json.
 loadgen() {
-  local name=$1 limit=$2
+  local name=$1 limit=$2 left=$((PLAZA_BENCH_HARD_LIMIT - 60 - SECONDS))
   shift 2
-  log "── $name"
+  if ((left < 30)); then
+    log "no time left for $name"
+    SKIPPED[${name%%-*}]="the ${PLAZA_BENCH_HARD_LIMIT}s limit of the whole run was reached before $name"
+    return 1
+  fi
+  ((limit < left)) || limit=$left
+  log "── $name (at most ${limit}s)"
   if ! timeout --kill-after=10 "$limit" "$BIN/loadgen" run --server-pid "$SERVER_PID" \
     --json "$RUN_DIR/$name.json" "$@" 2>"$RUN_DIR/$name.err" | tee "$RUN_DIR/$name.txt"; then
     tail -20 "$RUN_DIR/$name.err" >&2
@@ -158,11 +166,11 @@ if wants w1 && budget_left w1; then
       "http://127.0.0.1:$ADMIN_PORT/debug/pprof/profile?seconds=20") &
     STARTED+=($!)
   fi
-  loadgen w1-plaza 300 "${plaza_args[@]}" --workload w1 --duration "$PLAZA_BENCH_W1_DURATION" || true
+  loadgen w1-plaza 200 "${plaza_args[@]}" --workload w1 --duration "$PLAZA_BENCH_W1_DURATION" || true
   stop_server
   if [[ $PLAZA_BENCH_W1_TICK20 == 1 ]]; then
     start_relay w1-tick20 --tick-rate 20
-    loadgen w1-plaza-tick20 300 "${plaza_args[@]}" --workload w1 --label tick20 --duration "$PLAZA_BENCH_W1_DURATION" || true
+    loadgen w1-plaza-tick20 200 "${plaza_args[@]}" --workload w1 --label tick20 --duration "$PLAZA_BENCH_W1_DURATION" || true
     stop_server
   fi
   if [[ -s $RUN_DIR/relay-w1.pprof ]]; then
@@ -170,14 +178,14 @@ if wants w1 && budget_left w1; then
       sed -n '1,40p' >"$RUN_DIR/relay-w1-pprof.txt" || true
   fi
   start_centrifugo w1
-  loadgen w1-centrifugo 300 "${centrifugo_args[@]}" --workload w1 --duration "$PLAZA_BENCH_W1_DURATION" || true
+  loadgen w1-centrifugo 200 "${centrifugo_args[@]}" --workload w1 --duration "$PLAZA_BENCH_W1_DURATION" || true
   stop_server
 fi
 
 # ---------------------------------------------------------------- W2
 if wants w2 && budget_left w2; then
   start_relay w2
-  loadgen w2-plaza 300 "${plaza_args[@]}" --workload w2 \
+  loadgen w2-plaza 200 "${plaza_args[@]}" --workload w2 \
     --server-gc-url "http://127.0.0.1:$ADMIN_PORT/debug/pprof/heap?gc=1" --server-heap-out "$RUN_DIR/relay-w2.heap" || true
   stop_server
   if [[ -s $RUN_DIR/relay-w2.heap ]]; then
@@ -185,7 +193,7 @@ if wants w2 && budget_left w2; then
       sed -n '1,30p' >"$RUN_DIR/relay-w2-heap.txt" || true
   fi
   start_centrifugo w2
-  loadgen w2-centrifugo 300 "${centrifugo_args[@]}" --workload w2 \
+  loadgen w2-centrifugo 200 "${centrifugo_args[@]}" --workload w2 \
     --server-gc-url "http://127.0.0.1:$((PLAZA_CENTRIFUGO_PORT + 1))/debug/pprof/heap?gc=1" || true
   stop_server
 fi
@@ -226,11 +234,11 @@ w3_stack() {
 if wants w3 && budget_left w3; then
   if [[ -n ${PLAZA_BENCH_CONTROL_URL:-} ]]; then
     SERVER_PID=0
-    loadgen w3-plaza 400 --target plaza --workload w3 --control-url "$PLAZA_BENCH_CONTROL_URL" \
+    loadgen w3-plaza 300 --target plaza --workload w3 --control-url "$PLAZA_BENCH_CONTROL_URL" \
       --control-world "${PLAZA_BENCH_W3_WORLD:-bench}" --connect-concurrency 32 || true
     SERVER_PID=""
   elif w3_stack; then
-    loadgen w3-plaza 400 --target plaza --workload w3 --control-url "$W3_URL" --control-world bench \
+    loadgen w3-plaza 300 --target plaza --workload w3 --control-url "$W3_URL" --control-world bench \
       --connect-concurrency 32 || true
     stop_server
     kill -TERM "$CONTROL_PID" 2>/dev/null || true
@@ -246,14 +254,14 @@ fi
 # ---------------------------------------------------------------- W4
 if wants w4 && budget_left w4; then
   start_relay w4-im-on --interest-radius "$PLAZA_BENCH_INTEREST"
-  loadgen w4-plaza-im-on 240 "${plaza_args[@]}" --workload w4 --label im-on --interest-radius "$PLAZA_BENCH_INTEREST" \
+  loadgen w4-plaza-im-on 150 "${plaza_args[@]}" --workload w4 --label im-on --interest-radius "$PLAZA_BENCH_INTEREST" \
     --duration "$PLAZA_BENCH_W4_DURATION" || true
   stop_server
   start_relay w4-im-off --interest-radius 0
-  loadgen w4-plaza-im-off 240 "${plaza_args[@]}" --workload w4 --label im-off --duration "$PLAZA_BENCH_W4_DURATION" || true
+  loadgen w4-plaza-im-off 150 "${plaza_args[@]}" --workload w4 --label im-off --duration "$PLAZA_BENCH_W4_DURATION" || true
   stop_server
   start_centrifugo w4
-  loadgen w4-centrifugo 240 "${centrifugo_args[@]}" --workload w4 --duration "$PLAZA_BENCH_W4_DURATION" || true
+  loadgen w4-centrifugo 150 "${centrifugo_args[@]}" --workload w4 --duration "$PLAZA_BENCH_W4_DURATION" || true
   stop_server
 fi
 
