@@ -63,14 +63,23 @@ func (m *MemoryRoomStates) Save(_ context.Context, s RoomSnapshot) error {
 	return nil
 }
 
-// Load is a relay's load (plaza.coord.RelayHeartbeat's counters).
+// Load is a relay's load and identity (what plaza.coord.RelayHeartbeat
+// carries). Rates (CPU percent, egress bytes per second) are for the
+// reporter to derive from two consecutive cumulative values.
 type Load struct {
-	RelayID     string
-	Draining    bool
-	Connections int
-	Sessions    int
-	Rooms       int
-	At          time.Time
+	RelayID        string
+	PublicURL      string
+	Region         string
+	Build          string
+	Draining       bool
+	MaxConnections int
+	Connections    int // open WebSocket connections
+	Sessions       int // joined to a room
+	Rooms          int
+	CPUSeconds     float64 // process user+system CPU time so far
+	BytesOut       uint64  // frame bytes written to sockets so far
+	StartedAt      time.Time
+	At             time.Time
 }
 
 // Reporter publishes the relay's load, e.g. as a heartbeat with a TTL.

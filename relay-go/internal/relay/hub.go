@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/plaza-dev/plaza/relay-go/gen/plaza/common"
@@ -29,11 +30,16 @@ const (
 
 // HubConfig configures a Hub. Every field is required unless marked.
 type HubConfig struct {
-	RelayID  string
-	Verifier *ticket.Verifier
-	Worlds   coord.WorldConfigSource
-	Events   coord.EventSink
-	States   coord.RoomStateStore
+	RelayID string
+	// PublicURL, Region, Build and MaxConnections are reported with the load.
+	PublicURL      string
+	Region         string
+	Build          string
+	MaxConnections int
+	Verifier       *ticket.Verifier
+	Worlds         coord.WorldConfigSource
+	Events         coord.EventSink
+	States         coord.RoomStateStore
 	// Assignments decides which rooms this relay hosts.
 	Assignments coord.Assignments
 	// Commands delivers operator commands (optional).
@@ -64,6 +70,9 @@ type Hub struct {
 	flushq   chan *Session
 	draining atomic.Bool
 	drainMu  sync.Mutex // one drain at a time
+	joined   atomic.Int64
+	bytesOut atomic.Uint64
+	started  time.Time
 	stopped  chan struct{}
 	wg       sync.WaitGroup
 
@@ -106,7 +115,7 @@ func NewHub(cfg HubConfig) (*Hub, error) {
 	h := &Hub{
 		cfg: cfg, log: cfg.Logger, metrics: cfg.Metrics, ctx: ctx, cancel: cancel,
 		flushq: make(chan *Session, 1<<16), stopped: make(chan struct{}),
-		rooms: make(map[string]*Room), sessions: make(map[*Session]struct{}),
+		rooms: make(map[string]*Room), sessions: make(map[*Session]struct{}), started: time.Now(),
 	}
 	workers := 4 * runtime.GOMAXPROCS(0)
 	for i := 0; i < workers; i++ {
@@ -330,8 +339,7 @@ func (h *Hub) report(ctx context.Context) {
 	t := time.NewTicker(h.cfg.ReportInterval)
 	defer t.Stop()
 	for {
-		conns, rooms := h.Counts()
-		l := coord.Load{RelayID: h.cfg.RelayID, Draining: h.Draining(), Connections: conns, Rooms: rooms, At: time.Now()}
+		l := h.Load()
 		rctx, cancel := context.WithTimeout(ctx, h.cfg.ReportInterval)
 		if err := h.cfg.Reporter.Report(rctx, l); err != nil && ctx.Err() == nil {
 			h.log.Warn("load report failed", "err", err)
@@ -343,6 +351,26 @@ func (h *Hub) report(ctx context.Context) {
 		case <-t.C:
 		}
 	}
+}
+
+// Load returns the relay's current load.
+func (h *Hub) Load() coord.Load {
+	conns, rooms := h.Counts()
+	return coord.Load{
+		RelayID: h.cfg.RelayID, PublicURL: h.cfg.PublicURL, Region: h.cfg.Region, Build: h.cfg.Build,
+		Draining: h.Draining(), MaxConnections: h.cfg.MaxConnections,
+		Connections: conns, Sessions: int(h.joined.Load()), Rooms: rooms,
+		CPUSeconds: cpuSeconds(), BytesOut: h.bytesOut.Load(), StartedAt: h.started, At: time.Now(),
+	}
+}
+
+// cpuSeconds returns the process's user+system CPU time.
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 }
 
 // Close stops room goroutines and flush workers at once, without a drain.

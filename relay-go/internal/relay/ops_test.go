@@ -54,7 +54,7 @@ func TestAdminEndpointsAndMetrics(t *testing.T) {
 	deadline := time.Now().Add(2 * time.Second)
 	for {
 		l, n := rep.Last()
-		if n > 0 && l.Connections == 1 && l.Rooms == 1 && l.RelayID == testRelay {
+		if n > 0 && l.Connections == 1 && l.Sessions == 1 && l.Rooms == 1 && l.RelayID == testRelay && l.BytesOut > 0 && l.CPUSeconds > 0 && l.Region == "local" {
 			break
 		}
 		if time.Now().After(deadline) {

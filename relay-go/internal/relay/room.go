@@ -362,6 +362,7 @@ func (r *Room) join(in roomInput) {
 	r.byUser[c.Subject] = m
 	r.seq++
 	r.hub.metrics.Sessions.Inc()
+	r.hub.joined.Add(1)
 
 	w := &wire.Welcome{
 		SessionID: s.id, MemberID: m.id, ServerTimeMs: now.UnixMilli(), TickRateHz: uint16(r.cfg.TickRateHz),
@@ -411,6 +412,7 @@ func (r *Room) remove(m *member, reason common.LeaveReason) {
 		}
 	}
 	r.hub.metrics.Sessions.Dec()
+	r.hub.joined.Add(-1)
 	r.seq++
 	r.broadcast(r.enc.MemberLeft(m.id, m.userID, reason, r.seq), nil)
 	r.publish(coord.Event{Kind: coord.EventMemberLeft, UserID: m.userID, MemberID: m.id, SessionID: m.s.id, LeaveReason: reason, Duration: time.Since(m.joinedAt)})

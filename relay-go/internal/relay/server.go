@@ -21,6 +21,10 @@ import (
 	"github.com/plaza-dev/plaza/relay-go/internal/transport"
 )
 
+// Build identifies this relay build in load reports; set with
+// -ldflags "-X github.com/plaza-dev/plaza/relay-go/internal/relay.Build=0.1.0+abc123".
+var Build = "dev"
+
 // Seams are the coordination implementations a Server uses. Zero fields
 // get the Memory implementation, which makes a standalone relay.
 type Seams struct {
@@ -90,7 +94,7 @@ func New(cfg config.Config, seams Seams, log *slog.Logger) (*Server, error) {
 		return nil, fmt.Errorf("new relay: %w", err)
 	}
 	hub, err := NewHub(HubConfig{
-		RelayID: cfg.RelayID, Verifier: v, Worlds: seams.Worlds, Events: seams.Events, States: seams.States,
+		RelayID: cfg.RelayID, PublicURL: cfg.PublicURL, Region: cfg.Region, Build: Build, MaxConnections: cfg.MaxConnections, Verifier: v, Worlds: seams.Worlds, Events: seams.Events, States: seams.States,
 		Assignments: seams.Assignments, Commands: seams.Commands, Reporter: seams.Reporter, ReportInterval: cfg.ReportInterval,
 		Metrics: m, Logger: log, MaxFrameBytes: cfg.MaxFrameBytes, SendQueue: cfg.SendQueue, SendBufferBytes: cfg.SendBufferBytes,
 		HelloTimeout: cfg.HelloTimeout, IdleTimeout: cfg.IdleTimeout, DrainTimeout: cfg.DrainTimeout, DrainRate: cfg.DrainRate,

@@ -222,6 +222,7 @@ func (s *Session) flush() {
 			return
 		}
 		s.hub.metrics.Out(wire.PeekType(f), len(f))
+		s.hub.bytesOut.Add(uint64(len(f)))
 	}
 }
 
