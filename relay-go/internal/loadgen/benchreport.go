@@ -211,7 +211,9 @@ func fanoutRows(rs []*Report) []row {
 	}
 	return []row{
 		{"members joined / still connected", col(func(r *Report) string { return fmt.Sprintf("%d / %d", r.Joined, r.Present) })},
-		{"moves sent", col(func(r *Report) string { return fmt.Sprint(r.MovesSent) })},
+		{"moves sent / scheduled (sender lag p99, ms)", col(func(r *Report) string {
+			return fmt.Sprintf("%d / %d (%.1f)", r.MovesSent, r.MovesTarget, r.MoveSendLag.P99)
+		})},
 		{"movement updates delivered per s", col(func(r *Report) string { return f0(r.MovementPerSec) })},
 		{"server CPU, cores (avg over window)", col(func(r *Report) string { return f2(srv(r).CPUCoresAvg) })},
 		{"server write syscalls per s (bytes per write)", col(func(r *Report) string {
@@ -247,6 +249,9 @@ func fanoutRows(rs []*Report) []row {
 				return "–"
 			}
 			return f2(r.LoadgenCPUSeconds / r.WindowS)
+		})},
+		{"machine: busy cores (of nproc) / load average at window end", col(func(r *Report) string {
+			return fmt.Sprintf("%.2f / %s", r.MachineBusyCores, r.LoadAvgEnd)
 		})},
 		{"server RSS at end, MiB", col(func(r *Report) string { return f0(float64(srv(r).RSSEndKiB) / 1024) })},
 		{"errors / events", col(eventsCell)},

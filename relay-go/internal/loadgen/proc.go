@@ -91,3 +91,48 @@ func ReadProcIO(pid int) (ProcIO, error) {
 	}
 	return io, nil
 }
+
+// MachineCPU is the machine-wide CPU time from /proc/stat (all cores),
+// in seconds: busy (everything but idle and iowait) and total.
+type MachineCPU struct {
+	Busy, Total float64
+}
+
+// ReadMachineCPU reads the aggregate "cpu" line of /proc/stat.
+func ReadMachineCPU() (MachineCPU, error) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return MachineCPU{}, err
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 5 || f[0] != "cpu" {
+		return MachineCPU{}, fmt.Errorf("proc stat: no cpu line")
+	}
+	var m MachineCPU
+	for i, v := range f[1:] {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			return MachineCPU{}, err
+		}
+		t := float64(n) / clockTicks
+		m.Total += t
+		if i != 3 && i != 4 { // idle, iowait
+			m.Busy += t
+		}
+	}
+	return m, nil
+}
+
+// LoadAvg returns the first three fields of /proc/loadavg.
+func LoadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return ""
+	}
+	return strings.Join(f[:3], " ")
+}

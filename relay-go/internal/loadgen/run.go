@@ -100,6 +100,19 @@ type Report struct {
 
 	LoadgenCPUSeconds float64 `json:"loadgen_cpu_s"` // all workers, over the window
 
+	// The machine during the window: every core's busy time (server,
+	// load generator and anything else running), and the load average at
+	// the window's start and end. Numbers from a busy machine are noisy.
+	MachineBusyCores float64 `json:"machine_busy_cores"`
+	LoadAvgStart     string  `json:"loadavg_start"`
+	LoadAvgEnd       string  `json:"loadavg_end"`
+
+	// MoveSendLag is how late Move frames left the sender against their
+	// schedule (a late sender sends fewer moves; latency is measured from
+	// the actual send).
+	MoveSendLag Summary `json:"move_send_lag"`
+	MovesTarget uint64  `json:"moves_target"`
+
 	Server *ServerStats      `json:"server,omitempty"`
 	Events map[string]uint64 `json:"events"`
 }
@@ -241,24 +254,31 @@ func Run(ctx context.Context, cfg RunConfig) (*Report, error) {
 	}
 	var cpuA, cpuB float64
 	var ioA, ioB ProcIO
+	var machA, machB MachineCPU
 	var winWG sync.WaitGroup
-	if srv != nil {
-		winWG.Add(1)
-		go func() {
-			defer winWG.Done()
-			time.Sleep(time.Until(start))
+	winWG.Add(1)
+	go func() {
+		defer winWG.Done()
+		time.Sleep(time.Until(start))
+		machA, _ = ReadMachineCPU()
+		rep.LoadAvgStart = LoadAvg()
+		if srv != nil {
 			cpuA, _ = ProcCPUSeconds(cfg.ServerPID)
 			ioA, _ = ReadProcIO(cfg.ServerPID)
-			time.Sleep(time.Until(start.Add(wl.Duration())))
+		}
+		time.Sleep(time.Until(start.Add(wl.Duration())))
+		machB, _ = ReadMachineCPU()
+		rep.LoadAvgEnd = LoadAvg()
+		if srv != nil {
 			cpuB, _ = ProcCPUSeconds(cfg.ServerPID)
 			ioB, _ = ReadProcIO(cfg.ServerPID)
 			srv.RSSEndKiB, _ = ProcRSSKiB(cfg.ServerPID)
-		}()
-	}
+		}
+	}()
 	logf("window: %s from %s", wl.Duration(), start.UTC().Format("15:04:05.000"))
 
 	// Phase 3: results.
-	var move, batch, chat, conn, join Snapshot
+	var move, batch, chat, conn, join, lag Snapshot
 	sentPerRoom := map[int]uint64{}
 	presentPerRoom := map[int]int{}
 	var first, last int64
@@ -286,6 +306,7 @@ func Run(ctx context.Context, cfg RunConfig) (*Report, error) {
 		}
 		move.Merge(r.MoveLatency)
 		batch.Merge(r.BatchLatency)
+		lag.Merge(r.MoveSendLag)
 		chat.Merge(r.ChatLatency)
 		conn.Merge(r.ConnectTime)
 		join.Merge(r.JoinTime)
@@ -316,6 +337,11 @@ func Run(ctx context.Context, cfg RunConfig) (*Report, error) {
 	rep.ChatExactlyOnceOK = rep.ChatUnique == rep.ChatExpected && rep.ChatDuplicates == 0 && rep.ChatOrderViolations == 0 && rep.ChatSeqRegressions == 0
 	rep.MoveLatency, rep.ChatLatency = move.Summarize(), chat.Summarize()
 	rep.BatchLatency = batch.Summarize()
+	rep.MoveSendLag = lag.Summarize()
+	rep.MovesTarget = uint64(float64(rep.Joined) * wl.MoveHz * wl.Duration().Seconds())
+	if rep.WindowS > 0 && machB.Busy > machA.Busy {
+		rep.MachineBusyCores = (machB.Busy - machA.Busy) / rep.WindowS
+	}
 	rep.ConnectTime, rep.JoinTime = conn.Summarize(), join.Summarize()
 	rep.MoveLatencyHist, rep.ChatLatencyHist, rep.JoinTimeHist = move, chat, join
 	if last > first && rep.Joined > 0 {

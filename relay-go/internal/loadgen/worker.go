@@ -40,6 +40,7 @@ type WorkerResult struct {
 
 	MoveLatency  Snapshot `json:"move_latency_us"`
 	BatchLatency Snapshot `json:"batch_latency_us"`
+	MoveSendLag  Snapshot `json:"move_send_lag_us"`
 	ChatLatency  Snapshot `json:"chat_latency_us"`
 	ConnectTime  Snapshot `json:"connect_time_us"`
 	JoinTime     Snapshot `json:"join_time_us"`
@@ -76,6 +77,7 @@ type worker struct {
 	moveLat   [8]Histogram
 	chatLat   Histogram
 	batchLat  Histogram // server stamp -> receipt of movement frames
+	sendLag   Histogram // Move send time - its scheduled time
 	connLat   Histogram
 	joinLat   Histogram
 	movesSent atomic.Uint64
@@ -471,6 +473,7 @@ func (s *memberState) run(ctx context.Context, start, end time.Time) {
 		}
 		now := time.Now()
 		if !now.Before(nextMove) {
+			s.w.sendLag.Record(now.Sub(nextMove).Microseconds())
 			p := walker.At(now.Sub(start).Seconds())
 			s.sentAt.Store(now.UnixMilli())
 			if err := s.sess.Move(&p, now.UnixMilli()); err != nil {
@@ -527,6 +530,7 @@ func (w *worker) collect(res *WorkerResult) {
 	}
 	res.ChatLatency = w.chatLat.Snapshot()
 	res.BatchLatency = w.batchLat.Snapshot()
+	res.MoveSendLag = w.sendLag.Snapshot()
 	res.ConnectTime = w.connLat.Snapshot()
 	res.JoinTime = w.joinLat.Snapshot()
 	w.evMu.Lock()
