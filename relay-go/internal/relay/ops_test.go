@@ -1,6 +1,7 @@
 package relay
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -8,6 +9,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"errors"
 	"math/big"
 	"net"
 	"net/http"
@@ -22,6 +24,8 @@ import (
 	"github.com/plaza-dev/plaza/relay-go/gen/plaza/protocol"
 	"github.com/plaza-dev/plaza/relay-go/internal/config"
 	"github.com/plaza-dev/plaza/relay-go/internal/coord"
+	"github.com/plaza-dev/plaza/relay-go/internal/ticket"
+	"github.com/plaza-dev/plaza/relay-go/internal/ticket/tickettest"
 )
 
 func TestAdminEndpointsAndMetrics(t *testing.T) {
@@ -126,5 +130,31 @@ func TestTLSJoinAndChat(t *testing.T) {
 	}
 	if _, err := dialOpts(t, "ws://"+e.srv.Addr()+"/ws", nil); err == nil {
 		t.Fatal("plain ws accepted on a TLS listener")
+	}
+}
+
+// failingStates is a RoomStateStore whose backend is down.
+type failingStates struct{ *coord.MemoryRoomStates }
+
+func (failingStates) Ready(context.Context) error { return errors.New("connection refused") }
+
+func TestReadyzFailsWhenASeamIsDown(t *testing.T) {
+	cfg := testConfig()
+	signer := tickettest.NewSigner("k1")
+	srv, err := New(cfg, Seams{States: failingStates{coord.NewMemoryRoomStates()}, Keys: ticket.StaticKeys{"k1": signer.Pub}}, testLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	}()
+	code, body := httpGet(t, "http://"+srv.AdminAddr()+"/readyz")
+	if code != http.StatusServiceUnavailable || !strings.Contains(body, "connection refused") {
+		t.Fatalf("readyz %d %q", code, body)
 	}
 }

@@ -42,6 +42,7 @@ type Seams struct {
 // listener.
 type Server struct {
 	cfg     config.Config
+	seams   Seams
 	log     *slog.Logger
 	Hub     *Hub
 	Metrics *metrics.Metrics
@@ -102,7 +103,7 @@ func New(cfg config.Config, seams Seams, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("new relay: %w", err)
 	}
-	s := &Server{cfg: cfg, log: log, Hub: hub, Metrics: m, keys: keys, drained: make(chan struct{})}
+	s := &Server{cfg: cfg, seams: seams, log: log, Hub: hub, Metrics: m, keys: keys, drained: make(chan struct{})}
 	ws, err := transport.NewServer(transport.Config{
 		Addr: cfg.Listen, TLSCertFile: cfg.TLSCertFile, TLSKeyFile: cfg.TLSKeyFile, Path: "/ws",
 		MaxFrameBytes: cfg.MaxFrameBytes, SendBufferBytes: cfg.SendBufferBytes, CheckOrigin: originChecker(cfg.AllowedOrigins),
@@ -244,6 +245,13 @@ func (s *Server) adminHandler() http.Handler {
 	return mux
 }
 
+// ReadyChecker is implemented by seams whose backend can be unreachable
+// (Redis): /readyz fails while Ready returns an error. Ready must be cheap
+// (a cached result or a ping with a short timeout).
+type ReadyChecker interface {
+	Ready(ctx context.Context) error
+}
+
 // notReady explains why the relay should not get new rooms ("" = ready).
 func (s *Server) notReady() string {
 	if s.Hub.Draining() {
@@ -251,6 +259,15 @@ func (s *Server) notReady() string {
 	}
 	if rk, ok := s.keys.(*ticket.RemoteKeys); ok && !rk.Loaded() {
 		return "no ticket keys loaded"
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	for _, seam := range []any{s.seams.Worlds, s.seams.Events, s.seams.States, s.seams.Assignments, s.seams.Commands, s.seams.Reporter} {
+		if rc, ok := seam.(ReadyChecker); ok {
+			if err := rc.Ready(ctx); err != nil {
+				return fmt.Sprintf("%T not ready: %v", seam, err)
+			}
+		}
 	}
 	return ""
 }
