@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/plaza-dev/plaza/relay-go/gen/plaza/coord"
 	"github.com/plaza-dev/plaza/relay-go/internal/ticket"
 	"github.com/plaza-dev/plaza/relay-go/internal/wire"
 )
@@ -171,5 +172,16 @@ func TestReplaceSectionKeepsOthersAndFindings(t *testing.T) {
 	}
 	if got := replaceSection("", SectionHeading+"\nx\n"); got != "# Benchmarks\n\n"+SectionHeading+"\nx\n" {
 		t.Fatalf("empty doc: %q", got)
+	}
+}
+
+func TestStandInHeartbeatDecodes(t *testing.T) {
+	b := StandInHeartbeat("r1", "ws://127.0.0.1:1/ws", "local", 100, 5, 4)
+	if !coord.RelayHeartbeatBufferHasIdentifier(b) {
+		t.Fatal("no PLZH identifier")
+	}
+	h := coord.GetRootAsRelayHeartbeat(b, 0)
+	if string(h.RelayId()) != "r1" || h.State() != coord.RelayStateReady || h.CapacityConnections() != 100 || h.SentAtMs() != 5 {
+		t.Fatalf("heartbeat %s %v %d", h.RelayId(), h.State(), h.CapacityConnections())
 	}
 }

@@ -2,6 +2,9 @@ package relay
 
 import (
 	"context"
+	"errors"
+	"net"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -231,5 +234,32 @@ func TestBadInputMoveRateLimited(t *testing.T) {
 		case protocol.MessagePong:
 			return
 		}
+	}
+}
+
+// A TCP connection that never completes the WebSocket handshake is closed
+// after the hello timeout; an upgraded session is not subject to it.
+func TestBadInputHandshakeTimeout(t *testing.T) {
+	e := startRelay(t, func(c *config.Config) { c.HelloTimeout = 300 * time.Millisecond; c.IdleTimeout = 5 * time.Second })
+	raw, err := net.Dial("tcp", e.srv.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	_ = raw.SetReadDeadline(time.Now().Add(5 * time.Second))
+	start := time.Now()
+	if _, err := raw.Read(make([]byte, 1)); err == nil {
+		t.Fatal("relay sent data to a silent TCP connection")
+	} else if errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatal("silent TCP connection was not closed")
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Fatalf("closed after %v", d)
+	}
+	a, _ := e.join("room-h", "alice")
+	for i := 0; i < 8; i++ { // 800 ms, well past the 300 ms handshake deadline
+		time.Sleep(100 * time.Millisecond)
+		a.send(a.enc.Ping(1, uint32(i)))
+		a.expect(protocol.MessagePong)
 	}
 }

@@ -107,6 +107,7 @@ func New(cfg config.Config, seams Seams, log *slog.Logger) (*Server, error) {
 	ws, err := transport.NewServer(transport.Config{
 		Addr: cfg.Listen, TLSCertFile: cfg.TLSCertFile, TLSKeyFile: cfg.TLSKeyFile, Path: "/ws",
 		MaxFrameBytes: cfg.MaxFrameBytes, SendBufferBytes: cfg.SendBufferBytes, CheckOrigin: originChecker(cfg.AllowedOrigins),
+		HandshakeTimeout: cfg.HelloTimeout,
 		SocketSendBuffer: cfg.SocketSendBuffer, MaxConnections: cfg.MaxConnections, Accept: hub.Accept,
 	})
 	if err != nil {

@@ -50,6 +50,9 @@ func NewServer(cfg Config) (*Server, error) {
 	if cfg.SendBufferBytes <= 0 {
 		cfg.SendBufferBytes = 256 << 10
 	}
+	if cfg.HandshakeTimeout <= 0 {
+		cfg.HandshakeTimeout = 5 * time.Second
+	}
 	logging.SetLevel(logging.LevelNone)
 	s := &Server{cfg: cfg}
 
@@ -58,7 +61,8 @@ func NewServer(cfg Config) (*Server, error) {
 	if u.CheckOrigin == nil {
 		u.CheckOrigin = func(*http.Request) bool { return true }
 	}
-	u.KeepaliveTime = 0 // the relay runs its own hello and idle deadlines
+	u.KeepaliveTime = 0 // clears the handshake deadline; the relay runs its own hello and idle deadlines
+	u.HandshakeTimeout = cfg.HandshakeTimeout
 	u.MessageLengthLimit = 4 * cfg.MaxFrameBytes
 	u.OnMessage(func(c *websocket.Conn, mt websocket.MessageType, data []byte) {
 		nc, ok := c.Session().(*nbConn)
@@ -105,6 +109,12 @@ func NewServer(cfg Config) (*Server, error) {
 		MaxLoad:                 max(cfg.MaxConnections, 1024) + 1024, // nbio's default is 10k
 		Handler:                 mux,
 		ReleaseWebsocketPayload: true,
+		// Before the upgrade: the read deadline for the HTTP request (nbio
+		// defaults to 120 s, which lets idle TCP connections linger).
+		KeepaliveTime: cfg.HandshakeTimeout,
+		// Nothing on this listener takes a body; bound what nbio buffers.
+		MaxHTTPBodySize: 4 << 10,
+		ReadLimit:       4*cfg.MaxFrameBytes + 64<<10,
 		Listen: func(network, addr string) (net.Listener, error) {
 			ln, err := net.Listen(network, addr)
 			if err == nil {

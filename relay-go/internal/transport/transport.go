@@ -7,6 +7,7 @@ package transport
 import (
 	"net"
 	"net/http"
+	"time"
 )
 
 // Conn is one accepted WebSocket connection.
@@ -65,6 +66,10 @@ type Config struct {
 	// SendBufferBytes is the low/high-water scale for Buffered: Writable
 	// fires when Buffered drops to half of it.
 	SendBufferBytes int
+	// HandshakeTimeout bounds the HTTP phase: a connection that has not
+	// completed the WebSocket upgrade by then is closed (0: 5 s). It does
+	// not apply after the upgrade.
+	HandshakeTimeout time.Duration
 	// CheckOrigin decides whether a handshake's Origin is allowed.
 	CheckOrigin func(r *http.Request) bool
 	// SocketSendBuffer sets SO_SNDBUF on accepted sockets (0: the kernel's
