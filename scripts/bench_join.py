@@ -116,6 +116,9 @@ class Result(msgspec.Struct):
     seconds: float
     p50_ms: float
     p99_ms: float
+    #: CPU time of the server's whole process tree per request (user + system):
+    #: robust against other load on a shared machine, unlike throughput.
+    cpu_ms: float = 0.0
 
     @property
     def rps(self) -> float:
@@ -146,17 +149,47 @@ async def _client(port: int, requests: list[bytes], start: int, step: int, stop_
         writer.close()
 
 
-async def run_load(port: int, requests: list[bytes], clients: int, seconds: float, warmup: float) -> Result:
+def tree_cpu_seconds(pid: int) -> float:
+    """User + system CPU of ``pid`` and all its descendants (Linux /proc)."""
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        parents[int(entry)] = int(fields[1])
+        times[int(entry)] = (int(fields[11]) + int(fields[12])) / tick
+    tree = {pid}
+    grew = True
+    while grew:
+        grew = False
+        for child, parent in parents.items():
+            if parent in tree and child not in tree:
+                tree.add(child)
+                grew = True
+    return sum(times.get(p, 0.0) for p in tree)
+
+
+async def run_load(
+    port: int, requests: list[bytes], clients: int, seconds: float, warmup: float, server_pid: int
+) -> Result:
     if warmup:
         await asyncio.gather(*(_client(port, requests, -1 - c, -clients, time.perf_counter() + warmup, [], [])
                                for c in range(clients)))
     lat: list[float] = []
     errors: list[int] = []
+    cpu0 = tree_cpu_seconds(server_pid)
     t0 = time.perf_counter()
     await asyncio.gather(*(_client(port, requests, c, clients, t0 + seconds, lat, errors) for c in range(clients)))
     elapsed = time.perf_counter() - t0
+    cpu = tree_cpu_seconds(server_pid) - cpu0
     q = statistics.quantiles(lat, n=100)
-    return Result(len(lat), len(errors), elapsed, q[49] * 1000, q[98] * 1000)
+    return Result(len(lat), len(errors), elapsed, q[49] * 1000, q[98] * 1000, cpu / len(lat) * 1000)
 
 
 def http_post(path: str, body: bytes, token: str | None) -> bytes:
@@ -215,6 +248,7 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--warmup", type=float, default=2.0)
     ap.add_argument("--users", type=int, default=40_000, help="distinct players (one session token each)")
+    ap.add_argument("--repeat", type=int, default=1, help="rounds; servers alternate within a round")
     ap.add_argument("--out", type=Path, default=None, help="write a markdown report here")
     args = ap.parse_args()
 
@@ -247,29 +281,31 @@ def main() -> int:
     load_before = os.getloadavg()
     rows: list[tuple[str, Result, Result]] = []
     try:
-        for server in servers:
+        for server in [srv for _ in range(args.repeat) for srv in servers]:
             tokens = asyncio.run(prepare(env, args.users))
             body = b'{"world_id":"bench"}'
             join_reqs = [http_post("/v1/join", body, t) for t in tokens]
             port = free_port()
             proc = start_control(env, port, server)
             try:
-                joins = asyncio.run(run_load(port, join_reqs, args.clients, args.seconds, args.warmup))
+                joins = asyncio.run(run_load(port, join_reqs, args.clients, args.seconds, args.warmup, proc.pid))
             finally:
                 stop(proc)
             bport = free_port()
             bproc = start_bare(bport, server)
             try:
                 bare_res = asyncio.run(
-                    run_load(bport, [http_post("/bare", body, None)], args.clients, args.seconds, args.warmup)
+                    run_load(bport, [http_post("/bare", body, None)], args.clients, args.seconds, args.warmup,
+                             bproc.pid)
                 )
             finally:
                 stop(bproc)
             rows.append((server, joins, bare_res))
             asyncio.run(cleanup(env))
             print(f"{server}: join {joins.rps:.0f}/s p50 {joins.p50_ms:.1f} ms p99 {joins.p99_ms:.1f} ms "
-                  f"errors {joins.errors} | bare {bare_res.rps:.0f}/s p50 {bare_res.p50_ms:.1f} ms "
-                  f"p99 {bare_res.p99_ms:.1f} ms | join/bare {joins.rps / bare_res.rps:.2f}", flush=True)
+                  f"cpu {joins.cpu_ms:.2f} ms/req errors {joins.errors} | bare {bare_res.rps:.0f}/s "
+                  f"p50 {bare_res.p50_ms:.1f} ms p99 {bare_res.p99_ms:.1f} ms cpu {bare_res.cpu_ms:.2f} ms/req "
+                  f"| join/bare {joins.rps / bare_res.rps:.2f}", flush=True)
     finally:
         asyncio.run(cleanup(env))
     if args.out:
@@ -279,7 +315,7 @@ def main() -> int:
 
 def write_report(args: argparse.Namespace, rows: list[tuple[str, Result, Result]], load: tuple[float, ...]) -> None:
     cmd = (f".venv/bin/python scripts/bench_join.py --server {args.server} --clients {args.clients} "
-           f"--seconds {args.seconds:g} --out {args.out}")
+           f"--seconds {args.seconds:g} --repeat {args.repeat} --out {args.out}")
     lines = [
         "# Control plane join benchmark",
         "",
@@ -299,12 +335,29 @@ def write_report(args: argparse.Namespace, rows: list[tuple[str, Result, Result]
         f"Each request is a different player until {args.users} have joined (then seats are reused). "
         "`bare` is a Litestar POST that decodes and encodes similar JSON and touches nothing.",
         "",
-        "| server | join/s | join p50 ms | join p99 ms | errors | bare req/s | bare p50 ms | bare p99 ms | join/bare |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "`cpu ms/req` is the server process tree's user+system CPU time per request during the measured "
+        "window: the number that does not depend on what else the machine is doing.",
+        "",
+        "| server | join/s | join p50 ms | join p99 ms | join cpu ms/req | errors | bare req/s | bare p50 ms "
+        "| bare p99 ms | bare cpu ms/req | join/bare |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for server, j, b in rows:
-        lines.append(f"| {server} | {j.rps:.0f} | {j.p50_ms:.1f} | {j.p99_ms:.1f} | {j.errors} | {b.rps:.0f} | "
-                     f"{b.p50_ms:.1f} | {b.p99_ms:.1f} | {j.rps / b.rps:.2f} |")
+        lines.append(f"| {server} | {j.rps:.0f} | {j.p50_ms:.1f} | {j.p99_ms:.1f} | {j.cpu_ms:.2f} | {j.errors} | "
+                     f"{b.rps:.0f} | {b.p50_ms:.1f} | {b.p99_ms:.1f} | {b.cpu_ms:.2f} | {j.rps / b.rps:.2f} |")
+    lines += ["", "Median per server over the rounds:", "",
+              "| server | join/s | join p50 ms | join p99 ms | join cpu ms/req | bare req/s | bare cpu ms/req "
+              "| join/bare |",
+              "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for server in dict.fromkeys(r[0] for r in rows):
+        mine = [(j, b) for s, j, b in rows if s == server]
+        med = statistics.median
+        lines.append(
+            f"| {server} | {med(j.rps for j, _ in mine):.0f} | {med(j.p50_ms for j, _ in mine):.1f} | "
+            f"{med(j.p99_ms for j, _ in mine):.1f} | {med(j.cpu_ms for j, _ in mine):.2f} | "
+            f"{med(b.rps for _, b in mine):.0f} | {med(b.cpu_ms for _, b in mine):.2f} | "
+            f"{med(j.rps / b.rps for j, b in mine):.2f} |"
+        )
     lines.append("")
     args.out.write_text("\n".join(lines))
 

@@ -16,7 +16,6 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 
-import jwt
 import msgspec
 
 from plaza_control.errors import Unauthenticated
@@ -70,10 +69,12 @@ class TicketMinter:
         }
         if resume_session_id:
             claims["sid"] = resume_session_id
-        token = jwt.encode(
-            claims, key.private_key, algorithm="EdDSA", headers={"kid": key.kid, "typ": "JWT"}
-        )
-        return Ticket(token=token, jti=jti, expires_at=exp)
+        # A compact JWS by hand (it is three base64url parts): pyjwt adds ~30 %
+        # to the cost of the signature itself on the hot path.
+        header = _b64(msgspec.json.encode({"alg": "EdDSA", "kid": key.kid, "typ": "JWT"}))
+        signing_input = header + b"." + _b64(msgspec.json.encode(claims))
+        token = signing_input + b"." + _b64(key.private_key.sign(signing_input))
+        return Ticket(token=token.decode("ascii"), jti=jti, expires_at=exp)
 
 
 class SessionClaims(msgspec.Struct, frozen=True):

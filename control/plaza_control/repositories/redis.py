@@ -70,7 +70,7 @@ class RedisAllocator:
             if raw is None:
                 continue
             try:
-                info = codec.decode_heartbeat(raw)
+                info = self._decode_heartbeat(raw)
             except CodecError:
                 continue
             if info.relay_id != relay_id:

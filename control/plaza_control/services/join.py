@@ -63,15 +63,23 @@ class JoinService:
         self._clock = clock
         self._relays: list[RelayInfo] = []
         self._relays_at = float("-inf")
+        self._refresh: asyncio.Future[list[RelayInfo]] | None = None
 
     async def _live_relays(self) -> list[RelayInfo]:
         """Heartbeats, cached briefly per process. Staleness is safe: join.lua
-        re-checks every candidate's heartbeat key inside the atomic step."""
-        now = time.monotonic()
-        if (now - self._relays_at) * 1000 >= self._policy.relay_cache_ms:
-            self._relays = await self._alloc.relays()
-            self._relays_at = now
-        return self._relays
+        re-checks every candidate's heartbeat key inside the atomic step. One
+        refresh at a time: concurrent joins at expiry share it."""
+        if (time.monotonic() - self._relays_at) * 1000 < self._policy.relay_cache_ms:
+            return self._relays
+        if self._refresh is None:
+            self._refresh = asyncio.ensure_future(self._alloc.relays())
+            try:
+                self._relays = await self._refresh
+                self._relays_at = time.monotonic()
+            finally:
+                self._refresh = None
+            return self._relays
+        return await asyncio.shield(self._refresh)
 
     @staticmethod
     def candidates(relays: list[RelayInfo], region: str | None) -> list[RelayInfo]:
