@@ -199,47 +199,66 @@ if wants w2 && budget_left w2; then
 fi
 
 # ---------------------------------------------------------------- W3
-# W3 needs the whole join path: Redis and FerretDB, the control plane and a
-# relay that registers in Redis, so the control plane can place rooms on it.
-# The script starts its own stack on separate ports and data (never touching a
-# `make run` session), with the control plane's per-IP sign-in/join rate
-# limits raised: a storm from one machine is otherwise capped at 60 sign-ins
-# a minute per address. With PLAZA_BENCH_CONTROL_URL it runs against a system
-# you started yourself instead (its limits apply).
+# W3 needs the whole join path: Redis and FerretDB, the control plane, and a
+# relay registered in Redis so the control plane can place rooms on it. The
+# script starts its own stack on separate ports and data (never touching a
+# `make run` session) with the control plane's per-IP/per-user rate limits
+# raised: a storm from one machine is otherwise capped at 60 sign-ins a minute
+# per address. Until the relay writes its own heartbeat to Redis (its Redis
+# half is a later issue; detected by a --redis-url flag), a stand-in loop
+# writes that heartbeat for it (`loadgen heartbeat`: the same PLZH bytes, key
+# and TTL as docs/redis.md); everything else on the path is real.
+# With PLAZA_BENCH_CONTROL_URL it runs against a system you started instead.
+W3_CTL_PORT=18090
 w3_stack() {
-  local ctl_port=18090 relay_help
-  relay_help=$("$BIN/relay" -h 2>&1 || true)
-  if [[ $relay_help != *--redis-url* ]]; then
-    SKIPPED[w3]="the relay has no Redis coordination yet (no --redis-url flag), so the control plane cannot place rooms on it; the load generator's control-plane mode is ready (\`loadgen run --workload w3 --control-url URL\`)"
-    return 1
-  fi
-  local ctl_env=("${W3_ENV[@]}" PLAZA_PORT=$ctl_port PLAZA_REDIS_URL="redis://127.0.0.1:16579/0"
+  local relay_help redis_url="redis://127.0.0.1:16579/0"
+  local ctl_env=("${W3_ENV[@]}" PLAZA_PORT=$W3_CTL_PORT PLAZA_REDIS_URL="$redis_url"
     PLAZA_MONGO_URL="mongodb://127.0.0.1:27517/" PLAZA_KEY_DIR="$RUN_DIR/w3-keys"
     PLAZA_SIGNIN_PER_IP=1000000 PLAZA_SIGNIN_PER_DEVICE=1000000 PLAZA_JOIN_PER_IP=1000000
     PLAZA_JOIN_PER_USER=1000000 PLAZA_ACCESS_LOG=false PLAZA_LOG_LEVEL=warning)
+  port_free $W3_CTL_PORT || { SKIPPED[w3]="port $W3_CTL_PORT is taken"; return 1; }
   W3_SERVICES=1
   env "${W3_ENV[@]}" scripts/services.sh start || return 1
   env "${ctl_env[@]}" "$VENV_DIR/bin/python" -m plaza_control gen-signing-key >/dev/null || return 1
-  env "${ctl_env[@]}" "$VENV_DIR/bin/python" -m plaza_control create-world --id bench --capacity 50 --tick-rate "$PLAZA_BENCH_TICK" --exist-ok >/dev/null || return 1
+  env "${ctl_env[@]}" "$VENV_DIR/bin/python" -m plaza_control create-world --id bench --capacity 50 \
+    --tick-rate "$PLAZA_BENCH_TICK" --exist-ok >/dev/null || return 1
   env "${ctl_env[@]}" "$VENV_DIR/bin/python" -m plaza_control serve >"$RUN_DIR/control-w3.log" 2>&1 &
   CONTROL_PID=$!
   STARTED+=("$CONTROL_PID")
-  wait_for_port 127.0.0.1 $ctl_port 60 || { tail -20 "$RUN_DIR/control-w3.log" >&2; return 1; }
-  RELAY_KEYS=(--jwks-url "http://127.0.0.1:$ctl_port/.well-known/jwks.json")
-  start_relay w3 --redis-url "redis://127.0.0.1:16579/0" --public-url "ws://127.0.0.1:$RELAY_PORT/ws"
+  wait_for_port 127.0.0.1 $W3_CTL_PORT 60 || { tail -20 "$RUN_DIR/control-w3.log" >&2; return 1; }
+  RELAY_KEYS=(--jwks-url "http://127.0.0.1:$W3_CTL_PORT/.well-known/jwks.json")
+  relay_help=$("$BIN/relay" -h 2>&1 || true)
+  if [[ $relay_help == *--redis-url* ]]; then
+    start_relay w3 --redis-url "$redis_url" --public-url "ws://127.0.0.1:$RELAY_PORT/ws"
+    W3_HEARTBEAT="the relay's own"
+  else
+    start_relay w3 --public-url "ws://127.0.0.1:$RELAY_PORT/ws"
+    (
+      started=$(date +%s%3N)
+      while :; do
+        "$BIN/loadgen" heartbeat --relay-id "$RELAY_ID" --public-url "ws://127.0.0.1:$RELAY_PORT/ws" \
+          --started-at-ms "$started" | redis-cli -p 16579 -x SETEX "plaza:{alloc}:relay:$RELAY_ID:hb" 6 >/dev/null
+        redis-cli -p 16579 SADD "plaza:{alloc}:relays" "$RELAY_ID" >/dev/null
+        sleep 2
+      done
+    ) &
+    STARTED+=($!)
+    W3_HEARTBEAT="a stand-in (loadgen heartbeat), the relay has no Redis registration yet"
+  fi
   RELAY_KEYS=(--jwks-file "$RUN_DIR/keys/jwks.json")
-  sleep 2 # first heartbeat
-  W3_URL="http://127.0.0.1:$ctl_port"
+  sleep 3 # a heartbeat is in Redis, the control plane's relay cache (500 ms) has it
+  W3_URL="http://127.0.0.1:$W3_CTL_PORT"
 }
+W3_HEARTBEAT=""
 if wants w3 && budget_left w3; then
   if [[ -n ${PLAZA_BENCH_CONTROL_URL:-} ]]; then
     SERVER_PID=0
-    loadgen w3-plaza 300 --target plaza --workload w3 --control-url "$PLAZA_BENCH_CONTROL_URL" \
-      --control-world "${PLAZA_BENCH_W3_WORLD:-bench}" --connect-concurrency 32 || true
+    loadgen w3-plaza 480 --target plaza --workload w3 --control-url "$PLAZA_BENCH_CONTROL_URL" \
+      --control-world "${PLAZA_BENCH_W3_WORLD:-bench}" --connect-concurrency 32 --join-timeout 400s || true
     SERVER_PID=""
   elif w3_stack; then
-    loadgen w3-plaza 300 --target plaza --workload w3 --control-url "$W3_URL" --control-world bench \
-      --connect-concurrency 32 || true
+    loadgen w3-plaza 480 --target plaza --workload w3 --control-url "$W3_URL" --control-world bench \
+      --connect-concurrency 32 --join-timeout 400s || true
     stop_server
     kill -TERM "$CONTROL_PID" 2>/dev/null || true
     wait "$CONTROL_PID" 2>/dev/null || true
@@ -284,6 +303,7 @@ meta = {
   "load_before": "$LOAD_BEFORE",
   "tick_hz": $PLAZA_BENCH_TICK,
   "centrifugo_version": $(python3 -c 'import json,sys; print(json.dumps(sys.argv[1]))' "$("$TOOLS_DIR/bin/centrifugo" version 2>/dev/null | head -1)"),
+  "w3_heartbeat": $(python3 -c 'import json,sys; print(json.dumps(sys.argv[1]))' "$W3_HEARTBEAT"),
   "relay_flags": "--tick-rate $PLAZA_BENCH_TICK --room-capacity 1000 --max-connections 50000 --log-level warn (W4 interest on: --interest-radius $PLAZA_BENCH_INTEREST)",
   "skipped": json.loads(sys.argv[2]),
   "notes": notes,

@@ -5,6 +5,7 @@
 //	loadgen keygen --dir DIR        Ed25519 ticket key: DIR/ticket.seed + DIR/jwks.json (give the relay --jwks-file DIR/jwks.json)
 //	loadgen run --workload w1 ...   coordinator: forks workers, prints a summary, writes JSON
 //	loadgen report --dir RUN        docs/benchmarks.md "Relay vs Centrifugo" section + docs/img PNGs from a bench run
+//	loadgen heartbeat ...           a stand-in relay heartbeat (PLZH bytes on stdout) for W3, see scripts/bench.sh
 //	loadgen worker                  one worker process (started by run; reads its plan on stdin)
 package main
 
@@ -39,6 +40,8 @@ func main() {
 		err = keygen(os.Args[2:])
 	case "run":
 		err = run(ctx, os.Args[2:])
+	case "heartbeat":
+		err = heartbeat(os.Args[2:])
 	case "report":
 		err = report(os.Args[2:])
 	case "worker":
@@ -132,6 +135,7 @@ func run(ctx context.Context, args []string) error {
 	srcAddrs := fs.Int("source-addrs", 4, "spread connections over source addresses 127.0.0.1..127.0.0.N")
 	conc := fs.Int("connect-concurrency", 64, "joins in flight per worker")
 	rate := fs.Float64("connect-rate", 0, "joins started per second per worker (0 = as fast as allowed)")
+	joinTimeout := fs.Duration("join-timeout", 3*time.Minute, "longest the whole join phase may take; members not joined by then count as failed")
 	serverPID := fs.Int("server-pid", 0, "server process to sample CPU and RSS from (/proc)")
 	heapOut := fs.String("server-heap-out", "", "with --server-gc-url: save the last response (a heap profile) here")
 	serverGC := fs.String("server-gc-url", "", "URL that makes the server collect garbage (pprof heap ?gc=1); RSS is then also read after GC")
@@ -174,6 +178,7 @@ func run(ctx context.Context, args []string) error {
 		RelayID: *relayID, WorldID: *worldID, RoomPrefix: *roomPrefix,
 		CentrifugoSecret: *secret,
 		SourceAddrs:      *srcAddrs, ConnectConcurrency: *conc, ConnectRate: *rate, Seed: *seed,
+		JoinTimeoutMs: joinTimeout.Milliseconds(),
 	}
 	switch {
 	case *target != "plaza":
@@ -227,4 +232,23 @@ func report(args []string) error {
 		return fmt.Errorf("report: --dir is required")
 	}
 	return loadgen.WriteBenchReport(*dir, *md, *img)
+}
+
+func heartbeat(args []string) error {
+	fs := flag.NewFlagSet("heartbeat", flag.ExitOnError)
+	id := fs.String("relay-id", "", "relay id")
+	url := fs.String("public-url", "", "relay public URL")
+	region := fs.String("region", "local", "relay region")
+	capacity := fs.Uint("capacity", 50000, "capacity_connections")
+	started := fs.Int64("started-at-ms", 0, "started_at_ms (default: now)")
+	_ = fs.Parse(args)
+	if *id == "" || *url == "" {
+		return fmt.Errorf("heartbeat: --relay-id and --public-url are required")
+	}
+	now := time.Now().UnixMilli()
+	if *started == 0 {
+		*started = now
+	}
+	_, err := os.Stdout.Write(loadgen.StandInHeartbeat(*id, *url, *region, uint32(*capacity), now, *started))
+	return err
 }

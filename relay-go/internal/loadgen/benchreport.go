@@ -23,6 +23,7 @@ type BenchMeta struct {
 	TickHz            float64           `json:"tick_hz"`
 	CentrifugoVersion string            `json:"centrifugo_version"`
 	RelayFlags        string            `json:"relay_flags"`
+	W3Heartbeat       string            `json:"w3_heartbeat"`
 	Skipped           map[string]string `json:"skipped"`
 	Notes             []string          `json:"notes"`
 }
@@ -360,8 +361,13 @@ func (bs *benchSet) markdown(plots []string) string {
 			{"joined / failed", []string{fmt.Sprintf("%d / %d", w3.Joined, w3.JoinFailed)}},
 			{"**joins per s**", []string{f0(w3.JoinsPerSec)}},
 			{"request → Welcome p50 / p90 / p99 / max, ms", []string{fmt.Sprintf("%.1f / %.1f / **%.1f** / %.0f", w3.JoinTime.P50, w3.JoinTime.P90, w3.JoinTime.P99, w3.JoinTime.Max)}},
+			{"of which sign-in + join HTTP p50 / p99, ms", []string{fmt.Sprintf("%.1f / %.1f", w3.ControlTime.P50, w3.ControlTime.P99)}},
+			{"of which WebSocket connect p50 / p99, ms", []string{fmt.Sprintf("%.1f / %.1f", w3.ConnectTime.P50, w3.ConnectTime.P99)}},
+			{"relay CPU s for all joins", []string{f2(srv(w3).CPUJoinSeconds)}},
 			{"errors / events", []string{eventsCell(w3)}},
 		})
+		p("Stack: Redis + FerretDB (`scripts/services.sh`), the control plane (`python -m plaza_control serve`, defaults, per-IP/user rate limits raised for the storm), one relay; relay heartbeat in Redis: %s. Each client: guest sign-in (a new user), join, WebSocket + Hello → Welcome; 32 clients in flight per loadgen worker.", bs.meta.W3Heartbeat)
+		p("")
 		p("Centrifugo has no join service to compare with (its connection tokens are minted by the application), so W3 is Plaza only.")
 		p("")
 	} else {

@@ -95,10 +95,9 @@ func (c *ControlClient) Ping(ctx context.Context) error {
 	return fmt.Errorf("control plane at %s answers only with server errors", c.BaseURL)
 }
 
-// SignInAndJoin signs m in as a guest and joins the world; room is a hint
-// the control plane may ignore (it places members itself).
-func (c *ControlClient) SignInAndJoin(ctx context.Context, m *Member, room string, local net.IP) (*Joined, error) {
-	hc := c.client(local)
+// SignIn signs m in as a guest (a new device id per run, so a new user) and
+// returns the session token.
+func (c *ControlClient) SignIn(ctx context.Context, m *Member, local net.IP) (string, error) {
 	sp := c.SignInPath
 	if sp == "" {
 		sp = "/v1/auth/guest"
@@ -109,13 +108,18 @@ func (c *ControlClient) SignInAndJoin(ctx context.Context, m *Member, room strin
 		AccessToken  string `json:"access_token"`
 	}
 	dev := fmt.Sprintf("loadgen-%s-%s", c.run, m.User) // DEVICE_ID: [A-Za-z0-9_-]{16,128}
-	if err := c.post(ctx, hc, sp, "", map[string]any{"display_name": m.Name, "device_id": dev}, &signin, "signin"); err != nil {
-		return nil, err
+	if err := c.post(ctx, c.client(local), sp, "", map[string]any{"display_name": m.Name, "device_id": dev}, &signin, "signin"); err != nil {
+		return "", err
 	}
 	tok := firstNonEmpty(signin.SessionToken, signin.AccessToken, signin.Token)
 	if tok == "" {
-		return nil, &JoinError{Kind: "signin_no_token", Err: fmt.Errorf("sign-in answer has no token")}
+		return "", &JoinError{Kind: "signin_no_token", Err: fmt.Errorf("sign-in answer has no token")}
 	}
+	return tok, nil
+}
+
+// Join asks the control plane for a room in the world: relay URL + ticket.
+func (c *ControlClient) Join(ctx context.Context, session string, local net.IP) (*Joined, error) {
 	jp := c.JoinPath
 	if jp == "" {
 		jp = "/v1/join"
@@ -126,7 +130,7 @@ func (c *ControlClient) SignInAndJoin(ctx context.Context, m *Member, room strin
 		Ticket   string `json:"ticket"`
 		Room     string `json:"room_id"`
 	}
-	if err := c.post(ctx, hc, jp, tok, map[string]any{"world_id": c.World}, &j, "join"); err != nil {
+	if err := c.post(ctx, c.client(local), jp, session, map[string]any{"world_id": c.World}, &j, "join"); err != nil {
 		return nil, err
 	}
 	out := &Joined{URL: firstNonEmpty(j.RelayURL, j.URL), Ticket: j.Ticket, Room: j.Room}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -62,23 +63,61 @@ func (t *PlazaTarget) RoomID(i int) string {
 	return fmt.Sprintf("%s%03d", p, i)
 }
 
-// Join implements Target.
+// Join implements Target. In control-plane mode a join refused with a 40xx
+// close code (get a new ticket and rejoin, docs/protocol.md) is retried
+// with a new ticket, up to joinAttempts times, as a real client would.
 func (t *PlazaTarget) Join(ctx context.Context, m *Member, local net.IP, sink Sink) (Session, JoinTiming, error) {
 	var tm JoinTiming
 	start := time.Now()
-	url, ticket := t.URL, ""
+	var session string
 	if t.Control != nil {
-		j, err := t.Control.SignInAndJoin(ctx, m, t.RoomID(m.Room), local)
+		var err error
+		if session, err = t.Control.SignIn(ctx, m, local); err != nil {
+			return nil, tm, err
+		}
+	}
+	for attempt := 1; ; attempt++ {
+		url, ticket := t.URL, ""
+		if t.Control != nil {
+			j, err := t.Control.Join(ctx, session, local)
+			if err != nil {
+				return nil, tm, err
+			}
+			url, ticket = j.URL, j.Ticket
+			tm.Control = time.Since(start)
+		} else {
+			var err error
+			if ticket, err = t.Minter.Mint(m.User, m.Name, t.RoomID(m.Room)); err != nil {
+				return nil, tm, &JoinError{Kind: "ticket", Err: err}
+			}
+		}
+		s, connect, err := t.connect(ctx, url, ticket, local, sink)
+		var je *JoinError
+		if err != nil && t.Control != nil && attempt < joinAttempts && errors.As(err, &je) && strings.HasPrefix(je.Kind, "close_40") {
+			sink.Event("join_retry_" + je.Kind)
+			select {
+			case <-time.After(time.Duration(attempt) * 250 * time.Millisecond):
+				continue
+			case <-ctx.Done():
+				return nil, tm, err
+			}
+		}
 		if err != nil {
 			return nil, tm, err
 		}
-		url, ticket = j.URL, j.Ticket
-	} else {
-		var err error
-		if ticket, err = t.Minter.Mint(m.User, m.Name, t.RoomID(m.Room)); err != nil {
-			return nil, tm, &JoinError{Kind: "ticket", Err: err}
-		}
+		tm.Connect = connect
+		tm.Join = time.Since(start)
+		return s, tm, nil
 	}
+}
+
+// joinAttempts bounds rejoins after a 40xx refusal in control-plane mode.
+const joinAttempts = 4
+
+// connect opens the WebSocket from local, sends Hello with ticket and waits
+// for Welcome. connect is the TCP + upgrade time.
+func (t *PlazaTarget) connect(ctx context.Context, url, ticket string, local net.IP, sink Sink) (*plazaSession, time.Duration, error) {
+	start := time.Now()
 	s := &plazaSession{sink: sink, welcome: make(chan error, 1)}
 	conn, _, err := gws.NewClient(s, &gws.ClientOption{
 		Addr:             url,
@@ -94,9 +133,9 @@ func (t *PlazaTarget) Join(ctx context.Context, m *Member, local net.IP, sink Si
 		if errors.As(err, &op) && op.Op == "dial" {
 			kind = "dial"
 		}
-		return nil, tm, &JoinError{Kind: kind, Err: err}
+		return nil, 0, &JoinError{Kind: kind, Err: err}
 	}
-	tm.Connect = time.Since(start)
+	connect := time.Since(start)
 	s.conn = conn
 	go conn.ReadLoop()
 	enc := wire.GetEncoder()
@@ -104,7 +143,7 @@ func (t *PlazaTarget) Join(ctx context.Context, m *Member, local net.IP, sink Si
 	wire.PutEncoder(enc)
 	if err := conn.WriteMessage(gws.OpcodeBinary, hello); err != nil {
 		_ = conn.NetConn().Close()
-		return nil, tm, &JoinError{Kind: "write_hello", Err: err}
+		return nil, connect, &JoinError{Kind: "write_hello", Err: err}
 	}
 	wt := t.WelcomeTimeout
 	if wt == 0 {
@@ -117,19 +156,18 @@ func (t *PlazaTarget) Join(ctx context.Context, m *Member, local net.IP, sink Si
 		if err != nil {
 			s.closing.Store(true)
 			_ = conn.NetConn().Close()
-			return nil, tm, err
+			return nil, connect, err
 		}
 	case <-timer.C:
 		s.closing.Store(true)
 		_ = conn.NetConn().Close()
-		return nil, tm, &JoinError{Kind: "welcome_timeout", Err: fmt.Errorf("no Welcome within %s", wt)}
+		return nil, connect, &JoinError{Kind: "welcome_timeout", Err: fmt.Errorf("no Welcome within %s", wt)}
 	case <-ctx.Done():
 		s.closing.Store(true)
 		_ = conn.NetConn().Close()
-		return nil, tm, &JoinError{Kind: "canceled", Err: ctx.Err()}
+		return nil, connect, &JoinError{Kind: "canceled", Err: ctx.Err()}
 	}
-	tm.Join = time.Since(start)
-	return s, tm, nil
+	return s, connect, nil
 }
 
 // plazaSession is one member's relay connection; gws calls its event

@@ -14,6 +14,9 @@ func PrintSummary(w io.Writer, r *Report) {
 		wl.Name, r.Target, wl.Rooms, wl.MembersPerRoom, wl.MoveHz, wl.ChatPerSec, r.WindowS, r.Procs)
 	p("joins        %d ok, %d failed, %d still connected at end; %.0f joins/s", r.Joined, r.JoinFailed, r.Present, r.JoinsPerSec)
 	p("connect ms   p50 %.2f  p90 %.2f  p99 %.2f  max %.2f", r.ConnectTime.P50, r.ConnectTime.P90, r.ConnectTime.P99, r.ConnectTime.Max)
+	if c := r.ControlTime; c.Count > 0 {
+		p("control ms   p50 %.2f  p90 %.2f  p99 %.2f  max %.2f  (sign-in + join HTTP)", c.P50, c.P90, c.P99, c.Max)
+	}
 	p("join ms      p50 %.2f  p90 %.2f  p99 %.2f  max %.2f  (request -> in room)", r.JoinTime.P50, r.JoinTime.P90, r.JoinTime.P99, r.JoinTime.Max)
 	if r.MovesSent > 0 {
 		p("movement     %d sent of %d scheduled (send lag p99 %.1f ms), %d delivered (%.0f/s)", r.MovesSent, r.MovesTarget, r.MoveSendLag.P99, r.MovementDelivered, r.MovementPerSec)

@@ -92,6 +92,7 @@ type Report struct {
 	ChatLatency  Summary `json:"chat_latency"`
 	ConnectTime  Summary `json:"connect_time"`
 	JoinTime     Summary `json:"join_time"`
+	ControlTime  Summary `json:"control_time"` // sign-in + join HTTP (control-plane mode)
 	JoinsPerSec  float64 `json:"joins_per_s"`
 
 	MoveLatencyHist Snapshot `json:"move_latency_hist_us"`
@@ -278,7 +279,7 @@ func Run(ctx context.Context, cfg RunConfig) (*Report, error) {
 	logf("window: %s from %s", wl.Duration(), start.UTC().Format("15:04:05.000"))
 
 	// Phase 3: results.
-	var move, batch, chat, conn, join, lag Snapshot
+	var move, batch, chat, conn, join, lag, ctl Snapshot
 	sentPerRoom := map[int]uint64{}
 	presentPerRoom := map[int]int{}
 	var first, last int64
@@ -310,6 +311,7 @@ func Run(ctx context.Context, cfg RunConfig) (*Report, error) {
 		chat.Merge(r.ChatLatency)
 		conn.Merge(r.ConnectTime)
 		join.Merge(r.JoinTime)
+		ctl.Merge(r.ControlTime)
 		for k, v := range r.Events {
 			rep.Events[k] += v
 		}
@@ -343,6 +345,7 @@ func Run(ctx context.Context, cfg RunConfig) (*Report, error) {
 		rep.MachineBusyCores = (machB.Busy - machA.Busy) / rep.WindowS
 	}
 	rep.ConnectTime, rep.JoinTime = conn.Summarize(), join.Summarize()
+	rep.ControlTime = ctl.Summarize()
 	rep.MoveLatencyHist, rep.ChatLatencyHist, rep.JoinTimeHist = move, chat, join
 	if last > first && rep.Joined > 0 {
 		rep.JoinsPerSec = float64(rep.Joined) / (float64(last-first) / 1e6)

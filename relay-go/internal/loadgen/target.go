@@ -25,10 +25,12 @@ type Pose struct {
 	Velocity [3]float32
 }
 
-// JoinTiming is how long a join took, measured from the first byte the
-// client sent (sign-in request or TCP dial) to: the WebSocket upgrade
-// (Connect) and the server saying the member is in the room (Join).
+// JoinTiming is how long a join took. Join runs from the first byte the
+// client sent (sign-in request or TCP dial) to the server saying the member
+// is in the room; Connect is the TCP connect + WebSocket upgrade alone;
+// Control (control-plane mode) is sign-in + join HTTP calls.
 type JoinTiming struct {
+	Control time.Duration
 	Connect time.Duration
 	Join    time.Duration
 }

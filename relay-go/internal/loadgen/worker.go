@@ -44,6 +44,7 @@ type WorkerResult struct {
 	ChatLatency  Snapshot `json:"chat_latency_us"`
 	ConnectTime  Snapshot `json:"connect_time_us"`
 	JoinTime     Snapshot `json:"join_time_us"`
+	ControlTime  Snapshot `json:"control_time_us"`
 
 	FirstJoinStartUs int64 `json:"first_join_start_us"`
 	LastJoinDoneUs   int64 `json:"last_join_done_us"`
@@ -79,6 +80,7 @@ type worker struct {
 	batchLat  Histogram // server stamp -> receipt of movement frames
 	sendLag   Histogram // Move send time - its scheduled time
 	connLat   Histogram
+	ctlLat    Histogram // control-plane sign-in + join calls
 	joinLat   Histogram
 	movesSent atomic.Uint64
 	chatsSent atomic.Uint64
@@ -356,6 +358,9 @@ func (w *worker) joinAll(ctx context.Context) *WorkerResult {
 			ms.sess = sess
 			ms.sentAt.Store(time.Now().UnixMilli())
 			w.connLat.Record(tm.Connect.Microseconds())
+			if tm.Control > 0 {
+				w.ctlLat.Record(tm.Control.Microseconds())
+			}
 			w.joinLat.Record(tm.Join.Microseconds())
 			done := time.Now().UnixMicro()
 			mu.Lock()
@@ -533,6 +538,7 @@ func (w *worker) collect(res *WorkerResult) {
 	res.MoveSendLag = w.sendLag.Snapshot()
 	res.ConnectTime = w.connLat.Snapshot()
 	res.JoinTime = w.joinLat.Snapshot()
+	res.ControlTime = w.ctlLat.Snapshot()
 	w.evMu.Lock()
 	for r, n := range w.chatPerRoom {
 		res.ChatSentPerRoom[r] = n
