@@ -1,12 +1,16 @@
 package relay
 
 import (
+	"bytes"
+	"context"
 	"fmt"
 	"net"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/plaza-dev/plaza/relay-go/gen/plaza/protocol"
+	"github.com/plaza-dev/plaza/relay-go/internal/config"
 	"github.com/plaza-dev/plaza/relay-go/internal/coord"
 	"github.com/plaza-dev/plaza/relay-go/internal/metrics"
 	"github.com/plaza-dev/plaza/relay-go/internal/ratelimit"
@@ -143,6 +147,64 @@ func BenchmarkEncodeMovementBatch(b *testing.B) {
 				size = len(e.MovementBatch(uint64(i), 1700000000000, avatars))
 			}
 			b.ReportMetric(float64(size), "bytes/frame")
+		})
+	}
+}
+
+// BenchmarkFanoutLoopback is one tick delivered end to end: n real
+// WebSocket clients (coder/websocket) on loopback, every member moved, the
+// room ticks, and the op ends when every client has read its batch. It adds
+// flush workers, nbio writes, the kernel and the clients' reads to
+// BenchmarkTickFanout. Clients run in the same process and share the 2 CPUs.
+func BenchmarkFanoutLoopback(b *testing.B) {
+	for _, n := range []int{10, 50, 200} {
+		b.Run(fmt.Sprintf("members=%d", n), func(b *testing.B) {
+			e := startRelay(b, func(c *config.Config) {
+				c.World.TickRateHz, c.World.RoomCapacity = 1, 300
+				c.IdleTimeout = time.Hour
+			})
+			got := make(chan struct{}, 4*n)
+			for i := 0; i < n; i++ {
+				c, _ := e.join("fanout", fmt.Sprintf("u%d", i))
+				// A lean reader (reused buffer, no unpacking) so the clients'
+				// own costs stay small next to the relay's.
+				go func() {
+					var buf bytes.Buffer
+					for {
+						_, rd, err := c.c.Reader(context.Background())
+						if err != nil {
+							return
+						}
+						buf.Reset()
+						if _, err := buf.ReadFrom(rd); err != nil {
+							return
+						}
+						if wire.PeekType(buf.Bytes()) == protocol.MessageMovementBatch {
+							got <- struct{}{}
+						}
+					}
+				}()
+			}
+			r := e.srv.Hub.room("fanout")
+			sessions := e.srv.Hub.allSessions()
+			moves := make([]wire.Move, len(sessions))
+			for i := range moves {
+				moves[i].Transform = *at(float32(i), 0)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				for j, s := range sessions {
+					moves[j].ClientTimeMs = int64(i)
+					s.putMove(&moves[j])
+				}
+				r.tickNow()
+				for k := 0; k < n; k++ {
+					<-got
+				}
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/member")
 		})
 	}
 }

@@ -28,7 +28,7 @@ const testRelay = "relay-test"
 
 // testRelayEnv is one running relay with its seams, on loopback.
 type testRelayEnv struct {
-	t        *testing.T
+	t        testing.TB
 	srv      *Server
 	signer   *tickettest.Signer
 	events   *coord.MemoryEvents
@@ -64,7 +64,7 @@ func testLogger() *slog.Logger {
 }
 
 // startRelay runs a relay for the test; edit tweaks the config first.
-func startRelay(t *testing.T, edit func(*config.Config)) *testRelayEnv {
+func startRelay(t testing.TB, edit func(*config.Config)) *testRelayEnv {
 	t.Helper()
 	cfg := testConfig()
 	if edit != nil {
@@ -129,12 +129,12 @@ func (e *testRelayEnv) counter(name string, labels ...string) float64 {
 
 // client is a real WebSocket client (coder/websocket) speaking the protocol.
 type client struct {
-	t   *testing.T
+	t   testing.TB
 	c   *websocket.Conn
 	enc *wire.Encoder
 }
 
-func dialOpts(t *testing.T, url string, opts *websocket.DialOptions) (*client, error) {
+func dialOpts(t testing.TB, url string, opts *websocket.DialOptions) (*client, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -273,7 +273,7 @@ func smallReceiveBuffer() *websocket.DialOptions {
 	return &websocket.DialOptions{HTTPClient: &http.Client{Transport: &http.Transport{DialContext: d.DialContext}}}
 }
 
-func httpGet(t *testing.T, url string) (int, string) {
+func httpGet(t testing.TB, url string) (int, string) {
 	t.Helper()
 	resp, err := http.Get(url)
 	if err != nil {
