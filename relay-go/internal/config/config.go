@@ -221,6 +221,9 @@ func (c Config) Validate() error {
 			bad("--jwks-url %q is not an http(s) URL", c.JWKSURL)
 		}
 	}
+	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "ws" && u.Scheme != "wss") || u.Host == "" {
+		bad("--public-url %q is not a ws:// or wss:// URL", c.PublicURL)
+	}
 	if c.TicketIssuer == "" {
 		bad("--ticket-issuer is empty")
 	}

@@ -39,6 +39,7 @@ func TestParseErrors(t *testing.T) {
 		{"bad listen", []string{"--jwks-file", "config.go", "--listen", "nope"}, nil, "--listen"},
 		{"frame size", []string{"--jwks-file", "config.go", "--max-frame-bytes", "10"}, nil, "--max-frame-bytes"},
 		{"unknown flag", []string{"--nope"}, nil, "not defined"},
+		{"public url", []string{"--jwks-file", "config.go", "--public-url", "http://x"}, nil, "--public-url"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -172,6 +172,7 @@ func (s *Server) Start(ctx context.Context) error {
 // exit 0.
 func (s *Server) Run(ctx context.Context) error {
 	if err := s.Start(ctx); err != nil {
+		s.Hub.Close()
 		return err
 	}
 	hubCtx, stopHub := context.WithCancel(context.Background())
