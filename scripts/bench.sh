@@ -16,6 +16,7 @@
 #   PLAZA_BENCH_TICK=10           relay tick rate (Hz), = the 10 Hz movement rate; the latency target is one tick + 10 ms
 #   PLAZA_BENCH_W1_TICK20=1       also run W1 on Plaza at the relay's default 20 Hz tick (w1-plaza-tick20)
 #   PLAZA_BENCH_INTEREST=50       interest radius (m) for W4 "interest on"
+#   PLAZA_BENCH_W3_CLIENTS=5000   W3 clients (multiple of 50)
 #   PLAZA_BENCH_CONTROL_URL=...   W3: a running control plane (+ relays it assigns to), e.g. from `make run`
 #   PLAZA_BENCH_NOTE="..."        a note printed with the results (e.g. "shared machine")
 #   PLAZA_BENCH_PPROF=1           profile the relay for 20 s during W1 (default 1)
@@ -32,6 +33,7 @@ cd "$PLAZA_ROOT"
 : "${PLAZA_BENCH_BUDGET:=1200}"
 : "${PLAZA_BENCH_HARD_LIMIT:=1680}"
 : "${PLAZA_BENCH_PPROF:=1}"
+: "${PLAZA_BENCH_W3_CLIENTS:=5000}"
 : "${PLAZA_BENCH_NOTE:=}"
 : "${PLAZA_CENTRIFUGO_PORT:=18300}"
 RELAY_PORT=$PLAZA_RELAY_PORT_BASE
@@ -253,11 +255,11 @@ W3_HEARTBEAT=""
 if wants w3 && budget_left w3; then
   if [[ -n ${PLAZA_BENCH_CONTROL_URL:-} ]]; then
     SERVER_PID=0
-    loadgen w3-plaza 480 --target plaza --workload w3 --control-url "$PLAZA_BENCH_CONTROL_URL" \
+    loadgen w3-plaza 480 --target plaza --workload w3 --rooms $((PLAZA_BENCH_W3_CLIENTS / 50)) --control-url "$PLAZA_BENCH_CONTROL_URL" \
       --control-world "${PLAZA_BENCH_W3_WORLD:-bench}" --connect-concurrency 32 --join-timeout 400s || true
     SERVER_PID=""
   elif w3_stack; then
-    loadgen w3-plaza 480 --target plaza --workload w3 --control-url "$W3_URL" --control-world bench \
+    loadgen w3-plaza 480 --target plaza --workload w3 --rooms $((PLAZA_BENCH_W3_CLIENTS / 50)) --control-url "$W3_URL" --control-world bench \
       --connect-concurrency 32 --join-timeout 400s || true
     stop_server
     kill -TERM "$CONTROL_PID" 2>/dev/null || true
