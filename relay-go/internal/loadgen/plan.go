@@ -96,5 +96,5 @@ var Presets = map[string]Workload{
 	"w3": {Name: "w3", Rooms: 100, MembersPerRoom: 50, DurationMs: 1_000, ControlPlane: true},
 	"w4": {Name: "w4", Rooms: 1, MembersPerRoom: 500, MoveHz: 10, ChatPerSec: 0.02, Area: 200, DurationMs: 30_000},
 	// smoke: what the `make test` smoke run uses.
-	"smoke": {Name: "smoke", Rooms: 2, MembersPerRoom: 10, MoveHz: 10, ChatPerSec: 1, DurationMs: 3_000, GraceMs: 1_000, SettleMs: 200},
+	"smoke": {Name: "smoke", Rooms: 2, MembersPerRoom: 10, MoveHz: 10, ChatPerSec: 1, DurationMs: 3_000, GraceMs: 10_000, SettleMs: 200},
 }
