@@ -22,6 +22,7 @@ from plaza_control.repositories.redis import (
     RedisAllocator,
     RedisCommandBus,
     RedisConfigCache,
+    RedisJoinGate,
     RedisRateLimiter,
     RedisScripts,
 )
@@ -144,9 +145,8 @@ class Services:
             clock=clock,
         )
         self.join = JoinService(
-            cache=self.cache,
+            gate=RedisJoinGate(self.redis, self.keys, self.cache),
             allocator=self.allocator,
-            limiter=self.limiter,
             minter=TicketMinter(self.key_ring, s.issuer, s.ticket_ttl_seconds),
             policy=JoinPolicy(
                 reservation_ms=s.seat_reservation_seconds * 1000,

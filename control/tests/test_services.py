@@ -94,9 +94,8 @@ class World:
         )
         ring = KeyRing(self.key, [self.key])
         self.join = JoinService(
-            cache=self.cache,
+            gate=memory.MemoryJoinGate(self.limiter, self.cache),
             allocator=self.alloc,
-            limiter=self.limiter,
             minter=TicketMinter(lambda: ring, "plaza-control", 30),
             policy=JoinPolicy(
                 reservation_ms=60_000,

@@ -153,6 +153,22 @@ class ConfigCache(Protocol):
         ...
 
 
+class Admission(msgspec.Struct, frozen=True):
+    #: ``None``: within every rate limit; else ms until the exceeded window resets.
+    wait_ms: int | None
+    world: WorldConfigView | None
+    ban: Ban | None
+
+
+class JoinGate(Protocol):
+    """The join path's first step in one round trip: count the request in its
+    rate-limit buckets and read the world config and the user's ban."""
+
+    async def admit(
+        self, buckets: list[tuple[str, str, int]], window_ms: int, world_id: str, user_id: str
+    ) -> Admission: ...
+
+
 class RateLimiter(Protocol):
     async def hit(self, buckets: list[tuple[str, str, int]], window_ms: int) -> int | None:
         """Count one request in every (scope, subject, limit) bucket. ``None`` if all

@@ -22,7 +22,7 @@ from plaza_control.models import (
     WorldConfigView,
     WorldSettings,
 )
-from plaza_control.repositories.base import JoinOutcome, JoinRequest
+from plaza_control.repositories.base import Admission, JoinOutcome, JoinRequest
 
 CONFIRMED = 9007199254740991
 
@@ -459,3 +459,16 @@ class MemoryCommandBus:
     async def publish(self, relay_id: str, payload: bytes) -> int:
         self.published.append((relay_id, payload))
         return 0
+
+
+class MemoryJoinGate:
+    def __init__(self, limiter: MemoryRateLimiter, cache: MemoryConfigCache) -> None:
+        self._limiter = limiter
+        self._cache = cache
+
+    async def admit(
+        self, buckets: list[tuple[str, str, int]], window_ms: int, world_id: str, user_id: str
+    ) -> Admission:
+        wait = await self._limiter.hit(buckets, window_ms)
+        world, ban = await self._cache.lookup(world_id, user_id)
+        return Admission(wait_ms=wait, world=world, ban=ban)

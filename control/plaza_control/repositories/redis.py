@@ -12,7 +12,7 @@ from plaza_control import codec, redis_scripts
 from plaza_control.codec import CodecError
 from plaza_control.models import Ban, RelayInfo, RoomInfo, WorldConfigView, WorldSettings
 from plaza_control.redis_keys import RedisKeys
-from plaza_control.repositories.base import JoinOutcome, JoinRequest
+from plaza_control.repositories.base import Admission, JoinOutcome, JoinRequest
 
 Redis = aioredis.Redis
 
@@ -259,12 +259,62 @@ class RedisConfigCache:
         pipe.get(self._k.world_config(world_id))
         pipe.get(self._k.ban(user_id))
         raw_world, raw_ban = await pipe.execute()
+        return self.decode(user_id, raw_world, raw_ban)
+
+    def decode(
+        self, user_id: str, raw_world: bytes | None, raw_ban: bytes | None
+    ) -> tuple[WorldConfigView | None, Ban | None]:
         world = None if raw_world is None else self._decode_world(raw_world)
         ban = None
         if raw_ban is not None:
             e = msgspec.json.decode(raw_ban, type=BanCacheEntry)
             ban = Ban(user_id=user_id, reason=e.reason, until_ms=e.until_ms, by=e.by, at_ms=e.at_ms)
         return world, ban
+
+
+def _rate_commands(
+    pipe: Any, keys: RedisKeys, buckets: list[tuple[str, str, int]], window_ms: int
+) -> None:
+    for scope, subject, _limit in buckets:
+        key = keys.rate(scope, subject)
+        pipe.incr(key)
+        pipe.pexpire(key, window_ms, nx=True)
+
+
+async def _rate_wait(
+    r: Redis, keys: RedisKeys, buckets: list[tuple[str, str, int]], counts: list[Any]
+) -> int | None:
+    over = [
+        keys.rate(scope, subject)
+        for (scope, subject, limit), count in zip(buckets, counts, strict=True)
+        if int(count) > limit
+    ]
+    if not over:
+        return None
+    ttls = [int(await r.pttl(k)) for k in over]
+    return max(*ttls, 1)
+
+
+class RedisJoinGate:
+    """Rate-limit counters and the config/ban cache reads, pipelined together."""
+
+    def __init__(self, client: Redis, keys: RedisKeys, cache: RedisConfigCache) -> None:
+        self._r = client
+        self._k = keys
+        self._cache = cache
+
+    async def admit(
+        self, buckets: list[tuple[str, str, int]], window_ms: int, world_id: str, user_id: str
+    ) -> Admission:
+        pipe = self._r.pipeline(transaction=False)
+        _rate_commands(pipe, self._k, buckets, window_ms)
+        pipe.get(self._k.world_config(world_id))
+        pipe.get(self._k.ban(user_id))
+        res = await pipe.execute()
+        n = 2 * len(buckets)
+        wait = await _rate_wait(self._r, self._k, buckets, res[0:n:2])
+        world, ban = self._cache.decode(user_id, res[n], res[n + 1])
+        return Admission(wait_ms=wait, world=world, ban=ban)
 
 
 class RedisRateLimiter:
@@ -279,20 +329,9 @@ class RedisRateLimiter:
 
     async def hit(self, buckets: list[tuple[str, str, int]], window_ms: int) -> int | None:
         pipe = self._r.pipeline(transaction=False)
-        for scope, subject, _limit in buckets:
-            key = self._k.rate(scope, subject)
-            pipe.incr(key)
-            pipe.pexpire(key, window_ms, nx=True)
+        _rate_commands(pipe, self._k, buckets, window_ms)
         results = await pipe.execute()
-        over = [
-            self._k.rate(scope, subject)
-            for (scope, subject, limit), count in zip(buckets, results[::2], strict=True)
-            if int(count) > limit
-        ]
-        if not over:
-            return None
-        ttls = [int(await self._r.pttl(k)) for k in over]
-        return max(*ttls, 1)
+        return await _rate_wait(self._r, self._k, buckets, results[::2])
 
 
 class RedisCommandBus:

@@ -14,7 +14,7 @@ import msgspec
 
 from plaza_control.errors import Banned, Conflict, NoRelayAvailable, NotFound, RateLimited, RoomFull
 from plaza_control.models import PERMISSIONS, RelayInfo, WorldSettings
-from plaza_control.repositories.base import Allocator, ConfigCache, JoinRequest, RateLimiter
+from plaza_control.repositories.base import Allocator, JoinGate, JoinRequest
 from plaza_control.services.clock import Clock
 from plaza_control.services.players import ban_detail
 from plaza_control.tokens import SessionClaims, TicketMinter
@@ -48,16 +48,14 @@ class JoinService:
     def __init__(
         self,
         *,
-        cache: ConfigCache,
+        gate: JoinGate,
         allocator: Allocator,
-        limiter: RateLimiter,
         minter: TicketMinter,
         policy: JoinPolicy,
         clock: Clock,
     ) -> None:
-        self._cache = cache
+        self._gate = gate
         self._alloc = allocator
-        self._limiter = limiter
         self._minter = minter
         self._policy = policy
         self._clock = clock
@@ -108,14 +106,14 @@ class JoinService:
         ip: str,
     ) -> Joined:
         p = self._policy
-        # Two independent round trips, overlapped; the lookup is wasted only when
-        # the request is refused anyway.
-        wait, (world, ban) = await asyncio.gather(
-            self._limiter.hit(
-                [("join-ip", ip, p.per_ip), ("join-user", session.sub, p.per_user)], p.window_ms
-            ),
-            self._cache.lookup(world_id, session.sub),
+        # One round trip: count the join, read the world config and the ban.
+        adm = await self._gate.admit(
+            [("join-ip", ip, p.per_ip), ("join-user", session.sub, p.per_user)],
+            p.window_ms,
+            world_id,
+            session.sub,
         )
+        wait, world, ban = adm.wait_ms, adm.world, adm.ban
         if wait is not None:
             raise RateLimited("too many joins", retry_after=max(1, (wait + 999) // 1000))
         now_ms = self._clock()
