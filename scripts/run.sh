@@ -28,18 +28,78 @@ spawn() {
   CHILDREN+=($!)
 }
 
+# wait_http URL SECONDS: true once URL answers 2xx.
+wait_http() {
+  local url=$1 deadline=$((SECONDS + $2))
+  while ((SECONDS < deadline)); do
+    curl -fsS -o /dev/null "$url" 2>/dev/null && return 0
+    sleep 0.2
+  done
+  return 1
+}
+
+RELAYS=(relay-a relay-b)
+BOTS="${PLAZA_DEMO_BOTS:-6}"
+BIN_DIR="$PLAZA_ROOT/bin"
+
 scripts/bootstrap.sh
-mkdir -p "$LOG_DIR"
+mkdir -p "$LOG_DIR" "$BIN_DIR"
+log "building relay and demo bots"
+go build -o "$BIN_DIR/relay" ./relay-go/cmd/relay
+go build -o "$BIN_DIR/demobots" ./relay-go/cmd/demobots
 trap cleanup INT TERM EXIT
 scripts/services.sh start
+
+export PLAZA_KEY_DIR="$DATA_DIR/keys"
+CONTROL="$VENV_DIR/bin/python -m plaza_control"
+$CONTROL gen-signing-key >/dev/null
+$CONTROL create-world --id lobby --name "Lobby" --capacity 50 --tick-rate 20 --exist-ok >/dev/null
+ADMIN_KEY_FILE="$DATA_DIR/admin-api-key"
+if [[ ! -s $ADMIN_KEY_FILE ]]; then
+  $CONTROL create-api-key --role admin --name make-run >"$ADMIN_KEY_FILE" 2>/dev/null
+  chmod 600 "$ADMIN_KEY_FILE"
+fi
+
+CONTROL_URL="http://127.0.0.1:$PLAZA_CONTROL_PORT"
+PLAZA_PORT="$PLAZA_CONTROL_PORT" spawn control $CONTROL serve
+wait_http "$CONTROL_URL/readyz" 60 || die "control plane did not become ready; see $LOG_DIR/control.log"
+
+for i in "${!RELAYS[@]}"; do
+  id=${RELAYS[$i]}
+  port=$((PLAZA_RELAY_PORT_BASE + i))
+  admin=$((PLAZA_RELAY_ADMIN_PORT_BASE + i))
+  spawn "$id" "$BIN_DIR/relay" --relay-id "$id" --listen "127.0.0.1:$port" \
+    --admin-listen "127.0.0.1:$admin" --public-url "ws://127.0.0.1:$port/ws" \
+    --jwks-url "$CONTROL_URL/.well-known/jwks.json" --redis-url "$PLAZA_REDIS_URL"
+done
+for i in "${!RELAYS[@]}"; do
+  wait_http "http://127.0.0.1:$((PLAZA_RELAY_ADMIN_PORT_BASE + i))/readyz" 30 ||
+    die "${RELAYS[$i]} did not become ready; see $LOG_DIR/${RELAYS[$i]}.log"
+done
+spawn demobots "$BIN_DIR/demobots" --control-url "$CONTROL_URL" --world lobby --bots "$BOTS"
 
 cat <<INFO
 
   Plaza is running (loopback only). Ctrl-C stops everything.
 
-  Redis      redis://127.0.0.1:$PLAZA_REDIS_PORT      (redis-cli -p $PLAZA_REDIS_PORT)
-  FerretDB   mongodb://127.0.0.1:$PLAZA_MONGO_PORT/   (MongoDB wire protocol)
-  Logs       $LOG_DIR/
+  Control plane  $CONTROL_URL          OpenAPI: $CONTROL_URL/schema/swagger
+                 metrics: $CONTROL_URL/metrics   health: /healthz /readyz
+  Relays         ws://127.0.0.1:$PLAZA_RELAY_PORT_BASE/ws (relay-a), ws://127.0.0.1:$((PLAZA_RELAY_PORT_BASE + 1))/ws (relay-b)
+                 metrics/pprof: http://127.0.0.1:$PLAZA_RELAY_ADMIN_PORT_BASE/metrics, /debug/pprof (admin port per relay)
+  Demo bots      $BOTS bots walking and chatting in world "lobby"
+  Redis          redis://127.0.0.1:$PLAZA_REDIS_PORT      (redis-cli -p $PLAZA_REDIS_PORT)
+  FerretDB       mongodb://127.0.0.1:$PLAZA_MONGO_PORT/   (MongoDB wire protocol)
+  Logs           $LOG_DIR/
+
+  Connect a client (docs/protocol.md):
+    T=\$(curl -s -X POST $CONTROL_URL/v1/auth/guest -H 'content-type: application/json' \\
+          -d '{"device_id":"my-device-0000000001","display_name":"Me"}' | jq -r .session_token)
+    curl -s -X POST $CONTROL_URL/v1/join -H "authorization: Bearer \$T" \\
+          -H 'content-type: application/json' -d '{"world_id":"lobby"}'
+    → open the returned relay_url and send Hello{ticket} as the first binary frame.
+
+  Operator API key (admin): $ADMIN_KEY_FILE
+    curl -s $CONTROL_URL/v1/ops/relays -H "x-api-key: \$(cat $ADMIN_KEY_FILE)"
 
 INFO
 while true; do
