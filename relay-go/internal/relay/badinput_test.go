@@ -134,7 +134,26 @@ func TestBadInputIdleTimeout(t *testing.T) {
 	e := startRelay(t, func(c *config.Config) { c.IdleTimeout = 500 * time.Millisecond })
 	a, _ := e.join("room-b", "alice")
 	b, _ := e.join("room-b", "bob")
+	c, _ := e.join("room-b", "carol")
 	a.expect(protocol.MessageMemberJoined)
+	a.expect(protocol.MessageMemberJoined)
+	// Carol only sends WebSocket-level pings (as some client libraries do);
+	// they count as activity too.
+	go func() {
+		for i := 0; i < 25; i++ {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			_ = c.c.Ping(ctx) // needs a concurrent reader for the pong
+			cancel()
+			time.Sleep(100 * time.Millisecond)
+		}
+	}()
+	go func() {
+		for {
+			if _, err := c.read(5 * time.Second); err != nil {
+				return
+			}
+		}
+	}()
 	// Bob keeps pinging until the test ends, Alice goes silent.
 	stop := make(chan struct{})
 	done := make(chan struct{})
@@ -160,7 +179,18 @@ func TestBadInputIdleTimeout(t *testing.T) {
 			if ml := env.Message.Value.(*protocol.MemberLeftT); ml.Reason != common.LeaveReasonTimedOut || ml.UserId != "alice" {
 				t.Fatalf("%+v", ml)
 			}
-			return
+			break
+		}
+	}
+	// Carol, who only sent WebSocket pings, outlives two more timeouts.
+	deadline := time.Now().Add(time.Second)
+	for time.Now().Before(deadline) {
+		env, err := b.read(time.Until(deadline))
+		if err != nil {
+			break
+		}
+		if env.Message.Type == protocol.MessageMemberLeft {
+			t.Fatalf("carol timed out despite WebSocket pings: %+v", env.Message.Value)
 		}
 	}
 }

@@ -226,6 +226,10 @@ func (s *Session) flush() {
 	}
 }
 
+// Alive implements transport.Peer: a WebSocket ping keeps the session from
+// the idle timeout like any frame.
+func (s *Session) Alive() { s.lastRecv.Store(time.Now().UnixNano()) }
+
 // Writable implements transport.Peer.
 func (s *Session) Writable() {
 	if s.q.Resume() {

@@ -75,6 +75,12 @@ func NewServer(cfg Config) (*Server, error) {
 		}
 		nc.peer.Frame(data, mt == websocket.TextMessage)
 	})
+	u.SetPingHandler(func(c *websocket.Conn, data string) {
+		_ = c.WriteMessage(websocket.PongMessage, []byte(data))
+		if nc, ok := c.Session().(*nbConn); ok {
+			nc.peer.Alive()
+		}
+	})
 	u.SetCloseHandler(func(c *websocket.Conn, code int, reason string) {
 		// A client's close frame: echo it unless we started the close.
 		if nc, ok := c.Session().(*nbConn); ok && nc.closing.Load() {

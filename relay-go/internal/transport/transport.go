@@ -42,6 +42,9 @@ type Peer interface {
 	Frame(data []byte, text bool)
 	// Writable follows NotifyWritable.
 	Writable()
+	// Alive reports a WebSocket ping from the client (answered with a pong
+	// by the transport); it proves the client is there without a frame.
+	Alive()
 	// Closed reports the connection is gone (err may be nil).
 	Closed(err error)
 }
