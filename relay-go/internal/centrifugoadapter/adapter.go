@@ -225,7 +225,7 @@ func (s *session) Close() error {
 }
 
 func (s *session) OnClose(_ *gws.Conn, err error) {
-	kind := "conn_error"
+	kind := loadgen.CloseKind(err)
 	var ce *gws.CloseError
 	if errors.As(err, &ce) {
 		kind = fmt.Sprintf("close_%d", ce.Code)

@@ -225,7 +225,7 @@ func (s *plazaSession) Close() error {
 }
 
 func (s *plazaSession) OnClose(_ *gws.Conn, err error) {
-	kind := "conn_error"
+	kind := CloseKind(err)
 	var ce *gws.CloseError
 	if errors.As(err, &ce) {
 		kind = fmt.Sprintf("close_%d", ce.Code)

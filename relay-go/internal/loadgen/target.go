@@ -2,10 +2,13 @@ package loadgen
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"net"
 	"sort"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -85,6 +88,26 @@ type Sink interface {
 	// Closed reports that the server or network ended the session (kind is
 	// e.g. "close_4004" or "conn_error"); never called after Session.Close.
 	Closed(kind string)
+}
+
+// CloseKind names why a connection ended: "close_<code>[_<name>]" when the
+// peer sent a close frame (code given by the caller), else a network
+// category (conn_eof, conn_reset, conn_timeout, conn_closed, conn_error).
+func CloseKind(err error) string {
+	var ne net.Error
+	switch {
+	case err == nil:
+		return "conn_closed"
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return "conn_eof"
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
+		return "conn_reset"
+	case errors.Is(err, net.ErrClosed):
+		return "conn_closed"
+	case errors.As(err, &ne) && ne.Timeout():
+		return "conn_timeout"
+	}
+	return "conn_error"
 }
 
 // JoinError is a failed join with a countable kind ("dial", "handshake",
