@@ -85,8 +85,10 @@ func (s *Session) drainNotice(reason string, retry time.Duration) {
 		return
 	}
 	roomID := ""
-	if s.claims != nil && s.state.Load() == stateJoined {
-		roomID = s.claims.Room
+	// The ticket's room, whether or not the join completed yet: that is
+	// where the client wants to be.
+	if c := s.claims.Load(); c != nil {
+		roomID = c.Room
 	}
 	e := wire.GetEncoder()
 	f := e.DisconnectNotice(reason, common.CloseCodeDraining, true, uint32(retry/time.Millisecond), roomID)

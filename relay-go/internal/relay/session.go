@@ -36,9 +36,11 @@ type Session struct {
 	q         *sendq.Queue
 	room      atomic.Pointer[Room]
 
-	// Set by the hello path before the join is sent, read-only afterwards.
+	// claims is set once by the hello path; other goroutines (logging,
+	// drain) may read it concurrently.
+	claims atomic.Pointer[ticket.Claims]
+	// Set by the hello path after the join; only the receive path reads them.
 	memberID uint32
-	claims   *ticket.Claims
 	lim      *sessionLimits
 
 	// The move mailbox: the receive path stores the newest Move, the room
@@ -90,8 +92,8 @@ func (s *Session) ID() string { return s.id }
 
 func (s *Session) log() *slog.Logger {
 	l := s.hub.log.With("session", s.id)
-	if s.claims != nil {
-		l = l.With("user", s.claims.Subject, "room", s.claims.Room)
+	if c := s.claims.Load(); c != nil {
+		l = l.With("user", c.Subject, "room", c.Room)
 	}
 	return l
 }

@@ -144,7 +144,7 @@ func (s *Session) strike(now time.Time) {
 }
 
 func (s *Session) permitted(p ticket.Perms, typ protocol.Message, requestID uint32) bool {
-	if s.claims.Perms.Has(p) {
+	if s.claims.Load().Perms.Has(p) {
 		return true
 	}
 	s.sendError(common.ErrorCodeNotPermitted, "the ticket does not permit "+protocol.EnumNamesMessage[typ], requestID, typ)
@@ -200,7 +200,7 @@ func (s *Session) hello(h *wire.Hello) {
 		s.refuseTicket(ticket.ReasonOf(err), err)
 		return
 	}
-	s.claims = c
+	s.claims.Store(c)
 	if ok, err := h0.cfg.Assignments.Assigned(ctx, c.Room); err != nil || !ok {
 		s.refuseTicket(ticket.ReasonWrongRoom, fmt.Errorf("room %q is not assigned to this relay (err %v)", c.Room, err))
 		return
