@@ -18,8 +18,9 @@ import (
 
 // Session states.
 const (
-	stateHello  uint32 = iota // waiting for Hello
-	stateJoined               // in a room
+	stateHello   uint32 = iota // waiting for Hello
+	stateJoining               // Hello received; verifying and joining (bounded by joinWaitTimeout)
+	stateJoined                // in a room
 )
 
 // Session is one client connection. Its receive path (Frame) runs serially

@@ -41,11 +41,15 @@ func (s *Session) Frame(data []byte, text bool) {
 		s.hub.metrics.In(f.Type, len(data))
 	}
 
-	if s.state.Load() == stateHello {
+	if st := s.state.Load(); st != stateJoined {
+		if st == stateJoining { // cannot happen: frames are serial per connection
+			return
+		}
 		if de != nil || f.Type != protocol.MessageHello {
 			s.closeGraceful(common.CloseCodeHelloExpected, "the first frame must be a valid Hello", common.LeaveReasonDisconnected)
 			return
 		}
+		s.state.Store(stateJoining)
 		s.hello(&f.Hello)
 		return
 	}
