@@ -81,7 +81,10 @@ def wait_ready(url: str, proc: subprocess.Popen[bytes], seconds: float = 30) -> 
 def start_control(env: dict[str, str], port: int, server: str) -> subprocess.Popen[bytes]:
     e = dict(env, PLAZA_PORT=str(port), PLAZA_SERVER=server)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "plaza_control", "serve"], env=e, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        [sys.executable, "-m", "plaza_control", "serve"],
+        env=e,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     wait_ready(f"http://127.0.0.1:{port}/readyz", proc)
     return proc
@@ -90,11 +93,37 @@ def start_control(env: dict[str, str], port: int, server: str) -> subprocess.Pop
 def start_bare(port: int, server: str) -> subprocess.Popen[bytes]:
     env = dict(os.environ, PYTHONPATH=f"{REPO / 'scripts'}:{REPO / 'control'}")
     if server == "granian":
-        cmd = [sys.executable, "-m", "granian", "--interface", "asgi", "--host", "127.0.0.1", "--port", str(port),
-               "--factory", "--no-access-log", "--loop", "auto", "bench_join:bare_app"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "granian",
+            "--interface",
+            "asgi",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--factory",
+            "--no-access-log",
+            "--loop",
+            "auto",
+            "bench_join:bare_app",
+        ]
     else:
-        cmd = [sys.executable, "-m", "uvicorn", "--factory", "--host", "127.0.0.1", "--port", str(port),
-               "--no-access-log", "--log-level", "warning", "bench_join:bare_app"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+            "bench_join:bare_app",
+        ]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_ready(f"http://127.0.0.1:{port}/bare", proc)
     return proc
@@ -125,8 +154,15 @@ class Result(msgspec.Struct):
         return self.requests / self.seconds
 
 
-async def _client(port: int, requests: list[bytes], start: int, step: int, stop_at: float,
-                  lat: list[float], errors: list[int]) -> None:
+async def _client(
+    port: int,
+    requests: list[bytes],
+    start: int,
+    step: int,
+    stop_at: float,
+    lat: list[float],
+    errors: list[int],
+) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     i = start
     try:
@@ -179,13 +215,19 @@ async def run_load(
     port: int, requests: list[bytes], clients: int, seconds: float, warmup: float, server_pid: int
 ) -> Result:
     if warmup:
-        await asyncio.gather(*(_client(port, requests, -1 - c, -clients, time.perf_counter() + warmup, [], [])
-                               for c in range(clients)))
+        await asyncio.gather(
+            *(
+                _client(port, requests, -1 - c, -clients, time.perf_counter() + warmup, [], [])
+                for c in range(clients)
+            )
+        )
     lat: list[float] = []
     errors: list[int] = []
     cpu0 = tree_cpu_seconds(server_pid)
     t0 = time.perf_counter()
-    await asyncio.gather(*(_client(port, requests, c, clients, t0 + seconds, lat, errors) for c in range(clients)))
+    await asyncio.gather(
+        *(_client(port, requests, c, clients, t0 + seconds, lat, errors) for c in range(clients))
+    )
     elapsed = time.perf_counter() - t0
     cpu = tree_cpu_seconds(server_pid) - cpu0
     q = statistics.quantiles(lat, n=100)
@@ -194,8 +236,10 @@ async def run_load(
 
 def http_post(path: str, body: bytes, token: str | None) -> bytes:
     auth = f"Authorization: Bearer {token}\r\n" if token else ""
-    return (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n{auth}"
-            f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+    return (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n{auth}"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
 
 
 # --- setup -------------------------------------------------------------------
@@ -216,9 +260,20 @@ async def prepare(env: dict[str, str], users: int) -> list[str]:
     now = int(time.time() * 1000)
     r: aioredis.Redis = svc.redis
     for n in range(4):
-        info = RelayInfo(relay_id=f"relay-{n}", public_url=f"ws://127.0.0.1:{18100 + n}/ws", region="local",
-                         state="ready", capacity_connections=1_000_000, connections=0, rooms=0, cpu_percent=0.0,
-                         egress_bytes_per_second=0, sent_at_ms=now, build="bench", started_at_ms=now)
+        info = RelayInfo(
+            relay_id=f"relay-{n}",
+            public_url=f"ws://127.0.0.1:{18100 + n}/ws",
+            region="local",
+            state="ready",
+            capacity_connections=1_000_000,
+            connections=0,
+            rooms=0,
+            cpu_percent=0.0,
+            egress_bytes_per_second=0,
+            sent_at_ms=now,
+            build="bench",
+            started_at_ms=now,
+        )
         await r.set(svc.keys.relay_hb(info.relay_id), codec.encode_heartbeat(info), px=600_000)
         await r.sadd(svc.keys.relays, info.relay_id)  # type: ignore[misc]
     t = int(time.time())
@@ -247,8 +302,12 @@ def main() -> int:
     ap.add_argument("--clients", type=int, default=64)
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--warmup", type=float, default=2.0)
-    ap.add_argument("--users", type=int, default=40_000, help="distinct players (one session token each)")
-    ap.add_argument("--repeat", type=int, default=1, help="rounds; servers alternate within a round")
+    ap.add_argument(
+        "--users", type=int, default=40_000, help="distinct players (one session token each)"
+    )
+    ap.add_argument(
+        "--repeat", type=int, default=1, help="rounds; servers alternate within a round"
+    )
     ap.add_argument("--out", type=Path, default=None, help="write a markdown report here")
     args = ap.parse_args()
 
@@ -261,19 +320,21 @@ def main() -> int:
     tag = secrets.token_hex(3)
     key_dir = Path(tempfile.mkdtemp(prefix="plaza-bench-"))
     env = dict(os.environ)
-    env.update({
-        "PYTHONPATH": str(REPO / "control"),
-        "PLAZA_REDIS_URL": os.environ.get("PLAZA_REDIS_URL", "redis://127.0.0.1:16379/0"),
-        "PLAZA_MONGO_URL": os.environ.get("PLAZA_MONGO_URL", "mongodb://127.0.0.1:27217/"),
-        "PLAZA_REDIS_PREFIX": f"bench{tag}:",
-        "PLAZA_MONGO_DB": f"bench_{tag}",
-        "PLAZA_KEY_DIR": str(key_dir),
-        "PLAZA_SESSION_SECRET": secrets.token_urlsafe(32),
-        "PLAZA_JOIN_PER_USER": "1000000",
-        "PLAZA_JOIN_PER_IP": "100000000",
-        "PLAZA_ACCESS_LOG": "false",
-        "PLAZA_LOG_LEVEL": "warning",
-    })
+    env.update(
+        {
+            "PYTHONPATH": str(REPO / "control"),
+            "PLAZA_REDIS_URL": os.environ.get("PLAZA_REDIS_URL", "redis://127.0.0.1:16379/0"),
+            "PLAZA_MONGO_URL": os.environ.get("PLAZA_MONGO_URL", "mongodb://127.0.0.1:27217/"),
+            "PLAZA_REDIS_PREFIX": f"bench{tag}:",
+            "PLAZA_MONGO_DB": f"bench_{tag}",
+            "PLAZA_KEY_DIR": str(key_dir),
+            "PLAZA_SESSION_SECRET": secrets.token_urlsafe(32),
+            "PLAZA_JOIN_PER_USER": "1000000",
+            "PLAZA_JOIN_PER_IP": "100000000",
+            "PLAZA_ACCESS_LOG": "false",
+            "PLAZA_LOG_LEVEL": "warning",
+        }
+    )
     from plaza_control import keys
 
     keys.generate_key_file(key_dir)
@@ -288,24 +349,35 @@ def main() -> int:
             port = free_port()
             proc = start_control(env, port, server)
             try:
-                joins = asyncio.run(run_load(port, join_reqs, args.clients, args.seconds, args.warmup, proc.pid))
+                joins = asyncio.run(
+                    run_load(port, join_reqs, args.clients, args.seconds, args.warmup, proc.pid)
+                )
             finally:
                 stop(proc)
             bport = free_port()
             bproc = start_bare(bport, server)
             try:
                 bare_res = asyncio.run(
-                    run_load(bport, [http_post("/bare", body, None)], args.clients, args.seconds, args.warmup,
-                             bproc.pid)
+                    run_load(
+                        bport,
+                        [http_post("/bare", body, None)],
+                        args.clients,
+                        args.seconds,
+                        args.warmup,
+                        bproc.pid,
+                    )
                 )
             finally:
                 stop(bproc)
             rows.append((server, joins, bare_res))
             asyncio.run(cleanup(env))
-            print(f"{server}: join {joins.rps:.0f}/s p50 {joins.p50_ms:.1f} ms p99 {joins.p99_ms:.1f} ms "
-                  f"cpu {joins.cpu_ms:.2f} ms/req errors {joins.errors} | bare {bare_res.rps:.0f}/s "
-                  f"p50 {bare_res.p50_ms:.1f} ms p99 {bare_res.p99_ms:.1f} ms cpu {bare_res.cpu_ms:.2f} ms/req "
-                  f"| join/bare {joins.rps / bare_res.rps:.2f}", flush=True)
+            print(
+                f"{server}: join {joins.rps:.0f}/s p50 {joins.p50_ms:.1f} ms p99 {joins.p99_ms:.1f} ms "
+                f"cpu {joins.cpu_ms:.2f} ms/req errors {joins.errors} | bare {bare_res.rps:.0f}/s "
+                f"p50 {bare_res.p50_ms:.1f} ms p99 {bare_res.p99_ms:.1f} ms cpu {bare_res.cpu_ms:.2f} ms/req "
+                f"| join/bare {joins.rps / bare_res.rps:.2f}",
+                flush=True,
+            )
     finally:
         asyncio.run(cleanup(env))
     if args.out:
@@ -313,9 +385,13 @@ def main() -> int:
     return 0
 
 
-def write_report(args: argparse.Namespace, rows: list[tuple[str, Result, Result]], load: tuple[float, ...]) -> None:
-    cmd = (f".venv/bin/python scripts/bench_join.py --server {args.server} --clients {args.clients} "
-           f"--seconds {args.seconds:g} --repeat {args.repeat} --out {args.out}")
+def write_report(
+    args: argparse.Namespace, rows: list[tuple[str, Result, Result]], load: tuple[float, ...]
+) -> None:
+    cmd = (
+        f".venv/bin/python scripts/bench_join.py --server {args.server} --clients {args.clients} "
+        f"--seconds {args.seconds:g} --repeat {args.repeat} --out {args.out}"
+    )
     lines = [
         "# Control plane join benchmark",
         "",
@@ -343,12 +419,18 @@ def write_report(args: argparse.Namespace, rows: list[tuple[str, Result, Result]
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for server, j, b in rows:
-        lines.append(f"| {server} | {j.rps:.0f} | {j.p50_ms:.1f} | {j.p99_ms:.1f} | {j.cpu_ms:.2f} | {j.errors} | "
-                     f"{b.rps:.0f} | {b.p50_ms:.1f} | {b.p99_ms:.1f} | {b.cpu_ms:.2f} | {j.rps / b.rps:.2f} |")
-    lines += ["", "Median per server over the rounds:", "",
-              "| server | join/s | join p50 ms | join p99 ms | join cpu ms/req | bare req/s | bare cpu ms/req "
-              "| join/bare |",
-              "|---|---:|---:|---:|---:|---:|---:|---:|"]
+        lines.append(
+            f"| {server} | {j.rps:.0f} | {j.p50_ms:.1f} | {j.p99_ms:.1f} | {j.cpu_ms:.2f} | {j.errors} | "
+            f"{b.rps:.0f} | {b.p50_ms:.1f} | {b.p99_ms:.1f} | {b.cpu_ms:.2f} | {j.rps / b.rps:.2f} |"
+        )
+    lines += [
+        "",
+        "Median per server over the rounds:",
+        "",
+        "| server | join/s | join p50 ms | join p99 ms | join cpu ms/req | bare req/s | bare cpu ms/req "
+        "| join/bare (throughput) | join/bare (cpu per request) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for server in dict.fromkeys(r[0] for r in rows):
         mine = [(j, b) for s, j, b in rows if s == server]
         med = statistics.median
@@ -356,7 +438,7 @@ def write_report(args: argparse.Namespace, rows: list[tuple[str, Result, Result]
             f"| {server} | {med(j.rps for j, _ in mine):.0f} | {med(j.p50_ms for j, _ in mine):.1f} | "
             f"{med(j.p99_ms for j, _ in mine):.1f} | {med(j.cpu_ms for j, _ in mine):.2f} | "
             f"{med(b.rps for _, b in mine):.0f} | {med(b.cpu_ms for _, b in mine):.2f} | "
-            f"{med(j.rps / b.rps for j, b in mine):.2f} |"
+            f"{med(j.rps / b.rps for j, b in mine):.2f} | {med(j.cpu_ms / b.cpu_ms for j, b in mine):.1f}x |"
         )
     lines.append("")
     args.out.write_text("\n".join(lines))
