@@ -36,7 +36,7 @@ from .helpers import (
     write_heartbeat,
 )
 
-MAX_EXAMPLES = int(os.environ.get("PLAZA_FUZZ_EXAMPLES", "25"))
+MAX_EXAMPLES = int(os.environ.get("PLAZA_FUZZ_EXAMPLES", "20"))
 
 
 class Api:
