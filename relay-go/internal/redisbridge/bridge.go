@@ -153,6 +153,7 @@ func New(cfg Config) (*Bridge, error) {
 	// Fail fast: the relay never waits long on Redis; callers retry.
 	opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout = time.Second, 2*time.Second, 2*time.Second
 	opt.MaxRetries = 0
+	opt.DialerRetries, opt.DialerRetryTimeout = 1, 50*time.Millisecond
 	opt.ClientName = "plaza-relay-" + cfg.RelayID
 	b := &Bridge{cfg: cfg, log: cfg.Logger.With("component", "redis"), rdb: redis.NewClient(opt), metrics: newMetrics(), keys: keys{p: cfg.Prefix, relay: cfg.RelayID}, stop: make(chan struct{})}
 	b.hardCtx, b.hard = context.WithCancel(context.Background())
@@ -164,6 +165,17 @@ func New(cfg Config) (*Bridge, error) {
 	b.Commands = newCommands(b)
 	b.Worlds = newWorldConfigs(b)
 	return b, nil
+}
+
+// SetClientLogger routes go-redis's own log lines (dial failures) to log
+// at Debug level; the bridge logs what matters itself. It sets a process
+// global, so only main (and tests) call it.
+func SetClientLogger(log *slog.Logger) { redis.SetLogger(clientLogger{log}) }
+
+type clientLogger struct{ log *slog.Logger }
+
+func (c clientLogger) Printf(ctx context.Context, format string, v ...any) {
+	c.log.DebugContext(ctx, fmt.Sprintf(format, v...), "component", "go-redis")
 }
 
 // Collectors returns the bridge's metrics, to register on the relay's
@@ -289,11 +301,11 @@ func sleep(ctx context.Context, d time.Duration) bool {
 // keys builds key and channel names (docs/redis.md, "Keys").
 type keys struct{ p, relay string }
 
-func (k keys) alloc() string              { return k.p + "{alloc}:" }
-func (k keys) heartbeat() string          { return k.alloc() + "relay:" + k.relay + ":hb" }
-func (k keys) relays() string             { return k.alloc() + "relays" }
-func (k keys) events() string             { return k.p + "events" }
+func (k keys) alloc() string               { return k.p + "{alloc}:" }
+func (k keys) heartbeat() string           { return k.alloc() + "relay:" + k.relay + ":hb" }
+func (k keys) relays() string              { return k.alloc() + "relays" }
+func (k keys) events() string              { return k.p + "events" }
 func (k keys) worldConfig(w string) string { return k.p + "world:{" + w + "}:config" }
 func (k keys) snapshot(room string) string { return k.p + "room:{" + room + "}:snapshot" }
-func (k keys) cmdRelay() string           { return k.p + "cmd:relay:" + k.relay }
-func (k keys) cmdAll() string             { return k.p + "cmd:all" }
+func (k keys) cmdRelay() string            { return k.p + "cmd:relay:" + k.relay }
+func (k keys) cmdAll() string              { return k.p + "cmd:all" }

@@ -45,12 +45,12 @@ var (
 	stateEntryLayout = &layout{fields: []field{str, bytes, scalar(8), scalar(4)}}
 	snapshotLayout   = &layout{fields: []field{str, str, scalar(8), {kind: fTableVec, sub: stateEntryLayout}, scalar(8), str}}
 	commandLayout    = &layout{fields: []field{str, str, str, scalar(8), scalar(1), {kind: fUnion, union: map[byte]*layout{
-		1: {fields: []field{str, str, str}},                        // Kick
-		2: {fields: []field{str, str, scalar(4), str}},             // Mute
-		3: {fields: []field{str, str}},                             // Unmute
-		4: {fields: []field{str, str}},                             // CloseRoom
-		5: {fields: []field{scalar(1), str, str, str}},             // Announce
-		6: {fields: []field{scalar(4), str}},                       // Drain
+		1: {fields: []field{str, str, str}},                          // Kick
+		2: {fields: []field{str, str, scalar(4), str}},               // Mute
+		3: {fields: []field{str, str}},                               // Unmute
+		4: {fields: []field{str, str}},                               // CloseRoom
+		5: {fields: []field{scalar(1), str, str, str}},               // Announce
+		6: {fields: []field{scalar(4), str}},                         // Drain
 		7: {fields: []field{{kind: fTable, sub: worldConfigLayout}}}, // ReloadConfig
 	}}}}
 )

@@ -1,0 +1,103 @@
+package redisbridge
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/plaza-dev/plaza/relay-go/internal/coord"
+)
+
+func stateEvent(room string, seq uint64, key, value string, version uint64, deleted bool) coord.Event {
+	return coord.Event{Kind: coord.EventStateChanged, RoomID: room, WorldID: "lobby", OccurredAt: time.Now(), Sequence: seq,
+		Key: key, Value: []byte(value), Version: version, Deleted: deleted, By: 1}
+}
+
+func TestSnapshotsBatchedOnChangeAndRestored(t *testing.T) {
+	b := newTestBridge(t, true, func(c *Config) { c.SnapshotDelay = 100 * time.Millisecond })
+	ctx := context.Background()
+	if _, found, err := b.States.Load(ctx, "room-1"); found || err != nil {
+		t.Fatalf("found %v err %v", found, err)
+	}
+	// 200 changes within ~40 ms: coalesced into very few writes.
+	for i := 1; i <= 200; i++ {
+		b.Events.Publish(ctx, stateEvent("room-1", uint64(i), fmt.Sprintf("k%d", i%5), fmt.Sprintf("v%d", i), uint64(i), false))
+		if i%20 == 0 {
+			time.Sleep(4 * time.Millisecond)
+		}
+	}
+	b.Events.Publish(ctx, stateEvent("room-1", 201, "k0", "", 201, true))
+	b.Events.Publish(ctx, chat(205)) // room-1 too: the sequence follows chat
+	var snap coord.RoomSnapshot
+	eventually(t, 3*time.Second, "latest snapshot written", func() bool {
+		buf, err := rdb(t).Get(ctx, b.keys.snapshot("room-1")).Bytes()
+		if err != nil {
+			return false
+		}
+		snap, err = decodeSnapshot(buf)
+		return err == nil && snap.Sequence == 205
+	})
+	if w := testutil.ToFloat64(b.metrics.snapshotsWritten); w > 3 {
+		t.Fatalf("%v snapshot writes for 202 changes within ~50 ms, want coalescing (at most 3)", w)
+	}
+	if len(snap.Entries) != 4 || snap.RoomID != "room-1" || snap.WorldID != "lobby" || snap.RelayID != "relay-t" {
+		t.Fatalf("snapshot %+v", snap)
+	}
+	for _, e := range snap.Entries {
+		if e.Key == "k0" {
+			t.Fatal("deleted key in the snapshot")
+		}
+		if e.Key == "k1" && (string(e.Value) != "v196" || e.Version != 196) {
+			t.Fatalf("k1 = %+v, want the latest (v196)", e)
+		}
+	}
+	ttl, _ := rdb(t).TTL(ctx, b.keys.snapshot("room-1")).Result()
+	if ttl < 86000*time.Second || ttl > 86400*time.Second {
+		t.Fatalf("TTL %v", ttl)
+	}
+	if b.keys.snapshot("room-1") != b.cfg.Prefix+"room:{room-1}:snapshot" {
+		t.Fatal(b.keys.snapshot("room-1"))
+	}
+
+	// Another relay (a re-homed room) restores it.
+	b2 := newTestBridge(t, true, func(c *Config) { c.Prefix, c.RelayID = b.cfg.Prefix, "relay-2" })
+	got, found, err := b2.States.Load(ctx, "room-1")
+	if !found || err != nil || got.Sequence != 205 || len(got.Entries) != 4 {
+		t.Fatalf("restore: found %v err %v %+v", found, err, got)
+	}
+
+	// Save (room closed) writes the exact final state at once and stops
+	// tracking: later events of that room do not overwrite it.
+	final := coord.RoomSnapshot{RoomID: "room-1", WorldID: "lobby", Sequence: 230, Entries: []coord.StateEntry{{Key: "only", Value: []byte("x"), Version: 1}}}
+	if err := b.States.Save(ctx, final); err != nil {
+		t.Fatal(err)
+	}
+	b.Events.Publish(ctx, stateEvent("room-1", 231, "late", "y", 1, false))
+	time.Sleep(250 * time.Millisecond)
+	got, _, _ = b2.States.Load(ctx, "room-1")
+	if got.Sequence != 230 || len(got.Entries) != 1 || got.Entries[0].Key != "only" {
+		t.Fatalf("after Save: %+v", got)
+	}
+
+	// Events of rooms not opened here are not tracked.
+	b.Events.Publish(ctx, stateEvent("room-unknown", 1, "a", "b", 1, false))
+	time.Sleep(250 * time.Millisecond)
+	if n, _ := rdb(t).Exists(ctx, b.keys.snapshot("room-unknown")).Result(); n != 0 {
+		t.Fatal("untracked room written")
+	}
+}
+
+func TestSnapshotRefusedWhenForAnotherRoomOrGarbage(t *testing.T) {
+	b := newTestBridge(t, true, nil)
+	ctx := context.Background()
+	_ = rdb(t).Set(ctx, b.keys.snapshot("r-a"), encodeSnapshot(coord.RoomSnapshot{RoomID: "r-b", Sequence: 3}), 0).Err()
+	_ = rdb(t).Set(ctx, b.keys.snapshot("r-c"), []byte{1, 2, 3, 4, 5, 6, 7, 8, 9}, 0).Err()
+	for _, id := range []string{"r-a", "r-c"} {
+		if _, found, err := b.States.Load(ctx, id); found || err == nil {
+			t.Fatalf("%s: found %v err %v", id, found, err)
+		}
+	}
+}
