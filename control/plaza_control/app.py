@@ -16,10 +16,13 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from plaza_control import __version__
 from plaza_control.container import Services
+from plaza_control.events.metrics import EventMetrics
+from plaza_control.events.wiring import EventServices
 from plaza_control.maintenance import start_loops
 from plaza_control.observability import Metrics, ObservabilityMiddleware, configure_logging
 from plaza_control.problems import EXCEPTION_HANDLERS
 from plaza_control.routes import players, system
+from plaza_control.routes.history import ChatController, EventRecordsController
 from plaza_control.routes.ops import OpsController
 from plaza_control.routes.worlds import WorldsController
 from plaza_control.settings import Settings
@@ -32,6 +35,7 @@ def create_app(settings: Settings, *, background: bool = True) -> Litestar:
     loops (tests that drive sweeps themselves)."""
     configure_logging(settings.log_level)
     metrics = Metrics()
+    event_metrics = EventMetrics(metrics.registry)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -39,7 +43,11 @@ def create_app(settings: Settings, *, background: bool = True) -> Litestar:
         try:
             await svc.start()
             app.state.services = svc
+            events = EventServices(svc, event_metrics)
+            app.state.events = events
             tasks = start_loops(svc) if background else []
+            if background:
+                tasks += events.start()
             _log.info("control plane started", port=settings.port, kid=svc.key_ring().signing.kid)
             try:
                 yield
@@ -47,6 +55,7 @@ def create_app(settings: Settings, *, background: bool = True) -> Litestar:
                 for t in tasks:
                     t.cancel()
                 await asyncio.gather(*tasks, return_exceptions=True)
+                await events.close()
         finally:
             await svc.close()
 
@@ -55,6 +64,8 @@ def create_app(settings: Settings, *, background: bool = True) -> Litestar:
             players.AuthController,
             players.JoinController,
             OpsController,
+            EventRecordsController,
+            ChatController,
             WorldsController,
             system.healthz,
             system.readyz,

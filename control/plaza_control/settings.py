@@ -70,6 +70,19 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     join_per_user: Positive = 60
     trust_forwarded_for: bool = False
 
+    # Relay events: the consumer group on ``P events`` (docs/redis.md).
+    events_consumer: bool = True
+    events_group: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.-]{1,32}$")] = "control"
+    events_batch: Annotated[int, msgspec.Meta(ge=1, le=10000)] = 256
+    events_block_ms: Annotated[int, msgspec.Meta(ge=10, le=60000)] = 2000
+    events_claim_idle_ms: Annotated[int, msgspec.Meta(ge=100)] = 30000
+    events_claim_interval_seconds: Annotated[float, msgspec.Meta(gt=0)] = 5.0
+
+    # Join pacing: joins in flight per process beyond which join answers 503
+    # with a jittered Retry-After (0 = unbounded).
+    join_max_in_flight: Annotated[int, msgspec.Meta(ge=0)] = 256
+    join_retry_after_seconds: Annotated[int, msgspec.Meta(ge=1, le=300)] = 2
+
     # Observability.
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     access_log: bool = True

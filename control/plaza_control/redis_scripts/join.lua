@@ -42,10 +42,17 @@ local function pick_relay()
   return best
 end
 
--- A room can be used if its relay is live, or if it can move to a candidate.
+-- A room stays on its relay while that relay is live, unless the relay is
+-- draining and nobody but this user still holds a seat there (moving a room with
+-- members would split it); otherwise it moves to a candidate.
 local function relay_for(room)
   local relay = redis.call('HGET', room_key(P, room), 'relay')
-  if relay and live(relay) then return relay, false end
+  if relay and live(relay) then
+    if redis.call('SISMEMBER', P .. 'draining', relay) == 0 then return relay, false end
+    local others = purge(P, room, now)
+    if redis.call('ZSCORE', seats_key(P, room), user) then others = others - 1 end
+    if others > 0 then return relay, false end
+  end
   local r = pick_relay()
   if r == nil then return nil, false end
   return r, true
@@ -115,6 +122,12 @@ elseif move then
   if count > 0 then redis.call('HINCRBY', P .. 'relay_seats', relay, count) end
   redis.call('SADD', P .. 'relay:' .. relay .. ':rooms', target)
   redis.call('HSET', rk, 'relay', relay)
+  -- Members confirmed by the old relay must come back through join: their seats
+  -- become reservations, confirmed again by the new relay or left to expire.
+  local held = redis.call('ZRANGEBYSCORE', seats_key(P, target), CONFIRMED, CONFIRMED)
+  for _, u in ipairs(held) do
+    redis.call('ZADD', seats_key(P, target), 'XX', now + reservation, u)
+  end
 end
 
 -- 4. The seat: a reservation that expires unless the relay confirms it.

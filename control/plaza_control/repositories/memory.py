@@ -252,10 +252,16 @@ class MemoryAllocator:
                     best, best_load = c.relay_id, load
         return best
 
-    def _relay_for(self, room_id: str, candidates: list[RelayInfo]) -> tuple[str | None, bool]:
+    def _relay_for(
+        self, room_id: str, candidates: list[RelayInfo], user: str, now: int
+    ) -> tuple[str | None, bool]:
         relay = self.room_map[room_id].relay
         if relay in self.heartbeats:
-            return relay, False
+            if relay not in self.draining:
+                return relay, False
+            others = self._purge(room_id, now) - (user in self.room_map[room_id].seats)
+            if others > 0:
+                return relay, False
         return self._pick(candidates), True
 
     async def join(self, req: JoinRequest) -> JoinOutcome:
@@ -272,7 +278,7 @@ class MemoryAllocator:
                 and room.world == world
                 and req.wanted_room in ("", cur)
             ):
-                relay, move = self._relay_for(cur, req.candidates)
+                relay, move = self._relay_for(cur, req.candidates, user, now)
                 if relay is not None:
                     target, reused = cur, True
             if target is None:
@@ -285,7 +291,7 @@ class MemoryAllocator:
             if existing is not None:
                 if self._purge(wanted, now) >= cap:
                     return JoinOutcome(status="room_full")
-                relay, move = self._relay_for(wanted, req.candidates)
+                relay, move = self._relay_for(wanted, req.candidates, user, now)
             else:
                 relay, created = self._pick(req.candidates), True
             if relay is None:
@@ -300,7 +306,7 @@ class MemoryAllocator:
             in_world.sort(key=lambda r: (len(self.room_map[r].seats), r), reverse=True)
             for r in in_world[: req.scan_limit]:
                 if self._purge(r, now) < cap:
-                    relay, move = self._relay_for(r, req.candidates)
+                    relay, move = self._relay_for(r, req.candidates, user, now)
                     if relay is not None:
                         target = r
                         break
@@ -320,6 +326,9 @@ class MemoryAllocator:
             self.relay_seats[room.relay] = self.relay_seats.get(room.relay, 0) - n
             self.relay_seats[relay] = self.relay_seats.get(relay, 0) + n
             room.relay = relay
+            for u, exp in room.seats.items():
+                if exp == CONFIRMED:
+                    room.seats[u] = now + req.reservation_ms
         room = self.room_map[target]
         if reused:
             room.seats[user] = max(room.seats[user], now + req.reservation_ms)

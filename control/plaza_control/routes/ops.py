@@ -82,12 +82,6 @@ class OpsController(Controller):
         user, ban, room = await svc.ops.user(user_id)
         return UserDetail(user=user_out(user), ban=ban, room_id=room)
 
-    @get("/commands/{command_id:str}", opt=VIEWER, summary="A command and its ack status")
-    async def command(
-        self, svc: Svc, command_id: Annotated[str, Parameter(pattern=v.COMMAND_ID)]
-    ) -> CommandOut:
-        return command_out(await svc.ops.command(command_id))
-
     @post(
         "/users/{user_id:str}/ban",
         opt=_mod("user.ban"),

@@ -13,6 +13,7 @@ from plaza_control.api import ExternalSignIn, GuestSignIn, JoinIn, RefreshIn
 from plaza_control.errors import PlazaError
 from plaza_control.routes.deps import Session, Svc, client_ip, player_session, services
 from plaza_control.services.join import Joined
+from plaza_control.services.pacing import JoinPacer
 from plaza_control.services.players import SignedIn
 
 
@@ -70,16 +71,19 @@ class JoinController(Controller):
         self, request: Request[Any, Any, Any], data: JSONBody[JoinIn], svc: Svc, session: Session
     ) -> Joined:
         """Returns the room, the relay's public URL, a signed ticket and the room settings.
-        409/503 answers carry ``Retry-After``."""
+        409/503 answers carry ``Retry-After``; 503 ``overloaded`` (too many joins in
+        flight in this process) a jittered one."""
+        pacer: JoinPacer = request.app.state.events.pacer
         try:
-            out = await svc.join.join(
-                session,
-                data.world_id,
-                data.room_id,
-                data.region,
-                data.resume_session_id,
-                client_ip(request),
-            )
+            async with pacer.slot():
+                out = await svc.join.join(
+                    session,
+                    data.world_id,
+                    data.room_id,
+                    data.region,
+                    data.resume_session_id,
+                    client_ip(request),
+                )
         except PlazaError as exc:
             svc.metrics.joins.labels(exc.code).inc()
             raise

@@ -1,0 +1,106 @@
+"""Builds the event side of one app instance from its ``Services``: the stores,
+the read services the routes use, the consumer task and the join pacer."""
+
+from __future__ import annotations
+
+import asyncio
+
+import redis.asyncio as aioredis
+import structlog
+
+from plaza_control.container import Services
+from plaza_control.events.consumer import ConsumerConfig, EventConsumer, consumer_name
+from plaza_control.events.metrics import EventMetrics
+from plaza_control.repositories import history
+from plaza_control.repositories.event_stream import RedisEventSeats, RedisEventStream
+from plaza_control.repositories.redis import RedisScripts
+from plaza_control.services.chat import ChatHistoryService, EventRecordsService
+from plaza_control.services.clock import system_clock_ms
+from plaza_control.services.events import EventHandler
+from plaza_control.services.pacing import JoinPacer
+
+_log = structlog.get_logger("plaza.events")
+
+
+class EventServices:
+    """Held on ``app.state.events``; closed by the lifespan."""
+
+    def __init__(self, svc: Services, metrics: EventMetrics) -> None:
+        s = svc.settings
+        self.svc = svc
+        self.metrics = metrics
+        db = svc.db
+        self.chat_store = history.MongoChatRepository(db)
+        self.session_store = history.MongoSessionRepository(db)
+        self.ack_store = history.MongoCommandAckRepository(db)
+        self.dead_letters = history.MongoDeadLetterRepository(db)
+        self.chat = ChatHistoryService(self.chat_store, svc.allocator)
+        self.records = EventRecordsService(self.ack_store, self.session_store)
+        self.pacer = JoinPacer(s.join_max_in_flight, s.join_retry_after_seconds)
+        self._clients: list[aioredis.Redis] = []
+
+    def consumer(self, name: str | None = None) -> EventConsumer:
+        """A consumer on its own Redis connection pool: a blocking XREADGROUP holds a
+        connection, and its socket timeout must exceed the block time."""
+        s = self.svc.settings
+        client: aioredis.Redis = aioredis.Redis.from_url(
+            s.redis_url,
+            decode_responses=False,
+            socket_timeout=s.events_block_ms / 1000 + 5,
+            socket_connect_timeout=2,
+            health_check_interval=30,
+        )
+        self._clients.append(client)
+        stream = RedisEventStream(client, self.svc.keys, s.events_group, name or consumer_name())
+        handler = EventHandler(
+            seats=RedisEventSeats(client, self.svc.keys, RedisScripts(client)),
+            chat=self.chat_store,
+            sessions=self.session_store,
+            acks=self.ack_store,
+            clock=system_clock_ms,
+        )
+        consumer: EventConsumer
+
+        async def housekeeping() -> None:
+            await history.ensure_history_indexes(self.svc.db)
+            await mirror_relay_drains(self.svc)
+            await consumer.forget_idle_consumers()
+
+        consumer = EventConsumer(
+            stream=stream,
+            handler=handler,
+            dead_letters=self.dead_letters,
+            metrics=self.metrics,
+            clock=system_clock_ms,
+            config=ConsumerConfig(
+                batch=s.events_batch,
+                block_ms=s.events_block_ms,
+                claim_idle_ms=s.events_claim_idle_ms,
+                claim_interval_seconds=s.events_claim_interval_seconds,
+            ),
+            housekeeping=housekeeping,
+        )
+        return consumer
+
+    def start(self) -> list[asyncio.Task[None]]:
+        """The consumer task, if ``PLAZA_EVENTS_CONSUMER`` is on."""
+        if not self.svc.settings.events_consumer:
+            return []
+        return [asyncio.create_task(self.consumer().run(), name="events-consumer")]
+
+    async def close(self) -> None:
+        for c in self._clients:
+            await c.aclose()
+        self._clients.clear()
+
+
+async def mirror_relay_drains(svc: Services) -> int:
+    """A relay draining on its own (SIGTERM) reports it in its heartbeat; adding it
+    to ``A draining`` lets join.lua move its rooms once they are empty, exactly as
+    after an operator's drain. The sweeper removes it when its heartbeat expires."""
+    n = 0
+    for r in await svc.allocator.relays():
+        if r.state in ("draining", "stopping") and not r.drain_requested:
+            await svc.allocator.mark_draining(r.relay_id)
+            n += 1
+    return n
