@@ -55,6 +55,18 @@ type Config struct {
 	AllowedOrigins   []string // "*" = any; requests without Origin always pass
 	LogLevel         slog.Level
 	ReportInterval   time.Duration
+	// RedisURL is the coordination Redis (redis://host:port/db); empty =
+	// standalone, every seam in memory.
+	RedisURL string
+	// RedisPrefix starts every Redis key and channel (docs/redis.md).
+	RedisPrefix string
+	// HeartbeatInterval is how often the relay heartbeats into Redis (the
+	// key lives 3× as long); with RedisURL set it is also the load report
+	// interval.
+	HeartbeatInterval time.Duration
+	// EventBuffer is the most room events held while Redis is slow or away;
+	// beyond it the oldest are dropped (counted).
+	EventBuffer int
 }
 
 // Default returns the documented defaults.
@@ -72,6 +84,7 @@ func Default() Config {
 		World:        coord.DefaultWorldConfig(),
 		DrainTimeout: 60 * time.Second, DrainRate: 500,
 		AllowedOrigins: []string{"*"}, LogLevel: slog.LevelInfo, ReportInterval: 5 * time.Second,
+		RedisPrefix: "plaza:", HeartbeatInterval: 2 * time.Second, EventBuffer: 100000,
 	}
 }
 
@@ -169,6 +182,10 @@ func Flags(fs *flag.FlagSet, c *Config) {
 	fs.Var(strList{&c.AllowedOrigins}, "allowed-origins", "comma-separated Origin values allowed to open /ws; * = any (requests without Origin always pass)")
 	fs.Var(level{&c.LogLevel}, "log-level", "debug, info, warn or error")
 	fs.DurationVar(&c.ReportInterval, "report-interval", c.ReportInterval, "how often load is reported (heartbeat)")
+	fs.StringVar(&c.RedisURL, "redis-url", c.RedisURL, "coordination Redis, redis://host:port/db; empty = standalone (memory seams)")
+	fs.StringVar(&c.RedisPrefix, "redis-prefix", c.RedisPrefix, "prefix of every Redis key and channel (same as the control plane's PLAZA_REDIS_PREFIX)")
+	fs.DurationVar(&c.HeartbeatInterval, "heartbeat-interval", c.HeartbeatInterval, "Redis heartbeat interval (key TTL 3x); with --redis-url it replaces --report-interval")
+	fs.IntVar(&c.EventBuffer, "event-buffer", c.EventBuffer, "room events buffered while Redis is slow or away; beyond it the oldest are dropped")
 }
 
 // Parse reads args (without the program name) and environment variables
@@ -275,6 +292,20 @@ func (c Config) Validate() error {
 	}
 	if c.ReportInterval < 100*time.Millisecond {
 		bad("--report-interval %v is below 100ms", c.ReportInterval)
+	}
+	if c.RedisURL != "" {
+		if u, err := url.Parse(c.RedisURL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
+			bad("--redis-url %q is not a redis:// or rediss:// URL", c.RedisURL)
+		}
+	}
+	if c.RedisPrefix == "" {
+		bad("--redis-prefix is empty")
+	}
+	if c.HeartbeatInterval < 100*time.Millisecond || c.HeartbeatInterval > time.Minute {
+		bad("--heartbeat-interval %v not in 100ms..1m", c.HeartbeatInterval)
+	}
+	if c.EventBuffer < 100 {
+		bad("--event-buffer %d is below 100", c.EventBuffer)
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("config: %w", errors.Join(errs...))

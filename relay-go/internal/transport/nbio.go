@@ -216,6 +216,14 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	}
 	nc.peer = peer
 	wc.SetSession(nc)
+	if nbc != nil {
+		// nbhttp arms the HTTP-phase read deadline from its accept goroutine
+		// right after handing the connection to a poller, which can run
+		// after this upgrade cleared it (seen under load: idle sessions
+		// dropped HandshakeTimeout after joining). Clear it once more when
+		// any such late arm must have happened.
+		time.AfterFunc(s.cfg.HandshakeTimeout/2, func() { _ = nbc.SetReadDeadline(time.Time{}) })
+	}
 }
 
 // underlying finds the *nbio.Conn under nbhttp's and llib's TLS wrappers.
