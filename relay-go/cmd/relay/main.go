@@ -15,6 +15,7 @@ import (
 	"syscall"
 
 	"github.com/plaza-dev/plaza/relay-go/internal/config"
+	"github.com/plaza-dev/plaza/relay-go/internal/redisbridge"
 	"github.com/plaza-dev/plaza/relay-go/internal/relay"
 )
 
@@ -35,10 +36,26 @@ func run(args []string) int {
 		return 2
 	}
 	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.LogLevel})).With("relay_id", cfg.RelayID)
-	srv, err := relay.New(cfg, relay.Seams{}, log)
+	seams := relay.Seams{}
+	var bridge *redisbridge.Bridge
+	if cfg.RedisURL != "" {
+		// The Redis heartbeat is the load report.
+		cfg.ReportInterval = cfg.HeartbeatInterval
+		redisbridge.SetClientLogger(log)
+		if bridge, err = redisbridge.FromConfig(cfg, log); err != nil {
+			log.Error("relay failed to start", "err", err)
+			return 1
+		}
+		seams = bridge.RelaySeams()
+	}
+	srv, err := relay.New(cfg, seams, log)
 	if err != nil {
 		log.Error("relay failed to start", "err", err)
 		return 1
+	}
+	if bridge != nil {
+		detach := bridge.Attach(ctx, srv)
+		defer detach()
 	}
 	if err := srv.Run(ctx); err != nil {
 		log.Error("relay stopped with an error", "err", err)
