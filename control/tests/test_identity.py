@@ -162,3 +162,30 @@ async def test_bad_identity_tokens_are_refused(
 async def test_external_sign_in_disabled_without_config(client: Any) -> None:
     resp = await client.post("/v1/auth/external", json={"id_token": "a.b.c"})
     assert resp.status_code == 503
+
+
+async def test_external_sign_in_is_rate_limited_per_subject(
+    tmp_path: Path, idp: tuple[Idp, str]
+) -> None:
+    settings = make_settings(
+        tmp_path,
+        identity_issuer=ISSUER,
+        identity_audience=AUDIENCE,
+        identity_jwks_url=idp[1],
+        signin_per_device=2,
+    )
+    try:
+        async with AsyncTestClient(
+            create_app(settings, background=False), base_url="http://127.0.0.1"
+        ) as c:
+            codes = [
+                (await c.post("/v1/auth/external", json={"id_token": idp[0].token()})).status_code
+                for _ in range(3)
+            ]
+            other = await c.post(
+                "/v1/auth/external", json={"id_token": idp[0].token(sub="player-43")}
+            )
+        assert codes == [200, 200, 429]
+        assert other.status_code == 200
+    finally:
+        await cleanup(settings)

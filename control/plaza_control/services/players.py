@@ -136,6 +136,8 @@ class PlayerService:
             raise Unavailable("external sign-in is not configured")
         ident = await self._identity.verify(id_token)
         key = f"{ident.issuer}|{ident.subject}"
+        # Per user as well as per IP: the subject is only known once verified.
+        await self._limit([("signin-subject", sha256_hex(key)[:32], self._limits.per_device)])
         user = await self._users.by_external(key)
         created = user is None
         if user is None:
