@@ -1,0 +1,162 @@
+package redisbridge
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	gen "github.com/plaza-dev/plaza/relay-go/gen/plaza/coord"
+	"github.com/plaza-dev/plaza/relay-go/gen/plaza/protocol"
+	"github.com/plaza-dev/plaza/relay-go/internal/config"
+	"github.com/plaza-dev/plaza/relay-go/internal/relay"
+	"github.com/plaza-dev/plaza/relay-go/internal/ticket"
+	"github.com/plaza-dev/plaza/relay-go/internal/ticket/tickettest"
+	"github.com/plaza-dev/plaza/relay-go/internal/wire"
+)
+
+// A real relay with --redis-url: a chat message sent over WebSocket shows
+// up as a ChatMessageEvent on P events; the relay heartbeats Ready; a Redis
+// outage turns /readyz 503 while the room keeps running, and the chat sent
+// during the outage reaches the stream after Redis is back.
+func TestRelayWithRedis(t *testing.T) {
+	cfg := config.Default()
+	cfg.Listen, cfg.AdminListen, cfg.RelayID = "127.0.0.1:0", "127.0.0.1:0", "relay-it"
+	cfg.JWKSFile = "relay_test.go" // replaced by Seams.Keys; must exist for Validate
+	cfg.RedisURL, cfg.RedisPrefix, cfg.HeartbeatInterval = testRedis.url, testPrefix(), 200*time.Millisecond
+	cfg.ReportInterval = cfg.HeartbeatInterval
+	cfg.DrainTimeout = 2 * time.Second
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	b, err := FromConfig(cfg, testLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer := tickettest.NewSigner("k1")
+	seams := b.RelaySeams()
+	seams.Keys = ticket.StaticKeys{signer.Kid: signer.Pub}
+	srv, err := relay.New(cfg, seams, testLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	detach := b.Attach(ctx, srv)
+	runErr := make(chan error, 1)
+	go func() { runErr <- srv.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-runErr:
+		case <-time.After(15 * time.Second):
+			t.Error("relay did not stop")
+		}
+		detach()
+	})
+	eventually(t, 5*time.Second, "relay listening", func() bool { return srv.Addr() != "" && srv.AdminAddr() != "" })
+	readyz := func() int {
+		resp, err := http.Get("http://" + srv.AdminAddr() + "/readyz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		_ = resp.Body.Close()
+		return resp.StatusCode
+	}
+	eventually(t, 5*time.Second, "/readyz 200", func() bool { return readyz() == http.StatusOK })
+	eventually(t, 5*time.Second, "Ready heartbeat", func() bool {
+		buf, err := rdb(t).Get(context.Background(), b.keys.heartbeat()).Bytes()
+		return err == nil && gen.GetRootAsRelayHeartbeat(buf, 0).State() == gen.RelayStateReady
+	})
+
+	// Join and chat over a real WebSocket.
+	dctx, dcancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer dcancel()
+	conn, _, err := websocket.Dial(dctx, "ws://"+srv.Addr()+"/ws", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.CloseNow()
+	enc := wire.NewEncoder(256)
+	send := func(frame []byte) {
+		if err := conn.Write(dctx, websocket.MessageBinary, frame); err != nil {
+			t.Fatal(err)
+		}
+	}
+	expect := func(typ protocol.Message) *protocol.EnvelopeT {
+		for {
+			rctx, rcancel := context.WithTimeout(context.Background(), 5*time.Second)
+			_, buf, err := conn.Read(rctx)
+			rcancel()
+			if err != nil {
+				t.Fatalf("waiting for %s: %v", protocol.EnumNamesMessage[typ], err)
+			}
+			env := protocol.GetRootAsEnvelope(buf, 0).UnPack()
+			if env.Message != nil && env.Message.Type == typ {
+				return env
+			}
+		}
+	}
+	send(enc.Hello(signer.Mint(tickettest.Claims("relay-it", "room-it", "u_it")), "go/test", 1))
+	expect(protocol.MessageWelcome)
+	send(enc.ChatSend("hello through redis", 1))
+	expect(protocol.MessageChatMessage)
+
+	findChat := func(text string) *gen.ChatMessageEventT {
+		for _, e := range readEvents(t, b) {
+			if c, ok := e.Body.Value.(*gen.ChatMessageEventT); ok && c.Text == text && e.RoomId == "room-it" && e.WorldId == "world-1" && e.RelayId == "relay-it" {
+				return c
+			}
+		}
+		return nil
+	}
+	eventually(t, 5*time.Second, "ChatMessageEvent on the stream", func() bool { return findChat("hello through redis") != nil })
+	if c := findChat("hello through redis"); c.UserId != "u_it" || c.Sequence == 0 {
+		t.Fatalf("chat event %+v", c)
+	}
+
+	// Redis outage: not ready, but the room keeps running.
+	stopRedis()
+	restarted := false
+	defer func() {
+		if !restarted {
+			_ = startRedis()
+		}
+	}()
+	eventually(t, 5*time.Second, "/readyz 503 while redis is down", func() bool { return readyz() == http.StatusServiceUnavailable })
+	send(enc.ChatSend("said during the outage", 2))
+	if env := expect(protocol.MessageChatMessage); env.Message.Value.(*protocol.ChatMessageT).Text != "said during the outage" {
+		t.Fatalf("chat during outage: %+v", env.Message.Value)
+	}
+	if err := startRedis(); err != nil {
+		t.Fatal(err)
+	}
+	restarted = true
+	eventually(t, 10*time.Second, "outage chat on the stream", func() bool { return findChat("said during the outage") != nil })
+	eventually(t, 10*time.Second, "/readyz 200 again", func() bool { return readyz() == http.StatusOK })
+	eventually(t, 5*time.Second, "heartbeat back", func() bool {
+		n, _ := rdb(t).Exists(context.Background(), b.keys.heartbeat()).Result()
+		return n == 1
+	})
+
+	// Commands through pub/sub reach the hub and are acknowledged: a
+	// ReloadConfig (broadcast) and a Kick of our user.
+	eventually(t, 10*time.Second, "re-subscribed", b.Commands.Subscribed)
+	wc := cfg.World
+	wc.WorldID, wc.Version, wc.MaxChatBytes = "world-1", 5, 64
+	c := rdb(t)
+	_ = c.Publish(context.Background(), b.keys.cmdAll(), encodeCommand("c-reload", "", &gen.CommandBodyT{Type: gen.CommandBodyReloadConfig, Value: &gen.ReloadConfigT{Config: worldToT(wc)}})).Err()
+	if ack := ackFor(t, b, "c-reload"); !ack.Ok || ack.Detail != "reload_config affected 1" {
+		t.Fatalf("reload ack %+v", ack)
+	}
+	if w, _ := b.Worlds.WorldConfig(context.Background(), "world-1"); w.Version != 5 || w.MaxChatBytes != 64 {
+		t.Fatalf("world config after reload %+v", w)
+	}
+	_ = c.Publish(context.Background(), b.keys.cmdRelay(), encodeCommand("c-kick", "relay-it", &gen.CommandBodyT{Type: gen.CommandBodyKick, Value: &gen.KickT{RoomId: "room-it", UserId: "u_it"}})).Err()
+	if ack := ackFor(t, b, "c-kick"); !ack.Ok || ack.Detail != "kick affected 1" {
+		t.Fatalf("kick ack %+v", ack)
+	}
+}
