@@ -139,8 +139,7 @@ class EventConsumer:
 
     async def claim(self) -> int:
         """Take over and process entries idle in dead consumers' pending lists."""
-        if not self._group_ready:
-            return 0
+        await self._ensure_group()
         start, total = "0-0", 0
         for _ in range(100):
             start, entries = await self._stream.claim(
@@ -156,8 +155,7 @@ class EventConsumer:
         return total
 
     async def report(self) -> None:
-        if not self._group_ready:
-            return
+        await self._ensure_group()
         info = await self._stream.info()
         self._m.pending.set(info.pending)
         if info.lag >= 0:
