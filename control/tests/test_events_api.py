@@ -1,0 +1,205 @@
+"""HTTP reads of what the consumer wrote: command acks, chat history (players and
+operators), session records."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import redis.asyncio as aioredis
+
+from plaza_control.container import Services
+from plaza_control.events import codec
+from plaza_control.events.metrics import EventMetrics
+from plaza_control.events.wiring import EventServices
+from plaza_control.models import Role
+from plaza_control.observability import Metrics
+from plaza_control.redis_keys import RedisKeys
+from plaza_control.services.clock import system_clock_ms
+from plaza_control.settings import Settings
+
+from .helpers import make_api_key, relay, session_token, user_id, write_heartbeat
+
+
+def _ev(body: codec.EventBodyT, n: int, room: str = "", relay_id: str = "relay-a") -> bytes:
+    return codec.encode(
+        codec.RoomEvent(
+            event_id=f"{relay_id}:b1:{n}",
+            relay_id=relay_id,
+            room_id=room,
+            world_id="lobby",
+            occurred_at_ms=system_clock_ms(),
+            body=body,
+        )
+    )
+
+
+async def _consume(settings: Settings) -> None:
+    """A consumer on this test's loop (the app under test runs on another)."""
+    svc = Services(settings, Metrics())
+    ev = EventServices(svc, EventMetrics(svc.metrics.registry))
+    try:
+        c = ev.consumer("test")
+        for _ in range(10):
+            was_pending = c._pending
+            if await c.step() == 0 and not was_pending:
+                break
+    finally:
+        await ev.close()
+        await svc.close()
+
+
+async def _world(client: Any, admin: str) -> None:
+    resp = await client.post(
+        "/v1/ops/worlds", json={"id": "lobby", "name": "Lobby"}, headers={"X-API-Key": admin}
+    )
+    assert resp.status_code == 201, resp.text
+
+
+async def test_command_acks_are_visible_in_the_ops_api(
+    client: Any, settings: Settings, redis_client: aioredis.Redis, rkeys: RedisKeys
+) -> None:
+    admin = await make_api_key(settings, Role.ADMIN)
+    viewer = await make_api_key(settings, Role.VIEWER)
+    await _world(client, admin)
+    hdr = {"X-API-Key": admin}
+    everyone = (
+        await client.post("/v1/ops/announce", json={"scope": "everyone", "text": "hi"}, headers=hdr)
+    ).json()
+    await write_heartbeat(redis_client, rkeys, relay("relay-a"))
+    auth = {"Authorization": f"Bearer {session_token(settings, user_id(1))}"}
+    room = (await client.post("/v1/join", json={"world_id": "lobby"}, headers=auth)).json()
+    kick = (
+        await client.post(
+            f"/v1/ops/rooms/{room['room_id']}/kick",
+            json={"user_id": user_id(1), "reason": "test"},
+            headers=hdr,
+        )
+    ).json()
+    pending = (
+        await client.get(f"/v1/ops/commands/{kick['command_id']}", headers={"X-API-Key": viewer})
+    ).json()
+    assert pending["ack"] == "pending"
+    assert pending["acked_at_ms"] == 0
+    acks = [
+        _ev(codec.CommandAcked(command_id=kick["command_id"], ok=True, detail="kicked 1"), 1),
+        _ev(codec.CommandAcked(command_id=everyone["command_id"], ok=True, detail="2 rooms"), 2),
+        _ev(
+            codec.CommandAcked(command_id=everyone["command_id"], ok=False, detail="no rooms"),
+            3,
+            relay_id="relay-b",
+        ),
+    ]
+    for raw in [*acks, acks[0]]:  # the last one is a redelivery
+        await redis_client.xadd(rkeys.events, {"e": raw})
+    await _consume(settings)
+    got = (
+        await client.get(f"/v1/ops/commands/{kick['command_id']}", headers={"X-API-Key": viewer})
+    ).json()
+    assert got["ack"] == "ok"
+    assert got["ack_detail"] == "kicked 1"
+    assert got["acked_at_ms"] > 0
+    assert got["kind"] == "kick"
+    assert got["target_relay_id"] == "relay-a"
+    assert [(a["relay_id"], a["ok"]) for a in got["acks"]] == [("relay-a", True)]
+    b = (
+        await client.get(
+            f"/v1/ops/commands/{everyone['command_id']}", headers={"X-API-Key": viewer}
+        )
+    ).json()
+    assert b["ack"] == "failed"
+    assert [(a["relay_id"], a["ok"]) for a in b["acks"]] == [
+        ("relay-a", True),
+        ("relay-b", False),
+    ]
+    page = (await client.get("/v1/ops/commands?limit=1", headers={"X-API-Key": viewer})).json()
+    assert [c["command_id"] for c in page["items"]] == [kick["command_id"]]
+    nxt = (
+        await client.get(
+            f"/v1/ops/commands?limit=1&before={page['next']}", headers={"X-API-Key": viewer}
+        )
+    ).json()
+    assert [c["command_id"] for c in nxt["items"]] == [everyone["command_id"]]
+    failed = (await client.get("/v1/ops/commands?ack=failed", headers=hdr)).json()
+    assert [c["command_id"] for c in failed["items"]] == [everyone["command_id"]]
+
+
+async def test_chat_history_pages_and_who_may_read_it(
+    client: Any, settings: Settings, redis_client: aioredis.Redis, rkeys: RedisKeys
+) -> None:
+    admin = await make_api_key(settings, Role.ADMIN)
+    viewer = await make_api_key(settings, Role.VIEWER)
+    await _world(client, admin)
+    await write_heartbeat(redis_client, rkeys, relay("relay-a"))
+    mine = {"Authorization": f"Bearer {session_token(settings, user_id(1))}"}
+    other = {"Authorization": f"Bearer {session_token(settings, user_id(2))}"}
+    j1 = await client.post("/v1/join", json={"world_id": "lobby", "room_id": "hall"}, headers=mine)
+    assert j1.status_code == 200, j1.text
+    j2 = await client.post("/v1/join", json={"world_id": "lobby", "room_id": "den"}, headers=other)
+    assert j2.status_code == 200, j2.text
+    for seq in range(1, 26):
+        body = codec.ChatMessage(
+            sequence=seq, user_id=user_id(1), display_name="Ann", text=f"#{seq}"
+        )
+        await redis_client.xadd(rkeys.events, {"e": _ev(body, seq, room="hall")})
+    await redis_client.xadd(
+        rkeys.events,
+        {"e": _ev(codec.ChatMessage(sequence=1, user_id=user_id(2), text="den"), 99, room="den")},
+    )
+    await _consume(settings)
+
+    seen: list[int] = []
+    cursor = None
+    while True:
+        q = "limit=10" + (f"&cursor={cursor}" if cursor is not None else "")
+        resp = await client.get(f"/v1/rooms/hall/chat?{q}", headers=mine)
+        assert resp.status_code == 200, resp.text
+        page = resp.json()
+        seen += [m["sequence"] for m in page["items"]]
+        cursor = page["next"]
+        if cursor is None:
+            break
+    assert seen == list(range(25, 0, -1))
+    oldest = (
+        await client.get("/v1/rooms/hall/chat?order=oldest&limit=5&cursor=20", headers=mine)
+    ).json()
+    assert [m["sequence"] for m in oldest["items"]] == [21, 22, 23, 24, 25]
+    first = oldest["items"][0]
+    assert first["text"] == "#21"
+    assert first["display_name"] == "Ann"
+    assert first["user_id"] == user_id(1)
+    assert first["world_id"] == "lobby"
+    # A player of another room is refused; no credentials at all is 401.
+    resp = await client.get("/v1/rooms/hall/chat", headers=other)
+    assert resp.status_code == 403
+    assert resp.json()["type"] == "urn:plaza:problem:forbidden"
+    assert (await client.get("/v1/rooms/hall/chat")).status_code == 401
+    assert (await client.get("/v1/rooms/hall/chat?limit=201", headers=mine)).status_code == 400
+    # Operators read any room, with X-API-Key or a bearer API key.
+    den = (await client.get("/v1/rooms/den/chat", headers={"X-API-Key": viewer})).json()
+    assert [m["text"] for m in den["items"]] == ["den"]
+    resp = await client.get("/v1/rooms/hall/chat", headers={"Authorization": f"Bearer {viewer}"})
+    assert resp.status_code == 200
+    assert len(resp.json()["items"]) == 25
+
+
+async def test_sessions_are_queryable_by_user(
+    client: Any, settings: Settings, redis_client: aioredis.Redis, rkeys: RedisKeys
+) -> None:
+    viewer = await make_api_key(settings, Role.VIEWER)
+    events: list[codec.EventBodyT] = [
+        codec.MemberJoined(user_id=user_id(5), member_id=1, display_name="Eve", session_id="a"),
+        codec.MemberLeft(user_id=user_id(5), member_id=1, session_id="a", reason="kicked"),
+        codec.MemberJoined(user_id=user_id(5), member_id=2, session_id="b"),
+    ]
+    for n, body in enumerate(events):
+        await redis_client.xadd(rkeys.events, {"e": _ev(body, n, room="hall")})
+    await _consume(settings)
+    hdr = {"X-API-Key": viewer}
+    page = (await client.get(f"/v1/ops/users/{user_id(5)}/sessions", headers=hdr)).json()
+    by_id = {s["id"]: s for s in page["items"]}
+    assert by_id["a"]["status"] == "completed"
+    assert by_id["a"]["leave_reason"] == "kicked"
+    assert by_id["a"]["room_id"] == "hall"
+    assert by_id["b"]["status"] == "active"
+    resp = await client.get(f"/v1/ops/users/{user_id(5)}/sessions")
+    assert resp.status_code == 401
