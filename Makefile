@@ -22,6 +22,9 @@ services-start: ## Start Redis and FerretDB on loopback
 services-stop: ## Stop Redis and FerretDB
 	@scripts/services.sh stop
 
+bench: ## Benchmarks: every workload against Plaza and Centrifugo (not part of make test; ~20 min)
+	@scripts/bench.sh
+
 clean: ## Remove local data (keeps installed tools)
 	@scripts/services.sh stop
 	rm -rf .data
