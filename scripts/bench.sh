@@ -256,11 +256,11 @@ if wants w3 && budget_left w3; then
   if [[ -n ${PLAZA_BENCH_CONTROL_URL:-} ]]; then
     SERVER_PID=0
     loadgen w3-plaza 480 --target plaza --workload w3 --rooms $((PLAZA_BENCH_W3_CLIENTS / 50)) --control-url "$PLAZA_BENCH_CONTROL_URL" \
-      --control-world "${PLAZA_BENCH_W3_WORLD:-bench}" --connect-concurrency 32 --join-timeout 400s || true
+      --control-world "${PLAZA_BENCH_W3_WORLD:-bench}" --connect-concurrency 16 --join-timeout 400s || true
     SERVER_PID=""
   elif w3_stack; then
     loadgen w3-plaza 480 --target plaza --workload w3 --rooms $((PLAZA_BENCH_W3_CLIENTS / 50)) --control-url "$W3_URL" --control-world bench \
-      --connect-concurrency 32 --join-timeout 400s || true
+      --connect-concurrency 16 --join-timeout 400s || true
     stop_server
     kill -TERM "$CONTROL_PID" 2>/dev/null || true
     wait "$CONTROL_PID" 2>/dev/null || true

@@ -363,10 +363,10 @@ func (bs *benchSet) markdown(plots []string) string {
 			{"request → Welcome p50 / p90 / p99 / max, ms", []string{fmt.Sprintf("%.1f / %.1f / **%.1f** / %.0f", w3.JoinTime.P50, w3.JoinTime.P90, w3.JoinTime.P99, w3.JoinTime.Max)}},
 			{"of which sign-in + join HTTP p50 / p99, ms", []string{fmt.Sprintf("%.1f / %.1f", w3.ControlTime.P50, w3.ControlTime.P99)}},
 			{"of which WebSocket connect p50 / p99, ms", []string{fmt.Sprintf("%.1f / %.1f", w3.ConnectTime.P50, w3.ConnectTime.P99)}},
-			{"relay CPU s for all joins", []string{f2(srv(w3).CPUJoinSeconds)}},
+			{"relay CPU s during the whole join phase (joins, room ticks, keep-alives)", []string{f2(srv(w3).CPUJoinSeconds)}},
 			{"errors / events", []string{eventsCell(w3)}},
 		})
-		p("Stack: Redis + FerretDB (`scripts/services.sh`), the control plane (`python -m plaza_control serve`, defaults, per-IP/user rate limits raised for the storm), one relay; relay heartbeat in Redis: %s. Each client: guest sign-in (a new user), join, WebSocket + Hello → Welcome; 32 clients in flight per loadgen worker.", bs.meta.W3Heartbeat)
+		p("Stack: Redis + FerretDB (`scripts/services.sh`), the control plane (`python -m plaza_control serve`, defaults, per-IP/user rate limits raised for the storm), one relay; relay heartbeat in Redis: %s. Each client: guest sign-in (a new user), join, WebSocket + Hello → Welcome; 16 clients in flight per loadgen worker.", bs.meta.W3Heartbeat)
 		p("")
 		p("Centrifugo has no join service to compare with (its connection tokens are minted by the application), so W3 is Plaza only.")
 		p("")
@@ -461,7 +461,7 @@ func ratioCell(name string, a, c *Report) string {
 	switch {
 	case strings.Contains(name, "CPU s per million"):
 		return "**" + ratio(srv(a).CPUPerMillionUpds, srv(c).CPUPerMillionUpds) + "**"
-	case strings.Contains(name, "cores"):
+	case strings.HasPrefix(name, "server CPU, cores"):
 		return ratio(srv(a).CPUCoresAvg, srv(c).CPUCoresAvg)
 	case strings.Contains(name, "delivered per s"):
 		return ratio(a.MovementPerSec, c.MovementPerSec)
@@ -469,7 +469,7 @@ func ratioCell(name string, a, c *Report) string {
 		return ratio(a.MoveLatency.P99, c.MoveLatency.P99) + " (p99)"
 	case strings.Contains(name, "chat latency"):
 		return ratio(a.ChatLatency.P99, c.ChatLatency.P99) + " (p99)"
-	case strings.Contains(name, "RSS"):
+	case strings.HasPrefix(name, "server RSS"):
 		return ratio(float64(srv(a).RSSEndKiB), float64(srv(c).RSSEndKiB))
 	}
 	return "–"
