@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"sync"
 	"testing"
 	"time"
 
@@ -18,15 +19,22 @@ import (
 	"github.com/plaza-dev/plaza/relay-go/internal/wire"
 )
 
-// A real relay with --redis-url: a chat message sent over WebSocket shows
-// up as a ChatMessageEvent on P events; the relay heartbeats Ready; a Redis
-// outage turns /readyz 503 while the room keeps running, and the chat sent
-// during the outage reaches the stream after Redis is back.
-func TestRelayWithRedis(t *testing.T) {
+// testRelay is a real relay wired to the test Redis through a bridge.
+type testRelay struct {
+	srv    *relay.Server
+	b      *Bridge
+	signer *tickettest.Signer
+	cfg    config.Config
+}
+
+// startRelay runs a relay with --redis-url on the test server; stop is
+// registered as cleanup (and may be called earlier: a relay going away).
+func startRelay(t *testing.T, relayID, prefix string) (*testRelay, func()) {
+	t.Helper()
 	cfg := config.Default()
-	cfg.Listen, cfg.AdminListen, cfg.RelayID = "127.0.0.1:0", "127.0.0.1:0", "relay-it"
+	cfg.Listen, cfg.AdminListen, cfg.RelayID = "127.0.0.1:0", "127.0.0.1:0", relayID
 	cfg.JWKSFile = "relay_test.go" // replaced by Seams.Keys; must exist for Validate
-	cfg.RedisURL, cfg.RedisPrefix, cfg.HeartbeatInterval = testRedis.url, testPrefix(), 200*time.Millisecond
+	cfg.RedisURL, cfg.RedisPrefix, cfg.HeartbeatInterval = testRedis.url, prefix, 200*time.Millisecond
 	cfg.ReportInterval = cfg.HeartbeatInterval
 	cfg.DrainTimeout = 2 * time.Second
 	if err := cfg.Validate(); err != nil {
@@ -47,16 +55,79 @@ func TestRelayWithRedis(t *testing.T) {
 	detach := b.Attach(ctx, srv)
 	runErr := make(chan error, 1)
 	go func() { runErr <- srv.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-runErr:
-		case <-time.After(15 * time.Second):
-			t.Error("relay did not stop")
-		}
-		detach()
-	})
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case <-runErr:
+			case <-time.After(15 * time.Second):
+				t.Error("relay did not stop")
+			}
+			detach()
+		})
+	}
+	t.Cleanup(stop)
 	eventually(t, 5*time.Second, "relay listening", func() bool { return srv.Addr() != "" && srv.AdminAddr() != "" })
+	return &testRelay{srv: srv, b: b, signer: signer, cfg: cfg}, stop
+}
+
+// wsClient is a protocol client on a real WebSocket.
+type wsClient struct {
+	t    *testing.T
+	conn *websocket.Conn
+	enc  *wire.Encoder
+}
+
+// join dials r and joins room as user; it returns the client and Welcome.
+func (r *testRelay) join(t *testing.T, room, user string) (*wsClient, *protocol.WelcomeT) {
+	t.Helper()
+	dctx, dcancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer dcancel()
+	conn, _, err := websocket.Dial(dctx, "ws://"+r.srv.Addr()+"/ws", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.CloseNow() })
+	c := &wsClient{t: t, conn: conn, enc: wire.NewEncoder(256)}
+	c.send(c.enc.Hello(r.signer.Mint(tickettest.Claims(r.cfg.RelayID, room, user)), "go/test", 1))
+	return c, c.expect(protocol.MessageWelcome).Message.Value.(*protocol.WelcomeT)
+}
+
+func (c *wsClient) send(frame []byte) {
+	c.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := c.conn.Write(ctx, websocket.MessageBinary, frame); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+// expect skips frames until one of type typ.
+func (c *wsClient) expect(typ protocol.Message) *protocol.EnvelopeT {
+	c.t.Helper()
+	for {
+		rctx, rcancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_, buf, err := c.conn.Read(rctx)
+		rcancel()
+		if err != nil {
+			c.t.Fatalf("waiting for %s: %v", protocol.EnumNamesMessage[typ], err)
+		}
+		env := protocol.GetRootAsEnvelope(buf, 0).UnPack()
+		if env.Message != nil && env.Message.Type == typ {
+			return env
+		}
+	}
+}
+
+// A real relay with --redis-url: a chat message sent over WebSocket shows
+// up as a ChatMessageEvent on P events; the relay heartbeats Ready; a Redis
+// outage turns /readyz 503 while the room keeps running, and the chat sent
+// during the outage reaches the stream after Redis is back; commands
+// arrive through pub/sub and are acknowledged.
+func TestRelayWithRedis(t *testing.T) {
+	r, _ := startRelay(t, "relay-it", testPrefix())
+	srv, b, cfg := r.srv, r.b, r.cfg
 	readyz := func() int {
 		resp, err := http.Get("http://" + srv.AdminAddr() + "/readyz")
 		if err != nil {
@@ -73,35 +144,8 @@ func TestRelayWithRedis(t *testing.T) {
 	})
 
 	// Join and chat over a real WebSocket.
-	dctx, dcancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer dcancel()
-	conn, _, err := websocket.Dial(dctx, "ws://"+srv.Addr()+"/ws", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.CloseNow()
-	enc := wire.NewEncoder(256)
-	send := func(frame []byte) {
-		if err := conn.Write(dctx, websocket.MessageBinary, frame); err != nil {
-			t.Fatal(err)
-		}
-	}
-	expect := func(typ protocol.Message) *protocol.EnvelopeT {
-		for {
-			rctx, rcancel := context.WithTimeout(context.Background(), 5*time.Second)
-			_, buf, err := conn.Read(rctx)
-			rcancel()
-			if err != nil {
-				t.Fatalf("waiting for %s: %v", protocol.EnumNamesMessage[typ], err)
-			}
-			env := protocol.GetRootAsEnvelope(buf, 0).UnPack()
-			if env.Message != nil && env.Message.Type == typ {
-				return env
-			}
-		}
-	}
-	send(enc.Hello(signer.Mint(tickettest.Claims("relay-it", "room-it", "u_it")), "go/test", 1))
-	expect(protocol.MessageWelcome)
+	cl, _ := r.join(t, "room-it", "u_it")
+	enc, send, expect := cl.enc, cl.send, cl.expect
 	send(enc.ChatSend("hello through redis", 1))
 	expect(protocol.MessageChatMessage)
 
@@ -158,5 +202,45 @@ func TestRelayWithRedis(t *testing.T) {
 	_ = c.Publish(context.Background(), b.keys.cmdRelay(), encodeCommand("c-kick", "relay-it", &gen.CommandBodyT{Type: gen.CommandBodyKick, Value: &gen.KickT{RoomId: "room-it", UserId: "u_it"}})).Err()
 	if ack := ackFor(t, b, "c-kick"); !ack.Ok || ack.Detail != "kick affected 1" {
 		t.Fatalf("kick ack %+v", ack)
+	}
+}
+
+// A room re-homed on another relay continues with its state and its exact
+// sequence: relay A holds the room (join, chat, state set, then the member
+// leaves); A disappears without closing the room (its snapshot is the
+// batched on-change one); relay B opens the room from Redis.
+func TestRoomReHomedKeepsStateAndSequence(t *testing.T) {
+	prefix := testPrefix()
+	a, _ := startRelay(t, "relay-a", prefix)
+	cl, w := a.join(t, "room-h", "u_1")
+	if w.Snapshot.Sequence != 1 {
+		t.Fatalf("first join sequence %d", w.Snapshot.Sequence)
+	}
+	cl.send(cl.enc.ChatSend("hi", 1))
+	cl.expect(protocol.MessageChatMessage)
+	cl.send(cl.enc.StateSet(&wire.StateSet{Key: "door", Value: []byte("open"), RequestID: 2}))
+	cl.expect(protocol.MessageStateChanged)
+	cl2, _ := a.join(t, "room-h", "u_2") // sequence 4
+	_ = cl2.conn.Close(websocket.StatusNormalClosure, "bye")
+	// Sequence now 5 (u_2 left). Wait for the on-change snapshot.
+	c := rdb(t)
+	key := prefix + "room:{room-h}:snapshot"
+	eventually(t, 5*time.Second, "on-change snapshot", func() bool {
+		buf, err := c.Get(context.Background(), key).Bytes()
+		if err != nil {
+			return false
+		}
+		s, err := decodeSnapshot(buf)
+		return err == nil && s.Sequence == 5 && len(s.Entries) == 1
+	})
+
+	// Relay B: the room opens there from the snapshot.
+	bRelay, _ := startRelay(t, "relay-b", prefix)
+	_, w = bRelay.join(t, "room-h", "u_3")
+	if w.Snapshot.Sequence != 6 {
+		t.Fatalf("re-homed room welcome sequence %d, want 6 (5 restored + this join)", w.Snapshot.Sequence)
+	}
+	if len(w.Snapshot.State) != 1 || w.Snapshot.State[0].Key != "door" || string(w.Snapshot.State[0].Value) != "open" || w.Snapshot.State[0].Version != 1 {
+		t.Fatalf("re-homed room state %+v", w.Snapshot.State)
 	}
 }

@@ -20,7 +20,9 @@ const snapshotTTL = 86400 * time.Second
 // The relay calls Load when a room opens and Save when it closes or drains.
 // Between the two, RoomStates follows the room's state through its events
 // (Events.Publish feeds it: StateChanged carries the entry, Chat and
-// StateChanged the sequence) and writes the room's snapshot when it changed,
+// StateChanged the sequence, and each MemberJoined/MemberLeft is one
+// sequence step: the room numbers joins and leaves without putting the
+// number in the event) and writes the room's snapshot when it changed,
 // at most once per SnapshotDelay per room, always the latest. So a room
 // whose relay dies is restored elsewhere with its state as of at most
 // SnapshotDelay before the crash. Writes of one room never go backwards: a
@@ -110,7 +112,9 @@ func (s *RoomStates) Save(ctx context.Context, snap coord.RoomSnapshot) error {
 // observe follows a room's events (called by Events.Publish on the room's
 // goroutine, so in room order). Rooms not loaded on this relay are ignored.
 func (s *RoomStates) observe(e coord.Event) {
-	if e.Kind != coord.EventChat && e.Kind != coord.EventStateChanged {
+	switch e.Kind {
+	case coord.EventChat, coord.EventStateChanged, coord.EventMemberJoined, coord.EventMemberLeft:
+	default:
 		return
 	}
 	s.mu.Lock()
@@ -122,7 +126,12 @@ func (s *RoomStates) observe(e coord.Event) {
 	if t.world == "" {
 		t.world = e.WorldID
 	}
-	t.seq = max(t.seq, e.Sequence)
+	switch e.Kind {
+	case coord.EventMemberJoined, coord.EventMemberLeft:
+		t.seq++
+	default:
+		t.seq = max(t.seq, e.Sequence)
+	}
 	if e.Kind == coord.EventStateChanged {
 		if e.Deleted {
 			delete(t.entries, e.Key)

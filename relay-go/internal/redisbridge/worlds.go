@@ -40,7 +40,8 @@ func newWorldConfigs(b *Bridge) *WorldConfigs {
 func (w *WorldConfigs) WorldConfig(ctx context.Context, worldID string) (coord.WorldConfig, error) {
 	w.mu.Lock()
 	e := w.worlds[worldID]
-	if e != nil && time.Since(e.fetchedAt) < w.b.cfg.WorldConfigMaxAge {
+	// Fresh, or Redis is known to be away: serve the cache without waiting.
+	if e != nil && (time.Since(e.fetchedAt) < w.b.cfg.WorldConfigMaxAge || w.b.Ready(ctx) != nil) {
 		cfg := e.cfg
 		w.mu.Unlock()
 		return cfg, nil
