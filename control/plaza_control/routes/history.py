@@ -20,6 +20,8 @@ RoomIdP = Annotated[str, Parameter(pattern=v.ROOM_ID)]
 UserIdP = Annotated[str, Parameter(pattern=v.USER_ID)]
 Limit = Annotated[int, Parameter(ge=1, le=MAX_PAGE)]
 VIEWER = {"role": Role.VIEWER}
+#: MongoDB integers are signed 64-bit.
+MAX_INT64 = 2**63 - 1
 
 
 def event_services(state: State) -> EventServices:
@@ -48,7 +50,7 @@ class ChatController(Controller):
         order: Annotated[
             Literal["newest", "oldest"], Parameter(description="newest or oldest first")
         ] = "newest",
-        cursor: Annotated[int | None, Parameter(ge=0)] = None,
+        cursor: Annotated[int | None, Parameter(ge=0, le=MAX_INT64)] = None,
         limit: Limit = 50,
     ) -> ChatPage:
         """A player (session token) reads the room they hold a seat in; an operator
@@ -101,7 +103,7 @@ class EventRecordsController(Controller):
         self,
         ev: Ev,
         user_id: UserIdP,
-        before: Annotated[int | None, Parameter(ge=0)] = None,
+        before: Annotated[int | None, Parameter(ge=0, le=MAX_INT64)] = None,
         limit: Limit = 50,
     ) -> SessionPage:
         return await ev.records.sessions(user_id, limit, before)
