@@ -203,3 +203,35 @@ async def test_sessions_are_queryable_by_user(
     assert by_id["b"]["status"] == "active"
     resp = await client.get(f"/v1/ops/users/{user_id(5)}/sessions")
     assert resp.status_code == 401
+
+
+async def test_rejoin_after_the_relay_died_lands_in_the_same_room_on_a_live_relay(
+    client: Any, settings: Settings, redis_client: aioredis.Redis, rkeys: RedisKeys
+) -> None:
+    admin = await make_api_key(settings, Role.ADMIN)
+    await _world(client, admin)
+    await write_heartbeat(redis_client, rkeys, relay("relay-a"))
+    auth = {"Authorization": f"Bearer {session_token(settings, user_id(1))}"}
+    first = (await client.post("/v1/join", json={"world_id": "lobby"}, headers=auth)).json()
+    assert first["relay_id"] == "relay-a"
+    joined = codec.MemberJoined(user_id=user_id(1), member_id=1, session_id="sess-1")
+    await redis_client.xadd(rkeys.events, {"e": _ev(joined, 1, room=first["room_id"])})
+    await _consume(settings)
+    seat = await redis_client.zscore(rkeys.room_seats(first["room_id"]), user_id(1))
+    assert seat == 9007199254740991  # confirmed
+    # relay-a dies (its heartbeat expires); relay-b is up.
+    await redis_client.delete(rkeys.relay_hb("relay-a"))
+    await write_heartbeat(redis_client, rkeys, relay("relay-b"))
+    resp = await client.post(
+        "/v1/join",
+        json={"world_id": "lobby", "room_id": first["room_id"], "resume_session_id": "sess-1"},
+        headers=auth,
+    )
+    assert resp.status_code == 200, resp.text
+    again = resp.json()
+    assert again["room_id"] == first["room_id"]
+    assert again["relay_id"] == "relay-b"
+    rooms = (await client.get("/v1/ops/rooms", headers={"X-API-Key": admin})).json()["rooms"]
+    assert [(r["room_id"], r["relay_id"], r["seats"]) for r in rooms] == [
+        (first["room_id"], "relay-b", 1)
+    ]

@@ -219,6 +219,9 @@ async def test_chat_exactly_once_across_redelivery_and_a_crash_mid_batch(rig: Ri
     assert docs[0]["display_name"] == "Ann"
     assert docs[0]["world_id"] == "lobby"
     assert rig.ev.metrics.claimed._value.get() == 16
+    await survivor.report()
+    assert rig.ev.metrics.pending._value.get() == 0
+    assert rig.ev.metrics.lag._value.get() == 0
     # A restarted consumer (same group) resumes where the group stands: nothing new.
     again = rig.consumer("restarted", block_ms=50)
     assert await again.step() == 0
