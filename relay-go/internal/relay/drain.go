@@ -61,6 +61,9 @@ func (h *Hub) Drain(ctx context.Context, reason string) error {
 				s.closeNow(common.CloseCodeDraining, reason, common.LeaveReasonDrained)
 				s.conn.Abort()
 			}
+			// Aborted sockets are counted down by their close callbacks,
+			// which run on the poller: wait for them, briefly.
+			h.waitConnectionsGone(2 * time.Second)
 			conns = 0
 		case <-t.C:
 		}
@@ -95,4 +98,15 @@ func (s *Session) drainNotice(reason string, retry time.Duration) {
 	wire.PutEncoder(e)
 	s.pushReliable(f)
 	s.closeGraceful(common.CloseCodeDraining, reason, common.LeaveReasonDrained)
+}
+
+// waitConnectionsGone polls until no connection is counted or limit passes.
+func (h *Hub) waitConnectionsGone(limit time.Duration) {
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		if conns, _ := h.Counts(); conns == 0 {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
