@@ -270,15 +270,20 @@ class Cluster:
         deadline = time.monotonic() + timeout
         seen: set[str] = set()
         while time.monotonic() < deadline:
-            resp = httpx.get(
-                f"{self.controls[0].url}/v1/ops/relays",
-                headers={"x-api-key": self.admin_key},
-                timeout=5,
-            )
-            resp.raise_for_status()
-            seen = {r["relay_id"] for r in resp.json()["relays"] if r["state"] == "ready"}
-            if want <= seen:
-                return
+            try:
+                resp = httpx.get(
+                    f"{self.controls[0].url}/v1/ops/relays",
+                    headers={"x-api-key": self.admin_key},
+                    timeout=5,
+                )
+            except httpx.HTTPError:
+                resp = None
+            # 503 while the control plane itself waits for Redis is expected.
+            if resp is not None and resp.status_code != 503:
+                resp.raise_for_status()
+                seen = {r["relay_id"] for r in resp.json()["relays"] if r["state"] == "ready"}
+                if want <= seen:
+                    return
             time.sleep(0.2)
         raise TimeoutError(f"relays registered: {seen}, want {want}")
 

@@ -158,7 +158,12 @@ func (h *Hub) HandleCommand(ctx context.Context, c coord.Command) (string, error
 		if d <= 0 {
 			d = h.cfg.DrainTimeout
 		}
-		// A drain outlives the command: it runs until the relay is empty.
+		// A drain outlives the command: it runs until the relay is empty,
+		// and then the relay exits (Server), as after SIGTERM.
+		if h.drainRequested != nil {
+			h.drainRequested(c.Reason, d)
+			return "draining", nil
+		}
 		go func() {
 			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d)
 			defer cancel()

@@ -70,6 +70,9 @@ type Hub struct {
 	flushq   chan *Session
 	draining atomic.Bool
 	drainMu  sync.Mutex // one drain at a time
+	// drainRequested, when set (by Server), runs a Drain command's drain so
+	// the process exits once it finished; nil: the hub drains by itself.
+	drainRequested func(reason string, within time.Duration)
 	joined   atomic.Int64
 	bytesOut atomic.Uint64
 	started  time.Time

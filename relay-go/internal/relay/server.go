@@ -104,6 +104,7 @@ func New(cfg config.Config, seams Seams, log *slog.Logger) (*Server, error) {
 		return nil, fmt.Errorf("new relay: %w", err)
 	}
 	s := &Server{cfg: cfg, seams: seams, log: log, Hub: hub, Metrics: m, keys: keys, drained: make(chan struct{})}
+	hub.drainRequested = s.drainWithin
 	ws, err := transport.NewServer(transport.Config{
 		Addr: cfg.Listen, TLSCertFile: cfg.TLSCertFile, TLSKeyFile: cfg.TLSKeyFile, Path: "/ws",
 		MaxFrameBytes: cfg.MaxFrameBytes, SendBufferBytes: cfg.SendBufferBytes, CheckOrigin: originChecker(cfg.AllowedOrigins),
@@ -195,9 +196,14 @@ func (s *Server) Run(ctx context.Context) error {
 // Drain starts a drain in the background (admin endpoint, signal); Run
 // returns once it finished.
 func (s *Server) Drain(reason string) {
+	s.drainWithin(reason, s.cfg.DrainTimeout)
+}
+
+// drainWithin is Drain with its own deadline (a Drain command's).
+func (s *Server) drainWithin(reason string, within time.Duration) {
 	s.drainOnce.Do(func() {
 		go func() {
-			ctx, cancel := context.WithTimeout(context.Background(), s.cfg.DrainTimeout)
+			ctx, cancel := context.WithTimeout(context.Background(), within)
 			defer cancel()
 			_ = s.Hub.Drain(ctx, reason)
 			close(s.drained)
