@@ -18,6 +18,11 @@ const (
 	EventStateChanged
 	EventRoomClosed
 	EventCommandAck
+	// EventSequenceAdvanced is never persisted or sent to the control
+	// plane: it tells room state trackers (RoomStateStore implementations
+	// that follow events) that the room sequence moved without a persisted
+	// event (emote, announcement), so a re-homed room never reuses a number.
+	EventSequenceAdvanced
 )
 
 // Event is a room event for the control plane (encoded later as
@@ -79,6 +84,9 @@ func NewMemoryEvents(max int) *MemoryEvents {
 
 // Publish implements EventSink; the oldest event is dropped when full.
 func (m *MemoryEvents) Publish(_ context.Context, e Event) {
+	if e.Kind == EventSequenceAdvanced {
+		return
+	}
 	m.mu.Lock()
 	if m.n == len(m.ring) {
 		m.ring[m.start] = e

@@ -55,6 +55,9 @@ func (s *Events) Publish(_ context.Context, e coord.Event) {
 	if s.observe != nil {
 		s.observe(e)
 	}
+	if e.Kind == coord.EventSequenceAdvanced {
+		return // tracker-only: nothing to write
+	}
 	s.mu.Lock()
 	s.counter++
 	if s.n == len(s.ring) && len(s.ring) < s.max {

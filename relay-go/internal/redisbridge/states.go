@@ -113,7 +113,8 @@ func (s *RoomStates) Save(ctx context.Context, snap coord.RoomSnapshot) error {
 // goroutine, so in room order). Rooms not loaded on this relay are ignored.
 func (s *RoomStates) observe(e coord.Event) {
 	switch e.Kind {
-	case coord.EventChat, coord.EventStateChanged, coord.EventMemberJoined, coord.EventMemberLeft:
+	case coord.EventChat, coord.EventStateChanged, coord.EventMemberJoined, coord.EventMemberLeft,
+		coord.EventSequenceAdvanced:
 	default:
 		return
 	}
@@ -126,12 +127,8 @@ func (s *RoomStates) observe(e coord.Event) {
 	if t.world == "" {
 		t.world = e.WorldID
 	}
-	switch e.Kind {
-	case coord.EventMemberJoined, coord.EventMemberLeft:
-		t.seq++
-	default:
-		t.seq = max(t.seq, e.Sequence)
-	}
+	// Every event the room publishes carries the room sequence it reached.
+	t.seq = max(t.seq, e.Sequence)
 	if e.Kind == coord.EventStateChanged {
 		if e.Deleted {
 			delete(t.entries, e.Key)

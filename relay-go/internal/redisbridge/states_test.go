@@ -101,3 +101,36 @@ func TestSnapshotRefusedWhenForAnotherRoomOrGarbage(t *testing.T) {
 		}
 	}
 }
+
+// Emotes and announcements advance the room sequence without a persisted
+// event; the snapshot must still follow them, or a re-homed room would hand
+// out a number clients already saw.
+func TestSnapshotFollowsTrackerOnlySequenceEvents(t *testing.T) {
+	b := newTestBridge(t, true, func(c *Config) { c.SnapshotDelay = 20 * time.Millisecond })
+	ctx := context.Background()
+	if _, _, err := b.States.Load(ctx, "room-seq"); err != nil {
+		t.Fatal(err)
+	}
+	before, err := rdb(t).XLen(ctx, b.keys.events()).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Events.Publish(ctx, coord.Event{Kind: coord.EventMemberJoined, RoomID: "room-seq", WorldID: "lobby", Sequence: 4, UserID: "u", SessionID: "s"})
+	b.Events.Publish(ctx, coord.Event{Kind: coord.EventSequenceAdvanced, RoomID: "room-seq", WorldID: "lobby", Sequence: 9})
+	eventually(t, 3*time.Second, "snapshot at sequence 9", func() bool {
+		buf, err := rdb(t).Get(ctx, b.keys.snapshot("room-seq")).Bytes()
+		if err != nil {
+			return false
+		}
+		snap, err := decodeSnapshot(buf)
+		return err == nil && snap.Sequence == 9
+	})
+	eventually(t, 3*time.Second, "the member-joined event on the stream", func() bool {
+		n, _ := rdb(t).XLen(ctx, b.keys.events()).Result()
+		return n == before+1
+	})
+	time.Sleep(100 * time.Millisecond)
+	if n, _ := rdb(t).XLen(ctx, b.keys.events()).Result(); n != before+1 {
+		t.Fatalf("stream grew by %d, want 1: tracker-only events must not be written", n-before)
+	}
+}

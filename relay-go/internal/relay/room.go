@@ -257,7 +257,9 @@ func (r *Room) publish(e coord.Event) {
 		e.OccurredAt = time.Now()
 	}
 	r.hub.cfg.Events.Publish(context.Background(), e)
-	r.hub.metrics.EventsPublished.Inc()
+	if e.Kind != coord.EventSequenceAdvanced {
+		r.hub.metrics.EventsPublished.Inc()
+	}
 }
 
 func (r *Room) drainLeaves(ctx context.Context) {
@@ -300,6 +302,7 @@ func (r *Room) handle(ctx context.Context, in roomInput) {
 		r.seq++
 		f := r.enc.Announcement(in.text, time.Now().UnixMilli(), r.seq)
 		r.broadcast(f, nil)
+		r.publish(coord.Event{Kind: coord.EventSequenceAdvanced, Sequence: r.seq})
 		in.reply <- roomReply{n: len(r.members)}
 	case inClose:
 		n := len(r.members)
@@ -378,7 +381,7 @@ func (r *Room) join(in roomInput) {
 	s.pushReliable(r.enc.Welcome(w))
 	info := r.info(m)
 	r.broadcast(r.enc.MemberJoined(&info, r.seq), s)
-	r.publish(coord.Event{Kind: coord.EventMemberJoined, UserID: m.userID, MemberID: m.id, DisplayName: m.name, SessionID: s.id})
+	r.publish(coord.Event{Kind: coord.EventMemberJoined, UserID: m.userID, MemberID: m.id, DisplayName: m.name, SessionID: s.id, Sequence: r.seq})
 	in.reply <- roomReply{memberID: m.id, world: r.cfg}
 }
 
@@ -415,7 +418,7 @@ func (r *Room) remove(m *member, reason common.LeaveReason) {
 	r.hub.joined.Add(-1)
 	r.seq++
 	r.broadcast(r.enc.MemberLeft(m.id, m.userID, reason, r.seq), nil)
-	r.publish(coord.Event{Kind: coord.EventMemberLeft, UserID: m.userID, MemberID: m.id, SessionID: m.s.id, LeaveReason: reason, Duration: time.Since(m.joinedAt)})
+	r.publish(coord.Event{Kind: coord.EventMemberLeft, UserID: m.userID, MemberID: m.id, SessionID: m.s.id, LeaveReason: reason, Duration: time.Since(m.joinedAt), Sequence: r.seq})
 }
 
 // broadcast queues a reliable frame for every member except skip. Members
@@ -470,6 +473,7 @@ func (r *Room) emote(in roomInput) {
 	}
 	r.seq++
 	r.broadcast(r.enc.EmotePlayed(r.seq, m.id, in.text, time.Now().UnixMilli(), in.reqID), nil)
+	r.publish(coord.Event{Kind: coord.EventSequenceAdvanced, Sequence: r.seq})
 }
 
 func (r *Room) setState(in roomInput) {
