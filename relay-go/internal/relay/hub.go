@@ -73,11 +73,11 @@ type Hub struct {
 	// drainRequested, when set (by Server), runs a Drain command's drain so
 	// the process exits once it finished; nil: the hub drains by itself.
 	drainRequested func(reason string, within time.Duration)
-	joined   atomic.Int64
-	bytesOut atomic.Uint64
-	started  time.Time
-	stopped  chan struct{}
-	wg       sync.WaitGroup
+	joined         atomic.Int64
+	bytesOut       atomic.Uint64
+	started        time.Time
+	stopped        chan struct{}
+	wg             sync.WaitGroup
 
 	mu       sync.Mutex
 	rooms    map[string]*Room
