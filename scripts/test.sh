@@ -51,6 +51,12 @@ fuzz_smoke() {
   log "$count fuzz targets ran"
 }
 
+gofmt_clean() {
+  local unformatted
+  unformatted=$(gofmt -l relay-go tests)
+  [[ -z $unformatted ]] || { echo "not gofmt-ed (run gofmt -w):" >&2; echo "$unformatted" >&2; return 1; }
+}
+
 go_tests() { go test -race -count=1 -timeout 15m ./...; }
 
 pytest_with_services() {
@@ -67,6 +73,7 @@ step "generated code fresh" scripts/gen.sh --check
 step "ruff check" uv run ruff check .
 step "ruff format --check" uv run ruff format --check .
 step "mypy --strict" uv run mypy
+step "gofmt" gofmt_clean
 step "go vet" go vet ./...
 step "staticcheck" staticcheck ./...
 step "go test -race" go_tests
