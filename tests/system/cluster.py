@@ -155,6 +155,10 @@ class Cluster:
             PLAZA_JOIN_PER_USER="1000",
             PLAZA_SIGNIN_PER_IP="100000",
             PLAZA_SIGNIN_PER_DEVICE="1000",
+            # Entries a dead consumer held are claimed by a live one quickly.
+            PLAZA_EVENTS_CLAIM_IDLE_MS="2000",
+            PLAZA_EVENTS_CLAIM_INTERVAL_SECONDS="0.5",
+            PLAZA_EVENTS_BATCH="8",
         )
         return env
 
@@ -212,8 +216,8 @@ class Cluster:
             self.redis.stop()
 
     # --- control planes and relays ----------------------------------------
-    def start_control(self) -> Control:
-        port = free_port()
+    def start_control(self, port: int = 0) -> Control:
+        port = port or free_port()
         env = self.control_env() | {"PLAZA_PORT": str(port)}
         n = len(self.controls)
         proc = Process(
