@@ -99,13 +99,10 @@ class ChatRepository(Protocol):
 
 
 class SessionRepository(Protocol):
-    async def joined(self, event: RoomEvent, session_id: str) -> SessionRecord:
-        """Upsert the join half of a session; returns the record after the write
-        (``completed`` if its left event was applied first)."""
-        ...
-
-    async def left(self, event: RoomEvent, session_id: str) -> SessionRecord:
-        """Upsert the leave half: ``completed``, left time, reason, duration."""
+    async def record(self, changes: list[tuple[RoomEvent, str]]) -> set[str]:
+        """Upsert the join or leave half of each (event, session id), in any order
+        (the halves write disjoint fields). Returns the ids among them whose
+        session is now ``completed``."""
         ...
 
     async def by_user(self, user_id: str, limit: int, before: int | None) -> list[SessionRecord]:

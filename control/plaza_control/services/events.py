@@ -2,7 +2,9 @@
 stream order; every write is idempotent, so a batch may be applied again after a
 failure or a redelivery and leave the same state.
 
-Order of writes per event: MongoDB first, then Redis. The caller acknowledges the
+Per batch: chat lines in one bulk insert, session records in one bulk write,
+then the Redis seat scripts and command acks in stream order. MongoDB first,
+then Redis. The caller acknowledges the
 stream entries only after ``apply`` returned, so a failure anywhere leaves the
 entries pending and they are applied again (at least once; exactly once in
 effect)."""
@@ -81,24 +83,29 @@ class EventHandler:
             if isinstance(e.body, ChatMessage)
         ]
         out.chat_new = await self._chat.insert_many(chat)
+        # Session records of the whole batch in one bulk write.
+        members = [
+            (e, session_id(e, e.body.user_id, e.body.session_id, e.body.member_id))
+            for e in events
+            if isinstance(e.body, MemberJoined | MemberLeft)
+        ]
+        completed = await self._sessions.record(members)
+        sids = {e.event_id: sid for e, sid in members}
+        # Redis and acks in stream order (seat scripts are cheap; order matters
+        # within a room: a join before its leave).
         for e in events:
-            await self._one(e, out)
+            if not isinstance(e.body, ChatMessage):
+                await self._one(e, sids.get(e.event_id, ""), completed, out)
         return out
 
-    async def _one(self, e: RoomEvent, out: Outcome) -> None:
+    async def _one(self, e: RoomEvent, sid: str, completed: set[str], out: Outcome) -> None:
         b = e.body
         if isinstance(b, MemberJoined):
-            sid = session_id(e, b.user_id, b.session_id, b.member_id)
-            rec = await self._sessions.joined(e, sid)
             # A leave applied first (redelivery, claim from a dead consumer) wins:
             # confirming now would hold a seat nobody uses, forever.
-            if rec.status == "completed" or not await self._seats.confirm(
-                e.room_id, b.user_id, e.relay_id
-            ):
+            if sid in completed or not await self._seats.confirm(e.room_id, b.user_id, e.relay_id):
                 out.stale.append(e.kind)
         elif isinstance(b, MemberLeft):
-            sid = session_id(e, b.user_id, b.session_id, b.member_id)
-            await self._sessions.left(e, sid)
             await self._seats.release(e.room_id, b.user_id, e.relay_id, self._clock())
         elif isinstance(b, RoomClosed):
             if await self._seats.release_room(e.room_id, e.relay_id) == "":
