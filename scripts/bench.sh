@@ -134,6 +134,8 @@ centrifugo_args=(--target centrifugo --url "ws://127.0.0.1:$PLAZA_CENTRIFUGO_POR
 
 # ---------------------------------------------------------------- setup
 log "bench run directory: $RUN_DIR"
+# The commit the binaries are built from (other work may land during the run).
+COMMIT="$(git rev-parse HEAD)$(git diff --quiet HEAD -- relay-go go.mod go.sum 2>/dev/null || echo ' + uncommitted changes in relay-go')"
 go build -o "$BIN/relay" ./relay-go/cmd/relay || die "the relay does not build (relay-go/cmd/relay)"
 go build -o "$BIN/loadgen" ./relay-go/cmd/loadgen
 scripts/install_centrifugo.sh
@@ -297,7 +299,7 @@ import json, sys
 notes = [n for n in [$(python3 -c 'import json,sys; print(json.dumps(sys.argv[1]))' "$PLAZA_BENCH_NOTE")] if n]
 meta = {
   "date": "$(date -u +%Y-%m-%dT%H:%MZ)",
-  "commit": "$(git rev-parse HEAD)$(git diff --quiet HEAD -- relay-go 2>/dev/null || echo ' (+ uncommitted changes in relay-go)')",
+  "commit": "$COMMIT",
   "nproc": "$(nproc)",
   "kernel": "$(uname -r)",
   "go_version": "$(go version)",
