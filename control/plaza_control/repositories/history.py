@@ -25,9 +25,12 @@ from plaza_control.events.records import (
 Doc = dict[str, Any]
 Db = AsyncDatabase[Doc]
 _DUPLICATE_KEY = 11000
-#: Upserts per bulk write. FerretDB 1.24 (SQLite) slows down sharply beyond
-#: about 100 upserts of existing documents in one bulk (64: 50 ms; 128: minutes).
-_BULK = 50
+#: Updates per bulk write. FerretDB 1.24's SQLite backend keeps one pooled
+#: connection open per update of a command until the command ends, and its pool
+#: has 100 connections per database: an update command of ~100 existing
+#: documents (or several smaller ones at once) deadlocks that database for
+#: good. 16 keeps a few consumers plus the API far below that.
+_BULK = 16
 
 
 def _from(doc: Doc, cls: type[Any]) -> Any:
