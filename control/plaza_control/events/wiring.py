@@ -60,9 +60,13 @@ class EventServices:
             clock=system_clock_ms,
         )
         consumer: EventConsumer
+        indexed = False
 
         async def housekeeping() -> None:
-            await history.ensure_history_indexes(self.svc.db)
+            nonlocal indexed
+            if not indexed:
+                await history.ensure_history_indexes(self.svc.db)
+                indexed = True
             await mirror_relay_drains(self.svc)
             await consumer.forget_idle_consumers()
 
