@@ -38,7 +38,10 @@ install_go_modules() {
 # zip leaves empty; we build from a copy of the module with that file written.
 install_ferretdb() {
   local bin="$TOOLS_DIR/bin/ferretdb"
-  if [[ -x $bin ]] && "$bin" --version 2>/dev/null | grep -q "version: $FERRETDB_VERSION"; then return 0; fi
+  # Capture first: `grep -q` closing the pipe early would fail it under pipefail.
+  local have=""
+  [[ -x $bin ]] && have=$("$bin" --version 2>/dev/null || true)
+  if [[ $have == *"version: $FERRETDB_VERSION"* ]]; then return 0; fi
   log "building FerretDB $FERRETDB_VERSION from its Go module"
   local src="$TOOLS_DIR/src/ferretdb" dir
   dir=$(cd "$PLAZA_ROOT" && go mod download -json "github.com/FerretDB/FerretDB@$FERRETDB_VERSION" |

@@ -8,7 +8,9 @@ LOG_DIR="$DATA_DIR/logs"
 declare -a CHILDREN=()
 
 cleanup() {
-  trap - INT TERM EXIT
+  # Keep cleaning up even if whatever reads our output (a pipe) is gone.
+  trap '' PIPE INT TERM HUP
+  trap - EXIT
   log "stopping…"
   local pid
   for pid in "${CHILDREN[@]}"; do kill -TERM "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true; done
@@ -42,12 +44,22 @@ RELAYS=(relay-a relay-b)
 BOTS="${PLAZA_DEMO_BOTS:-6}"
 BIN_DIR="$PLAZA_ROOT/bin"
 
+# port_free PORT: true when nothing listens on 127.0.0.1:PORT.
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+for p in "$PLAZA_CONTROL_PORT" "$PLAZA_RELAY_PORT_BASE" "$((PLAZA_RELAY_PORT_BASE + 1))" \
+  "$PLAZA_RELAY_ADMIN_PORT_BASE" "$((PLAZA_RELAY_ADMIN_PORT_BASE + 1))"; do
+  port_free "$p" || die "127.0.0.1:$p is already in use (another 'make run'?); stop it or set the PLAZA_*_PORT variables"
+done
+
 scripts/bootstrap.sh
 mkdir -p "$LOG_DIR" "$BIN_DIR"
 log "building relay and demo bots"
 go build -o "$BIN_DIR/relay" ./relay-go/cmd/relay
 go build -o "$BIN_DIR/demobots" ./relay-go/cmd/demobots
-trap cleanup INT TERM EXIT
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
 scripts/services.sh start
 
 export PLAZA_KEY_DIR="$DATA_DIR/keys"
@@ -64,14 +76,19 @@ CONTROL_URL="http://127.0.0.1:$PLAZA_CONTROL_PORT"
 PLAZA_PORT="$PLAZA_CONTROL_PORT" spawn control $CONTROL serve
 wait_http "$CONTROL_URL/readyz" 60 || die "control plane did not become ready; see $LOG_DIR/control.log"
 
-for i in "${!RELAYS[@]}"; do
-  id=${RELAYS[$i]}
-  port=$((PLAZA_RELAY_PORT_BASE + i))
-  admin=$((PLAZA_RELAY_ADMIN_PORT_BASE + i))
+declare -A RELAY_PID=()
+EVER_RELAY_PIDS=" "
+# start_relay I: starts relay number I (ports from the bases) and records its pid.
+start_relay() {
+  local i=$1 id=${RELAYS[$1]}
+  local port=$((PLAZA_RELAY_PORT_BASE + i)) admin=$((PLAZA_RELAY_ADMIN_PORT_BASE + i))
   spawn "$id" "$BIN_DIR/relay" --relay-id "$id" --listen "127.0.0.1:$port" \
     --admin-listen "127.0.0.1:$admin" --public-url "ws://127.0.0.1:$port/ws" \
     --jwks-url "$CONTROL_URL/.well-known/jwks.json" --redis-url "$PLAZA_REDIS_URL"
-done
+  RELAY_PID[$id]=${CHILDREN[-1]}
+  EVER_RELAY_PIDS+=" ${CHILDREN[-1]} "
+}
+for i in "${!RELAYS[@]}"; do start_relay "$i"; done
 for i in "${!RELAYS[@]}"; do
   wait_http "http://127.0.0.1:$((PLAZA_RELAY_ADMIN_PORT_BASE + i))/readyz" 30 ||
     die "${RELAYS[$i]} did not become ready; see $LOG_DIR/${RELAYS[$i]}.log"
@@ -103,7 +120,16 @@ cat <<INFO
 
 INFO
 while true; do
+  for i in "${!RELAYS[@]}"; do
+    id=${RELAYS[$i]}
+    if ! kill -0 "${RELAY_PID[$id]}" 2>/dev/null; then
+      # A drained relay exits; like Kubernetes, start a fresh one in its place.
+      log "$id exited (drained or crashed; see $LOG_DIR/$id.log) — starting a new one"
+      start_relay "$i"
+    fi
+  done
   for pid in "${CHILDREN[@]}"; do
+    [[ $EVER_RELAY_PIDS == *" $pid "* ]] && continue
     kill -0 "$pid" 2>/dev/null || die "a Plaza process (pid $pid) exited; see $LOG_DIR"
   done
   sleep 1

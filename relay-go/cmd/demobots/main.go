@@ -82,7 +82,7 @@ func backoff(attempt int, rng *rand.Rand) time.Duration {
 
 func runBot(ctx context.Context, log *slog.Logger, target *loadgen.PlazaTarget, c *config, i int) {
 	rng := rand.New(rand.NewPCG(uint64(i)+1, uint64(time.Now().UnixNano())))
-	m := &loadgen.Member{Index: i, User: fmt.Sprintf("bot%d", i), Name: fmt.Sprintf("%s (bot)", names[i%len(names)])}
+	m := &loadgen.Member{Index: i, User: fmt.Sprintf("bot%d", i), Name: fmt.Sprintf("%s bot", names[i%len(names)])}
 	walker := loadgen.NewWalker(rng, c.area)
 	start := time.Now()
 	for attempt := 0; ctx.Err() == nil; attempt++ {
