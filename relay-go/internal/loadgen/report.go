@@ -56,6 +56,9 @@ func PrintSummary(w io.Writer, r *Report) {
 			p("event        %-40s %d", k, r.Events[k])
 		}
 	}
+	for k, v := range r.JoinErrorExamples {
+		p("example      %s: %.200s", k, v)
+	}
 	if r.SendErrors > 0 {
 		p("send errors  %d", r.SendErrors)
 	}

@@ -116,6 +116,8 @@ type Report struct {
 
 	Server *ServerStats      `json:"server,omitempty"`
 	Events map[string]uint64 `json:"events"`
+	// JoinErrorExamples is one error text per join failure kind.
+	JoinErrorExamples map[string]string `json:"join_error_examples,omitempty"`
 }
 
 type workerProc struct {
@@ -314,6 +316,14 @@ func Run(ctx context.Context, cfg RunConfig) (*Report, error) {
 		ctl.Merge(r.ControlTime)
 		for k, v := range r.Events {
 			rep.Events[k] += v
+		}
+		for k, v := range r.Examples {
+			if rep.JoinErrorExamples == nil {
+				rep.JoinErrorExamples = map[string]string{}
+			}
+			if _, ok := rep.JoinErrorExamples[k]; !ok {
+				rep.JoinErrorExamples[k] = v
+			}
 		}
 		if first == 0 || (r.FirstJoinStartUs != 0 && r.FirstJoinStartUs < first) {
 			first = r.FirstJoinStartUs

@@ -50,6 +50,8 @@ type WorkerResult struct {
 	LastJoinDoneUs   int64 `json:"last_join_done_us"`
 
 	Events map[string]uint64 `json:"events"`
+	// Examples holds the first error text of each join failure kind.
+	Examples map[string]string `json:"examples,omitempty"`
 
 	// CPUSeconds is this worker process's own CPU over the window, so a
 	// report shows whether the load generator itself was short of CPU.
@@ -89,8 +91,9 @@ type worker struct {
 
 	evMu        sync.Mutex
 	events      map[string]uint64
-	chatPerRoom map[int]uint64 // chat lines sent by this worker's members, by room
-	firstErr    string         // the first join error, as an example for the log
+	chatPerRoom map[int]uint64    // chat lines sent by this worker's members, by room
+	firstErr    string            // the first join error, as an example for the log
+	examples    map[string]string // first error text per join failure kind
 
 	membersMu sync.Mutex // guards members while joinAll appends and keepAlive reads
 	members   []*memberState
@@ -236,7 +239,7 @@ func RunWorker(ctx context.Context, in io.Reader, out io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("worker: %w", err)
 	}
-	w := &worker{plan: &plan, target: target, events: map[string]uint64{}, chatPerRoom: map[int]uint64{}}
+	w := &worker{plan: &plan, target: target, events: map[string]uint64{}, chatPerRoom: map[int]uint64{}, examples: map[string]string{}}
 	var outMu sync.Mutex
 	send := func(m message) {
 		m.Worker = plan.Worker
@@ -348,6 +351,9 @@ func (w *worker) joinAll(ctx context.Context) *WorkerResult {
 				w.evMu.Lock()
 				if w.firstErr == "" {
 					w.firstErr = err.Error()
+				}
+				if _, ok := w.examples[kind]; !ok && len(w.examples) < 32 {
+					w.examples[kind] = err.Error()
 				}
 				w.evMu.Unlock()
 				mu.Lock()
@@ -546,6 +552,10 @@ func (w *worker) collect(res *WorkerResult) {
 	res.Events = map[string]uint64{}
 	for k, v := range w.events {
 		res.Events[k] = v
+	}
+	res.Examples = map[string]string{}
+	for k, v := range w.examples {
+		res.Examples[k] = v
 	}
 	w.evMu.Unlock()
 }
