@@ -26,11 +26,17 @@ import (
 type countingConn struct{ bytes atomic.Int64 }
 
 func (c *countingConn) WriteBinary(b []byte) error { c.bytes.Add(int64(len(b))); return nil }
-func (c *countingConn) Buffered() int              { return 0 }
-func (c *countingConn) NotifyWritable()            {}
-func (c *countingConn) Close(uint16, string)       {}
-func (c *countingConn) Abort()                     {}
-func (c *countingConn) RemoteAddr() net.Addr       { return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)} }
+func (c *countingConn) WriteBinaryBatch(frames [][]byte) error {
+	for _, f := range frames {
+		c.bytes.Add(int64(len(f)))
+	}
+	return nil
+}
+func (c *countingConn) Buffered() int        { return 0 }
+func (c *countingConn) NotifyWritable()      {}
+func (c *countingConn) Close(uint16, string) {}
+func (c *countingConn) Abort()               {}
+func (c *countingConn) RemoteAddr() net.Addr { return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)} }
 
 func benchHub(b *testing.B, world coord.WorldConfig) (*Hub, *tickettest.Signer) {
 	b.Helper()

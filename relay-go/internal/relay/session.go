@@ -206,28 +206,59 @@ func (s *Session) closeSlow() {
 // one flush per session runs at a time (the queue's scheduled flag).
 func (s *Session) flush() {
 	high := s.hub.cfg.SendBufferBytes
+	// Everything queued goes out in one socket write (up to maxFlushBytes):
+	// a tick's movement batch plus the chat lines since the last flush cost
+	// one syscall, not one each. Frames keep their queue order.
+	var (
+		arr     [16][]byte
+		batch   = arr[:0]
+		pending int
+	)
+	send := func() bool {
+		if len(batch) == 0 {
+			return true
+		}
+		if err := s.conn.WriteBinaryBatch(batch); err != nil {
+			s.q.Close()
+			return false
+		}
+		for _, f := range batch {
+			s.hub.metrics.Out(wire.PeekType(f), len(f))
+			s.hub.bytesOut.Add(uint64(len(f)))
+		}
+		batch, pending = batch[:0], 0
+		return true
+	}
 	for {
-		if s.conn.Buffered() > high {
+		if s.conn.Buffered()+pending > high {
+			if !send() {
+				return
+			}
 			s.q.Pop(true) // mark idle; Writable reschedules
 			s.conn.NotifyWritable()
 			return
 		}
 		f, _ := s.q.Pop(false)
 		if f == nil {
+			if !send() {
+				return
+			}
 			if c := s.closeArg.Load(); c != nil {
 				s.q.Close()
 				s.conn.Close(uint16(c.code), c.reason)
 			}
 			return
 		}
-		if err := s.conn.WriteBinary(f); err != nil {
-			s.q.Close()
+		batch = append(batch, f)
+		pending += len(f)
+		if pending >= maxFlushBytes && !send() {
 			return
 		}
-		s.hub.metrics.Out(wire.PeekType(f), len(f))
-		s.hub.bytesOut.Add(uint64(len(f)))
 	}
 }
+
+// maxFlushBytes bounds one batched socket write.
+const maxFlushBytes = 64 << 10
 
 // Alive implements transport.Peer: a WebSocket ping keeps the session from
 // the idle timeout like any frame.

@@ -276,6 +276,44 @@ func (c *nbConn) WriteBinary(b []byte) error {
 	return nil
 }
 
+// WriteBinaryBatch frames every message itself (server frames: FIN, binary
+// opcode, no mask) into one buffer and hands it to nbio in one Write, so a
+// flush of k frames costs one syscall instead of k. nbio's own writes
+// (WriteMessage, pongs, close) are each a single Write too, and nbio.Conn
+// serialises Writes, so frames never interleave.
+func (c *nbConn) WriteBinaryBatch(frames [][]byte) error {
+	if len(frames) == 1 {
+		return c.WriteBinary(frames[0])
+	}
+	var total int64
+	for _, f := range frames {
+		total += wireLen(len(f))
+	}
+	buf := make([]byte, 0, total)
+	for _, f := range frames {
+		buf = appendFrameHeader(buf, len(f))
+		buf = append(buf, f...)
+	}
+	c.buffered.Add(total)
+	if _, err := c.ws.Conn.Write(buf); err != nil {
+		return fmt.Errorf("write batch: %w", err)
+	}
+	return nil
+}
+
+// appendFrameHeader appends an RFC 6455 server header for a final binary
+// frame of n payload bytes.
+func appendFrameHeader(buf []byte, n int) []byte {
+	const finBinary = 0x80 | 0x2
+	switch {
+	case n < 126:
+		return append(buf, finBinary, byte(n))
+	case n < 1<<16:
+		return append(buf, finBinary, 126, byte(n>>8), byte(n))
+	}
+	return append(buf, finBinary, 127, 0, 0, 0, 0, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
+}
+
 func (c *nbConn) Buffered() int { return int(c.buffered.Load()) }
 
 // written accounts n bytes that reached the socket. With TLS, n counts

@@ -20,6 +20,10 @@ import (
 type Conn interface {
 	// WriteBinary sends one binary message. b is copied before return.
 	WriteBinary(b []byte) error
+	// WriteBinaryBatch sends frames as consecutive binary messages with as
+	// few socket writes as the transport can (one, for nbio). The frames are
+	// copied before return; an error means none or only some were sent.
+	WriteBinaryBatch(frames [][]byte) error
 	// Buffered returns the bytes written but not yet sent.
 	Buffered() int
 	// NotifyWritable asks for one Peer.Writable call once Buffered drops to
