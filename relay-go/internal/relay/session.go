@@ -238,11 +238,19 @@ func (s *Session) flush() {
 			s.conn.NotifyWritable()
 			return
 		}
+		// A Pop that finds the queue empty marks it idle, and the next push
+		// schedules another flush, possibly on another worker: write what
+		// we hold before that can happen, or frames would overtake it.
+		if len(batch) > 0 {
+			if reliable, movement := s.q.Len(); reliable == 0 && !movement {
+				if !send() {
+					return
+				}
+				continue
+			}
+		}
 		f, _ := s.q.Pop(false)
 		if f == nil {
-			if !send() {
-				return
-			}
 			if c := s.closeArg.Load(); c != nil {
 				s.q.Close()
 				s.conn.Close(uint16(c.code), c.reason)
