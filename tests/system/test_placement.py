@@ -48,9 +48,14 @@ async def test_players_meet_on_the_assigned_relay_and_chat_in_order(
         for i in range(5):
             await players[i % 4].chat(f"line {i}")
         for p in players:
-            await p.wait_for(lambda e: getattr(e.message, "text", None) == b"line 4", within=10)
-            lines = [text(c.text) for c in p.chats()]
-            assert lines == [f"line {i}" for i in range(5)], lines
+            await p.wait_for(lambda _e, p=p: len(p.chats()) >= 5, within=10)
+        # Lines from different senders race to the relay, so the room's order
+        # may differ from the send order; what the room guarantees is one
+        # order, the same for every member, with increasing sequences.
+        orders = [[text(c.text) for c in p.chats()] for p in players]
+        assert sorted(orders[0]) == [f"line {i}" for i in range(5)], orders[0]
+        assert all(o == orders[0] for o in orders), f"members saw different orders: {orders}"
+        for p in players:
             seqs = [c.sequence for c in p.chats()]
             assert seqs == sorted(seqs)
             assert len(set(seqs)) == 5
