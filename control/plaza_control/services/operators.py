@@ -6,6 +6,7 @@ import hmac
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Literal
 
 from plaza_control.errors import Forbidden, PlazaError, Unauthenticated
 from plaza_control.models import ApiKey, AuditEntry, Role
@@ -60,6 +61,29 @@ class Auditor:
     def _id(self, now: int) -> str:
         return f"{now:013d}-{secrets.token_hex(4)}"
 
+    async def _record(
+        self,
+        actor: str,
+        action: str,
+        target: str,
+        result: Literal["ok", "error"],
+        status: int,
+        detail: str,
+    ) -> None:
+        now = self._clock()
+        await self._audit.append(
+            AuditEntry(
+                id=self._id(now),
+                at_ms=now,
+                actor=actor,
+                action=action,
+                target=target,
+                result=result,
+                status=status,
+                detail=detail[:500],
+            )
+        )
+
     @asynccontextmanager
     async def action(self, actor: str, action: str, target: str) -> AsyncIterator[list[str]]:
         """Record one mutating call: ``ok`` when the block finishes, ``error`` with the
@@ -69,48 +93,12 @@ class Auditor:
         try:
             yield detail
         except PlazaError as exc:
-            now = self._clock()
-            await self._audit.append(
-                AuditEntry(
-                    id=self._id(now),
-                    at_ms=now,
-                    actor=actor,
-                    action=action,
-                    target=target,
-                    result="error",
-                    status=exc.status,
-                    detail=exc.detail[:500],
-                )
-            )
+            await self._record(actor, action, target, "error", exc.status, exc.detail)
             raise
         except Exception:
-            now = self._clock()
-            await self._audit.append(
-                AuditEntry(
-                    id=self._id(now),
-                    at_ms=now,
-                    actor=actor,
-                    action=action,
-                    target=target,
-                    result="error",
-                    status=500,
-                    detail="internal error",
-                )
-            )
+            await self._record(actor, action, target, "error", 500, "internal error")
             raise
-        now = self._clock()
-        await self._audit.append(
-            AuditEntry(
-                id=self._id(now),
-                at_ms=now,
-                actor=actor,
-                action=action,
-                target=target,
-                result="ok",
-                status=200,
-                detail="; ".join(detail)[:500],
-            )
-        )
+        await self._record(actor, action, target, "ok", 200, "; ".join(detail))
 
     async def page(self, limit: int, before: str | None) -> list[AuditEntry]:
         return await self._audit.page(limit, before)
