@@ -12,7 +12,7 @@ import struct
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import flatbuffers
 import pytest
@@ -35,6 +35,7 @@ from plaza.protocol.Pong import PongT
 from plaza.protocol.StateChanged import StateChangedT
 from plaza.protocol.StateSet import StateSetT
 from plaza.protocol.Welcome import WelcomeT
+from system.player import encode, text
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 T = TypeVar("T")
@@ -63,17 +64,6 @@ def go_peer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[socket.socket]
             proc.wait()
 
 
-def envelope_bytes(message_type: int, message: Any) -> bytes:
-    builder = flatbuffers.Builder(256)
-    env = EnvelopeT()
-    env.messageType = message_type
-    env.message = message
-    # flatc 25.12.19's .pyi stub types EnvelopeT.Pack as returning None; it
-    # returns the table offset.
-    builder.Finish(env.Pack(builder), file_identifier=b"PLZP")  # type: ignore[func-returns-value]
-    return bytes(builder.Output())
-
-
 def exchange(sock: socket.socket, frame: bytes) -> EnvelopeT:
     sock.sendall(struct.pack("<I", len(frame)) + frame)
     header = recv_exact(sock, 4)
@@ -81,12 +71,6 @@ def exchange(sock: socket.socket, frame: bytes) -> EnvelopeT:
     reply = recv_exact(sock, size)
     assert Envelope.EnvelopeBufferHasIdentifier(reply, 0, size_prefixed=False)
     return EnvelopeT.InitFromPackedBuf(reply, 0)
-
-
-def text(value: object) -> str:
-    """Object-API strings are bytes at runtime (the .pyi stub says str)."""
-    assert isinstance(value, bytes | str), value
-    return value.decode() if isinstance(value, bytes) else value
 
 
 def body(reply: EnvelopeT, kind: type[T]) -> T:
@@ -138,7 +122,7 @@ def test_move_transform_survives_both_directions(go_peer: socket.socket) -> None
     move.transform.rotation.w = 1
     move.transform.animation = 7
     move.clientTimeMs = (1 << 40) + 12345
-    reply = exchange(go_peer, envelope_bytes(Message.Move, move))
+    reply = exchange(go_peer, encode(Message.Move, move))
     assert reply.messageType == Message.MovementBatch
     avatars = body(reply, MovementBatchT).avatars
     assert avatars is not None
@@ -155,7 +139,7 @@ def test_chat_text_survives_non_ascii(go_peer: socket.socket) -> None:
     chat = ChatSendT()
     chat.text = "héllo 🌍 — plaza"
     chat.requestId = 41
-    reply = exchange(go_peer, envelope_bytes(Message.ChatSend, chat))
+    reply = exchange(go_peer, encode(Message.ChatSend, chat))
     assert reply.messageType == Message.ChatMessage
     message = body(reply, ChatMessageT)
     assert text(message.text) == "héllo 🌍 — plaza"
@@ -170,7 +154,7 @@ def test_state_set_bytes_and_versions(go_peer: socket.socket) -> None:
     state.compareAndSet = True
     state.expectedVersion = 9
     state.requestId = 3
-    reply = exchange(go_peer, envelope_bytes(Message.StateSet, state))
+    reply = exchange(go_peer, encode(Message.StateSet, state))
     assert reply.messageType == Message.StateChanged
     changed = body(reply, StateChangedT)
     entry = changed.entry
@@ -186,7 +170,7 @@ def test_ping_pong_clock(go_peer: socket.socket) -> None:
     ping = PingT()
     ping.clientTimeMs = 1_764_300_000_000
     ping.requestId = 5
-    reply = exchange(go_peer, envelope_bytes(Message.Ping, ping))
+    reply = exchange(go_peer, encode(Message.Ping, ping))
     assert reply.messageType == Message.Pong
     pong = body(reply, PongT)
     assert pong.clientTimeMs == 1_764_300_000_000
