@@ -151,3 +151,22 @@ func TestInterestFarEveryNthTick(t *testing.T) {
 		t.Fatalf("far observer got %+v", got)
 	}
 }
+
+// Without an interest radius a move is sent on its own tick only: later
+// ticks (far ticks included) never repeat it with its old client time.
+func TestMovementSentOnceWithoutInterest(t *testing.T) {
+	e := startRelay(t, func(c *config.Config) {
+		c.World.TickRateHz = 50
+		c.World.InterestRadius = 0
+		c.World.FarEveryTicks = 2
+	})
+	a, wa := e.join("room-once", "alice")
+	b, _ := e.join("room-once", "bob")
+	a.expect(protocol.MessageMemberJoined)
+	a.send(a.enc.Move(at(3, 0), 4242))
+	if got := b.batchWith(wa.MemberId, 2*time.Second); got.ClientTimeMsLow != 4242 {
+		t.Fatalf("first entry %+v", got)
+	}
+	// Ten more ticks, five of them "far" ticks: alice did not move again.
+	b.noBatchWith(wa.MemberId, 200*time.Millisecond)
+}

@@ -28,7 +28,10 @@ func (r *Room) runTick() time.Duration {
 			moved++
 		}
 	}
-	farTick := interest.FarTick(r.tick, uint16(r.cfg.FarEveryTicks))
+	// Far ticks exist only with an interest radius: without one every
+	// mover is already sent on its own tick, and re-sending earlier movers
+	// would deliver stale transforms twice.
+	farTick := r.cfg.InterestRadius > 0 && interest.FarTick(r.tick, uint16(r.cfg.FarEveryTicks))
 	if r.cfg.InterestRadius <= 0 || farTick {
 		// No interest, or a far tick: everyone receives the same set (all
 		// movers; on a far tick every avatar that moved since the last far
