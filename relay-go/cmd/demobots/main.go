@@ -69,11 +69,11 @@ type botSink struct {
 	closed       chan string
 }
 
-func (s *botSink) Movement(int64, uint32)     { s.moves.Add(1) }
-func (s *botSink) Batch(int64, int64)         {}
-func (s *botSink) Chat(int64, []byte, uint64) { s.chats.Add(1) }
-func (s *botSink) Event(string)               {}
-func (s *botSink) Closed(kind string)         { s.closed <- kind }
+func (s *botSink) Movement(int64, uint32, uint32) { s.moves.Add(1) }
+func (s *botSink) Batch(int64, int64)             {}
+func (s *botSink) Chat(int64, []byte, uint64)     { s.chats.Add(1) }
+func (s *botSink) Event(string)                   {}
+func (s *botSink) Closed(kind string)             { s.closed <- kind }
 func backoff(attempt int, rng *rand.Rand) time.Duration {
 	// Exponential from 500 ms, capped at 15 s, full jitter (docs/protocol.md).
 	ceiling := min(15*time.Second, 500*time.Millisecond<<min(attempt, 5))

@@ -335,7 +335,7 @@ func (s *session) push(now int64, b []byte) {
 			return
 		}
 		sentMs := binary.LittleEndian.Uint64(data[5:13])
-		s.sink.Movement(now, uint32(sentMs))
+		s.sink.Movement(now, sender, uint32(sentMs))
 	case kindChat:
 		s.sink.Chat(now, data[5:], 0)
 	}

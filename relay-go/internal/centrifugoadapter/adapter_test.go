@@ -19,11 +19,11 @@ type sink struct {
 	events []string
 }
 
-func (s *sink) Batch(int64, int64)                  {}
-func (s *sink) Movement(_ int64, low uint32)        { s.moves = append(s.moves, low) }
-func (s *sink) Chat(_ int64, text []byte, _ uint64) { s.chats = append(s.chats, string(text)) }
-func (s *sink) Event(kind string)                   { s.events = append(s.events, kind) }
-func (s *sink) Closed(kind string)                  { s.events = append(s.events, "closed_"+kind) }
+func (s *sink) Batch(int64, int64)                     {}
+func (s *sink) Movement(_ int64, _ uint32, low uint32) { s.moves = append(s.moves, low) }
+func (s *sink) Chat(_ int64, text []byte, _ uint64)    { s.chats = append(s.chats, string(text)) }
+func (s *sink) Event(kind string)                      { s.events = append(s.events, kind) }
+func (s *sink) Closed(kind string)                     { s.events = append(s.events, "closed_"+kind) }
 
 // pushReply encodes Reply{push: Push{channel, pub: Publication{data}}}.
 func pushReply(channel string, data []byte) []byte {

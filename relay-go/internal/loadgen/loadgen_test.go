@@ -4,6 +4,7 @@ import (
 	"context"
 	"math/rand/v2"
 	"testing"
+	"time"
 
 	"github.com/plaza-dev/plaza/relay-go/gen/plaza/coord"
 	"github.com/plaza-dev/plaza/relay-go/internal/ticket"
@@ -119,11 +120,11 @@ func TestWalkerIsSmooth(t *testing.T) {
 
 type countingSink struct{ moves, chats, events int }
 
-func (c *countingSink) Batch(int64, int64)         {}
-func (c *countingSink) Movement(int64, uint32)     { c.moves++ }
-func (c *countingSink) Chat(int64, []byte, uint64) { c.chats++ }
-func (c *countingSink) Event(string)               { c.events++ }
-func (c *countingSink) Closed(string)              {}
+func (c *countingSink) Batch(int64, int64)             {}
+func (c *countingSink) Movement(int64, uint32, uint32) { c.moves++ }
+func (c *countingSink) Chat(int64, []byte, uint64)     { c.chats++ }
+func (c *countingSink) Event(string)                   { c.events++ }
+func (c *countingSink) Closed(string)                  {}
 
 func TestPlazaSessionDecodesRelayFrames(t *testing.T) {
 	enc := wire.NewEncoder(256)
@@ -183,5 +184,29 @@ func TestStandInHeartbeatDecodes(t *testing.T) {
 	h := coord.GetRootAsRelayHeartbeat(b, 0)
 	if string(h.RelayId()) != "r1" || h.State() != coord.RelayStateReady || h.CapacityConnections() != 100 || h.SentAtMs() != 5 {
 		t.Fatalf("heartbeat %s %v %d", h.RelayId(), h.State(), h.CapacityConnections())
+	}
+}
+
+// A server that sends the same update twice must not look faster: the
+// repeat is counted apart, not as a delivery or a latency sample.
+func TestMovementRepeatsAreNotDeliveries(t *testing.T) {
+	w := &worker{}
+	w.measuring.Store(true)
+	s := &memberState{w: w}
+	now := time.Now().UnixMicro()
+	sent := uint32(now / 1000)
+	s.Movement(now, 7, sent)
+	s.Movement(now, 7, sent)   // the same update again
+	s.Movement(now, 8, sent)   // another sender, same time: a delivery
+	s.Movement(now, 7, sent+1) // 7's next update
+	if got, rep := s.moveRcv.Load(), s.moveRep.Load(); got != 3 || rep != 1 {
+		t.Fatalf("delivered %d repeats %d, want 3 and 1", got, rep)
+	}
+	var samples uint64
+	for i := range w.moveLat[0].counts {
+		samples += w.moveLat[0].counts[i].Load()
+	}
+	if samples != 3 {
+		t.Fatalf("latency samples %d, want 3", samples)
 	}
 }

@@ -281,7 +281,7 @@ func (s *plazaSession) handle(b []byte) {
 			if at.MemberId() == s.memberID {
 				continue
 			}
-			s.sink.Movement(now, at.ClientTimeMsLow())
+			s.sink.Movement(now, at.MemberId(), at.ClientTimeMsLow())
 		}
 	case protocol.MessageChatMessage:
 		var cm protocol.ChatMessage

@@ -19,7 +19,7 @@ func PrintSummary(w io.Writer, r *Report) {
 	}
 	p("join ms      p50 %.2f  p90 %.2f  p99 %.2f  max %.2f  (request -> in room)", r.JoinTime.P50, r.JoinTime.P90, r.JoinTime.P99, r.JoinTime.Max)
 	if r.MovesSent > 0 {
-		p("movement     %d sent of %d scheduled (send lag p99 %.1f ms), %d delivered (%.0f/s)", r.MovesSent, r.MovesTarget, r.MoveSendLag.P99, r.MovementDelivered, r.MovementPerSec)
+		p("movement     %d sent of %d scheduled (send lag p99 %.1f ms), %d delivered (%.0f/s), %d repeats not counted", r.MovesSent, r.MovesTarget, r.MoveSendLag.P99, r.MovementDelivered, r.MovementPerSec, r.MovementRepeats)
 		p("move lat ms  p50 %.2f  p90 %.2f  p99 %.2f  p99.9 %.2f  max %.2f", r.MoveLatency.P50, r.MoveLatency.P90, r.MoveLatency.P99, r.MoveLatency.P999, r.MoveLatency.Max)
 		if b := r.BatchLatency; b.Count > 0 {
 			p("  of which server stamp -> client, ms: p50 %.2f  p99 %.2f  max %.2f (%d frames)", b.P50, b.P99, b.Max, b.Count)

@@ -74,6 +74,7 @@ type Report struct {
 	ChatsSent         uint64  `json:"chats_sent"`
 	SendErrors        uint64  `json:"send_errors"`
 	MovementDelivered uint64  `json:"movement_delivered"`
+	MovementRepeats   uint64  `json:"movement_repeats"` // re-sent updates, not counted as delivered
 	MovementPerSec    float64 `json:"movement_delivered_per_s"`
 	UpdatesDelivered  uint64  `json:"updates_delivered"` // movement updates + chat lines delivered
 
@@ -297,6 +298,7 @@ func Run(ctx context.Context, cfg RunConfig) (*Report, error) {
 		rep.SendErrors += r.SendErrors
 		rep.LoadgenCPUSeconds += r.CPUSeconds
 		rep.MovementDelivered += r.MovementRecv
+		rep.MovementRepeats += r.MovementRepeats
 		rep.ChatUnique += r.ChatRecvUnique
 		rep.ChatDuplicates += r.ChatDuplicates
 		rep.ChatOrderViolations += r.ChatOrderViolations

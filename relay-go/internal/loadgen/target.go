@@ -73,10 +73,10 @@ const KeepAlive = 10 * time.Second
 // Sink receives what one member's session delivers. Calls for one session
 // come from one goroutine at a time.
 type Sink interface {
-	// Movement reports one avatar update of another member, received at
-	// nowUs (Unix µs) and sent at sentMsLow (low 32 bits of the sender's
-	// Unix milliseconds).
-	Movement(nowUs int64, sentMsLow uint32)
+	// Movement reports one avatar update of member from (another member),
+	// received at nowUs (Unix µs) and sent at sentMsLow (low 32 bits of the
+	// sender's Unix milliseconds).
+	Movement(nowUs int64, from uint32, sentMsLow uint32)
 	// Batch reports one movement frame stamped by the server at serverMs
 	// (Unix ms) and received at nowUs: the server -> client leg of latency.
 	Batch(nowUs int64, serverMs int64)

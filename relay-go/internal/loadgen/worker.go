@@ -28,6 +28,9 @@ type WorkerResult struct {
 	ChatsSent    uint64 `json:"chats_sent"`
 	SendErrors   uint64 `json:"send_errors"`
 	MovementRecv uint64 `json:"movement_recv"` // avatar updates received inside the window
+	// MovementRepeats are updates received again (same sender and client
+	// time); they are not in MovementRecv.
+	MovementRepeats uint64 `json:"movement_repeats"`
 
 	ChatRecvUnique      uint64 `json:"chat_recv_unique"` // by members present at the end
 	ChatDuplicates      uint64 `json:"chat_duplicates"`
@@ -107,8 +110,12 @@ type memberState struct {
 	m       Member
 	sess    Session
 	moveRcv atomic.Uint64
-	closed  atomic.Bool
-	sentAt  atomic.Int64 // Unix ms of the last frame sent (for keep-alives)
+	moveRep atomic.Uint64 // updates that repeated the sender's previous one
+	// lastMove is the client time of the last update seen per sender (only
+	// the session's reader touches it).
+	lastMove map[uint32]uint32
+	closed   atomic.Bool
+	sentAt   atomic.Int64 // Unix ms of the last frame sent (for keep-alives)
 
 	mu       sync.Mutex
 	lastFrom map[int]uint64 // sender index -> last chat counter seen
@@ -125,10 +132,20 @@ func (w *worker) event(kind string) {
 	w.evMu.Unlock()
 }
 
-func (s *memberState) Movement(nowUs int64, sentMsLow uint32) {
+func (s *memberState) Movement(nowUs int64, from uint32, sentMsLow uint32) {
 	if !s.w.measuring.Load() {
 		return
 	}
+	// An update a server sends again (same sender, same client time) is
+	// neither a delivery nor a latency sample: count it apart.
+	if last, ok := s.lastMove[from]; ok && last == sentMsLow {
+		s.moveRep.Add(1)
+		return
+	}
+	if s.lastMove == nil {
+		s.lastMove = make(map[uint32]uint32, 64)
+	}
+	s.lastMove[from] = sentMsLow
 	s.moveRcv.Add(1)
 	nowMs := nowUs / 1000
 	sent := (nowMs &^ 0xffffffff) | int64(sentMsLow)
@@ -524,6 +541,7 @@ func (w *worker) collect(res *WorkerResult) {
 	res.ChatUniquePerRoom = map[int]uint64{}
 	for _, ms := range w.members {
 		res.MovementRecv += ms.moveRcv.Load()
+		res.MovementRepeats += ms.moveRep.Load()
 		ms.mu.Lock()
 		res.ChatDuplicates += ms.dups
 		res.ChatOrderViolations += ms.order
