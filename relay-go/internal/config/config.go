@@ -43,6 +43,11 @@ type Config struct {
 	// SendBufferBytes is how many bytes may sit unsent in a connection's
 	// socket buffer before the relay stops writing to it and queues instead.
 	SendBufferBytes int
+	// ReliableWithTick holds a room's reliable broadcasts (chat, presence,
+	// state, emotes) for the room's next movement tick, so each member
+	// costs one socket write per tick; false writes them as soon as the
+	// room has handled the input.
+	ReliableWithTick bool
 	// SocketSendBuffer is SO_SNDBUF per connection; 0 keeps the kernel's
 	// autotuning.
 	SocketSendBuffer int
@@ -80,7 +85,7 @@ func Default() Config {
 		PublicURL: "ws://127.0.0.1:18100/ws", Region: "local",
 		TicketIssuer: "plaza-control", TicketSkew: 5 * time.Second, JWKSRefetch: 5 * time.Second, ReplayCache: 1 << 20,
 		HelloTimeout: 5 * time.Second, IdleTimeout: 30 * time.Second,
-		MaxFrameBytes: 16 << 10, SendQueue: 256, SendBufferBytes: 256 << 10, MaxConnections: 50000,
+		MaxFrameBytes: 16 << 10, SendQueue: 256, SendBufferBytes: 256 << 10, ReliableWithTick: true, MaxConnections: 50000,
 		World:        coord.DefaultWorldConfig(),
 		DrainTimeout: 60 * time.Second, DrainRate: 500,
 		AllowedOrigins: []string{"*"}, LogLevel: slog.LevelInfo, ReportInterval: 5 * time.Second,
@@ -156,6 +161,7 @@ func Flags(fs *flag.FlagSet, c *Config) {
 	fs.IntVar(&c.MaxFrameBytes, "max-frame-bytes", c.MaxFrameBytes, "largest client frame; larger closes with 1009")
 	fs.IntVar(&c.SendQueue, "send-queue", c.SendQueue, "reliable frames queued per session before it is closed as a slow consumer (4004)")
 	fs.IntVar(&c.SendBufferBytes, "send-buffer-bytes", c.SendBufferBytes, "unsent bytes per connection after which the relay queues instead of writing")
+	fs.BoolVar(&c.ReliableWithTick, "reliable-with-tick", c.ReliableWithTick, "write room broadcasts (chat, presence, state) with the next movement tick: one socket write per member per tick, at most one tick of added latency; false = write when handled")
 	fs.IntVar(&c.SocketSendBuffer, "socket-send-buffer", c.SocketSendBuffer, "SO_SNDBUF bytes per connection; 0 = kernel autotuning")
 	fs.IntVar(&c.MaxConnections, "max-connections", c.MaxConnections, "most open connections; more are refused with HTTP 503 before the upgrade")
 	fs.IntVar(&c.World.RoomCapacity, "room-capacity", c.World.RoomCapacity, "default room capacity (members)")

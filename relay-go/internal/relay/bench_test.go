@@ -23,13 +23,15 @@ import (
 // like an uncongested socket and counts them. Benchmarks here measure the
 // relay's own work (tick, encode, queue, receive path); socket cost per
 // library is measured separately (docs/decisions/002-websocket-library.md).
-type countingConn struct{ bytes atomic.Int64 }
+type countingConn struct{ bytes, writes, frames atomic.Int64 }
 
-func (c *countingConn) WriteBinary(b []byte) error { c.bytes.Add(int64(len(b))); return nil }
+func (c *countingConn) WriteBinary(b []byte) error { return c.WriteBinaryBatch([][]byte{b}) }
 func (c *countingConn) WriteBinaryBatch(frames [][]byte) error {
 	for _, f := range frames {
 		c.bytes.Add(int64(len(f)))
 	}
+	c.frames.Add(int64(len(frames)))
+	c.writes.Add(1)
 	return nil
 }
 func (c *countingConn) Buffered() int        { return 0 }
@@ -38,16 +40,20 @@ func (c *countingConn) Close(uint16, string) {}
 func (c *countingConn) Abort()               {}
 func (c *countingConn) RemoteAddr() net.Addr { return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)} }
 
-func benchHub(b *testing.B, world coord.WorldConfig) (*Hub, *tickettest.Signer) {
+func benchHub(b testing.TB, world coord.WorldConfig, edit func(*HubConfig)) (*Hub, *tickettest.Signer) {
 	b.Helper()
 	s := tickettest.NewSigner("k1")
 	v, _ := ticket.NewVerifier(ticket.Config{Keys: ticket.StaticKeys{"k1": s.Pub}, Issuer: "plaza-control", Audience: testRelay, Replay: ticket.NewReplayCache(1 << 20)})
-	h, err := NewHub(HubConfig{
+	hc := HubConfig{
 		RelayID: testRelay, Verifier: v, Worlds: coord.NewMemoryWorldConfigs(world), Events: coord.NewMemoryEvents(1000),
 		States: coord.NewMemoryRoomStates(), Assignments: &coord.MemoryAssignments{}, Metrics: metrics.New(), Logger: testLogger(),
 		MaxFrameBytes: 16384, SendQueue: 1 << 16, SendBufferBytes: 1 << 20, HelloTimeout: time.Minute, IdleTimeout: time.Hour,
 		DrainTimeout: time.Second, DrainRate: 1000,
-	})
+	}
+	if edit != nil {
+		edit(&hc)
+	}
+	h, err := NewHub(hc)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -57,10 +63,10 @@ func benchHub(b *testing.B, world coord.WorldConfig) (*Hub, *tickettest.Signer) 
 
 // benchRoom joins n sessions to one room through the real hello path and
 // returns the room (stopped ticker: the benchmark drives ticks) and sessions.
-func benchRoom(b *testing.B, world coord.WorldConfig, n int) (*Room, []*Session) {
+func benchRoom(b testing.TB, world coord.WorldConfig, n int, edit func(*HubConfig)) (*Room, []*Session) {
 	b.Helper()
 	world.RoomCapacity = max(world.RoomCapacity, n)
-	h, signer := benchHub(b, world)
+	h, signer := benchHub(b, world, edit)
 	var sessions []*Session
 	for i := 0; i < n; i++ {
 		s := h.Accept(&countingConn{}, nil).(*Session)
@@ -79,7 +85,7 @@ func BenchmarkTickFanout(b *testing.B) {
 			b.Run(fmt.Sprintf("members=%d/radius=%v", n, radius), func(b *testing.B) {
 				w := coord.DefaultWorldConfig()
 				w.InterestRadius, w.FarEveryTicks, w.TickRateHz = radius, 5, 1
-				r, sessions := benchRoom(b, w, n)
+				r, sessions := benchRoom(b, w, n, nil)
 				moves := make([]wire.Move, n)
 				for i := range moves {
 					// Spread members over a 200 x 200 area.
@@ -108,7 +114,7 @@ func BenchmarkReceivePath(b *testing.B) {
 	w.MovesPerSecond, w.MoveBurst = 1e9, 60000
 	w.ChatsPerSecond, w.ChatBurst = 1e9, 60000
 	w.StateSetsPerSecond, w.StateSetBurst = 1e9, 60000
-	_, sessions := benchRoom(b, w, 2)
+	_, sessions := benchRoom(b, w, 2, nil)
 	s := sessions[0]
 	s.lim.abuse = ratelimit.NewBucket(1e9, 60000, time.Now())
 	e := wire.NewEncoder(256)
@@ -134,9 +140,16 @@ func BenchmarkReceivePath(b *testing.B) {
 // tickNow runs one tick on the room goroutine and waits for it.
 // It returns the tick's own duration, measured on the room goroutine.
 func (r *Room) tickNow() time.Duration {
+	took, _ := r.tickCount()
+	return took
+}
+
+// tickCount is tickNow that also returns the room's tick counter after it.
+func (r *Room) tickCount() (time.Duration, uint64) {
 	reply := make(chan roomReply, 1)
 	r.inbox <- roomInput{kind: inTick, reply: reply}
-	return (<-reply).took
+	rep := <-reply
+	return rep.took, uint64(rep.n)
 }
 
 func BenchmarkEncodeMovementBatch(b *testing.B) {

@@ -53,10 +53,13 @@ type HubConfig struct {
 	MaxFrameBytes   int
 	SendQueue       int
 	SendBufferBytes int
-	HelloTimeout    time.Duration
-	IdleTimeout     time.Duration
-	DrainTimeout    time.Duration
-	DrainRate       int // notices per second
+	// ReliableWithTick: rooms write their reliable broadcasts with the
+	// next movement tick instead of right after handling (room_flush.go).
+	ReliableWithTick bool
+	HelloTimeout     time.Duration
+	IdleTimeout      time.Duration
+	DrainTimeout     time.Duration
+	DrainRate        int // notices per second
 }
 
 // Hub holds every session and room of this relay.

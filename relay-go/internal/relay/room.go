@@ -35,16 +35,18 @@ type Room struct {
 	removed      bool
 
 	// Owned by the room goroutine.
-	cfg         coord.WorldConfig
-	members     []*member
-	bySession   map[*Session]*member
-	byUser      map[string]*member
-	nextMember  uint32
-	seq         uint64
-	tick        uint64
-	state       *roomstate.State
-	muted       map[string]time.Time // user id -> until; zero time = until unmuted
-	enc         *wire.Encoder
+	cfg        coord.WorldConfig
+	members    []*member
+	bySession  map[*Session]*member
+	byUser     map[string]*member
+	nextMember uint32
+	seq        uint64
+	tick       uint64
+	state      *roomstate.State
+	muted      map[string]time.Time // user id -> until; zero time = until unmuted
+	enc        *wire.Encoder
+	// owned are sessions whose flush this room's pushes own (room_flush.go).
+	owned       []*Session
 	ticker      *time.Ticker
 	ticking     bool
 	emptySince  time.Time
@@ -113,7 +115,7 @@ type roomReply struct {
 	memberID uint32
 	world    coord.WorldConfig
 	n        int
-	took     time.Duration // inTick: the tick's own duration
+	took     time.Duration // inTick: the tick's own duration (n: the tick counter)
 	err      error
 }
 
@@ -181,6 +183,7 @@ func (r *Room) run(ctx context.Context) {
 		select {
 		case in := <-r.inbox:
 			r.handle(ctx, in)
+			r.handleBurst(ctx)
 		case <-r.leaveSig:
 			r.drainLeaves(ctx)
 		case <-r.ticker.C:
@@ -193,10 +196,12 @@ func (r *Room) run(ctx context.Context) {
 			grace.Reset(r.cfg.EmptyGrace)
 		case <-ctx.Done():
 			r.closeAll(ctx, common.CloseCodeGoingAway, "relay stopping", common.LeaveReasonDrained)
+			r.flushOwned()
 			r.shutdown(context.WithoutCancel(ctx), "relay stopping")
 			return
 		}
 		if r.closing {
+			r.flushOwned()
 			r.shutdown(ctx, r.closeReason)
 			return
 		}
@@ -211,6 +216,27 @@ func (r *Room) run(ctx context.Context) {
 			r.ticking = false
 			r.emptySince = time.Now()
 			grace.Reset(r.cfg.EmptyGrace)
+		}
+		// Reliable frames wait for the tick only while there is one.
+		if !r.ticking || !r.hub.cfg.ReliableWithTick {
+			r.flushOwned()
+		}
+	}
+}
+
+// inputBurst bounds how many queued inputs a room handles back to back
+// before it looks at its other channels and flushes.
+const inputBurst = 64
+
+// handleBurst handles the inputs already waiting in the inbox (up to
+// inputBurst), so a burst of chat costs one flush, not one per line.
+func (r *Room) handleBurst(ctx context.Context) {
+	for i := 0; i < inputBurst && !r.closing; i++ {
+		select {
+		case in := <-r.inbox:
+			r.handle(ctx, in)
+		default:
+			return
 		}
 	}
 }
@@ -310,7 +336,8 @@ func (r *Room) handle(ctx context.Context, in roomInput) {
 		r.closing, r.closeReason = true, in.reason
 		in.reply <- roomReply{n: n}
 	case inTick:
-		in.reply <- roomReply{took: r.runTick()}
+		took := r.runTick()
+		in.reply <- roomReply{took: took, n: int(r.tick)}
 	case inConfig:
 		old := r.cfg
 		r.cfg = *in.cfg
@@ -430,7 +457,7 @@ func (r *Room) broadcast(frame []byte, skip *Session) {
 		if m.s == skip {
 			continue
 		}
-		if !m.s.pushReliable(frame) {
+		if !r.queueReliable(m.s, frame) {
 			slow = append(slow, m)
 		}
 	}

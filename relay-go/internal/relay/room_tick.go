@@ -8,7 +8,9 @@ import (
 )
 
 // runTick is one movement tick: take each member's newest Move, then send
-// every member at most one MovementBatch.
+// every member at most one MovementBatch, written together with whatever
+// reliable frames the room queued since the last tick (room_flush.go). Its
+// duration includes those socket writes.
 //
 // Without an interest radius everyone sees the same set (every avatar that
 // moved, the receiver's own included), so the batch is encoded once and the
@@ -50,7 +52,7 @@ func (r *Room) runTick() time.Duration {
 		if shared {
 			frame := r.enc.MovementBatch(r.tick, start.UnixMilli(), r.avatars)
 			for _, m := range r.members {
-				m.s.pushMovement(frame)
+				r.queueMovement(m.s, frame)
 			}
 		}
 	} else if moved > 0 {
@@ -59,6 +61,7 @@ func (r *Room) runTick() time.Duration {
 	for _, m := range r.members {
 		m.movedNow = false
 	}
+	r.flushOwned()
 	took := time.Since(start)
 	r.hub.metrics.TickDuration.Observe(took.Seconds())
 	return took
@@ -94,7 +97,7 @@ func (r *Room) interestTick(start time.Time) {
 		}
 		frame := r.enc.MovementBatch(r.tick, start.UnixMilli(), r.batch)
 		for _, m := range r.cells[c] {
-			m.s.pushMovement(frame)
+			r.queueMovement(m.s, frame)
 		}
 	}
 	// Forget cells nobody occupies any more so the map stays small.

@@ -97,7 +97,7 @@ func New(cfg config.Config, seams Seams, log *slog.Logger) (*Server, error) {
 	hub, err := NewHub(HubConfig{
 		RelayID: cfg.RelayID, PublicURL: cfg.PublicURL, Region: cfg.Region, Build: Build, MaxConnections: cfg.MaxConnections, Verifier: v, Worlds: seams.Worlds, Events: seams.Events, States: seams.States,
 		Assignments: seams.Assignments, Commands: seams.Commands, Reporter: seams.Reporter, ReportInterval: cfg.ReportInterval,
-		Metrics: m, Logger: log, MaxFrameBytes: cfg.MaxFrameBytes, SendQueue: cfg.SendQueue, SendBufferBytes: cfg.SendBufferBytes,
+		Metrics: m, Logger: log, MaxFrameBytes: cfg.MaxFrameBytes, SendQueue: cfg.SendQueue, SendBufferBytes: cfg.SendBufferBytes, ReliableWithTick: cfg.ReliableWithTick,
 		HelloTimeout: cfg.HelloTimeout, IdleTimeout: cfg.IdleTimeout, DrainTimeout: cfg.DrainTimeout, DrainRate: cfg.DrainRate,
 	})
 	if err != nil {

@@ -43,6 +43,9 @@ type Session struct {
 	// Set by the hello path after the join; only the receive path reads them.
 	memberID uint32
 	lim      *sessionLimits
+	// roomOwned: the room's push owns this session's next flush (only the
+	// room goroutine touches it; see room_flush.go).
+	roomOwned bool
 
 	// The move mailbox: the receive path stores the newest Move, the room
 	// takes it on its tick. Latest wins by construction.
@@ -126,17 +129,6 @@ func (s *Session) pushReliable(frame []byte) bool {
 		s.hub.schedule(s)
 	}
 	return true
-}
-
-// pushMovement queues a movement batch, replacing a pending one.
-func (s *Session) pushMovement(frame []byte) {
-	r, schedule := s.q.PushMovement(frame)
-	if r == sendq.Replaced {
-		s.hub.metrics.MovementDropped()
-	}
-	if schedule {
-		s.hub.schedule(s)
-	}
 }
 
 // takeMove returns the newest Move since the last call (room goroutine).

@@ -141,6 +141,14 @@ func (q *Queue) Len() (reliable int, movement bool) {
 	return len(q.reliable) - q.head, q.movement != nil
 }
 
+// Idle reports whether nothing is queued and no flush is scheduled or
+// running.
+func (q *Queue) Idle() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return !q.scheduled && q.head == len(q.reliable) && q.movement == nil
+}
+
 // Close discards everything queued; later pushes return Closed.
 func (q *Queue) Close() {
 	q.mu.Lock()

@@ -38,8 +38,9 @@ type Server struct {
 	mu      sync.Mutex
 	ln      net.Listener
 	conns   sync.Map // *nbio.Conn -> *nbConn (for OnWrittenSize)
-	handoff sync.Map // *nbio.Conn -> struct{}; see NewServer
+	handoff sync.Map // *nbio.Conn -> struct{}; -race builds only, see NewServer
 	open    atomic.Int64
+	pool    *workerPool // runs message callbacks
 }
 
 // NewServer validates cfg and prepares (but does not start) the server.
@@ -54,7 +55,7 @@ func NewServer(cfg Config) (*Server, error) {
 		cfg.HandshakeTimeout = 5 * time.Second
 	}
 	logging.SetLevel(logging.LevelNone)
-	s := &Server{cfg: cfg}
+	s := &Server{cfg: cfg, pool: newWorkerPool(defaultWorkers(), 4096)}
 
 	u := websocket.NewUpgrader()
 	u.CheckOrigin = cfg.CheckOrigin
@@ -121,6 +122,7 @@ func NewServer(cfg Config) (*Server, error) {
 		// Nothing on this listener takes a body; bound what nbio buffers.
 		MaxHTTPBodySize: 4 << 10,
 		ReadLimit:       4*cfg.MaxFrameBytes + 64<<10,
+		ServerExecutor:  s.pool.Go,
 		Listen: func(network, addr string) (net.Listener, error) {
 			ln, err := net.Listen(network, addr)
 			if err == nil {
@@ -144,16 +146,19 @@ func NewServer(cfg Config) (*Server, error) {
 	s.engine = nbhttp.NewEngine(conf)
 	u.Engine = s.engine
 	// nbio hands a new connection from its accept goroutine to a poller
-	// goroutine through epoll, which the race detector cannot see. Publish
-	// each connection through a sync.Map on open and read it back before
-	// its data is handled, so that hand-off is a visible happens-before
-	// edge (it costs one map lookup per read event).
-	s.engine.Engine.OnOpen(func(c *nbio.Conn) { s.handoff.Store(c, struct{}{}) })
-	s.engine.OnData(func(c *nbio.Conn, data []byte) {
-		s.handoff.Load(c)
-		c.DataHandler()(c, data)
-	})
-	s.engine.OnClose(func(c net.Conn, _ error) { s.handoff.Delete(c) })
+	// goroutine through epoll, which the race detector cannot see. In -race
+	// builds, publish each connection through a sync.Map on open and read
+	// it back before its data is handled, so that hand-off is a visible
+	// happens-before edge. Other builds skip the map lookup per read: the
+	// kernel orders the hand-off.
+	if raceEnabled {
+		s.engine.Engine.OnOpen(func(c *nbio.Conn) { s.handoff.Store(c, struct{}{}) })
+		s.engine.OnData(func(c *nbio.Conn, data []byte) {
+			s.handoff.Load(c)
+			c.DataHandler()(c, data)
+		})
+		s.engine.OnClose(func(c net.Conn, _ error) { s.handoff.Delete(c) })
+	}
 	s.engine.OnWrittenSize(func(c *nbio.Conn, _ []byte, n int) {
 		if v, ok := s.conns.Load(c); ok {
 			v.(*nbConn).written(n)
@@ -185,7 +190,9 @@ func (s *Server) Open() int { return int(s.open.Load()) }
 
 // Shutdown stops listening and closes every connection.
 func (s *Server) Shutdown(ctx context.Context) error {
-	return s.engine.Shutdown(ctx)
+	err := s.engine.Shutdown(ctx)
+	s.pool.Stop()
+	return err
 }
 
 func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
@@ -269,37 +276,44 @@ func wireLen(n int) int64 {
 }
 
 func (c *nbConn) WriteBinary(b []byte) error {
-	c.buffered.Add(wireLen(len(b)))
-	if err := c.ws.WriteMessage(websocket.BinaryMessage, b); err != nil {
-		return fmt.Errorf("write: %w", err)
-	}
-	return nil
+	return c.WriteBinaryBatch([][]byte{b})
 }
 
 // WriteBinaryBatch frames every message itself (server frames: FIN, binary
-// opcode, no mask) into one buffer and hands it to nbio in one Write, so a
-// flush of k frames costs one syscall instead of k. nbio's own writes
-// (WriteMessage, pongs, close) are each a single Write too, and nbio.Conn
-// serialises Writes, so frames never interleave.
+// opcode, no mask) into one pooled buffer and hands it to nbio in one
+// Write, so a flush of k frames costs one syscall instead of k and no
+// allocation. nbio copies whatever the socket does not take at once, so
+// the buffer goes back to the pool on return. nbio's own writes (pongs,
+// close) are each a single Write too, and nbio.Conn serialises Writes, so
+// frames never interleave.
 func (c *nbConn) WriteBinaryBatch(frames [][]byte) error {
-	if len(frames) == 1 {
-		return c.WriteBinary(frames[0])
-	}
 	var total int64
 	for _, f := range frames {
 		total += wireLen(len(f))
 	}
-	buf := make([]byte, 0, total)
+	bp := writeBufs.Get().(*[]byte)
+	buf := (*bp)[:0]
 	for _, f := range frames {
 		buf = appendFrameHeader(buf, len(f))
 		buf = append(buf, f...)
 	}
 	c.buffered.Add(total)
-	if _, err := c.ws.Conn.Write(buf); err != nil {
-		return fmt.Errorf("write batch: %w", err)
+	_, err := c.ws.Conn.Write(buf)
+	if cap(buf) <= maxPooledWrite {
+		*bp = buf
+		writeBufs.Put(bp)
+	}
+	if err != nil {
+		return fmt.Errorf("write: %w", err)
 	}
 	return nil
 }
+
+// writeBufs holds frame-assembly buffers; ones grown past maxPooledWrite
+// (a burst of big state values) are left to the GC.
+var writeBufs = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
+
+const maxPooledWrite = 256 << 10
 
 // appendFrameHeader appends an RFC 6455 server header for a final binary
 // frame of n payload bytes.

@@ -1,0 +1,6 @@
+//go:build race
+
+package transport
+
+// raceEnabled is true in -race builds.
+const raceEnabled = true
