@@ -73,6 +73,11 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     # Relay events: the consumer group on ``P events`` (docs/redis.md).
     events_consumer: bool = True
     events_group: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.-]{1,32}$")] = "control"
+    #: The second group on the same stream: seat confirmation/release, Redis only.
+    events_seats_group: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.-]{1,32}$")] = "seats"
+    #: How long a relay session's leave is remembered, so its late join (a
+    #: redelivery, an entry claimed from a dead consumer) confirms nothing.
+    events_ended_ttl_seconds: Annotated[int, msgspec.Meta(ge=60, le=604800)] = 600
     events_batch: Annotated[int, msgspec.Meta(ge=1, le=10000)] = 256
     events_block_ms: Annotated[int, msgspec.Meta(ge=10, le=60000)] = 2000
     events_claim_idle_ms: Annotated[int, msgspec.Meta(ge=100)] = 30000
@@ -86,6 +91,10 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     # Observability.
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     access_log: bool = True
+
+    def __post_init__(self) -> None:
+        if self.events_seats_group == self.events_group:
+            raise ValueError("events_seats_group must differ from events_group")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

@@ -34,15 +34,16 @@ def _ev(body: codec.EventBodyT, n: int, room: str = "", relay_id: str = "relay-a
 
 
 async def _consume(settings: Settings) -> None:
-    """A consumer on this test's loop (the app under test runs on another)."""
+    """Consumers of both groups on this test's loop (the app under test runs on
+    another)."""
     svc = Services(settings, Metrics())
     ev = EventServices(svc, EventMetrics(svc.metrics.registry))
     try:
-        c = ev.consumer("test")
-        for _ in range(10):
-            was_pending = c._pending
-            if await c.step() == 0 and not was_pending:
-                break
+        for c in (ev.consumer("test"), ev.seat_consumer("test")):
+            for _ in range(10):
+                was_pending = c._pending
+                if await c.step() == 0 and not was_pending:
+                    break
     finally:
         await ev.close()
         await svc.close()

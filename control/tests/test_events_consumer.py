@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 import redis.asyncio as aioredis
 from pymongo import AsyncMongoClient
@@ -19,7 +20,7 @@ from pymongo.errors import PyMongoError
 from plaza_control.container import Services
 from plaza_control.events import codec
 from plaza_control.events.consumer import EventConsumer
-from plaza_control.events.metrics import EventMetrics
+from plaza_control.events.metrics import EventMetrics, GroupMetrics
 from plaza_control.events.wiring import EventServices
 from plaza_control.observability import Metrics
 from plaza_control.redis_keys import RedisKeys
@@ -43,12 +44,15 @@ class Rig:
         self._n = 0
 
     def consumer(self, name: str, **cfg: Any) -> EventConsumer:
-        c = self.ev.consumer(name)
-        if cfg:
-            import msgspec
+        """A consumer of the control group (MongoDB records)."""
+        return _configured(self.ev.consumer(name), cfg)
 
-            c._cfg = msgspec.structs.replace(c._cfg, **cfg)
-        return c
+    def seat_consumer(self, name: str, **cfg: Any) -> EventConsumer:
+        """A consumer of the seats group (Redis only)."""
+        return _configured(self.ev.seat_consumer(name), cfg)
+
+    def metrics(self, group: str = "control") -> GroupMetrics:
+        return self.ev.metrics.group(group)
 
     def event(
         self,
@@ -78,9 +82,15 @@ class Rig:
         score: float | None = await self.r.zscore(self.keys.room_seats(room), user_id(n))
         return score
 
-    async def pending(self) -> int:
-        info = await self.r.xpending(self.keys.events, self.settings.events_group)
+    async def pending(self, group: str | None = None) -> int:
+        info = await self.r.xpending(self.keys.events, group or self.settings.events_group)
         return int(info["pending"])
+
+
+def _configured(c: EventConsumer, cfg: dict[str, Any]) -> EventConsumer:
+    if cfg:
+        c._cfg = msgspec.structs.replace(c._cfg, **cfg)
+    return c
 
 
 async def _rig(settings: Settings) -> tuple[Services, EventServices]:
@@ -130,6 +140,7 @@ async def _place(rig: Rig, room: str, *users: int) -> None:
 async def test_joined_and_left_update_seats_and_sessions(rig: Rig) -> None:
     await _place(rig, "room-1", 1, 2)
     c = rig.consumer("c1", block_ms=50)
+    seats = rig.seat_consumer("s1", block_ms=50)
     await rig.xadd(
         rig.event(
             codec.MemberJoined(user_id=user_id(1), member_id=1, display_name="Ann", session_id="s1")
@@ -139,6 +150,9 @@ async def test_joined_and_left_update_seats_and_sessions(rig: Rig) -> None:
         rig.event(codec.MemberJoined(user_id=user_id(3), session_id="s3"), relay_id="relay-z"),
     )
     await _drain(c)
+    # The control group writes sessions only; seats wait for the seats group.
+    assert await rig.seat("room-1", 1) != CONFIRMED
+    await _drain(seats)
     assert await rig.seat("room-1", 1) == CONFIRMED
     assert await rig.seat("room-1", 2) == CONFIRMED
     assert await rig.seat("room-1", 3) is None
@@ -150,6 +164,7 @@ async def test_joined_and_left_update_seats_and_sessions(rig: Rig) -> None:
         ),
     )
     await _drain(c)
+    await _drain(seats)
     assert await rig.seat("room-1", 1) is None
     assert await rig.seat("room-1", 2) == CONFIRMED
     db = rig.svc.db
@@ -163,22 +178,30 @@ async def test_joined_and_left_update_seats_and_sessions(rig: Rig) -> None:
     s2 = await db.sessions.find_one({"_id": "s2"})
     assert s2 is not None
     assert s2["status"] == "active"
-    # A join delivered after its leave (claimed late) does not confirm the seat.
+    # A join delivered after its leave (claimed late) does not confirm the seat;
+    # the leave of another session of user 2 leaves the seat of s2 alone.
+    await _place(rig, "room-1", 4)
     await rig.xadd(
         rig.event(codec.MemberLeft(user_id=user_id(2), session_id="s2b", duration_ms=10)),
         rig.event(codec.MemberJoined(user_id=user_id(2), session_id="s2b")),
+        rig.event(codec.MemberLeft(user_id=user_id(4), session_id="s4", duration_ms=10)),
+        rig.event(codec.MemberJoined(user_id=user_id(4), session_id="s4")),
     )
     await _drain(c)
-    assert await rig.seat("room-1", 2) is None
+    await _drain(seats)
+    assert await rig.seat("room-1", 2) == CONFIRMED
+    assert await rig.seat("room-1", 4) is None
     assert await rig.pending() == 0
-    m = rig.ev.metrics
-    assert m.consumed.labels("member_joined")._value.get() == 4
-    assert m.stale.labels("member_joined")._value.get() == 2
+    assert await rig.pending(rig.settings.events_seats_group) == 0
+    for group in ("control", "seats"):
+        assert rig.metrics(group).consumed.labels("member_joined")._value.get() == 5
+    assert rig.metrics("seats").stale.labels("member_joined")._value.get() == 3
+    assert rig.metrics("control").stale.labels("member_joined")._value.get() == 0
 
 
 async def test_room_closed_releases_the_room(rig: Rig) -> None:
     await _place(rig, "room-9", 1)
-    c = rig.consumer("c1", block_ms=50)
+    c = rig.seat_consumer("c1", block_ms=50)
     await rig.xadd(
         rig.event(codec.RoomClosed(reason="x", last_sequence=3), room="room-9", relay_id="b"),
     )
@@ -218,10 +241,10 @@ async def test_chat_exactly_once_across_redelivery_and_a_crash_mid_batch(rig: Ri
     assert docs[0]["user_id"] == user_id(1)
     assert docs[0]["display_name"] == "Ann"
     assert docs[0]["world_id"] == "lobby"
-    assert rig.ev.metrics.claimed._value.get() == 16
+    assert rig.metrics().claimed._value.get() == 16
     await survivor.report()
-    assert rig.ev.metrics.pending._value.get() == 0
-    assert rig.ev.metrics.lag._value.get() == 0
+    assert rig.metrics().pending._value.get() == 0
+    assert rig.metrics().lag._value.get() == 0
     # A restarted consumer (same group) resumes where the group stands: nothing new.
     again = rig.consumer("restarted", block_ms=50)
     assert await again.step() == 0
@@ -245,7 +268,7 @@ async def test_undecodable_entries_are_dead_lettered_and_acked(rig: Rig) -> None
     assert {d["stream"] for d in dead} == {rig.keys.events}
     assert await rig.svc.db.chat.count_documents({}) == 1
     assert await rig.pending() == 0
-    assert rig.ev.metrics.dead_letters._value.get() == 4
+    assert rig.metrics().dead_letters._value.get() == 4
 
 
 async def test_mongodb_down_stops_acking_and_a_later_consumer_applies(
@@ -332,7 +355,7 @@ async def test_consumer_survives_a_redis_restart(tmp_path: Path) -> None:
         await say(2)  # a fresh Redis: no stream, no group until someone creates them
         await _until(lambda: _has(chat, 2), within=30)
         assert not task.done()
-        assert ev.metrics.errors.labels("redis")._value.get() >= 1
+        assert ev.metrics.group("control").errors.labels("redis")._value.get() >= 1
     finally:
         if task is not None:
             task.cancel()

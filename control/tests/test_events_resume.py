@@ -108,8 +108,8 @@ async def test_seat_scripts_ignore_events_of_a_previous_relay(settings: Settings
         await alloc.join(req(1, [a], wanted="moved"))
         await client.delete(keys.relay_hb("relay-a"))
         await alloc.join(req(1, [b], wanted="moved", now=NOW + 10))
-        assert not await seats.confirm("moved", user_id(1), "relay-a")
-        assert await seats.confirm("moved", user_id(1), "relay-b")
+        assert await seats.confirm("moved", user_id(1), "relay-a") == -1
+        assert await seats.confirm("moved", user_id(1), "relay-b") == 1
         assert not await seats.release("moved", user_id(1), "relay-a", NOW + 20)
         assert await seats.release_room("moved", "relay-a") == ""
         info = await alloc.room("moved")

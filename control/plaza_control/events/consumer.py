@@ -1,13 +1,16 @@
 """The consumer-group loop over ``P events``.
 
-One ``EventConsumer`` per process, under a unique consumer name. Each turn it
+Each process runs one ``EventConsumer`` per group (``control``: MongoDB records;
+``seats``: seat confirmation in Redis), under a unique consumer name; the two
+groups read the same entries independently. Each turn it
 first re-reads its own pending entries (after a start or a failure), then new
 ones (``XREADGROUP ... BLOCK``), and every ``claim_interval`` takes over entries
 idle longer than ``claim_idle_ms`` in any consumer's pending list (a consumer
 that died mid-batch). Entries are acknowledged only after their writes
-succeeded; undecodable entries are stored in MongoDB ``dead_letters`` and then
-acknowledged. Redis or MongoDB failing stops acknowledging, backs off (with
-jitter) and retries; the HTTP side is not affected.
+succeeded; undecodable entries are stored in MongoDB ``dead_letters`` (by the
+group that has a dead-letter store) and then acknowledged. Redis or MongoDB
+failing stops acknowledging, backs off (with jitter) and retries; the HTTP side
+is not affected.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import secrets
 import socket
 import time
 from collections.abc import Awaitable, Callable
+from typing import Protocol
 
 import msgspec
 import structlog
@@ -27,11 +31,11 @@ from redis.exceptions import RedisError, ResponseError
 
 from plaza_control.codec import CodecError
 from plaza_control.events import codec
-from plaza_control.events.metrics import EventMetrics
+from plaza_control.events.metrics import GroupMetrics
 from plaza_control.events.records import DeadLetter, DeadLetterRepository
 from plaza_control.repositories.event_stream import Entry, RedisEventStream
 from plaza_control.services.clock import Clock
-from plaza_control.services.events import EventHandler
+from plaza_control.services.events import Outcome
 
 _log = structlog.get_logger("plaza.events.consumer")
 
@@ -41,6 +45,12 @@ def consumer_name() -> str:
     the same pid never inherits a dead one's name)."""
     host = socket.gethostname().split(".")[0][:32] or "host"
     return f"{host}-{os.getpid()}-{secrets.token_hex(3)}"
+
+
+class BatchHandler(Protocol):
+    async def apply(self, events: list[codec.RoomEvent]) -> Outcome:
+        """Apply a batch in stream order; idempotent; raises on a failed write."""
+        ...
 
 
 class ConsumerConfig(msgspec.Struct, frozen=True, kw_only=True):
@@ -59,9 +69,9 @@ class EventConsumer:
         self,
         *,
         stream: RedisEventStream,
-        handler: EventHandler,
-        dead_letters: DeadLetterRepository,
-        metrics: EventMetrics,
+        handler: BatchHandler,
+        dead_letters: DeadLetterRepository | None,
+        metrics: GroupMetrics,
         clock: Clock,
         config: ConsumerConfig,
         housekeeping: Callable[[], Awaitable[None]] | None = None,
@@ -114,6 +124,7 @@ class EventConsumer:
                     backoff = self._cfg.backoff_min_seconds
                 _log.warning(
                     "event consumer backing off",
+                    group=self._stream.group,
                     dependency=dependency,
                     error=f"{type(exc).__name__}: {exc}"[:300],
                     seconds=round(backoff, 2),
@@ -147,7 +158,12 @@ class EventConsumer:
             )
             if entries:
                 self._m.claimed.inc(len(entries))
-                _log.info("claimed idle entries", count=len(entries), consumer=self.name)
+                _log.info(
+                    "claimed idle entries",
+                    count=len(entries),
+                    consumer=self.name,
+                    group=self._stream.group,
+                )
                 await self.process(entries)
                 total += len(entries)
             if start in ("0-0", "0"):
@@ -190,8 +206,9 @@ class EventConsumer:
                 )
             )
         for letter in dead:
-            await self._dead.put(letter)
-            _log.warning("dead letter", entry=letter.entry_id, error=letter.error)
+            if self._dead is not None:
+                await self._dead.put(letter)
+                _log.warning("dead letter", entry=letter.entry_id, error=letter.error)
         outcome = await self._handler.apply(events)
         await self._stream.ack([entry_id for entry_id, _ in entries])
         done = self._clock()

@@ -128,10 +128,17 @@ class DeadLetterRepository(Protocol):
 
 
 class EventSeats(Protocol):
-    """The allocation scripts the consumer drives (docs/redis.md). ``relay_id``
+    """The allocation scripts the seat consumer drives (docs/redis.md). ``relay_id``
     guards against late events: a room that moved to another relay is not
-    changed by an event of its previous relay."""
+    changed by an event of its previous relay. ``session_id`` (the relay's, unique
+    per connection) makes member events idempotent: once a session's leave is
+    applied, its join no longer confirms anything and a second copy of the leave
+    frees nothing."""
 
-    async def confirm(self, room_id: str, user_id: str, relay_id: str) -> bool: ...
-    async def release(self, room_id: str, user_id: str, relay_id: str, now_ms: int) -> bool: ...
+    async def confirm(
+        self, room_id: str, user_id: str, relay_id: str, session_id: str = ""
+    ) -> int: ...
+    async def release(
+        self, room_id: str, user_id: str, relay_id: str, now_ms: int, session_id: str = ""
+    ) -> bool: ...
     async def release_room(self, room_id: str, relay_id: str) -> str: ...

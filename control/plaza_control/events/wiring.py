@@ -1,15 +1,22 @@
 """Builds the event side of one app instance from its ``Services``: the stores,
-the read services the routes use, the consumer task and the join pacer."""
+the read services the routes use, the two consumer tasks (groups ``control``
+and ``seats``) and the join pacer."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 
 import redis.asyncio as aioredis
 import structlog
 
 from plaza_control.container import Services
-from plaza_control.events.consumer import ConsumerConfig, EventConsumer, consumer_name
+from plaza_control.events.consumer import (
+    BatchHandler,
+    ConsumerConfig,
+    EventConsumer,
+    consumer_name,
+)
 from plaza_control.events.metrics import EventMetrics
 from plaza_control.repositories import history
 from plaza_control.repositories.event_stream import RedisEventSeats, RedisEventStream
@@ -18,6 +25,7 @@ from plaza_control.services.chat import ChatHistoryService, EventRecordsService
 from plaza_control.services.clock import system_clock_ms
 from plaza_control.services.events import EventHandler
 from plaza_control.services.pacing import JoinPacer
+from plaza_control.services.seats import SeatEventHandler
 
 _log = structlog.get_logger("plaza.events")
 
@@ -39,8 +47,8 @@ class EventServices:
         self.pacer = JoinPacer(s.join_max_in_flight, s.join_retry_after_seconds)
         self._clients: list[aioredis.Redis] = []
 
-    def consumer(self, name: str | None = None) -> EventConsumer:
-        """A consumer on its own Redis connection pool: a blocking XREADGROUP holds a
+    def _client(self) -> aioredis.Redis:
+        """A Redis connection pool of one consumer: a blocking XREADGROUP holds a
         connection, and its socket timeout must exceed the block time."""
         s = self.svc.settings
         client: aioredis.Redis = aioredis.Redis.from_url(
@@ -51,46 +59,98 @@ class EventServices:
             health_check_interval=30,
         )
         self._clients.append(client)
-        stream = RedisEventStream(client, self.svc.keys, s.events_group, name or consumer_name())
-        handler = EventHandler(
-            seats=RedisEventSeats(client, self.svc.keys, RedisScripts(client)),
-            chat=self.chat_store,
-            sessions=self.session_store,
-            acks=self.ack_store,
-            clock=system_clock_ms,
+        return client
+
+    def _config(self) -> ConsumerConfig:
+        s = self.svc.settings
+        return ConsumerConfig(
+            batch=s.events_batch,
+            block_ms=s.events_block_ms,
+            claim_idle_ms=s.events_claim_idle_ms,
+            claim_interval_seconds=s.events_claim_interval_seconds,
         )
+
+    def _stream(self, client: aioredis.Redis, group: str, name: str | None) -> RedisEventStream:
+        s = self.svc.settings
+        groups = (s.events_group, s.events_seats_group)
+        return RedisEventStream(
+            client,
+            self.svc.keys,
+            group,
+            name or consumer_name(),
+            siblings=groups,
+            # A seats group missing next to an existing control group: the control
+            # group was made by a version that confirmed seats itself.
+            follow=s.events_group if group == s.events_seats_group else "",
+        )
+
+    def _consumer(
+        self,
+        stream: RedisEventStream,
+        handler: BatchHandler,
+        dead_letters: history.MongoDeadLetterRepository | None,
+        chore: Callable[[], Awaitable[object]],
+    ) -> EventConsumer:
         consumer: EventConsumer
-        indexed = False
 
         async def housekeeping() -> None:
-            nonlocal indexed
-            if not indexed:
-                await history.ensure_history_indexes(self.svc.db)
-                indexed = True
-            await mirror_relay_drains(self.svc)
+            await chore()
             await consumer.forget_idle_consumers()
 
         consumer = EventConsumer(
             stream=stream,
             handler=handler,
-            dead_letters=self.dead_letters,
-            metrics=self.metrics,
+            dead_letters=dead_letters,
+            metrics=self.metrics.group(stream.group),
             clock=system_clock_ms,
-            config=ConsumerConfig(
-                batch=s.events_batch,
-                block_ms=s.events_block_ms,
-                claim_idle_ms=s.events_claim_idle_ms,
-                claim_interval_seconds=s.events_claim_interval_seconds,
-            ),
+            config=self._config(),
             housekeeping=housekeeping,
         )
         return consumer
 
+    def consumer(self, name: str | None = None) -> EventConsumer:
+        """A consumer of the ``control`` group: sessions, chat, command acks and
+        dead letters in MongoDB. Never touches seats."""
+        s = self.svc.settings
+        client = self._client()
+        handler = EventHandler(
+            chat=self.chat_store, sessions=self.session_store, acks=self.ack_store
+        )
+        indexed = False
+
+        async def ensure_indexes() -> None:
+            nonlocal indexed
+            if not indexed:
+                await history.ensure_history_indexes(self.svc.db)
+                indexed = True
+
+        stream = self._stream(client, s.events_group, name)
+        return self._consumer(stream, handler, self.dead_letters, ensure_indexes)
+
+    def seat_consumer(self, name: str | None = None) -> EventConsumer:
+        """A consumer of the ``seats`` group: seat_confirm / seat_release /
+        room_release in Redis, and relay-reported drains; never waits on MongoDB.
+        Undecodable entries are only counted (the control group stores them)."""
+        s = self.svc.settings
+        client = self._client()
+        seats = RedisEventSeats(
+            client,
+            self.svc.keys,
+            RedisScripts(client),
+            ended_ttl_ms=s.events_ended_ttl_seconds * 1000,
+        )
+        handler = SeatEventHandler(seats=seats, clock=system_clock_ms)
+        stream = self._stream(client, s.events_seats_group, name)
+        return self._consumer(stream, handler, None, lambda: mirror_relay_drains(self.svc))
+
     def start(self) -> list[asyncio.Task[None]]:
-        """The consumer task, if ``PLAZA_EVENTS_CONSUMER`` is on."""
+        """Both consumer tasks, if ``PLAZA_EVENTS_CONSUMER`` is on."""
         if not self.svc.settings.events_consumer:
             return []
-        return [asyncio.create_task(self.consumer().run(), name="events-consumer")]
+        return [
+            asyncio.create_task(self.seat_consumer().run(), name="events-seats"),
+            asyncio.create_task(self.consumer().run(), name="events-consumer"),
+        ]
 
     async def close(self) -> None:
         for c in self._clients:

@@ -7,6 +7,10 @@ local CONFIRMED = 9007199254740991
 
 local function room_key(P, room) return P .. 'room:' .. room end
 local function seats_key(P, room) return P .. 'room:' .. room .. ':seats' end
+-- Hash user -> relay session id of the session that confirmed the user's seat.
+local function sessions_key(P, room) return P .. 'room:' .. room .. ':sessions' end
+-- Present (with a TTL) once RELAY reported its session SESSION ended.
+local function ended_key(P, relay, session) return P .. 'ended:' .. relay .. ':' .. session end
 
 -- Drop the room's expired reservations, keep every counter exact, refresh the
 -- world's occupancy index and the room's empty_since mark. Returns the seat count.
@@ -18,6 +22,7 @@ local function purge(P, room, now)
   if #expired > 0 then
     redis.call('ZREMRANGEBYSCORE', sk, '-inf', now)
     for _, u in ipairs(expired) do
+      redis.call('HDEL', sessions_key(P, room), u)
       if redis.call('HGET', P .. 'user_seats', u) == room then
         redis.call('HDEL', P .. 'user_seats', u)
       end
@@ -40,6 +45,7 @@ end
 -- Remove one user's seat from a room (no-op when absent). Returns 1 if removed.
 local function drop_seat(P, room, user)
   local removed = redis.call('ZREM', seats_key(P, room), user)
+  redis.call('HDEL', sessions_key(P, room), user)
   if removed == 1 then
     local rk = room_key(P, room)
     local relay = redis.call('HGET', rk, 'relay')
@@ -71,6 +77,6 @@ local function release_room(P, room)
   end
   if world then redis.call('ZREM', P .. 'world:' .. world .. ':rooms', room) end
   redis.call('SREM', P .. 'rooms', room)
-  redis.call('DEL', rk, sk)
+  redis.call('DEL', rk, sk, sessions_key(P, room))
   return relay or ''
 end

@@ -1,10 +1,17 @@
 -- seat_confirm: the relay admitted USER to ROOM; its seat no longer expires.
--- KEYS[1] P .. 'relays'   ARGV P, room, user[, relay]
+-- KEYS[1] P .. 'relays'   ARGV P, room, user[, relay[, session]]
 -- RELAY (optional, '' = any): the relay that reported it; a room now assigned to
 -- another relay is left alone (a late event of the room's previous relay).
+-- SESSION (optional, '' = none): the relay's session id. A session that relay
+-- already reported ended (seat_release with a tombstone) is not confirmed: its
+-- join event arrived after its leave (redelivered or claimed late). The session
+-- is recorded as the seat's holder, so a late leave of an older session of the
+-- same user does not free it.
 -- Returns 1 if the seat was confirmed, 0 if the room is unknown to allocation,
--- -1 if the room is on another relay.
-local P, room, user, from = ARGV[1], ARGV[2], ARGV[3], ARGV[4] or ''
+-- -1 if the room is on another relay, -2 if the session already ended.
+-- Idempotent: applying it again leaves the same state.
+local P, room, user, from, session = ARGV[1], ARGV[2], ARGV[3], ARGV[4] or '', ARGV[5] or ''
+if session ~= '' and redis.call('EXISTS', ended_key(P, from, session)) == 1 then return -2 end
 local rk = room_key(P, room)
 local relay = redis.call('HGET', rk, 'relay')
 if not relay then return 0 end
@@ -14,6 +21,7 @@ if cur and cur ~= room then drop_seat(P, cur, user) end
 local added = redis.call('ZADD', seats_key(P, room), CONFIRMED, user)
 if added == 1 then redis.call('HINCRBY', P .. 'relay_seats', relay, 1) end
 redis.call('HSET', P .. 'user_seats', user, room)
+if session ~= '' then redis.call('HSET', sessions_key(P, room), user, session) end
 redis.call('ZADD', P .. 'world:' .. redis.call('HGET', rk, 'world') .. ':rooms',
   redis.call('ZCARD', seats_key(P, room)), room)
 redis.call('HDEL', rk, 'empty_since')

@@ -1,12 +1,26 @@
 -- seat_release: USER left ROOM (or its reservation is cancelled).
--- KEYS[1] P .. 'relays'   ARGV P, room, user, now_ms[, relay]
+-- KEYS[1] P .. 'relays'   ARGV P, room, user, now_ms[, relay[, session, ended_ttl_ms]]
 -- RELAY (optional, '' = any): the relay that reported it; a room now assigned to
 -- another relay is left alone (a late event of the room's previous relay).
--- Returns 1 if a seat was freed.
+-- SESSION (optional, '' = none): the relay's session id that ended. With
+-- ENDED_TTL_MS > 0 a tombstone (relay, session) is kept that long, so a late
+-- seat_confirm of this session changes nothing. A seat held by another (newer)
+-- session of the user is left alone, and so is everything when the tombstone was
+-- already there (this leave was applied before: a redelivery must not free a
+-- seat the user took again since).
+-- Returns 1 if a seat was freed. Idempotent.
 local P, room, user, now, from = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5] or ''
+local session, ttl = ARGV[6] or '', tonumber(ARGV[7] or '0')
+if session ~= '' and ttl > 0 then
+  if not redis.call('SET', ended_key(P, from, session), '1', 'PX', ttl, 'NX') then return 0 end
+end
 if from ~= '' then
   local relay = redis.call('HGET', room_key(P, room), 'relay')
   if relay and relay ~= from then return 0 end
+end
+if session ~= '' then
+  local holder = redis.call('HGET', sessions_key(P, room), user)
+  if holder and holder ~= session then return 0 end
 end
 local removed = drop_seat(P, room, user)
 if redis.call('ZCARD', seats_key(P, room)) == 0 and redis.call('EXISTS', room_key(P, room)) == 1 then

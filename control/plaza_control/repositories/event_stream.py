@@ -37,30 +37,94 @@ class GroupInfo(msgspec.Struct, frozen=True):
     lag: int
 
 
+def entry_before(entry_id: str) -> str:
+    """The largest stream id smaller than ``entry_id`` (``0`` for the first)."""
+    ms, _, seq = entry_id.partition("-")
+    if int(seq or 0) > 0:
+        return f"{ms}-{int(seq) - 1}"
+    if int(ms) > 0:
+        return f"{int(ms) - 1}-{2**64 - 1}"
+    return "0"
+
+
 class RedisEventStream:
-    """One consumer of the ``control`` group. Not thread-safe; one task uses it.
+    """One consumer of one group (``control`` or ``seats``). Not thread-safe; one
+    task uses it.
 
     Contract: ``read`` with ``pending=True`` returns this consumer's delivered but
     unacknowledged entries (from the start of its pending list), else new ones,
-    blocking up to ``block_ms``. Nothing is acknowledged until ``ack``."""
+    blocking up to ``block_ms``. Nothing is acknowledged until ``ack``.
 
-    def __init__(self, client: Redis, keys: RedisKeys, group: str, consumer: str) -> None:
+    ``siblings``: the other groups of this version, created together with this
+    one (one MULTI, all at 0). ``follow``: a group that, when it exists without
+    this one, was created by a version without this group (an upgrade); this
+    group then starts where ``follow`` still has work instead of at 0."""
+
+    def __init__(
+        self,
+        client: Redis,
+        keys: RedisKeys,
+        group: str,
+        consumer: str,
+        *,
+        siblings: tuple[str, ...] = (),
+        follow: str = "",
+    ) -> None:
         self._r = client
         self.stream = keys.events
         self.group = group
         self.consumer = consumer
+        self._siblings = tuple(g for g in siblings if g != group)
+        self._follow = follow if follow != group else ""
+
+    async def _groups(self) -> dict[str, dict[Any, Any]]:
+        try:
+            infos = await self._r.xinfo_groups(self.stream)
+        except ResponseError as exc:
+            if "no such key" in str(exc).lower():
+                return {}
+            raise
+        return {_s(g.get("name", b"")): g for g in infos}
 
     async def ensure_group(self) -> bool:
-        """Create the group (and the stream) at the start of the stream; True if
-        created now. Starting at 0, not $, keeps events a relay wrote before the
-        first control plane started (or after Redis lost the group)."""
+        """Create the group (and the stream) if missing; True if created now.
+
+        New groups start at 0, not $, which keeps events a relay wrote before the
+        first control plane started (or after Redis lost the groups), and are
+        created with their siblings in one transaction, so no process ever sees
+        one of them without the others. Only a group left by an older version
+        (``follow`` present, this group absent) makes this group start later:
+        just before ``follow``'s oldest unacknowledged entry, else after its last
+        delivered one. Everything before was applied by that older version."""
+        groups = await self._groups()
+        if self.group in groups:
+            return False
         try:
-            await self._r.xgroup_create(self.stream, self.group, id="0", mkstream=True)
+            if self._follow and self._follow in groups:
+                start = await self._position(self._follow, groups[self._follow])
+                await self._r.xgroup_create(self.stream, self.group, id=start, mkstream=True)
+                return True
+            pipe = self._r.pipeline(transaction=True)
+            for g in (self.group, *self._siblings):
+                pipe.xgroup_create(self.stream, g, id="0", mkstream=True)
+            results = await pipe.execute(raise_on_error=False)
         except ResponseError as exc:
             if "BUSYGROUP" in str(exc):
                 return False
             raise
-        return True
+        mine = results[0]
+        for res in results:
+            if isinstance(res, Exception) and "BUSYGROUP" not in str(res):
+                raise res
+        return not isinstance(mine, Exception)
+
+    async def _position(self, group: str, info: dict[Any, Any]) -> str:
+        if int(info.get("pending") or 0) > 0:
+            summary: Any = await self._r.xpending(self.stream, group)
+            oldest = summary.get("min") if summary else None
+            if oldest:
+                return entry_before(_s(oldest))
+        return _s(info.get("last-delivered-id") or b"0")
 
     async def read(self, count: int, block_ms: int, pending: bool) -> list[Entry]:
         res: Any = await self._r.xreadgroup(
@@ -92,11 +156,11 @@ class RedisEventStream:
         return int(await self._r.xack(self.stream, self.group, *ids))
 
     async def info(self) -> GroupInfo:
-        for g in await self._r.xinfo_groups(self.stream):
-            if _s(g.get("name", b"")) == self.group:
-                lag = g.get("lag")
-                return GroupInfo(int(g.get("pending") or 0), -1 if lag is None else int(lag))
-        return GroupInfo(0, -1)
+        g = (await self._groups()).get(self.group)
+        if g is None:
+            return GroupInfo(0, -1)
+        lag = g.get("lag")
+        return GroupInfo(int(g.get("pending") or 0), -1 if lag is None else int(lag))
 
     async def forget_idle_consumers(self, idle_ms: int) -> int:
         """Delete consumers of the group with nothing pending, idle longer than
@@ -112,21 +176,37 @@ class RedisEventStream:
 
 
 class RedisEventSeats:
-    """Seat and room scripts with the reporting relay as a guard."""
+    """Seat and room scripts with the reporting relay as a guard, and the relay's
+    session id as the idempotency key of member events (docs/redis.md)."""
 
-    def __init__(self, client: Redis, keys: RedisKeys, scripts: RedisScripts) -> None:
+    def __init__(
+        self, client: Redis, keys: RedisKeys, scripts: RedisScripts, ended_ttl_ms: int = 0
+    ) -> None:
         self._k = keys
         self._s = scripts
+        self._ended_ttl_ms = ended_ttl_ms
 
-    async def confirm(self, room_id: str, user_id: str, relay_id: str) -> bool:
+    async def confirm(self, room_id: str, user_id: str, relay_id: str, session_id: str = "") -> int:
+        """1 confirmed; 0 room unknown; -1 room on another relay; -2 session ended."""
         res = await self._s["seat_confirm"](
-            keys=[self._k.relays], args=[self._k.alloc, room_id, user_id, relay_id]
+            keys=[self._k.relays], args=[self._k.alloc, room_id, user_id, relay_id, session_id]
         )
-        return int(res) == 1
+        return int(res)
 
-    async def release(self, room_id: str, user_id: str, relay_id: str, now_ms: int) -> bool:
+    async def release(
+        self, room_id: str, user_id: str, relay_id: str, now_ms: int, session_id: str = ""
+    ) -> bool:
         res = await self._s["seat_release"](
-            keys=[self._k.relays], args=[self._k.alloc, room_id, user_id, now_ms, relay_id]
+            keys=[self._k.relays],
+            args=[
+                self._k.alloc,
+                room_id,
+                user_id,
+                now_ms,
+                relay_id,
+                session_id,
+                self._ended_ttl_ms if session_id else 0,
+            ],
         )
         return bool(res)
 
