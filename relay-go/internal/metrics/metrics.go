@@ -27,6 +27,7 @@ type Metrics struct {
 	TickDuration     prometheus.Histogram
 	SendQueueDrops   *prometheus.CounterVec
 	SlowConsumers    prometheus.Counter
+	RoomBacklogged   prometheus.Counter
 	TicketRejections *prometheus.CounterVec
 	Closes           *prometheus.CounterVec
 	ErrorsSent       *prometheus.CounterVec
@@ -53,17 +54,18 @@ func New() *Metrics {
 	m.BytesIn = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "bytes_in_total", Help: "Client frame payload bytes received, by message kind."}, []string{"kind"})
 	m.MessagesOut = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "messages_out_total", Help: "Frames written to sockets, by message kind."}, []string{"kind"})
 	m.BytesOut = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "bytes_out_total", Help: "Frame payload bytes written to sockets, by message kind."}, []string{"kind"})
-	m.TickDuration = prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: ns, Name: "tick_duration_seconds", Help: "Time one room tick takes (collect, interest, encode, enqueue).",
+	m.TickDuration = prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: ns, Name: "tick_duration_seconds", Help: "Time one room tick takes (collect, interest, encode, enqueue, and the socket writes it flushes).",
 		Buckets: []float64{0.00001, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05}})
 	m.SendQueueDrops = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "send_queue_drops_total", Help: "Frames dropped from send queues (movement: replaced by a newer batch)."}, []string{"kind"})
 	m.SlowConsumers = prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "slow_consumer_closes_total", Help: "Sessions closed because their reliable send queue overflowed."})
+	m.RoomBacklogged = prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "room_backlogged_total", Help: "Times a session's chat/emote/state input found its room's inbox full and waited in the session's backlog."})
 	m.TicketRejections = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "ticket_rejections_total", Help: "Refused join tickets, by reason."}, []string{"reason"})
 	m.Closes = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "closes_total", Help: "Connections the relay closed, by close code."}, []string{"code"})
 	m.ErrorsSent = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "errors_sent_total", Help: "Error frames sent, by error code."}, []string{"code"})
 	m.EventsPublished = prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "events_published_total", Help: "Room events handed to the event sink."})
 	m.Commands = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "commands_total", Help: "Operator commands executed, by kind and result."}, []string{"kind", "result"})
 	for _, c := range []prometheus.Collector{m.Connections, m.Sessions, m.Rooms, m.Draining, m.MessagesIn, m.BytesIn, m.MessagesOut, m.BytesOut,
-		m.TickDuration, m.SendQueueDrops, m.SlowConsumers, m.TicketRejections, m.Closes, m.ErrorsSent, m.EventsPublished, m.Commands} {
+		m.TickDuration, m.SendQueueDrops, m.SlowConsumers, m.RoomBacklogged, m.TicketRejections, m.Closes, m.ErrorsSent, m.EventsPublished, m.Commands} {
 		f(c)
 	}
 	for i := 0; i <= int(protocol.MessageAnnouncement); i++ {

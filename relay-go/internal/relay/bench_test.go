@@ -71,8 +71,11 @@ func benchRoom(b testing.TB, world coord.WorldConfig, n int, edit func(*HubConfi
 	for i := 0; i < n; i++ {
 		s := h.Accept(&countingConn{}, nil).(*Session)
 		s.Frame(wire.NewEncoder(256).Hello(signer.Mint(tickettest.Claims(testRelay, "bench", fmt.Sprintf("u%d", i))), "bench", 1), false)
-		if s.state.Load() != stateJoined {
-			b.Fatal("join failed")
+		// The join runs on its own goroutine.
+		for deadline := time.Now().Add(5 * time.Second); s.state.Load() != stateJoined; time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) || s.closing.Load() {
+				b.Fatal("join failed")
+			}
 		}
 		sessions = append(sessions, s)
 	}

@@ -157,16 +157,17 @@ func (h *Hub) schedule(s *Session) {
 	select {
 	case h.flushq <- s:
 	default:
-		go s.flush()
+		go s.flush(nil)
 	}
 }
 
 func (h *Hub) flushWorker() {
 	defer h.wg.Done()
+	var scratch [][]byte
 	for {
 		select {
 		case s := <-h.flushq:
-			s.flush()
+			scratch = s.flush(scratch)
 		case <-h.stopped:
 			return
 		}

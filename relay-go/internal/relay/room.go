@@ -47,6 +47,7 @@ type Room struct {
 	enc        *wire.Encoder
 	// owned are sessions whose flush this room's pushes own (room_flush.go).
 	owned       []*Session
+	scratch     [][]byte // frame list reused by flushes
 	ticker      *time.Ticker
 	ticking     bool
 	emptySince  time.Time

@@ -41,7 +41,7 @@ func (r *Room) queueReliable(s *Session, frame []byte) bool {
 	if s.roomOwned {
 		if n, _ := s.q.Len(); n >= s.hub.cfg.SendQueue/2 {
 			s.roomOwned = false
-			s.flush()
+			r.scratch = s.flush(r.scratch)
 		}
 	}
 	return true
@@ -69,7 +69,7 @@ func (r *Room) flushOwned() {
 	for i, s := range r.owned {
 		if s.roomOwned { // not flushed early by queueReliable
 			s.roomOwned = false
-			s.flush()
+			r.scratch = s.flush(r.scratch)
 		}
 		r.owned[i] = nil
 	}

@@ -43,6 +43,7 @@ type Session struct {
 	// Set by the hello path after the join; only the receive path reads them.
 	memberID uint32
 	lim      *sessionLimits
+	in       inbound // receive-side ordering (session_order.go)
 	// roomOwned: the room's push owns this session's next flush (only the
 	// room goroutine touches it; see room_flush.go).
 	roomOwned bool
@@ -194,50 +195,35 @@ func (s *Session) closeSlow() {
 }
 
 // flush writes queued frames until the queue is empty or the socket is
-// congested. It runs on a flush worker, never on a room goroutine; at most
-// one flush per session runs at a time (the queue's scheduled flag).
-func (s *Session) flush() {
+// congested. It runs on a room goroutine (room_flush.go) or a flush worker;
+// at most one flush per session runs at a time (the queue's scheduled
+// flag). scratch is the caller's reusable frame list (a list built here
+// would escape to the heap through the Conn interface, one allocation per
+// flush); the possibly grown list is returned for reuse.
+func (s *Session) flush(scratch [][]byte) [][]byte {
 	high := s.hub.cfg.SendBufferBytes
 	// Everything queued goes out in one socket write (up to maxFlushBytes):
 	// a tick's movement batch plus the chat lines since the last flush cost
 	// one syscall, not one each. Frames keep their queue order.
-	var (
-		arr     [16][]byte
-		batch   = arr[:0]
-		pending int
-	)
-	send := func() bool {
-		if len(batch) == 0 {
-			return true
-		}
-		if err := s.conn.WriteBinaryBatch(batch); err != nil {
-			s.q.Close()
-			return false
-		}
-		for _, f := range batch {
-			s.hub.metrics.Out(wire.PeekType(f), len(f))
-			s.hub.bytesOut.Add(uint64(len(f)))
-		}
-		batch, pending = batch[:0], 0
-		return true
-	}
+	batch, pending := scratch[:0], 0
 	for {
 		if s.conn.Buffered()+pending > high {
-			if !send() {
-				return
+			if !s.write(batch) {
+				return batch[:0]
 			}
 			s.q.Pop(true) // mark idle; Writable reschedules
 			s.conn.NotifyWritable()
-			return
+			return batch[:0]
 		}
 		// A Pop that finds the queue empty marks it idle, and the next push
 		// schedules another flush, possibly on another worker: write what
 		// we hold before that can happen, or frames would overtake it.
 		if len(batch) > 0 {
 			if reliable, movement := s.q.Len(); reliable == 0 && !movement {
-				if !send() {
-					return
+				if !s.write(batch) {
+					return batch[:0]
 				}
+				batch, pending = batch[:0], 0
 				continue
 			}
 		}
@@ -247,14 +233,38 @@ func (s *Session) flush() {
 				s.q.Close()
 				s.conn.Close(uint16(c.code), c.reason)
 			}
-			return
+			return batch[:0]
 		}
 		batch = append(batch, f)
 		pending += len(f)
-		if pending >= maxFlushBytes && !send() {
-			return
+		if pending >= maxFlushBytes {
+			if !s.write(batch) {
+				return batch[:0]
+			}
+			batch, pending = batch[:0], 0
 		}
 	}
+}
+
+// write sends batch in one socket write; false means the connection
+// failed (its queue is closed).
+func (s *Session) write(batch [][]byte) bool {
+	if len(batch) == 0 {
+		return true
+	}
+	err := s.conn.WriteBinaryBatch(batch)
+	if err == nil {
+		for _, f := range batch {
+			s.hub.metrics.Out(wire.PeekType(f), len(f))
+			s.hub.bytesOut.Add(uint64(len(f)))
+		}
+	}
+	clear(batch) // the scratch list must not keep frames alive
+	if err != nil {
+		s.q.Close()
+		return false
+	}
+	return true
 }
 
 // maxFlushBytes bounds one batched socket write.

@@ -16,8 +16,11 @@ import (
 	"github.com/plaza-dev/plaza/relay-go/internal/wire"
 )
 
-// Frame implements transport.Peer: one client message. It runs serially per
-// session. Every case of docs/protocol.md's bad-input table starts here.
+// Frame implements transport.Peer: one client message. The transport calls
+// it serially per session on its event-loop goroutine, so it never blocks
+// (session_order.go: the Hello is handled on a goroutine of its own, and
+// inputs for a busy room wait in the session's backlog). Every case of
+// docs/protocol.md's bad-input table starts here.
 func (s *Session) Frame(data []byte, text bool) {
 	now := time.Now()
 	s.lastRecv.Store(now.UnixNano())
@@ -29,6 +32,15 @@ func (s *Session) Frame(data []byte, text bool) {
 		s.closeGraceful(common.CloseCodeProtocolViolation, "text frames are not part of the protocol", common.LeaveReasonDisconnected)
 		return
 	}
+	if s.state.Load() != stateJoined {
+		s.beforeJoin(data)
+		return
+	}
+	s.joinedFrame(data, now)
+}
+
+// joinedFrame handles one binary frame of a joined session.
+func (s *Session) joinedFrame(data []byte, now time.Time) {
 	var f wire.Frame
 	err := wire.Decode(data, &f)
 	var de *wire.DecodeError
@@ -39,19 +51,6 @@ func (s *Session) Frame(data []byte, text bool) {
 		s.hub.metrics.In(de.Type, len(data))
 	} else {
 		s.hub.metrics.In(f.Type, len(data))
-	}
-
-	if st := s.state.Load(); st != stateJoined {
-		if st == stateJoining { // cannot happen: frames are serial per connection
-			return
-		}
-		if de != nil || f.Type != protocol.MessageHello {
-			s.closeGraceful(common.CloseCodeHelloExpected, "the first frame must be a valid Hello", common.LeaveReasonDisconnected)
-			return
-		}
-		s.state.Store(stateJoining)
-		s.hello(&f.Hello)
-		return
 	}
 
 	if de != nil {
@@ -97,7 +96,7 @@ func (s *Session) Frame(data []byte, text bool) {
 		case !utf8.ValidString(c.Text):
 			s.sendError(common.ErrorCodeChatInvalidUtf8, "chat is not valid UTF-8", c.RequestID, f.Type)
 		default:
-			s.toRoom(roomInput{kind: inChat, s: s, text: c.Text, reqID: c.RequestID})
+			s.toRoom(roomInput{kind: inChat, s: s, text: c.Text, reqID: c.RequestID}, f.Type)
 		}
 	case protocol.MessageEmoteSend:
 		e := &f.Emote
@@ -108,7 +107,7 @@ func (s *Session) Frame(data []byte, text bool) {
 			s.sendError(common.ErrorCodeEmoteInvalid, fmt.Sprintf("emote must be 1..%d bytes of UTF-8", maxEmoteBytes), e.RequestID, f.Type)
 			return
 		}
-		s.toRoom(roomInput{kind: inEmote, s: s, text: e.Emote, reqID: e.RequestID})
+		s.toRoom(roomInput{kind: inEmote, s: s, text: e.Emote, reqID: e.RequestID}, f.Type)
 	case protocol.MessageStateSet:
 		st := &f.State
 		if !s.allow(&lim.state, now, f.Type, st.RequestID) || !s.permitted(ticket.PermState, f.Type, st.RequestID) {
@@ -116,7 +115,7 @@ func (s *Session) Frame(data []byte, text bool) {
 		}
 		s.toRoom(roomInput{kind: inState, s: s, reqID: st.RequestID, set: roomstate.Set{
 			Key: st.Key, Value: st.Value, CompareAndSet: st.CompareAndSet, ExpectedVersion: st.ExpectedVersion, Delete: st.Delete,
-		}})
+		}}, f.Type)
 	case protocol.MessagePing:
 		p := &f.Ping
 		if !s.allow(&lim.ping, now, f.Type, p.RequestID) {
@@ -155,17 +154,6 @@ func (s *Session) permitted(p ticket.Perms, typ protocol.Message, requestID uint
 	return false
 }
 
-// toRoom hands a reliable input to the room. It blocks while the room's
-// inbox is full (backpressure on this one connection), never longer than
-// the room lives.
-func (s *Session) toRoom(in roomInput) {
-	r := s.room.Load()
-	select {
-	case r.inbox <- in:
-	case <-r.done:
-	}
-}
-
 func finite(t *wire.Transform) bool {
 	for _, v := range t.Position {
 		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
@@ -185,8 +173,10 @@ func finite(t *wire.Transform) bool {
 	return true
 }
 
-// hello verifies the ticket and joins the room. On any refusal the session
-// is closed with the refusal's close code.
+// hello verifies the ticket and joins the room, on its own goroutine. On
+// any refusal the session is closed with the refusal's close code; on
+// success the frames that arrived meanwhile are handled, then the session
+// is joined.
 func (s *Session) hello(h *wire.Hello) {
 	h0 := s.hub
 	if h.ProtocolVersion != uint16(common.ProtocolVersionV1) {
@@ -235,8 +225,8 @@ func (s *Session) hello(h *wire.Hello) {
 		maxChatBytes: w.MaxChatBytes,
 	}
 	s.memberID = res.memberID
-	s.state.Store(stateJoined)
 	s.log().Info("session joined", "member", res.memberID, "client", h.ClientVersion)
+	s.admitEarly()
 }
 
 func (s *Session) refuseTicket(r ticket.Reason, err error) {

@@ -37,10 +37,9 @@ type Server struct {
 
 	mu      sync.Mutex
 	ln      net.Listener
-	conns   sync.Map // *nbio.Conn -> *nbConn (for OnWrittenSize)
-	handoff sync.Map // *nbio.Conn -> struct{}; -race builds only, see NewServer
+	conns   *connTable // *nbio.Conn -> *nbConn (for OnWrittenSize)
+	handoff sync.Map   // *nbio.Conn -> struct{}; -race builds only, see NewServer
 	open    atomic.Int64
-	pool    *workerPool // runs message callbacks
 }
 
 // NewServer validates cfg and prepares (but does not start) the server.
@@ -55,7 +54,7 @@ func NewServer(cfg Config) (*Server, error) {
 		cfg.HandshakeTimeout = 5 * time.Second
 	}
 	logging.SetLevel(logging.LevelNone)
-	s := &Server{cfg: cfg, pool: newWorkerPool(defaultWorkers(), 4096)}
+	s := &Server{cfg: cfg, conns: newConnTable()}
 
 	u := websocket.NewUpgrader()
 	u.CheckOrigin = cfg.CheckOrigin
@@ -99,7 +98,9 @@ func NewServer(cfg Config) (*Server, error) {
 			return
 		}
 		if nc.done.CompareAndSwap(false, true) {
-			s.conns.Delete(nc.nbc)
+			if nc.nbc != nil {
+				s.conns.remove(nc.nbc, nc)
+			}
 			s.open.Add(-1)
 			nc.peer.Closed(err)
 		}
@@ -122,7 +123,7 @@ func NewServer(cfg Config) (*Server, error) {
 		// Nothing on this listener takes a body; bound what nbio buffers.
 		MaxHTTPBodySize: 4 << 10,
 		ReadLimit:       4*cfg.MaxFrameBytes + 64<<10,
-		ServerExecutor:  s.pool.Go,
+		ServerExecutor:  inline,
 		Listen: func(network, addr string) (net.Listener, error) {
 			ln, err := net.Listen(network, addr)
 			if err == nil {
@@ -160,8 +161,8 @@ func NewServer(cfg Config) (*Server, error) {
 		s.engine.OnClose(func(c net.Conn, _ error) { s.handoff.Delete(c) })
 	}
 	s.engine.OnWrittenSize(func(c *nbio.Conn, _ []byte, n int) {
-		if v, ok := s.conns.Load(c); ok {
-			v.(*nbConn).written(n)
+		if nc := s.conns.load(c); nc != nil {
+			nc.written(n)
 		}
 	})
 	return s, nil
@@ -190,9 +191,7 @@ func (s *Server) Open() int { return int(s.open.Load()) }
 
 // Shutdown stops listening and closes every connection.
 func (s *Server) Shutdown(ctx context.Context) error {
-	err := s.engine.Shutdown(ctx)
-	s.pool.Stop()
-	return err
+	return s.engine.Shutdown(ctx)
 }
 
 func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
@@ -210,12 +209,14 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	}
 	nc := &nbConn{ws: wc, nbc: nbc, low: int64(s.cfg.SendBufferBytes / 2)}
 	if nbc != nil {
-		s.conns.Store(nbc, nc)
+		s.conns.store(nbc, nc)
 	}
 	s.open.Add(1)
 	peer := s.cfg.Accept(nc, r)
 	if peer == nil {
-		s.conns.Delete(nbc)
+		if nbc != nil {
+			s.conns.remove(nbc, nc)
+		}
 		s.open.Add(-1)
 		nc.done.Store(true)
 		_ = wc.Conn.Close()

@@ -40,6 +40,10 @@ type Conn interface {
 // Peer receives a connection's events. The library calls Frame serially per
 // connection, in arrival order; Writable and Closed may come from any
 // goroutine. Closed is called exactly once.
+//
+// Frame, Alive and Closed run on the transport's event loop, which serves
+// many connections: they must not block (hand slow work to a goroutine of
+// your own, keeping the connection's order yourself).
 type Peer interface {
 	// Frame is one complete message; data is only valid during the call.
 	// text is true for a text (opcode 1) message.

@@ -1,0 +1,129 @@
+package relay
+
+import (
+	"context"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/plaza-dev/plaza/relay-go/gen/plaza/common"
+	"github.com/plaza-dev/plaza/relay-go/internal/coord"
+	"github.com/plaza-dev/plaza/relay-go/internal/ticket/tickettest"
+	"github.com/plaza-dev/plaza/relay-go/internal/wire"
+)
+
+// gatedAssignments holds every join at the assignment check until open is
+// closed, so a test controls when a join finishes.
+type gatedAssignments struct{ open chan struct{} }
+
+func (g *gatedAssignments) Assigned(ctx context.Context, _ string) (bool, error) {
+	select {
+	case <-g.open:
+		return true, nil
+	case <-ctx.Done():
+		return false, ctx.Err()
+	}
+}
+
+// gatedSession starts a session whose Hello is accepted but whose join
+// waits for the gate.
+func gatedSession(t *testing.T) (*Session, *coord.MemoryEvents, chan struct{}) {
+	t.Helper()
+	gate := &gatedAssignments{open: make(chan struct{})}
+	events := coord.NewMemoryEvents(1000)
+	h, signer := benchHub(t, coord.DefaultWorldConfig(), func(c *HubConfig) {
+		c.Assignments = gate
+		c.Events = events
+	})
+	s := h.Accept(&countingConn{}, nil).(*Session)
+	s.Frame(wire.NewEncoder(256).Hello(signer.Mint(tickettest.Claims(testRelay, "gated", "early-bird")), "test", 1), false)
+	if s.state.Load() != stateJoining {
+		t.Fatalf("state %d after Hello, want joining", s.state.Load())
+	}
+	return s, events, gate.open
+}
+
+// Frames sent before the join finished take effect after it, in order;
+// Frame never waits for the join (it returns while the gate is shut).
+func TestFramesBeforeWelcomeKeepTheirOrder(t *testing.T) {
+	s, events, open := gatedSession(t)
+	enc := wire.NewEncoder(256)
+	for _, line := range []string{"one", "two", "three"} {
+		s.Frame(enc.ChatSend(line, 1), false)
+	}
+	close(open)
+	var got []string
+	deadline := time.Now().Add(5 * time.Second)
+	for len(got) < 3 && time.Now().Before(deadline) {
+		got = got[:0]
+		for _, e := range events.Events() {
+			if e.Kind == coord.EventChat {
+				got = append(got, e.Text)
+			}
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if len(got) != 3 || got[0] != "one" || got[1] != "two" || got[2] != "three" {
+		t.Fatalf("chat events %q, want one two three", got)
+	}
+	waitFor(t, func() bool { return s.state.Load() == stateJoined })
+}
+
+// A client that floods frames while its join is pending is closed with
+// ProtocolViolation once it passes the early-frame bound.
+func TestTooManyFramesBeforeWelcome(t *testing.T) {
+	s, _, open := gatedSession(t)
+	defer close(open)
+	ping := wire.NewEncoder(64).Ping(1, 1)
+	for i := 0; i < maxEarlyFrames+1; i++ {
+		s.Frame(ping, false)
+	}
+	c := s.closeArg.Load()
+	if c == nil || c.code != common.CloseCodeProtocolViolation {
+		t.Fatalf("close %+v, want ProtocolViolation", c)
+	}
+}
+
+// A room input that finds the inbox full waits in the session's backlog
+// (Frame returns at once) and reaches the room in order once it drains.
+func TestFullRoomInboxBacklogKeepsOrder(t *testing.T) {
+	w := coord.DefaultWorldConfig()
+	w.ChatsPerSecond, w.ChatBurst = 1e6, 1000
+	events := coord.NewMemoryEvents(10000)
+	r, sessions := benchRoom(t, w, 2, func(c *HubConfig) { c.Events = events })
+	s := sessions[0]
+	// Hold the room goroutine: it blocks answering an input whose reply
+	// channel nobody reads yet, so its inbox fills up.
+	reply := make(chan roomReply)
+	r.inbox <- roomInput{kind: inUnmute, userID: "nobody", reply: reply}
+	enc := wire.NewEncoder(256)
+	n := inboxSize + 20 // more than the inbox holds
+	start := time.Now()
+	for i := 0; i < n; i++ {
+		s.lastRecv.Store(0)
+		s.Frame(enc.ChatSend("line-"+strconv.Itoa(i), 1), false)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Fatalf("Frame waited %v for a busy room", d)
+	}
+	<-reply
+	waitFor(t, func() bool {
+		c := 0
+		for _, e := range events.Events() {
+			if e.Kind == coord.EventChat {
+				c++
+			}
+		}
+		return c == n
+	})
+	i := 0
+	for _, e := range events.Events() {
+		if e.Kind != coord.EventChat {
+			continue
+		}
+		if want := "line-" + strconv.Itoa(i); e.Text != want {
+			t.Fatalf("chat %d is %q, want %q", i, e.Text, want)
+		}
+		i++
+	}
+}
