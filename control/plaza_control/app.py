@@ -52,9 +52,14 @@ def create_app(settings: Settings, *, background: bool = True) -> Litestar:
             try:
                 yield
             finally:
+                events.stop()
                 for t in tasks:
                     t.cancel()
-                await asyncio.gather(*tasks, return_exceptions=True)
+                _, stuck = await asyncio.wait(tasks, timeout=10) if tasks else (set(), set())
+                if stuck:
+                    # Never hang a shutdown on a task that lost its cancellation.
+                    names = sorted(t.get_name() for t in stuck)
+                    _log.warning("tasks still running at shutdown", tasks=names)
                 await events.close()
         finally:
             await svc.close()

@@ -297,3 +297,12 @@ async def test_mongodb_errors_never_reach_the_seats_group(rig: Rig, tmp_path: Pa
     finally:
         await ev.close()
         await svc.close()
+
+
+async def test_a_stopped_consumer_returns_without_a_cancellation(rig: Rig) -> None:
+    """Shutdown does not depend on the task's cancellation reaching the loop."""
+    c = rig.seat_consumer("s", block_ms=100)
+    task = asyncio.create_task(c.run())
+    await asyncio.sleep(0.3)
+    c.stop()
+    await asyncio.wait_for(task, timeout=5)

@@ -86,17 +86,25 @@ class EventConsumer:
         self._group_ready = False
         #: Read this consumer's own pending entries before new ones.
         self._pending = True
+        self._stopped = False
 
     @property
     def name(self) -> str:
         return self._stream.consumer
 
+    def stop(self) -> None:
+        """Make ``run`` return at its next turn. Cancelling the task alone is not
+        enough on Python 3.11: a cancellation that races with a read timeout
+        inside the Redis client can come back as a timeout error, which the
+        loop treats as a failure and retries (a shutdown then waits forever)."""
+        self._stopped = True
+
     async def run(self) -> None:
-        """Until cancelled. Never raises anything but ``CancelledError``."""
+        """Until cancelled or stopped. Never raises anything but ``CancelledError``."""
         backoff = self._cfg.backoff_min_seconds
         next_claim = 0.0
         _log.info("event consumer started", consumer=self.name, group=self._stream.group)
-        while True:
+        while not self._stopped:
             try:
                 await self._ensure_group()
                 if time.monotonic() >= next_claim:

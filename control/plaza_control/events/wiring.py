@@ -46,6 +46,7 @@ class EventServices:
         self.records = EventRecordsService(self.ack_store, self.session_store)
         self.pacer = JoinPacer(s.join_max_in_flight, s.join_retry_after_seconds)
         self._clients: list[aioredis.Redis] = []
+        self._consumers: list[EventConsumer] = []
 
     def _client(self) -> aioredis.Redis:
         """A Redis connection pool of one consumer: a blocking XREADGROUP holds a
@@ -147,10 +148,15 @@ class EventServices:
         """Both consumer tasks, if ``PLAZA_EVENTS_CONSUMER`` is on."""
         if not self.svc.settings.events_consumer:
             return []
+        self._consumers = [self.seat_consumer(), self.consumer()]
         return [
-            asyncio.create_task(self.seat_consumer().run(), name="events-seats"),
-            asyncio.create_task(self.consumer().run(), name="events-consumer"),
+            asyncio.create_task(c.run(), name=f"events-{c._stream.group}") for c in self._consumers
         ]
+
+    def stop(self) -> None:
+        """Ask the started consumers to return (see ``EventConsumer.stop``)."""
+        for c in self._consumers:
+            c.stop()
 
     async def close(self) -> None:
         for c in self._clients:
