@@ -219,8 +219,11 @@ w3_stack() {
   local ctl_env=("${W3_ENV[@]}" PLAZA_PORT=$W3_CTL_PORT PLAZA_REDIS_URL="$redis_url"
     PLAZA_MONGO_URL="mongodb://127.0.0.1:27517/" PLAZA_KEY_DIR="$RUN_DIR/w3-keys"
     PLAZA_SIGNIN_PER_IP=1000000 PLAZA_SIGNIN_PER_DEVICE=1000000 PLAZA_JOIN_PER_IP=1000000
-    PLAZA_JOIN_PER_USER=1000000 PLAZA_ACCESS_LOG=false PLAZA_LOG_LEVEL=warning)
+    PLAZA_JOIN_PER_USER=1000000 PLAZA_ACCESS_LOG=false PLAZA_LOG_LEVEL=info)
   port_free $W3_CTL_PORT || { SKIPPED[w3]="port $W3_CTL_PORT is taken"; return 1; }
+  # Fresh services only: a Redis or FerretDB left running from an earlier
+  # run would carry its users, seats and stream into this one.
+  port_free 16579 && port_free 27517 || { SKIPPED[w3]="the W3 Redis/FerretDB ports (16579/27517) are taken: stop the earlier run's services"; return 1; }
   W3_SERVICES=1
   env "${W3_ENV[@]}" scripts/services.sh start || return 1
   env "${ctl_env[@]}" "$VENV_DIR/bin/python" -m plaza_control gen-signing-key >/dev/null || return 1
@@ -265,6 +268,8 @@ if wants w3 && budget_left w3; then
       --connect-concurrency 16 --join-timeout 400s || true
     stop_server
     kill -TERM "$CONTROL_PID" 2>/dev/null || true
+    for _ in $(seq 1 150); do kill -0 "$CONTROL_PID" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$CONTROL_PID" 2>/dev/null && log "the W3 control plane ignored SIGTERM for 15 s: killed"
     wait "$CONTROL_PID" 2>/dev/null || true
     w3_stop_services
   else

@@ -140,8 +140,11 @@ func (c *ControlClient) Join(ctx context.Context, session string, local net.IP) 
 	return out, nil
 }
 
-// post sends one JSON request, retrying on 409/429/503 as a real client
-// would; the last failure is returned as a *JoinError with the status.
+// post sends one JSON request, retrying on 409/429/503 and on transport
+// errors (refused, reset, a keep-alive connection the server just closed)
+// as a real client would; both calls are safe to repeat. The last failure
+// is returned as a *JoinError with the status; a request cut off by the
+// run's deadline is kind "deadline", not a server failure.
 func (c *ControlClient) post(ctx context.Context, hc *http.Client, path, bearer string, body, out any, what string) error {
 	b, err := json.Marshal(body)
 	if err != nil {
@@ -176,7 +179,10 @@ func (c *ControlClient) post1(ctx context.Context, hc *http.Client, path, bearer
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return 0, &JoinError{Kind: what + "_http", Err: err}
+		if ctx.Err() != nil {
+			return 0, &JoinError{Kind: "deadline", Err: err}
+		}
+		return 300 * time.Millisecond, &JoinError{Kind: what + "_http", Err: err}
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
