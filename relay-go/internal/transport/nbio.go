@@ -73,6 +73,12 @@ func NewServer(cfg Config) (*Server, error) {
 			nc.Close(uint16(common.CloseCodeMessageTooBig), fmt.Sprintf("frame of %d bytes exceeds %d", len(data), cfg.MaxFrameBytes))
 			return
 		}
+		if !nc.deadlineCleared && nc.nbc != nil {
+			// See serveWS: the first message comes after any late arm of
+			// the HTTP-phase deadline, so clearing it here is final.
+			nc.deadlineCleared = true
+			_ = nc.nbc.SetReadDeadline(time.Time{})
+		}
 		nc.peer.Frame(data, mt == websocket.TextMessage)
 	})
 	u.SetPingHandler(func(c *websocket.Conn, data string) {
@@ -258,11 +264,14 @@ type nbConn struct {
 	peer Peer
 	low  int64
 
-	buffered   atomic.Int64
-	wantWrite  atomic.Bool
-	closing    atomic.Bool
-	done       atomic.Bool
-	closeTimer atomic.Pointer[time.Timer]
+	// deadlineCleared is set by the first message (callbacks for one
+	// connection are serial, so it needs no lock).
+	deadlineCleared bool
+	buffered        atomic.Int64
+	wantWrite       atomic.Bool
+	closing         atomic.Bool
+	done            atomic.Bool
+	closeTimer      atomic.Pointer[time.Timer]
 }
 
 // wireLen is a server frame's size on the wire: payload plus header.
