@@ -120,8 +120,9 @@ type roomReply struct {
 	err      error
 }
 
-// inboxSize bounds a room's pending reliable inputs; a full inbox blocks
-// the sending sessions' receive paths (backpressure), never the room.
+// inboxSize bounds a room's pending reliable inputs; a session whose input
+// finds it full keeps it, in order, in its own backlog (session_order.go),
+// so neither the room nor the transport's event loop ever waits.
 const inboxSize = 128
 
 func newRoom(h *Hub, id, world string, cfg coord.WorldConfig) *Room {
