@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/plaza-dev/plaza/relay-go/gen/plaza/common"
 	"github.com/plaza-dev/plaza/relay-go/internal/coord"
 	"github.com/plaza-dev/plaza/relay-go/internal/ticket/tickettest"
@@ -85,7 +87,9 @@ func TestTooManyFramesBeforeWelcome(t *testing.T) {
 }
 
 // A room input that finds the inbox full waits in the session's backlog
-// (Frame returns at once) and reaches the room in order once it drains.
+// (Frame returns at once) and reaches the room in order once it drains;
+// past the backlog bound inputs are refused with RateLimited, never
+// dropped silently.
 func TestFullRoomInboxBacklogKeepsOrder(t *testing.T) {
 	w := coord.DefaultWorldConfig()
 	w.ChatsPerSecond, w.ChatBurst = 1e6, 1000
@@ -97,7 +101,8 @@ func TestFullRoomInboxBacklogKeepsOrder(t *testing.T) {
 	reply := make(chan roomReply)
 	r.inbox <- roomInput{kind: inUnmute, userID: "nobody", reply: reply}
 	enc := wire.NewEncoder(256)
-	n := inboxSize + 20 // more than the inbox holds
+	n := inboxSize + maxBacklog + 10 // more than the inbox and the backlog hold
+	refusedBefore := testutil.ToFloat64(r.hub.metrics.ErrorsSent.WithLabelValues("RateLimited"))
 	start := time.Now()
 	for i := 0; i < n; i++ {
 		s.lastRecv.Store(0)
@@ -105,6 +110,12 @@ func TestFullRoomInboxBacklogKeepsOrder(t *testing.T) {
 	}
 	if d := time.Since(start); d > time.Second {
 		t.Fatalf("Frame waited %v for a busy room", d)
+	}
+	refused := int(testutil.ToFloat64(r.hub.metrics.ErrorsSent.WithLabelValues("RateLimited")) - refusedBefore)
+	// The room took the held input off the inbox (or was about to), so
+	// 10 or 11 inputs did not fit.
+	if refused < 10 || refused > 11 {
+		t.Fatalf("%d inputs refused with RateLimited, want 10 or 11", refused)
 	}
 	<-reply
 	waitFor(t, func() bool {
@@ -114,7 +125,7 @@ func TestFullRoomInboxBacklogKeepsOrder(t *testing.T) {
 				c++
 			}
 		}
-		return c == n
+		return c == n-refused
 	})
 	i := 0
 	for _, e := range events.Events() {
