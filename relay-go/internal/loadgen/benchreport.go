@@ -216,6 +216,7 @@ func fanoutRows(rs []*Report) []row {
 			return fmt.Sprintf("%d / %d (%.1f)", r.MovesSent, r.MovesTarget, r.MoveSendLag.P99)
 		})},
 		{"movement updates delivered per s", col(func(r *Report) string { return f0(r.MovementPerSec) })},
+		{"repeated updates received (not counted as delivered)", col(func(r *Report) string { return fmt.Sprint(r.MovementRepeats) })},
 		{"server CPU, cores (avg over window)", col(func(r *Report) string { return f2(srv(r).CPUCoresAvg) })},
 		{"server write syscalls per s (bytes per write)", col(func(r *Report) string {
 			s := srv(r)
