@@ -39,14 +39,23 @@ func (s *Session) Frame(data []byte, text bool) {
 	s.joinedFrame(data, now)
 }
 
+// asDecodeError returns err as a *wire.DecodeError (nil for nil). Kept out
+// of joinedFrame so its errors.As target is only allocated on errors.
+func asDecodeError(err error) *wire.DecodeError {
+	if err == nil {
+		return nil
+	}
+	var de *wire.DecodeError
+	if !errors.As(err, &de) {
+		de = &wire.DecodeError{Code: common.ErrorCodeMalformedFrame, Msg: err.Error()}
+	}
+	return de
+}
+
 // joinedFrame handles one binary frame of a joined session.
 func (s *Session) joinedFrame(data []byte, now time.Time) {
 	var f wire.Frame
-	err := wire.Decode(data, &f)
-	var de *wire.DecodeError
-	if err != nil && !errors.As(err, &de) {
-		de = &wire.DecodeError{Code: common.ErrorCodeMalformedFrame, Msg: err.Error()}
-	}
+	de := asDecodeError(wire.Decode(data, &f))
 	if de != nil {
 		s.hub.metrics.In(de.Type, len(data))
 	} else {
