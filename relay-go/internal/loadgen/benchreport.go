@@ -396,9 +396,9 @@ func (bs *benchSet) markdown(plots []string) string {
 	p("than its share of one write per member per tick; in W1 each MovementBatch carries ~49 avatars, so the floor per *update* is ~0.1 µs.")
 	if w1p != nil && srv(w1p).WriteCalls > 0 {
 		s := srv(w1p)
-		p("Measured in W1 (Plaza, tick %.0f Hz): %.0f write syscalls/s of %.0f B, **%.1f µs of relay CPU per write syscall, all work included** (receive, tick, encode, queue, write),",
+		p("Measured in W1 (Plaza, tick %.0f Hz): %.0f write syscalls/s of %.0f B, **%.1f µs of relay CPU per write syscall, all work included** (the reads of every client message, tick, encode, queue, write),",
 			m.TickHz, float64(s.WriteCalls)/w1p.WindowS, float64(s.BytesWritten)/float64(s.WriteCalls), s.CPUWindowSeconds/float64(s.WriteCalls)*1e6)
-		p("i.e. %.1f× the floor's upper end; %.2f writes per member per tick (movement batches and chat frames are written separately).",
+		p("i.e. %.1f× the floor's upper end; %.2f writes per member per tick (1.00: a tick's batch and the chat/presence frames since the last tick share one write, decision 005).",
 			s.CPUWindowSeconds/float64(s.WriteCalls)*1e6/6, float64(s.WriteCalls)/(float64(max(w1p.Present, 1))*m.TickHz*w1p.WindowS))
 	}
 	p("")
