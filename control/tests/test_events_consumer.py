@@ -116,25 +116,31 @@ async def _drain(c: EventConsumer) -> None:
             return
 
 
+async def _join_one(rig: Rig, n: int, room: str) -> str:
+    """Reserve a seat for user n in room on the one registered relay."""
+    [info] = await rig.svc.allocator.relays()
+    out = await rig.svc.allocator.join(
+        JoinRequest(
+            user_id=user_id(n),
+            world_id="lobby",
+            room_capacity=50,
+            empty_grace_ms=30_000,
+            wanted_room=room,
+            new_room_id=room,
+            now_ms=system_clock_ms(),
+            reservation_ms=60_000,
+            scan_limit=16,
+            candidates=[info],
+        )
+    )
+    assert out.status == "ok"
+    return out.room_id
+
+
 async def _place(rig: Rig, room: str, *users: int) -> None:
     await write_heartbeat(rig.r, rig.keys, relay("relay-a"))
-    [info] = await rig.svc.allocator.relays()
     for n in users:
-        out = await rig.svc.allocator.join(
-            JoinRequest(
-                user_id=user_id(n),
-                world_id="lobby",
-                room_capacity=50,
-                empty_grace_ms=30_000,
-                wanted_room=room,
-                new_room_id=room,
-                now_ms=system_clock_ms(),
-                reservation_ms=60_000,
-                scan_limit=16,
-                candidates=[info],
-            )
-        )
-        assert out.status == "ok"
+        await _join_one(rig, n, room)
 
 
 async def test_joined_and_left_update_seats_and_sessions(rig: Rig) -> None:

@@ -20,7 +20,7 @@ from plaza_control.services.clock import system_clock_ms
 
 from .conftest import make_settings
 from .helpers import free_port, relay, user_id, write_heartbeat
-from .test_events_consumer import CONFIRMED, Rig, _drain, _rig, rig
+from .test_events_consumer import CONFIRMED, Rig, _drain, _join_one, _rig, rig
 
 __all__ = ["rig"]
 
@@ -192,23 +192,7 @@ async def test_a_redelivered_batch_changes_nothing(rig: Rig) -> None:
 
 
 async def _reserve_one(rig: Rig, u: int, room: str) -> str:
-    [info] = await rig.svc.allocator.relays()
-    out = await rig.svc.allocator.join(
-        JoinRequest(
-            user_id=user_id(u),
-            world_id="lobby",
-            room_capacity=50,
-            empty_grace_ms=30_000,
-            wanted_room=room,
-            new_room_id=room,
-            now_ms=system_clock_ms(),
-            reservation_ms=60_000,
-            scan_limit=16,
-            candidates=[info],
-        )
-    )
-    assert out.status == "ok"
-    return out.room_id
+    return await _join_one(rig, u, room)
 
 
 async def test_a_late_join_after_its_leave_confirms_nothing(rig: Rig) -> None:

@@ -213,7 +213,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	if nbc != nil && s.cfg.SocketSendBuffer > 0 {
 		_ = nbc.SetWriteBuffer(s.cfg.SocketSendBuffer)
 	}
-	nc := &nbConn{ws: wc, nbc: nbc, low: int64(s.cfg.SendBufferBytes / 2)}
+	nc := &nbConn{ws: wc, nbc: nbc, low: int64(s.cfg.SendBufferBytes / 2), tls: s.cfg.TLSCertFile != ""}
 	if nbc != nil {
 		s.conns.store(nbc, nc)
 	}
@@ -264,6 +264,7 @@ type nbConn struct {
 	peer Peer
 	low  int64
 
+	tls bool // wss: frames are written one by one (writeEach)
 	// deadlineCleared is set by the first message (callbacks for one
 	// connection are serial, so it needs no lock).
 	deadlineCleared bool
@@ -289,6 +290,21 @@ func (c *nbConn) WriteBinary(b []byte) error {
 	return c.WriteBinaryBatch([][]byte{b})
 }
 
+// writeEach sends frames one WebSocket message (and one socket write) each,
+// under nbio's per-connection lock. TLS connections use it: llib's TLS
+// connection does not serialise a Write with the Close nbio runs when the
+// peer goes away (a data race on the record cipher, found by -race), and
+// only nbio's websocket methods take the lock that does.
+func (c *nbConn) writeEach(frames [][]byte) error {
+	for _, f := range frames {
+		c.buffered.Add(wireLen(len(f)))
+		if err := c.ws.WriteMessage(websocket.BinaryMessage, f); err != nil {
+			return fmt.Errorf("write: %w", err)
+		}
+	}
+	return nil
+}
+
 // WriteBinaryBatch frames every message itself (server frames: FIN, binary
 // opcode, no mask) into one pooled buffer and hands it to nbio in one
 // Write, so a flush of k frames costs one syscall instead of k and no
@@ -297,6 +313,9 @@ func (c *nbConn) WriteBinary(b []byte) error {
 // close) are each a single Write too, and nbio.Conn serialises Writes, so
 // frames never interleave.
 func (c *nbConn) WriteBinaryBatch(frames [][]byte) error {
+	if c.tls {
+		return c.writeEach(frames)
+	}
 	var total int64
 	for _, f := range frames {
 		total += wireLen(len(f))
