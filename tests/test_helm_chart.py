@@ -19,14 +19,14 @@ _SERIES_SUFFIXES = ("_bucket", "_sum", "_count", "_total", "_created")
 
 
 def exported_metric_names() -> set[str]:
-    """Metric names declared in the relay (Go) and control plane (Python) code."""
+    """Metric names declared in the relay (Go) and control plane (Python, any module) code."""
     names: set[str] = set()
     relay = (REPO_ROOT / "relay-go" / "internal" / "metrics" / "metrics.go").read_text()
     namespace = re.search(r'const ns = "([a-z_]+)"', relay)
     assert namespace, "relay metrics namespace not found"
     names |= {f"{namespace[1]}_{n}" for n in re.findall(r'Name: "([a-z_]+)"', relay)}
-    control = (REPO_ROOT / "control" / "plaza_control" / "observability.py").read_text()
-    names |= set(re.findall(r'"(plaza_control_[a-z_]+)"', control))
+    for source in (REPO_ROOT / "control" / "plaza_control").rglob("*.py"):
+        names |= set(re.findall(r'"(plaza_control_[a-z_]+)"', source.read_text()))
     return names
 
 
