@@ -21,6 +21,8 @@
 #   PLAZA_BENCH_NOTE="..."        a note printed with the results (e.g. "shared machine")
 #   PLAZA_BENCH_PPROF=1           profile the relay for 20 s during W1 (default 1)
 #   PLAZA_BENCH_NO_DOCS=1         keep results in .data/bench only
+#   PLAZA_BENCH_PEER=0            Plaza only, no Centrifugo runs (a quick check
+#                                 while working on the relay; implies NO_DOCS)
 source "$(dirname "$0")/lib.sh"
 cd "$PLAZA_ROOT"
 
@@ -35,6 +37,8 @@ cd "$PLAZA_ROOT"
 : "${PLAZA_BENCH_PPROF:=1}"
 : "${PLAZA_BENCH_W3_CLIENTS:=5000}"
 : "${PLAZA_BENCH_NOTE:=}"
+: "${PLAZA_BENCH_PEER:=1}"
+[[ $PLAZA_BENCH_PEER == 1 ]] || PLAZA_BENCH_NO_DOCS=1
 : "${PLAZA_CENTRIFUGO_PORT:=18300}"
 RELAY_PORT=$PLAZA_RELAY_PORT_BASE
 ADMIN_PORT=$PLAZA_RELAY_ADMIN_PORT_BASE
@@ -129,6 +133,19 @@ loadgen() {
   fi
 }
 
+# peer WORKLOAD TIMEOUT_S [run flags...]: the same workload against Centrifugo.
+peer() {
+  local w=$1 limit=$2
+  shift 2
+  if [[ $PLAZA_BENCH_PEER != 1 ]]; then
+    log "── $w-centrifugo skipped (PLAZA_BENCH_PEER=0)"
+    return 0
+  fi
+  start_centrifugo "$w"
+  loadgen "$w-centrifugo" "$limit" "${centrifugo_args[@]}" "$@" || true
+  stop_server
+}
+
 plaza_args=(--target plaza --url "ws://127.0.0.1:$RELAY_PORT/ws" --key-dir "$RUN_DIR/keys" --relay-id "$RELAY_ID")
 centrifugo_args=(--target centrifugo --url "ws://127.0.0.1:$PLAZA_CENTRIFUGO_PORT/connection/websocket")
 
@@ -138,7 +155,7 @@ log "bench run directory: $RUN_DIR"
 COMMIT="$(git rev-parse HEAD)$(git diff --quiet HEAD -- relay-go go.mod go.sum 2>/dev/null || echo ' + uncommitted changes in relay-go')"
 go build -o "$BIN/relay" ./relay-go/cmd/relay || die "the relay does not build (relay-go/cmd/relay)"
 go build -o "$BIN/loadgen" ./relay-go/cmd/loadgen
-scripts/install_centrifugo.sh
+[[ $PLAZA_BENCH_PEER != 1 ]] || scripts/install_centrifugo.sh
 "$BIN/loadgen" keygen --dir "$RUN_DIR/keys"
 RELAY_KEYS=(--jwks-file "$RUN_DIR/keys/jwks.json")
 CENTRIFUGO_SECRET="bench-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
@@ -181,9 +198,7 @@ if wants w1 && budget_left w1; then
     go tool pprof -top -nodecount=25 "$BIN/relay" "$RUN_DIR/relay-w1.pprof" 2>/dev/null |
       sed -n '1,40p' >"$RUN_DIR/relay-w1-pprof.txt" || true
   fi
-  start_centrifugo w1
-  loadgen w1-centrifugo 200 "${centrifugo_args[@]}" --workload w1 --duration "$PLAZA_BENCH_W1_DURATION" || true
-  stop_server
+  peer w1 200 --workload w1 --duration "$PLAZA_BENCH_W1_DURATION"
 fi
 
 # ---------------------------------------------------------------- W2
@@ -196,10 +211,7 @@ if wants w2 && budget_left w2; then
     go tool pprof -top -sample_index=inuse_space -nodecount=20 "$BIN/relay" "$RUN_DIR/relay-w2.heap" 2>/dev/null |
       sed -n '1,30p' >"$RUN_DIR/relay-w2-heap.txt" || true
   fi
-  start_centrifugo w2
-  loadgen w2-centrifugo 200 "${centrifugo_args[@]}" --workload w2 \
-    --server-gc-url "http://127.0.0.1:$((PLAZA_CENTRIFUGO_PORT + 1))/debug/pprof/heap?gc=1" || true
-  stop_server
+  peer w2 200 --workload w2 --server-gc-url "http://127.0.0.1:$((PLAZA_CENTRIFUGO_PORT + 1))/debug/pprof/heap?gc=1"
 fi
 
 # ---------------------------------------------------------------- W3
@@ -288,9 +300,7 @@ if wants w4 && budget_left w4; then
   start_relay w4-im-off --interest-radius 0
   loadgen w4-plaza-im-off 150 "${plaza_args[@]}" --workload w4 --label im-off --duration "$PLAZA_BENCH_W4_DURATION" || true
   stop_server
-  start_centrifugo w4
-  loadgen w4-centrifugo 150 "${centrifugo_args[@]}" --workload w4 --duration "$PLAZA_BENCH_W4_DURATION" || true
-  stop_server
+  peer w4 150 --workload w4 --duration "$PLAZA_BENCH_W4_DURATION"
 fi
 
 # ---------------------------------------------------------------- report
