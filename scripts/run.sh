@@ -8,10 +8,18 @@ LOG_DIR="$DATA_DIR/logs"
 declare -a CHILDREN=()
 
 cleanup() {
-  # Keep cleaning up even if whatever reads our output (a pipe) is gone.
+  # Keep cleaning up even if whatever reads our output (a pipe, e.g.
+  # `make run | tee log` after Ctrl-C) is gone: a failed log line must not
+  # end the clean-up under `set -e`.
+  set +e
   trap '' PIPE INT TERM HUP
   trap - EXIT
-  log "stopping…"
+  # With the reader gone, send the rest (ours and services.sh's, which runs
+  # under `set -e` too) to a log file instead.
+  if ! log "stopping…"; then
+    exec >>"$LOG_DIR/run.log" 2>&1
+    log "stopping… (the terminal or pipe went away)"
+  fi
   local pid
   for pid in "${CHILDREN[@]}"; do kill -TERM "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true; done
   for pid in "${CHILDREN[@]}"; do
