@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/plaza-dev/plaza/relay-go/gen/plaza/protocol"
+	"github.com/plaza-dev/plaza/relay-go/internal/config"
 	"github.com/plaza-dev/plaza/relay-go/internal/coord"
 	"github.com/plaza-dev/plaza/relay-go/internal/wire"
 )
@@ -94,5 +96,32 @@ func waitFor(t *testing.T, cond func() bool) {
 			t.Fatal("condition not met within 5 s")
 		}
 		time.Sleep(time.Millisecond)
+	}
+}
+
+// A Pong is written at once even while the room holds the session's flush
+// for its next tick (a 1 Hz tick here): round-trip measurements must not
+// include the tick wait.
+func TestPongDoesNotWaitForTheTick(t *testing.T) {
+	e := startRelay(t, func(c *config.Config) { c.World.TickRateHz = 1 })
+	a, _ := e.join("room-pong", "alice")
+	b, _ := e.join("room-pong", "bob")
+	_ = b
+	a.expect(protocol.MessageMemberJoined) // written with a tick: the room's flush is idle again
+	a.send(a.enc.ChatSend("hold the flush", 1))
+	time.Sleep(20 * time.Millisecond) // the room queued the line for alice and owns her flush
+	sent := time.Now()
+	a.send(a.enc.Ping(1, 77))
+	for {
+		env, err := a.read(2 * time.Second)
+		if err != nil {
+			t.Fatalf("no Pong: %v", err)
+		}
+		if env.Message.Type == protocol.MessagePong {
+			if d := time.Since(sent); d > 200*time.Millisecond {
+				t.Fatalf("Pong took %v: it waited for the tick", d)
+			}
+			return
+		}
 	}
 }

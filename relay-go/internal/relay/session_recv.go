@@ -133,8 +133,25 @@ func (s *Session) joinedFrame(data []byte, now time.Time) {
 		e := wire.GetEncoder()
 		frame := e.Pong(p.ClientTimeMs, now.UnixMilli(), p.RequestID)
 		wire.PutEncoder(e)
-		s.pushReliable(frame)
+		s.writePong(frame)
 	}
+}
+
+// writePong writes a Pong at once, past the send queue: a client measures
+// its round trip with it, and a queued Pong would wait for the room's next
+// tick whenever the room holds this session's flush (decision 005). Pongs
+// are small, rate-limited and answer by request id, so skipping the queue's
+// order costs nothing; the transport serialises whole writes, so frames
+// never interleave.
+func (s *Session) writePong(frame []byte) {
+	if s.closing.Load() {
+		return
+	}
+	if err := s.conn.WriteBinary(frame); err != nil {
+		return // the connection is going; Closed follows
+	}
+	s.hub.metrics.Out(protocol.MessagePong, len(frame))
+	s.hub.bytesOut.Add(uint64(len(frame)))
 }
 
 // allow takes a token from b or answers RateLimited.
