@@ -93,6 +93,17 @@ def _configured(c: EventConsumer, cfg: dict[str, Any]) -> EventConsumer:
     return c
 
 
+def _mongo_down(rig: Rig, tmp_path: Path, **overrides: Any) -> Settings:
+    """Settings sharing rig's Redis but pointing at a MongoDB nobody serves."""
+    return make_settings(
+        tmp_path,
+        redis_prefix=rig.settings.redis_prefix,
+        mongo_url=f"mongodb://127.0.0.1:{free_port()}/",
+        mongo_timeout_ms=300,
+        **overrides,
+    )
+
+
 async def _rig(settings: Settings) -> tuple[Services, EventServices]:
     svc = Services(settings, Metrics())
     await svc.start()
@@ -280,13 +291,7 @@ async def test_undecodable_entries_are_dead_lettered_and_acked(rig: Rig) -> None
 async def test_mongodb_down_stops_acking_and_a_later_consumer_applies(
     rig: Rig, tmp_path: Path
 ) -> None:
-    down = make_settings(
-        tmp_path,
-        redis_prefix=rig.settings.redis_prefix,
-        mongo_url=f"mongodb://127.0.0.1:{free_port()}/",
-        mongo_timeout_ms=300,
-    )
-    svc, ev = await _rig(down)
+    svc, ev = await _rig(_mongo_down(rig, tmp_path))
     try:
         c = ev.consumer("no-mongo")
         await rig.xadd(rig.event(codec.ChatMessage(sequence=1, user_id=user_id(1), text="hi")))

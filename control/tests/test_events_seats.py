@@ -18,9 +18,8 @@ from plaza_control.repositories.base import JoinRequest
 from plaza_control.repositories.event_stream import entry_before
 from plaza_control.services.clock import system_clock_ms
 
-from .conftest import make_settings
-from .helpers import free_port, relay, user_id, write_heartbeat
-from .test_events_consumer import CONFIRMED, Rig, _drain, _join_one, _rig, rig
+from .helpers import relay, user_id, write_heartbeat
+from .test_events_consumer import CONFIRMED, Rig, _drain, _join_one, _mongo_down, _rig, rig
 
 __all__ = ["rig"]
 
@@ -85,14 +84,7 @@ async def test_a_join_storm_is_confirmed_while_mongodb_is_down(rig: Rig, tmp_pat
     n = 1000
     rooms = await _reserve(rig, n)
     assert len(set(rooms.values())) == n // 50
-    down = make_settings(
-        tmp_path,
-        redis_prefix=rig.settings.redis_prefix,
-        mongo_url=f"mongodb://127.0.0.1:{free_port()}/",
-        mongo_timeout_ms=300,
-        events_block_ms=100,
-    )
-    svc, ev = await _rig(down)
+    svc, ev = await _rig(_mongo_down(rig, tmp_path, events_block_ms=100))
     tasks = [
         asyncio.create_task(ev.seat_consumer("seats-1").run()),
         asyncio.create_task(ev.consumer("control-1").run()),
@@ -267,13 +259,7 @@ def test_entry_before(entry: str, before: str) -> None:
 
 
 async def test_mongodb_errors_never_reach_the_seats_group(rig: Rig, tmp_path: Path) -> None:
-    down = make_settings(
-        tmp_path,
-        redis_prefix=rig.settings.redis_prefix,
-        mongo_url=f"mongodb://127.0.0.1:{free_port()}/",
-        mongo_timeout_ms=300,
-    )
-    svc, ev = await _rig(down)
+    svc, ev = await _rig(_mongo_down(rig, tmp_path))
     try:
         await rig.xadd(rig.event(codec.ChatMessage(sequence=1, user_id=user_id(1), text="x")))
         seats: EventConsumer = ev.seat_consumer("s")
