@@ -7,7 +7,7 @@ import "github.com/plaza-dev/plaza/relay-go/internal/sendq"
 // A push into an idle session queue makes the pusher responsible for the
 // flush that empties it (sendq's scheduled flag): nobody else flushes that
 // session until the queue is drained. Frames pushed from outside the room
-// (Welcome, errors, pongs, drain notices) hand that flush to the hub's
+// (Welcome, errors, drain notices) hand that flush to the hub's
 // flush workers at once. The room keeps the flushes its own pushes own in
 // owned and writes them itself, on its goroutine:
 //
