@@ -144,14 +144,9 @@ func (s *Session) joinedFrame(data []byte, now time.Time) {
 // order costs nothing; the transport serialises whole writes, so frames
 // never interleave.
 func (s *Session) writePong(frame []byte) {
-	if s.closing.Load() {
-		return
+	if !s.closing.Load() {
+		s.write([][]byte{frame})
 	}
-	if err := s.conn.WriteBinary(frame); err != nil {
-		return // the connection is going; Closed follows
-	}
-	s.hub.metrics.Out(protocol.MessagePong, len(frame))
-	s.hub.bytesOut.Add(uint64(len(frame)))
 }
 
 // allow takes a token from b or answers RateLimited.
