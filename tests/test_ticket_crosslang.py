@@ -22,7 +22,7 @@ from plaza.protocol.Envelope import EnvelopeT
 from plaza.protocol.Hello import HelloT
 from plaza.protocol.Message import Message
 from plaza.protocol.Welcome import WelcomeT
-from plaza_control.keys import build_ring, generate_key_file, load_dir
+from plaza_control.signing_keys import build_ring, generate_key_file, load_dir
 from plaza_control.tokens import TicketMinter
 from system.cluster import Process, build_relay, free_port, wait_http
 from system.player import encode, text

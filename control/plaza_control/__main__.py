@@ -103,15 +103,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "serve":
             return _serve(settings)
         if args.command in ("gen-signing-key", "rotate-signing-key"):
-            from plaza_control import keys
+            from plaza_control import signing_keys
 
             key_dir = Path(args.key_dir or settings.key_dir)
-            existing = keys.load_dir(key_dir)
+            existing = signing_keys.load_dir(key_dir)
             if args.command == "gen-signing-key" and existing:
                 print(existing[0].kid)
                 return 0
-            kid = keys.generate_key_file(key_dir)
-            keys.session_secret(key_dir, settings.session_secret)
+            kid = signing_keys.generate_key_file(key_dir)
+            signing_keys.session_secret(key_dir, settings.session_secret)
             print(kid)
             return 0
         return asyncio.run(_with_services(settings, args.command, args))

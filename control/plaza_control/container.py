@@ -11,11 +11,10 @@ import structlog
 from pymongo import AsyncMongoClient
 from pymongo.errors import PyMongoError
 
-from plaza_control import keys as keymod
-from plaza_control.keys import KeyRing
+from plaza_control import signing_keys
+from plaza_control.keyspace import Keyspace
 from plaza_control.models import Role
 from plaza_control.observability import Metrics
-from plaza_control.redis_keys import RedisKeys
 from plaza_control.repositories import mongo
 from plaza_control.repositories.identity import HttpJwksSource
 from plaza_control.repositories.redis import (
@@ -35,6 +34,7 @@ from plaza_control.services.ops import OpsService
 from plaza_control.services.players import PlayerService, SignInLimits
 from plaza_control.services.worlds import WorldService
 from plaza_control.settings import Settings
+from plaza_control.signing_keys import KeyRing
 from plaza_control.tokens import SessionTokens, TicketMinter
 
 __all__ = ["KeyRingHolder", "Role", "Services"]
@@ -52,14 +52,14 @@ class KeyRingHolder:
     def _load(self) -> KeyRing:
         s = self._settings
         if s.signing_key_pem:
-            return keymod.ring_from_env(
+            return signing_keys.ring_from_env(
                 s.signing_key_pem,
                 s.signing_key_id,
                 s.previous_signing_key_pem,
                 s.previous_signing_key_id,
             )
-        return keymod.build_ring(
-            keymod.load_dir(Path(s.key_dir)), time.time(), s.key_activation_seconds
+        return signing_keys.build_ring(
+            signing_keys.load_dir(Path(s.key_dir)), time.time(), s.key_activation_seconds
         )
 
     def reload(self) -> None:
@@ -92,23 +92,23 @@ class Services:
         )
         self.db = self.mongo[s.mongo_db]
         self.http = httpx.AsyncClient(timeout=5.0)
-        self.keys = RedisKeys(s.redis_prefix)
+        self.keyspace = Keyspace(s.redis_prefix)
         self.key_ring = KeyRingHolder(s)
         scripts = RedisScripts(self.redis)
         clock = system_clock_ms
 
-        self.allocator = RedisAllocator(self.redis, self.keys, scripts)
-        self.cache = RedisConfigCache(self.redis, self.keys)
-        self.limiter = RedisRateLimiter(self.redis, self.keys)
+        self.allocator = RedisAllocator(self.redis, self.keyspace, scripts)
+        self.cache = RedisConfigCache(self.redis, self.keyspace)
+        self.limiter = RedisRateLimiter(self.redis, self.keyspace)
         users = mongo.MongoUserRepository(self.db)
         bans = mongo.MongoBanRepository(self.db)
         self.auditor = Auditor(mongo.MongoAuditRepository(self.db), clock)
         self.commands = CommandService(
-            mongo.MongoCommandRepository(self.db), RedisCommandBus(self.redis, self.keys), clock
+            mongo.MongoCommandRepository(self.db), RedisCommandBus(self.redis, self.keyspace), clock
         )
         self.api_keys = ApiKeyService(mongo.MongoApiKeyRepository(self.db), clock)
         self.sessions = SessionTokens(
-            keymod.session_secret(Path(s.key_dir), s.session_secret),
+            signing_keys.session_secret(Path(s.key_dir), s.session_secret),
             s.issuer,
             s.session_ttl_seconds,
         )
@@ -145,7 +145,7 @@ class Services:
             clock=clock,
         )
         self.join = JoinService(
-            gate=RedisJoinGate(self.redis, self.keys, self.cache),
+            gate=RedisJoinGate(self.redis, self.keyspace, self.cache),
             allocator=self.allocator,
             minter=TicketMinter(self.key_ring, s.issuer, s.ticket_ttl_seconds),
             policy=JoinPolicy(

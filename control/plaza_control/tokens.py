@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 import msgspec
 
 from plaza_control.errors import Unauthenticated
-from plaza_control.keys import KeyRing
+from plaza_control.signing_keys import KeyRing
 
 SESSION_AUDIENCE = "plaza-session"
 

@@ -13,9 +13,9 @@ import redis.asyncio as aioredis
 from litestar.testing import AsyncTestClient
 from pymongo import AsyncMongoClient
 
-from plaza_control import keys as keymod
+from plaza_control import signing_keys
 from plaza_control.app import create_app
-from plaza_control.redis_keys import RedisKeys
+from plaza_control.keyspace import Keyspace
 from plaza_control.settings import Settings
 
 REDIS_URL = os.environ.get("PLAZA_REDIS_URL", "redis://127.0.0.1:16379/0")
@@ -25,8 +25,8 @@ MONGO_URL = os.environ.get("PLAZA_MONGO_URL", "mongodb://127.0.0.1:27217/")
 def make_settings(tmp_path: Path, **overrides: object) -> Settings:
     tag = secrets.token_hex(4)
     key_dir = tmp_path / "keys"
-    if not keymod.load_dir(key_dir):
-        keymod.generate_key_file(key_dir)
+    if not signing_keys.load_dir(key_dir):
+        signing_keys.generate_key_file(key_dir)
     base: dict[str, object] = {
         "redis_url": REDIS_URL,
         "mongo_url": MONGO_URL,
@@ -74,8 +74,8 @@ async def redis_client(settings: Settings) -> AsyncIterator[aioredis.Redis]:
 
 
 @pytest.fixture
-def rkeys(settings: Settings) -> RedisKeys:
-    return RedisKeys(settings.redis_prefix)
+def keyspace(settings: Settings) -> Keyspace:
+    return Keyspace(settings.redis_prefix)
 
 
 @pytest.fixture

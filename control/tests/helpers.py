@@ -16,8 +16,8 @@ import redis.asyncio as aioredis
 from pymongo import AsyncMongoClient
 
 from plaza_control import codec
+from plaza_control.keyspace import Keyspace
 from plaza_control.models import RelayInfo, Role
-from plaza_control.redis_keys import RedisKeys
 from plaza_control.repositories.mongo import MongoApiKeyRepository
 from plaza_control.services.clock import system_clock_ms
 from plaza_control.services.operators import ApiKeyService
@@ -52,13 +52,13 @@ def relay(
 
 
 async def write_heartbeat(
-    r: aioredis.Redis, keys: RedisKeys, info: RelayInfo, ttl_ms: int = 30_000
+    r: aioredis.Redis, keyspace: Keyspace, info: RelayInfo, ttl_ms: int = 30_000
 ) -> None:
     """What a relay does every few seconds (docs/redis.md): SET the FlatBuffers
     heartbeat with a TTL and SADD its id to the relay index."""
     pipe = r.pipeline(transaction=True)
-    pipe.set(keys.relay_hb(info.relay_id), codec.encode_heartbeat(info), px=ttl_ms)
-    pipe.sadd(keys.relays, info.relay_id)
+    pipe.set(keyspace.relay_hb(info.relay_id), codec.encode_heartbeat(info), px=ttl_ms)
+    pipe.sadd(keyspace.relays, info.relay_id)
     await pipe.execute()
 
 

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 import pytest
 import redis.asyncio as aioredis
 
+from plaza_control.keyspace import Keyspace
 from plaza_control.models import RelayInfo
-from plaza_control.redis_keys import RedisKeys
 from plaza_control.repositories.base import Allocator, JoinRequest
 from plaza_control.repositories.memory import MemoryAllocator
 from plaza_control.repositories.redis import RedisAllocator, RedisScripts
@@ -27,23 +27,23 @@ class Rig:
     alloc: Allocator
     memory: MemoryAllocator | None
     r: aioredis.Redis | None
-    keys: RedisKeys | None
+    keyspace: Keyspace | None
 
     async def add(self, info: RelayInfo) -> None:
         if self.memory is not None:
             self.memory.heartbeats[info.relay_id] = info
         else:
             assert self.r is not None
-            assert self.keys is not None
-            await write_heartbeat(self.r, self.keys, info)
+            assert self.keyspace is not None
+            await write_heartbeat(self.r, self.keyspace, info)
 
     async def kill(self, relay_id: str) -> None:
         if self.memory is not None:
             del self.memory.heartbeats[relay_id]
         else:
             assert self.r is not None
-            assert self.keys is not None
-            await self.r.delete(self.keys.relay_hb(relay_id))
+            assert self.keyspace is not None
+            await self.r.delete(self.keyspace.relay_hb(relay_id))
 
 
 @pytest.fixture(params=["memory", "redis"])
@@ -53,8 +53,8 @@ async def rig(request: pytest.FixtureRequest, settings: Settings) -> AsyncIterat
         yield Rig(m, m, None, None)
         return
     r = aioredis.Redis.from_url(settings.redis_url)
-    keys = RedisKeys(settings.redis_prefix)
-    yield Rig(RedisAllocator(r, keys, RedisScripts(r)), None, r, keys)
+    keyspace = Keyspace(settings.redis_prefix)
+    yield Rig(RedisAllocator(r, keyspace, RedisScripts(r)), None, r, keyspace)
     await r.aclose()
 
 
@@ -264,6 +264,6 @@ async def test_sweep_forgets_dead_relays(rig: Rig) -> None:
     await rig.kill("relay-a")
     await rig.alloc.sweep(NOW)
     assert [r.relay_id for r in await rig.alloc.relays()] == ["relay-b"]
-    if rig.r is not None and rig.keys is not None:
-        assert await rig.r.smembers(rig.keys.relays) == {b"relay-b"}
-        assert await rig.r.smembers(rig.keys.draining) == set()
+    if rig.r is not None and rig.keyspace is not None:
+        assert await rig.r.smembers(rig.keyspace.relays) == {b"relay-b"}
+        assert await rig.r.smembers(rig.keyspace.draining) == set()

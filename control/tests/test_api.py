@@ -11,8 +11,8 @@ import redis.asyncio as aioredis
 from litestar.testing import AsyncTestClient
 
 from plaza_control.app import create_app
+from plaza_control.keyspace import Keyspace
 from plaza_control.models import Role, WorldSettings
-from plaza_control.redis_keys import RedisKeys
 from plaza_control.repositories.redis import RedisConfigCache
 from plaza_control.settings import Settings
 
@@ -34,11 +34,11 @@ async def _world(
 
 
 async def test_sign_in_join_and_verify_ticket_with_served_jwks(
-    client: Any, settings: Settings, redis_client: aioredis.Redis, rkeys: RedisKeys
+    client: Any, settings: Settings, redis_client: aioredis.Redis, keyspace: Keyspace
 ) -> None:
     admin = await make_api_key(settings, Role.ADMIN)
     await _world(client, admin)
-    await write_heartbeat(redis_client, rkeys, relay("relay-a"))
+    await write_heartbeat(redis_client, keyspace, relay("relay-a"))
     resp = await client.post(
         "/v1/auth/guest", json={"device_id": "device-0123456789abcdef", "display_name": "Zoë"}
     )
@@ -120,7 +120,7 @@ async def test_problem_details(
     assert resp.status_code == 404
     assert resp.json()["type"] == "urn:plaza:problem:not-found"
     # A world with no live relay: 503 + Retry-After.
-    await RedisConfigCache(redis_client, RedisKeys(settings.redis_prefix)).put_world(
+    await RedisConfigCache(redis_client, Keyspace(settings.redis_prefix)).put_world(
         "lobby", 1, WorldSettings()
     )
     resp = await client.post("/v1/join", json={"world_id": "lobby"}, headers=auth)
@@ -134,11 +134,11 @@ async def test_problem_details(
 
 
 async def test_room_full_and_specific_room(
-    client: Any, settings: Settings, redis_client: aioredis.Redis, rkeys: RedisKeys
+    client: Any, settings: Settings, redis_client: aioredis.Redis, keyspace: Keyspace
 ) -> None:
     admin = await make_api_key(settings, Role.ADMIN)
     await _world(client, admin, capacity=1)
-    await write_heartbeat(redis_client, rkeys, relay("relay-a"))
+    await write_heartbeat(redis_client, keyspace, relay("relay-a"))
     one = {"Authorization": f"Bearer {session_token(settings, user_id(1))}"}
     two = {"Authorization": f"Bearer {session_token(settings, user_id(2))}"}
     resp = await client.post(
@@ -155,14 +155,14 @@ async def test_room_full_and_specific_room(
 
 
 async def test_ban_blocks_join_and_sign_in_and_kicks(
-    client: Any, settings: Settings, redis_client: aioredis.Redis, rkeys: RedisKeys
+    client: Any, settings: Settings, redis_client: aioredis.Redis, keyspace: Keyspace
 ) -> None:
     admin = await make_api_key(settings, Role.ADMIN)
     mod = await make_api_key(settings, Role.MODERATOR)
     await _world(client, admin)
-    await write_heartbeat(redis_client, rkeys, relay("relay-a"))
+    await write_heartbeat(redis_client, keyspace, relay("relay-a"))
     pubsub = redis_client.pubsub()
-    await pubsub.subscribe(rkeys.cmd_relay("relay-a"))
+    await pubsub.subscribe(keyspace.cmd_relay("relay-a"))
     signed = (
         await client.post(
             "/v1/auth/guest", json={"device_id": "device-0123456789abcdef", "display_name": "Ann"}
@@ -208,7 +208,7 @@ async def test_ban_blocks_join_and_sign_in_and_kicks(
 
 
 async def test_world_versions_and_cache(
-    client: Any, settings: Settings, redis_client: aioredis.Redis, rkeys: RedisKeys
+    client: Any, settings: Settings, redis_client: aioredis.Redis, keyspace: Keyspace
 ) -> None:
     admin = await make_api_key(settings, Role.ADMIN)
     await _world(client, admin)
@@ -223,7 +223,7 @@ async def test_world_versions_and_cache(
     assert resp.status_code == 409
     from plaza_control import codec
 
-    raw = await redis_client.get(rkeys.world_config("lobby"))
+    raw = await redis_client.get(keyspace.world_config("lobby"))
     assert isinstance(raw, bytes)
     cached = codec.decode_world_config(raw)
     assert (cached.version, cached.settings.room_capacity) == (2, 7)
@@ -234,7 +234,7 @@ async def test_world_versions_and_cache(
     )
     assert resp.status_code == 400
     assert (await client.delete("/v1/ops/worlds/lobby", headers=h)).status_code == 204
-    assert await redis_client.get(rkeys.world_config("lobby")) is None
+    assert await redis_client.get(keyspace.world_config("lobby")) is None
 
 
 async def test_audit_pages(client: Any, settings: Settings) -> None:
@@ -276,10 +276,10 @@ async def test_join_path_never_needs_mongodb(tmp_path: Path) -> None:
         tmp_path, mongo_url=f"mongodb://127.0.0.1:{free_port()}/", mongo_timeout_ms=300
     )
     r = aioredis.Redis.from_url(settings.redis_url)
-    keys = RedisKeys(settings.redis_prefix)
+    keyspace = Keyspace(settings.redis_prefix)
     try:
-        await RedisConfigCache(r, keys).put_world("lobby", 3, WorldSettings(room_capacity=5))
-        await write_heartbeat(r, keys, relay("relay-a"))
+        await RedisConfigCache(r, keyspace).put_world("lobby", 3, WorldSettings(room_capacity=5))
+        await write_heartbeat(r, keyspace, relay("relay-a"))
         async with AsyncTestClient(
             create_app(settings, background=False), base_url="http://127.0.0.1"
         ) as c:

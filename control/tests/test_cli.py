@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import msgspec
 
-from plaza_control import keys
+from plaza_control import signing_keys
 from plaza_control.settings import Settings
 
 from .helpers import free_port, server_process, settings_env
@@ -63,7 +63,7 @@ def test_signing_keys_and_rotation(settings: Settings, tmp_path: Path) -> None:
     with server_process(msgspec.structs.replace(s, port=free_port())) as base:
         jwks = httpx.get(f"{base}/.well-known/jwks.json").json()
     assert [k["kid"] for k in jwks["keys"]] == [kid2, kid1]
-    assert [k.kid for k in keys.load_dir(key_dir)] == [kid2, kid1]
+    assert [k.kid for k in signing_keys.load_dir(key_dir)] == [kid2, kid1]
 
 
 def test_create_api_key_and_world(settings: Settings) -> None:

@@ -12,8 +12,8 @@ import jwt
 import msgspec
 import redis.asyncio as aioredis
 
+from plaza_control.keyspace import Keyspace
 from plaza_control.models import Role
-from plaza_control.redis_keys import RedisKeys
 from plaza_control.settings import Settings
 
 from .conftest import cleanup, make_settings
@@ -34,9 +34,9 @@ RELAYS = ("relay-a", "relay-b", "relay-c")
 
 async def _prepare(settings: Settings, base: str) -> None:
     r = aioredis.Redis.from_url(settings.redis_url)
-    keys = RedisKeys(settings.redis_prefix)
+    keyspace = Keyspace(settings.redis_prefix)
     for rid in RELAYS:
-        await write_heartbeat(r, keys, relay(rid, capacity=10_000))
+        await write_heartbeat(r, keyspace, relay(rid, capacity=10_000))
     await r.aclose()
     admin = await make_api_key(settings, Role.ADMIN)
     async with httpx.AsyncClient() as c:
@@ -80,12 +80,12 @@ async def _check(settings: Settings, results: list[dict[str, object]]) -> None:
     # Fullest-first packing: every room but possibly the last few is full.
     assert len(members) <= -(-JOINS // CAPACITY) + 2
     r = aioredis.Redis.from_url(settings.redis_url)
-    keys = RedisKeys(settings.redis_prefix)
+    keyspace = Keyspace(settings.redis_prefix)
     try:
         for room, relays in per_room.items():
-            assert (await r.hget(keys.room(room), "relay")) == next(iter(relays)).encode()
-            assert await r.zcard(keys.room_seats(room)) == members[room]
-        raw_seats = await r.hgetall(keys.relay_seats)
+            assert (await r.hget(keyspace.room(room), "relay")) == next(iter(relays)).encode()
+            assert await r.zcard(keyspace.room_seats(room)) == members[room]
+        raw_seats = await r.hgetall(keyspace.relay_seats)
         seats = {(k.decode() if isinstance(k, bytes) else k): int(v) for k, v in raw_seats.items()}
         assert sum(seats.values()) == JOINS
         by_relay = collections.Counter(str(res["relay_id"]) for res in results)

@@ -11,9 +11,9 @@ from plaza_control.container import Services
 from plaza_control.events import codec
 from plaza_control.events.metrics import EventMetrics
 from plaza_control.events.wiring import EventServices
+from plaza_control.keyspace import Keyspace
 from plaza_control.models import Role
 from plaza_control.observability import Metrics
-from plaza_control.redis_keys import RedisKeys
 from plaza_control.services.clock import system_clock_ms
 from plaza_control.settings import Settings
 
@@ -57,7 +57,7 @@ async def _world(client: Any, admin: str) -> None:
 
 
 async def test_command_acks_are_visible_in_the_ops_api(
-    client: Any, settings: Settings, redis_client: aioredis.Redis, rkeys: RedisKeys
+    client: Any, settings: Settings, redis_client: aioredis.Redis, keyspace: Keyspace
 ) -> None:
     admin = await make_api_key(settings, Role.ADMIN)
     viewer = await make_api_key(settings, Role.VIEWER)
@@ -66,7 +66,7 @@ async def test_command_acks_are_visible_in_the_ops_api(
     everyone = (
         await client.post("/v1/ops/announce", json={"scope": "everyone", "text": "hi"}, headers=hdr)
     ).json()
-    await write_heartbeat(redis_client, rkeys, relay("relay-a"))
+    await write_heartbeat(redis_client, keyspace, relay("relay-a"))
     auth = {"Authorization": f"Bearer {session_token(settings, user_id(1))}"}
     room = (await client.post("/v1/join", json={"world_id": "lobby"}, headers=auth)).json()
     kick = (
@@ -91,7 +91,7 @@ async def test_command_acks_are_visible_in_the_ops_api(
         ),
     ]
     for raw in [*acks, acks[0]]:  # the last one is a redelivery
-        await redis_client.xadd(rkeys.events, {"e": raw})
+        await redis_client.xadd(keyspace.events, {"e": raw})
     await _consume(settings)
     got = (
         await client.get(f"/v1/ops/commands/{kick['command_id']}", headers={"X-API-Key": viewer})
@@ -125,12 +125,12 @@ async def test_command_acks_are_visible_in_the_ops_api(
 
 
 async def test_chat_history_pages_and_who_may_read_it(
-    client: Any, settings: Settings, redis_client: aioredis.Redis, rkeys: RedisKeys
+    client: Any, settings: Settings, redis_client: aioredis.Redis, keyspace: Keyspace
 ) -> None:
     admin = await make_api_key(settings, Role.ADMIN)
     viewer = await make_api_key(settings, Role.VIEWER)
     await _world(client, admin)
-    await write_heartbeat(redis_client, rkeys, relay("relay-a"))
+    await write_heartbeat(redis_client, keyspace, relay("relay-a"))
     mine = {"Authorization": f"Bearer {session_token(settings, user_id(1))}"}
     other = {"Authorization": f"Bearer {session_token(settings, user_id(2))}"}
     j1 = await client.post("/v1/join", json={"world_id": "lobby", "room_id": "hall"}, headers=mine)
@@ -141,9 +141,9 @@ async def test_chat_history_pages_and_who_may_read_it(
         body = codec.ChatMessage(
             sequence=seq, user_id=user_id(1), display_name="Ann", text=f"#{seq}"
         )
-        await redis_client.xadd(rkeys.events, {"e": _ev(body, seq, room="hall")})
+        await redis_client.xadd(keyspace.events, {"e": _ev(body, seq, room="hall")})
     await redis_client.xadd(
-        rkeys.events,
+        keyspace.events,
         {"e": _ev(codec.ChatMessage(sequence=1, user_id=user_id(2), text="den"), 99, room="den")},
     )
     await _consume(settings)
@@ -184,7 +184,7 @@ async def test_chat_history_pages_and_who_may_read_it(
 
 
 async def test_sessions_are_queryable_by_user(
-    client: Any, settings: Settings, redis_client: aioredis.Redis, rkeys: RedisKeys
+    client: Any, settings: Settings, redis_client: aioredis.Redis, keyspace: Keyspace
 ) -> None:
     viewer = await make_api_key(settings, Role.VIEWER)
     events: list[codec.EventBodyT] = [
@@ -193,7 +193,7 @@ async def test_sessions_are_queryable_by_user(
         codec.MemberJoined(user_id=user_id(5), member_id=2, session_id="b"),
     ]
     for n, body in enumerate(events):
-        await redis_client.xadd(rkeys.events, {"e": _ev(body, n, room="hall")})
+        await redis_client.xadd(keyspace.events, {"e": _ev(body, n, room="hall")})
     await _consume(settings)
     hdr = {"X-API-Key": viewer}
     page = (await client.get(f"/v1/ops/users/{user_id(5)}/sessions", headers=hdr)).json()
@@ -207,22 +207,22 @@ async def test_sessions_are_queryable_by_user(
 
 
 async def test_rejoin_after_the_relay_died_lands_in_the_same_room_on_a_live_relay(
-    client: Any, settings: Settings, redis_client: aioredis.Redis, rkeys: RedisKeys
+    client: Any, settings: Settings, redis_client: aioredis.Redis, keyspace: Keyspace
 ) -> None:
     admin = await make_api_key(settings, Role.ADMIN)
     await _world(client, admin)
-    await write_heartbeat(redis_client, rkeys, relay("relay-a"))
+    await write_heartbeat(redis_client, keyspace, relay("relay-a"))
     auth = {"Authorization": f"Bearer {session_token(settings, user_id(1))}"}
     first = (await client.post("/v1/join", json={"world_id": "lobby"}, headers=auth)).json()
     assert first["relay_id"] == "relay-a"
     joined = codec.MemberJoined(user_id=user_id(1), member_id=1, session_id="sess-1")
-    await redis_client.xadd(rkeys.events, {"e": _ev(joined, 1, room=first["room_id"])})
+    await redis_client.xadd(keyspace.events, {"e": _ev(joined, 1, room=first["room_id"])})
     await _consume(settings)
-    seat = await redis_client.zscore(rkeys.room_seats(first["room_id"]), user_id(1))
+    seat = await redis_client.zscore(keyspace.room_seats(first["room_id"]), user_id(1))
     assert seat == 9007199254740991  # confirmed
     # relay-a dies (its heartbeat expires); relay-b is up.
-    await redis_client.delete(rkeys.relay_hb("relay-a"))
-    await write_heartbeat(redis_client, rkeys, relay("relay-b"))
+    await redis_client.delete(keyspace.relay_hb("relay-a"))
+    await write_heartbeat(redis_client, keyspace, relay("relay-b"))
     resp = await client.post(
         "/v1/join",
         json={"world_id": "lobby", "room_id": first["room_id"], "resume_session_id": "sess-1"},

@@ -22,8 +22,8 @@ from plaza_control.events import codec
 from plaza_control.events.consumer import EventConsumer
 from plaza_control.events.metrics import EventMetrics, GroupMetrics
 from plaza_control.events.wiring import EventServices
+from plaza_control.keyspace import Keyspace
 from plaza_control.observability import Metrics
-from plaza_control.redis_keys import RedisKeys
 from plaza_control.repositories.base import JoinRequest
 from plaza_control.services.clock import system_clock_ms
 from plaza_control.settings import Settings
@@ -39,7 +39,7 @@ class Rig:
         self.settings = settings
         self.svc = svc
         self.ev = ev
-        self.keys: RedisKeys = svc.keys
+        self.keyspace: Keyspace = svc.keyspace
         self.r: aioredis.Redis = svc.redis
         self._n = 0
 
@@ -75,15 +75,15 @@ class Rig:
     async def xadd(self, *events: codec.RoomEvent) -> None:
         for e in events:
             await self.r.xadd(
-                self.keys.events, {"e": codec.encode(e)}, maxlen=1_000_000, approximate=True
+                self.keyspace.events, {"e": codec.encode(e)}, maxlen=1_000_000, approximate=True
             )
 
     async def seat(self, room: str, n: int) -> float | None:
-        score: float | None = await self.r.zscore(self.keys.room_seats(room), user_id(n))
+        score: float | None = await self.r.zscore(self.keyspace.room_seats(room), user_id(n))
         return score
 
     async def pending(self, group: str | None = None) -> int:
-        info = await self.r.xpending(self.keys.events, group or self.settings.events_group)
+        info = await self.r.xpending(self.keyspace.events, group or self.settings.events_group)
         return int(info["pending"])
 
 
@@ -149,7 +149,7 @@ async def _join_one(rig: Rig, n: int, room: str) -> str:
 
 
 async def _place(rig: Rig, room: str, *users: int) -> None:
-    await write_heartbeat(rig.r, rig.keys, relay("relay-a"))
+    await write_heartbeat(rig.r, rig.keyspace, relay("relay-a"))
     for n in users:
         await _join_one(rig, n, room)
 
@@ -273,16 +273,16 @@ async def test_undecodable_entries_are_dead_lettered_and_acked(rig: Rig) -> None
 
     hb = coord_codec.encode_heartbeat(relay("relay-a"))
     good = rig.event(codec.ChatMessage(sequence=1, user_id=user_id(1), text="ok"))
-    await rig.r.xadd(rig.keys.events, {"e": b"\x00junk"})
-    await rig.r.xadd(rig.keys.events, {"x.y": b"no e field"})
-    await rig.r.xadd(rig.keys.events, {"e": hb})  # wrong identifier (PLZH)
-    await rig.r.xadd(rig.keys.events, {"e": codec.encode(good)[:14]})  # truncated
+    await rig.r.xadd(rig.keyspace.events, {"e": b"\x00junk"})
+    await rig.r.xadd(rig.keyspace.events, {"x.y": b"no e field"})
+    await rig.r.xadd(rig.keyspace.events, {"e": hb})  # wrong identifier (PLZH)
+    await rig.r.xadd(rig.keyspace.events, {"e": codec.encode(good)[:14]})  # truncated
     await rig.xadd(good)
     c = rig.consumer("c1", block_ms=50)
     await _drain(c)
     dead = [d async for d in rig.svc.db.dead_letters.find({})]
     assert len(dead) == 4
-    assert {d["stream"] for d in dead} == {rig.keys.events}
+    assert {d["stream"] for d in dead} == {rig.keyspace.events}
     assert await rig.svc.db.chat.count_documents({}) == 1
     assert await rig.pending() == 0
     assert rig.metrics().dead_letters._value.get() == 4
@@ -339,7 +339,7 @@ async def test_consumer_survives_a_redis_restart(tmp_path: Path) -> None:
     m: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(settings.mongo_url)
     chat = m[settings.mongo_db].chat
     svc, ev = await _rig(settings)
-    keys = RedisKeys(settings.redis_prefix)
+    keyspace = Keyspace(settings.redis_prefix)
 
     async def say(seq: int) -> None:
         e = codec.RoomEvent(
@@ -350,7 +350,7 @@ async def test_consumer_survives_a_redis_restart(tmp_path: Path) -> None:
             occurred_at_ms=system_clock_ms(),
             body=codec.ChatMessage(sequence=seq, user_id=user_id(1), text="x"),
         )
-        await r.xadd(keys.events, {"e": codec.encode(e)})
+        await r.xadd(keyspace.events, {"e": codec.encode(e)})
 
     task: asyncio.Task[None] | None = None
     try:

@@ -12,9 +12,9 @@ import pytest
 from plaza_control.container import Services
 from plaza_control.errors import Unavailable
 from plaza_control.events.wiring import mirror_relay_drains
+from plaza_control.keyspace import Keyspace
 from plaza_control.models import Role
 from plaza_control.observability import Metrics
-from plaza_control.redis_keys import RedisKeys
 from plaza_control.repositories.event_stream import RedisEventSeats
 from plaza_control.repositories.redis import RedisAllocator, RedisScripts
 from plaza_control.services.pacing import JoinPacer
@@ -97,16 +97,16 @@ async def test_seat_scripts_ignore_events_of_a_previous_relay(settings: Settings
     import redis.asyncio as aioredis
 
     client = aioredis.Redis.from_url(settings.redis_url)
-    keys = RedisKeys(settings.redis_prefix)
+    keyspace = Keyspace(settings.redis_prefix)
     scripts = RedisScripts(client)
-    alloc = RedisAllocator(client, keys, scripts)
-    seats = RedisEventSeats(client, keys, scripts)
+    alloc = RedisAllocator(client, keyspace, scripts)
+    seats = RedisEventSeats(client, keyspace, scripts)
     try:
         a, b = relay("relay-a"), relay("relay-b")
-        await write_heartbeat(client, keys, a)
-        await write_heartbeat(client, keys, b)
+        await write_heartbeat(client, keyspace, a)
+        await write_heartbeat(client, keyspace, b)
         await alloc.join(req(1, [a], wanted="moved"))
-        await client.delete(keys.relay_hb("relay-a"))
+        await client.delete(keyspace.relay_hb("relay-a"))
         await alloc.join(req(1, [b], wanted="moved", now=NOW + 10))
         assert await seats.confirm("moved", user_id(1), "relay-a") == -1
         assert await seats.confirm("moved", user_id(1), "relay-b") == 1
@@ -125,8 +125,8 @@ async def test_seat_scripts_ignore_events_of_a_previous_relay(settings: Settings
 async def test_relay_reported_drain_is_mirrored_into_the_drain_set(settings: Settings) -> None:
     svc = Services(settings, Metrics())
     try:
-        await write_heartbeat(svc.redis, svc.keys, relay("relay-a", state="draining"))
-        await write_heartbeat(svc.redis, svc.keys, relay("relay-b"))
+        await write_heartbeat(svc.redis, svc.keyspace, relay("relay-a", state="draining"))
+        await write_heartbeat(svc.redis, svc.keyspace, relay("relay-b"))
         assert await mirror_relay_drains(svc) == 1
         drained = {i.relay_id: i.drain_requested for i in await svc.allocator.relays()}
         assert drained == {"relay-a": True, "relay-b": False}
@@ -136,14 +136,14 @@ async def test_relay_reported_drain_is_mirrored_into_the_drain_set(settings: Set
 
 
 async def test_join_with_resume_session_id_puts_sid_in_the_ticket(
-    client: Any, settings: Settings, redis_client: Any, rkeys: RedisKeys
+    client: Any, settings: Settings, redis_client: Any, keyspace: Keyspace
 ) -> None:
     admin = await make_api_key(settings, Role.ADMIN)
     resp = await client.post(
         "/v1/ops/worlds", json={"id": "lobby", "name": "Lobby"}, headers={"X-API-Key": admin}
     )
     assert resp.status_code == 201, resp.text
-    await write_heartbeat(redis_client, rkeys, relay("relay-a"))
+    await write_heartbeat(redis_client, keyspace, relay("relay-a"))
     auth = {"Authorization": f"Bearer {session_token(settings, user_id(7))}"}
     first = (await client.post("/v1/join", json={"world_id": "lobby"}, headers=auth)).json()
     resp = await client.post(

@@ -26,7 +26,7 @@ __all__ = ["rig"]
 
 async def _reserve(rig: Rig, n: int, world_capacity: int = 50) -> dict[int, str]:
     """Join users 1..n through join.lua (reservations, 60 s); returns user -> room."""
-    await write_heartbeat(rig.r, rig.keys, relay("relay-a", capacity=100_000))
+    await write_heartbeat(rig.r, rig.keyspace, relay("relay-a", capacity=100_000))
     [info] = await rig.svc.allocator.relays()
     rooms: dict[int, str] = {}
     for u in range(1, n + 1):
@@ -64,7 +64,7 @@ def _left(rig: Rig, u: int, room: str, session: str) -> codec.RoomEvent:
 async def _allocation(rig: Rig) -> dict[str, Any]:
     """Every allocation key and its value (the whole seat state)."""
     out: dict[str, Any] = {}
-    async for k in rig.r.scan_iter(f"{rig.keys.alloc}*", count=1000):
+    async for k in rig.r.scan_iter(f"{rig.keyspace.alloc}*", count=1000):
         raw: Any = await rig.r.type(k)
         kind = raw.decode()
         if kind == "zset":
@@ -135,7 +135,7 @@ async def test_a_join_storm_is_confirmed_while_mongodb_is_down(rig: Rig, tmp_pat
 
 async def _unacked(rig: Rig, group: str) -> int:
     """Entries of the stream the group has not acknowledged (pending + lag)."""
-    for g in await rig.r.xinfo_groups(rig.keys.events):
+    for g in await rig.r.xinfo_groups(rig.keyspace.events):
         if g["name"].decode() == group:
             return int(g["pending"]) + int(g["lag"])
     raise AssertionError(f"no group {group}")
@@ -144,7 +144,7 @@ async def _unacked(rig: Rig, group: str) -> int:
 async def _confirmed(rig: Rig, rooms: set[str]) -> int:
     n = 0
     for room in rooms:
-        n += int(await rig.r.zcount(rig.keys.room_seats(room), CONFIRMED, CONFIRMED))
+        n += int(await rig.r.zcount(rig.keyspace.room_seats(room), CONFIRMED, CONFIRMED))
     return n
 
 
@@ -152,7 +152,7 @@ async def test_a_redelivered_batch_changes_nothing(rig: Rig) -> None:
     """A consumer applies a batch and dies before XACK; another claims and applies
     it again, after the users moved on. The allocation state is what one
     application left, byte for byte, except for what happened since."""
-    await write_heartbeat(rig.r, rig.keys, relay("relay-a"))
+    await write_heartbeat(rig.r, rig.keyspace, relay("relay-a"))
     r1, r2, r3, r4 = [await _reserve_one(rig, u, f"room-{u}") for u in range(1, 5)]
     await rig.xadd(
         _joined(rig, 1, r1, "s1"),
@@ -213,7 +213,7 @@ async def test_a_late_join_after_its_leave_confirms_nothing(rig: Rig) -> None:
     fast = rig.seat_consumer("fast", claim_idle_ms=300, block_ms=50)
     await _drain(fast)
     assert await rig.seat(room, 1) is None
-    ttl = await rig.r.pttl(f"{rig.keys.alloc}ended:relay-a:s1")
+    ttl = await rig.r.pttl(f"{rig.keyspace.alloc}ended:relay-a:s1")
     assert 0 < ttl <= rig.settings.events_ended_ttl_seconds * 1000
     await asyncio.sleep(0.4)
     assert await fast.claim() == 1
@@ -226,9 +226,9 @@ async def test_groups_are_created_together_and_undecodable_entries_are_skipped(
     rig: Rig,
 ) -> None:
     seats = rig.seat_consumer("s", block_ms=50)
-    await rig.r.xadd(rig.keys.events, {"e": b"\x00junk"})
+    await rig.r.xadd(rig.keyspace.events, {"e": b"\x00junk"})
     await _drain(seats)
-    names = {g["name"].decode() for g in await rig.r.xinfo_groups(rig.keys.events)}
+    names = {g["name"].decode() for g in await rig.r.xinfo_groups(rig.keyspace.events)}
     assert names == {"control", "seats"}
     assert rig.metrics("seats").dead_letters._value.get() == 1
     assert await rig.pending("seats") == 0
@@ -244,11 +244,11 @@ async def test_upgrade_starts_the_seats_group_where_control_still_has_work(rig: 
     seats group starts just before its oldest unacknowledged entry, so nothing
     the old version did not apply is missed and history is not replayed."""
     rooms = await _reserve(rig, 3)
-    await rig.r.xgroup_create(rig.keys.events, "control", id="0", mkstream=True)
+    await rig.r.xgroup_create(rig.keyspace.events, "control", id="0", mkstream=True)
     await rig.xadd(*(_joined(rig, u, rooms[u], f"s{u}") for u in (1, 2, 3)))
-    old: Any = await rig.r.xreadgroup("control", "old", {rig.keys.events: ">"}, count=3)
+    old: Any = await rig.r.xreadgroup("control", "old", {rig.keyspace.events: ">"}, count=3)
     ids = [entry_id for entry_id, _ in old[0][1]]
-    await rig.r.xack(rig.keys.events, "control", ids[0])  # the old version applied #1
+    await rig.r.xack(rig.keyspace.events, "control", ids[0])  # the old version applied #1
     seats = rig.seat_consumer("new", block_ms=50)
     assert await seats._stream.ensure_group()
     await _drain(seats)

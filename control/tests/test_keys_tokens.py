@@ -7,25 +7,25 @@ import jwt
 import msgspec
 import pytest
 
-from plaza_control import keys
+from plaza_control import signing_keys
 from plaza_control.errors import ConfigError, Unauthenticated
-from plaza_control.keys import SigningKey
+from plaza_control.signing_keys import SigningKey
 from plaza_control.tokens import SessionTokens, TicketMinter
 
 
 def _ring_keys(tmp_path: Path, n: int) -> list[SigningKey]:
     for _ in range(n):
-        keys.generate_key_file(tmp_path)
+        signing_keys.generate_key_file(tmp_path)
         time.sleep(1.01)  # kids carry whole seconds
-    return keys.load_dir(tmp_path)
+    return signing_keys.load_dir(tmp_path)
 
 
 def test_key_files_are_private_pkcs8(tmp_path: Path) -> None:
-    kid = keys.generate_key_file(tmp_path)
+    kid = signing_keys.generate_key_file(tmp_path)
     path = tmp_path / f"ed25519-{kid}.pem"
     assert path.stat().st_mode & 0o777 == 0o600
     assert path.read_bytes().startswith(b"-----BEGIN PRIVATE KEY-----")
-    [loaded] = keys.load_dir(tmp_path)
+    [loaded] = signing_keys.load_dir(tmp_path)
     assert loaded.kid == kid
     assert "PRIVATE" not in repr(loaded)
 
@@ -34,23 +34,23 @@ def test_rotation_activation_and_published_set(tmp_path: Path) -> None:
     ks = _ring_keys(tmp_path, 3)  # newest first
     newest, middle, oldest = ks
     # All old enough: sign with the newest, publish it and the previous one.
-    ring = keys.build_ring(ks, time.time() + 100, activation_seconds=20)
+    ring = signing_keys.build_ring(ks, time.time() + 100, activation_seconds=20)
     assert ring.signing.kid == newest.kid
     assert [k.kid for k in ring.jwks.keys] == [newest.kid, middle.kid]
     # The newest is too young: keep signing with the middle one, publish the new one early.
-    ring = keys.build_ring(ks, newest.created_at + 1.5, activation_seconds=2)
+    ring = signing_keys.build_ring(ks, newest.created_at + 1.5, activation_seconds=2)
     assert ring.signing.kid == middle.kid
     assert [k.kid for k in ring.jwks.keys] == [newest.kid, middle.kid, oldest.kid]
 
 
 def test_no_key_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError):
-        keys.build_ring(keys.load_dir(tmp_path), time.time(), 0)
+        signing_keys.build_ring(signing_keys.load_dir(tmp_path), time.time(), 0)
 
 
 def test_ticket_claims_follow_docs_tickets_md(tmp_path: Path) -> None:
-    keys.generate_key_file(tmp_path)
-    ring = keys.build_ring(keys.load_dir(tmp_path), time.time(), 0)
+    signing_keys.generate_key_file(tmp_path)
+    ring = signing_keys.build_ring(signing_keys.load_dir(tmp_path), time.time(), 0)
     minter = TicketMinter(lambda: ring, "plaza-control", 30)
     now = int(time.time())
     t = minter.mint(

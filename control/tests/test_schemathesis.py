@@ -21,8 +21,8 @@ import schemathesis
 from hypothesis import HealthCheck, Phase, settings
 
 from plaza_control.app import create_app
+from plaza_control.keyspace import Keyspace
 from plaza_control.models import Role
-from plaza_control.redis_keys import RedisKeys
 from plaza_control.settings import Settings
 
 from .conftest import cleanup, make_settings
@@ -61,9 +61,9 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
 
     async def prepare() -> str:
         r = aioredis.Redis.from_url(settings.redis_url)
-        keys = RedisKeys(settings.redis_prefix)
+        keyspace = Keyspace(settings.redis_prefix)
         for rid in ("relay-a", "relay-b"):
-            await write_heartbeat(r, keys, relay(rid), ttl_ms=600_000)
+            await write_heartbeat(r, keyspace, relay(rid), ttl_ms=600_000)
         await r.aclose()
         return await make_api_key(settings, Role.ADMIN)
 

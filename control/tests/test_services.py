@@ -22,7 +22,6 @@ from plaza_control.errors import (
     RoomFull,
     Unauthenticated,
 )
-from plaza_control.keys import KeyRing, SigningKey
 from plaza_control.models import ApiKey, Role, WorldSettings
 from plaza_control.repositories import memory
 from plaza_control.services.commands import CommandService
@@ -31,6 +30,7 @@ from plaza_control.services.operators import ApiKeyService, Auditor
 from plaza_control.services.ops import OpsService
 from plaza_control.services.players import PlayerService, SignInLimits
 from plaza_control.services.worlds import WorldService
+from plaza_control.signing_keys import KeyRing, SigningKey
 from plaza_control.tokens import SessionClaims, SessionTokens, TicketMinter
 
 from .helpers import relay

@@ -76,7 +76,7 @@ class EventServices:
         groups = (s.events_group, s.events_seats_group)
         return RedisEventStream(
             client,
-            self.svc.keys,
+            self.svc.keyspace,
             group,
             name or consumer_name(),
             siblings=groups,
@@ -136,7 +136,7 @@ class EventServices:
         client = self._client()
         seats = RedisEventSeats(
             client,
-            self.svc.keys,
+            self.svc.keyspace,
             RedisScripts(client),
             ended_ttl_ms=s.events_ended_ttl_seconds * 1000,
         )

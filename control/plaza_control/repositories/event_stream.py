@@ -9,7 +9,7 @@ import msgspec
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
-from plaza_control.redis_keys import RedisKeys
+from plaza_control.keyspace import Keyspace
 from plaza_control.repositories.redis import RedisScripts
 
 Redis = aioredis.Redis
@@ -63,7 +63,7 @@ class RedisEventStream:
     def __init__(
         self,
         client: Redis,
-        keys: RedisKeys,
+        keyspace: Keyspace,
         group: str,
         consumer: str,
         *,
@@ -71,7 +71,7 @@ class RedisEventStream:
         follow: str = "",
     ) -> None:
         self._r = client
-        self.stream = keys.events
+        self.stream = keyspace.events
         self.group = group
         self.consumer = consumer
         self._siblings = tuple(g for g in siblings if g != group)
@@ -180,9 +180,9 @@ class RedisEventSeats:
     session id as the idempotency key of member events (docs/redis.md)."""
 
     def __init__(
-        self, client: Redis, keys: RedisKeys, scripts: RedisScripts, ended_ttl_ms: int = 0
+        self, client: Redis, keyspace: Keyspace, scripts: RedisScripts, ended_ttl_ms: int = 0
     ) -> None:
-        self._k = keys
+        self._k = keyspace
         self._s = scripts
         self._ended_ttl_ms = ended_ttl_ms
 

@@ -10,8 +10,8 @@ from redis.commands.core import AsyncScript
 
 from plaza_control import codec, redis_scripts
 from plaza_control.codec import CodecError
+from plaza_control.keyspace import Keyspace
 from plaza_control.models import Ban, RelayInfo, RoomInfo, WorldConfigView, WorldSettings
-from plaza_control.redis_keys import RedisKeys
 from plaza_control.repositories.base import Admission, JoinOutcome, JoinRequest
 
 Redis = aioredis.Redis
@@ -36,9 +36,9 @@ def _b(v: bytes | str) -> str:
 
 
 class RedisAllocator:
-    def __init__(self, client: Redis, keys: RedisKeys, scripts: RedisScripts) -> None:
+    def __init__(self, client: Redis, keyspace: Keyspace, scripts: RedisScripts) -> None:
         self._r = client
-        self._k = keys
+        self._k = keyspace
         self._s = scripts
         # join.lua returns the chosen relay's heartbeat bytes; decoding them in
         # Python costs more than the rest of the step, and they change only every
@@ -214,9 +214,9 @@ class RedisConfigCache:
     """World configs as WorldConfig FlatBuffers bytes (what relays read too);
     bans as small JSON documents with a TTL until they end."""
 
-    def __init__(self, client: Redis, keys: RedisKeys) -> None:
+    def __init__(self, client: Redis, keyspace: Keyspace) -> None:
         self._r = client
-        self._k = keys
+        self._k = keyspace
         # Decoding FlatBuffers in Python costs ~0.2 ms; the bytes rarely change, so
         # decoded views are memoised by the exact bytes read (never stale).
         self._decoded: dict[bytes, WorldConfigView] = {}
@@ -273,19 +273,19 @@ class RedisConfigCache:
 
 
 def _rate_commands(
-    pipe: Any, keys: RedisKeys, buckets: list[tuple[str, str, int]], window_ms: int
+    pipe: Any, keyspace: Keyspace, buckets: list[tuple[str, str, int]], window_ms: int
 ) -> None:
     for scope, subject, _limit in buckets:
-        key = keys.rate(scope, subject)
+        key = keyspace.rate(scope, subject)
         pipe.incr(key)
         pipe.pexpire(key, window_ms, nx=True)
 
 
 async def _rate_wait(
-    r: Redis, keys: RedisKeys, buckets: list[tuple[str, str, int]], counts: list[Any]
+    r: Redis, keyspace: Keyspace, buckets: list[tuple[str, str, int]], counts: list[Any]
 ) -> int | None:
     over = [
-        keys.rate(scope, subject)
+        keyspace.rate(scope, subject)
         for (scope, subject, limit), count in zip(buckets, counts, strict=True)
         if int(count) > limit
     ]
@@ -298,9 +298,9 @@ async def _rate_wait(
 class RedisJoinGate:
     """Rate-limit counters and the config/ban cache reads, pipelined together."""
 
-    def __init__(self, client: Redis, keys: RedisKeys, cache: RedisConfigCache) -> None:
+    def __init__(self, client: Redis, keyspace: Keyspace, cache: RedisConfigCache) -> None:
         self._r = client
-        self._k = keys
+        self._k = keyspace
         self._cache = cache
 
     async def admit(
@@ -323,9 +323,9 @@ class RedisRateLimiter:
     process dies between the two commands the next request sets the expiry (NX
     only sets a missing one)."""
 
-    def __init__(self, client: Redis, keys: RedisKeys) -> None:
+    def __init__(self, client: Redis, keyspace: Keyspace) -> None:
         self._r = client
-        self._k = keys
+        self._k = keyspace
 
     async def hit(self, buckets: list[tuple[str, str, int]], window_ms: int) -> int | None:
         pipe = self._r.pipeline(transaction=False)
@@ -335,9 +335,9 @@ class RedisRateLimiter:
 
 
 class RedisCommandBus:
-    def __init__(self, client: Redis, keys: RedisKeys) -> None:
+    def __init__(self, client: Redis, keyspace: Keyspace) -> None:
         self._r = client
-        self._k = keys
+        self._k = keyspace
 
     async def publish(self, relay_id: str, payload: bytes) -> int:
         channel = self._k.cmd_relay(relay_id) if relay_id else self._k.cmd_all

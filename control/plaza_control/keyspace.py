@@ -1,4 +1,4 @@
-"""The Redis key layout (docs/redis.md is the contract; this is its Python half).
+"""The Redis key space (docs/redis.md is the contract; this is its Python half).
 
 All allocation keys carry the ``{alloc}`` hash tag so the join script touches a
 single cluster slot. Per-entity caches carry the entity id as their tag.
@@ -7,7 +7,7 @@ single cluster slot. Per-entity caches carry the entity id as their tag.
 from __future__ import annotations
 
 
-class RedisKeys:
+class Keyspace:
     def __init__(self, prefix: str) -> None:
         self.prefix = prefix
         #: Prefix of every allocation key; passed to the Lua scripts as ARGV[1].
