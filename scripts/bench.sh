@@ -154,7 +154,7 @@ log "bench run directory: $RUN_DIR"
 # The commit the binaries are built from (other work may land during the run).
 COMMIT="$(git rev-parse HEAD)$(git diff --quiet HEAD -- relay-go go.mod go.sum 2>/dev/null || echo ' + uncommitted changes in relay-go')"
 go build -o "$BIN/relay" ./relay-go/cmd/relay || die "the relay does not build (relay-go/cmd/relay)"
-go build -o "$BIN/loadgen" ./relay-go/cmd/loadgen
+(cd relay-go/bench && go build -o "$BIN/loadgen" ./cmd/loadgen)
 [[ $PLAZA_BENCH_PEER != 1 ]] || scripts/install_centrifugo.sh
 "$BIN/loadgen" keygen --dir "$RUN_DIR/keys"
 RELAY_KEYS=(--jwks-file "$RUN_DIR/keys/jwks.json")

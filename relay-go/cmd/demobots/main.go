@@ -19,7 +19,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/plaza-dev/plaza/relay-go/internal/loadgen"
+	"github.com/plaza-dev/plaza/relay-go/client"
 )
 
 type config struct {
@@ -47,13 +47,13 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	target := &loadgen.PlazaTarget{Control: loadgen.NewControlClient(c.controlURL, c.world)}
+	ctl := client.NewControl(c.controlURL, c.world)
 	var wg sync.WaitGroup
 	for i := range c.bots {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			runBot(ctx, log, target, &c, i)
+			runBot(ctx, log, ctl, &c, i)
 		}()
 	}
 	wg.Wait()
@@ -65,29 +65,29 @@ var lines = []string{"hi all!", "nice plaza", "anyone up for a race?", "brb", "l
 
 // botSink counts what a bot receives and signals when its session ends.
 type botSink struct {
+	client.NopHandler
 	moves, chats atomic.Int64
 	closed       chan string
 }
 
 func (s *botSink) Movement(int64, uint32, uint32) { s.moves.Add(1) }
-func (s *botSink) Batch(int64, int64)             {}
 func (s *botSink) Chat(int64, []byte, uint64)     { s.chats.Add(1) }
-func (s *botSink) Event(string)                   {}
 func (s *botSink) Closed(kind string)             { s.closed <- kind }
+
 func backoff(attempt int, rng *rand.Rand) time.Duration {
 	// Exponential from 500 ms, capped at 15 s, full jitter (docs/protocol.md).
 	ceiling := min(15*time.Second, 500*time.Millisecond<<min(attempt, 5))
 	return time.Duration(rng.Int64N(int64(ceiling))) + 100*time.Millisecond
 }
 
-func runBot(ctx context.Context, log *slog.Logger, target *loadgen.PlazaTarget, c *config, i int) {
+func runBot(ctx context.Context, log *slog.Logger, ctl *client.Control, c *config, i int) {
 	rng := rand.New(rand.NewPCG(uint64(i)+1, uint64(time.Now().UnixNano())))
-	m := &loadgen.Member{Index: i, User: fmt.Sprintf("bot%d", i), Name: fmt.Sprintf("%s bot", names[i%len(names)])}
-	walker := loadgen.NewWalker(rng, c.area)
+	m := client.Guest{DeviceID: ctl.DeviceID(fmt.Sprintf("bot%d", i)), Name: fmt.Sprintf("%s bot", names[i%len(names)])}
+	walker := client.NewWalker(rng, c.area)
 	start := time.Now()
 	for attempt := 0; ctx.Err() == nil; attempt++ {
 		sink := &botSink{closed: make(chan string, 1)}
-		session, timing, err := target.Join(ctx, m, nil, sink)
+		session, timing, err := ctl.JoinWorld(ctx, m, client.DialOptions{Handler: sink})
 		if err != nil {
 			wait := backoff(attempt, rng)
 			log.Warn("join failed; retrying", "bot", m.Name, "err", err, "retry_in", wait.String())
@@ -108,7 +108,7 @@ func runBot(ctx context.Context, log *slog.Logger, target *loadgen.PlazaTarget, 
 }
 
 // play walks and chats until ctx ends or the session closes; it returns why.
-func play(ctx context.Context, s loadgen.Session, sink *botSink, w *loadgen.Walker, c *config, rng *rand.Rand, start time.Time) string {
+func play(ctx context.Context, s *client.Session, sink *botSink, w *client.Walker, c *config, rng *rand.Rand, start time.Time) string {
 	tick := time.NewTicker(time.Duration(float64(time.Second) / c.moveHz))
 	defer tick.Stop()
 	nextChat := time.Now().Add(time.Duration(rng.Int64N(int64(c.chatEvery))))

@@ -59,7 +59,7 @@ type Plan struct {
 	// Plaza control-plane mode (ControlURL non-empty).
 	ControlURL   string `json:"control_url"`
 	ControlWorld string `json:"control_world"`
-	// Control plane paths; zero values: ControlClient's defaults.
+	// Control plane paths; zero values: client.Control's defaults.
 	ControlSignInPath string `json:"control_signin_path"`
 	ControlJoinPath   string `json:"control_join_path"`
 

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/plaza-dev/plaza/relay-go/client"
 )
 
 // WorkerResult is what one worker process measured. Counts are totals over
@@ -466,7 +468,7 @@ func (s *memberState) run(ctx context.Context, start, end time.Time) {
 	if area == 0 {
 		area = 40
 	}
-	walker := NewWalker(rng, area)
+	walker := client.NewWalker(rng, area)
 	chatBytes := wl.ChatBytes
 	if chatBytes == 0 {
 		chatBytes = 48

@@ -6,7 +6,7 @@
 # Every child process is started by the orchestrator with PDEATHSIG=KILL and
 # torn down after its phase; the trap below kills the process group anyway.
 #
-# Usage: relay-go/tools/wslibbench/run.sh [extra flags for `wslibbench run`]
+# Usage: relay-go/bench/cmd/wslibbench/run.sh [extra flags for `wslibbench run`]
 #   e.g. run.sh -reps 3 -libs nbio,gws
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -25,7 +25,7 @@ trap cleanup EXIT INT TERM
 
 go build -o "$bin" .
 echo "# machine: nproc=$(nproc) $(go version) kernel=$(uname -r)" >&2
-echo "# command: relay-go/tools/wslibbench/run.sh $* (REPS=$REPS; a -reps flag overrides it)" >&2
+echo "# command: relay-go/bench/cmd/wslibbench/run.sh $* (REPS=$REPS; a -reps flag overrides it)" >&2
 
 # Own process group so cleanup can take down the orchestrator and its children.
 set -m

@@ -1,14 +1,24 @@
-package loadgen
+package client
 
 import (
 	"math"
 	"math/rand/v2"
 )
 
+// Pose is a member's transform at one instant (mirrors plaza.common.Transform):
+// position in metres, rotation as a unit quaternion (x, y, z, w), velocity in
+// metres per second.
+type Pose struct {
+	Position [3]float32
+	Rotation [4]float32
+	Velocity [3]float32
+}
+
 // Walker moves one avatar along a smooth closed path: a circle of a few
 // metres around a point in the room, walked at human speed with a steady
 // heading change. Positions are a pure function of time, so a walker needs
-// no state between ticks and any tick rate gives a smooth path.
+// no state between ticks and any tick rate gives a smooth path. A Walker is
+// a value: safe for concurrent At calls.
 type Walker struct {
 	cx, cz, radius, omega, phase float64
 }

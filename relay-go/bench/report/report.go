@@ -1,4 +1,8 @@
-package loadgen
+// Package report turns a benchmark run directory (meta.json and one
+// loadgen JSON report per workload and server) into the "Relay vs
+// Centrifugo" section of docs/benchmarks.md and the PNG plots under
+// docs/img/.
+package report
 
 import (
 	"encoding/json"
@@ -8,11 +12,13 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/plaza-dev/plaza/relay-go/bench/loadgen"
 )
 
-// BenchMeta describes the machine and run that produced a set of reports;
-// scripts/bench.sh writes it as meta.json next to the per-workload JSON.
-type BenchMeta struct {
+// Meta describes the machine and run that produced a set of reports;
+// benchrun writes it as meta.json next to the per-workload JSON.
+type Meta struct {
 	Date              string            `json:"date"`
 	Commit            string            `json:"commit"`
 	Nproc             string            `json:"nproc"`
@@ -32,14 +38,14 @@ type BenchMeta struct {
 const SectionHeading = "## Relay vs Centrifugo"
 
 type benchSet struct {
-	meta    BenchMeta
-	reports map[string]*Report // by file stem: w1-plaza, w1-centrifugo, ...
+	meta    Meta
+	reports map[string]*loadgen.Report // by file stem: w1-plaza, w1-centrifugo, ...
 	pprof   string
 	heap    string
 }
 
 func loadBenchSet(dir string) (*benchSet, error) {
-	bs := &benchSet{reports: map[string]*Report{}}
+	bs := &benchSet{reports: map[string]*loadgen.Report{}}
 	b, err := os.ReadFile(filepath.Join(dir, "meta.json"))
 	if err != nil {
 		return nil, fmt.Errorf("bench report: %w", err)
@@ -53,7 +59,7 @@ func loadBenchSet(dir string) (*benchSet, error) {
 		if err != nil {
 			return nil, err
 		}
-		var r Report
+		var r loadgen.Report
 		if err := json.Unmarshal(b, &r); err != nil {
 			return nil, fmt.Errorf("bench report: %s: %w", f, err)
 		}
@@ -68,10 +74,10 @@ func loadBenchSet(dir string) (*benchSet, error) {
 	return bs, nil
 }
 
-// WriteBenchReport renders the "Relay vs Centrifugo" section from the run
-// directory dir into mdPath (replacing only that section, keeping the rest
-// of the file) and draws the PNG plots into imgDir.
-func WriteBenchReport(dir, mdPath, imgDir string) error {
+// Write renders the "Relay vs Centrifugo" section from the run directory
+// dir into mdPath (replacing only that section, keeping the rest of the
+// file) and draws the PNG plots into imgDir.
+func Write(dir, mdPath, imgDir string) error {
 	bs, err := loadBenchSet(dir)
 	if err != nil {
 		return err
@@ -122,10 +128,10 @@ func replaceSection(doc, section string) string {
 }
 
 // FindingsHeading starts the hand-written part of the section (analysis of
-// the numbers, profiles); `loadgen report` keeps it when it regenerates.
+// the numbers, profiles); Write keeps it when it regenerates.
 const FindingsHeading = "### Findings"
 
-func (bs *benchSet) r(name string) *Report { return bs.reports[name] }
+func (bs *benchSet) r(name string) *loadgen.Report { return bs.reports[name] }
 
 func f2(v float64) string { return fmt.Sprintf("%.2f", v) }
 func f3(v float64) string { return fmt.Sprintf("%.3f", v) }
@@ -164,28 +170,28 @@ func table(b *strings.Builder, head []string, rows []row) {
 }
 
 // get returns a formatted value of r or "n/a" when r is missing.
-func get(r *Report, f func(*Report) string) string {
+func get(r *loadgen.Report, f func(*loadgen.Report) string) string {
 	if r == nil {
 		return "n/a"
 	}
 	return f(r)
 }
 
-func srv(r *Report) *ServerStats {
+func srv(r *loadgen.Report) *loadgen.ServerStats {
 	if r == nil || r.Server == nil {
-		return &ServerStats{}
+		return &loadgen.ServerStats{}
 	}
 	return r.Server
 }
 
-func chatCell(r *Report) string {
+func chatCell(r *loadgen.Report) string {
 	if r.ChatsSent == 0 {
 		return "–"
 	}
 	return fmt.Sprintf("%.4f%% (%d/%d, dup %d, order %d)", 100*r.ChatCompleteness, r.ChatUnique, r.ChatExpected, r.ChatDuplicates, r.ChatOrderViolations+r.ChatSeqRegressions)
 }
 
-func eventsCell(r *Report) string {
+func eventsCell(r *loadgen.Report) string {
 	if len(r.Events) == 0 && r.JoinFailed == 0 {
 		return "none"
 	}
@@ -202,8 +208,8 @@ func eventsCell(r *Report) string {
 }
 
 // fanoutRows are the rows shared by W1 and W4 tables.
-func fanoutRows(rs []*Report) []row {
-	col := func(f func(*Report) string) []string {
+func fanoutRows(rs []*loadgen.Report) []row {
+	col := func(f func(*loadgen.Report) string) []string {
 		out := make([]string, len(rs))
 		for i, r := range rs {
 			out[i] = get(r, f)
@@ -211,51 +217,53 @@ func fanoutRows(rs []*Report) []row {
 		return out
 	}
 	return []row{
-		{"members joined / still connected", col(func(r *Report) string { return fmt.Sprintf("%d / %d", r.Joined, r.Present) })},
-		{"moves sent / scheduled (sender lag p99, ms)", col(func(r *Report) string {
+		{"members joined / still connected", col(func(r *loadgen.Report) string { return fmt.Sprintf("%d / %d", r.Joined, r.Present) })},
+		{"moves sent / scheduled (sender lag p99, ms)", col(func(r *loadgen.Report) string {
 			return fmt.Sprintf("%d / %d (%.1f)", r.MovesSent, r.MovesTarget, r.MoveSendLag.P99)
 		})},
-		{"movement updates delivered per s", col(func(r *Report) string { return f0(r.MovementPerSec) })},
-		{"repeated updates received (not counted as delivered)", col(func(r *Report) string { return fmt.Sprint(r.MovementRepeats) })},
-		{"server CPU, cores (avg over window)", col(func(r *Report) string { return f2(srv(r).CPUCoresAvg) })},
-		{"server write syscalls per s (bytes per write)", col(func(r *Report) string {
+		{"movement updates delivered per s", col(func(r *loadgen.Report) string { return f0(r.MovementPerSec) })},
+		{"repeated updates received (not counted as delivered)", col(func(r *loadgen.Report) string { return fmt.Sprint(r.MovementRepeats) })},
+		{"server CPU, cores (avg over window)", col(func(r *loadgen.Report) string { return f2(srv(r).CPUCoresAvg) })},
+		{"server write syscalls per s (bytes per write)", col(func(r *loadgen.Report) string {
 			s := srv(r)
 			if r.WindowS == 0 || s.WriteCalls == 0 {
 				return "–"
 			}
 			return fmt.Sprintf("%.0f (%.0f B)", float64(s.WriteCalls)/r.WindowS, float64(s.BytesWritten)/float64(s.WriteCalls))
 		})},
-		{"server CPU µs per write syscall, all work included", col(func(r *Report) string {
+		{"server CPU µs per write syscall, all work included", col(func(r *loadgen.Report) string {
 			s := srv(r)
 			if s.WriteCalls == 0 {
 				return "–"
 			}
 			return fmt.Sprintf("%.1f", s.CPUWindowSeconds/float64(s.WriteCalls)*1e6)
 		})},
-		{"**server CPU s per million delivered updates**", col(func(r *Report) string { return f3(srv(r).CPUPerMillionUpds) })},
-		{"movement latency p50 / p90 / p99 / max, ms", col(func(r *Report) string {
+		{"**server CPU s per million delivered updates**", col(func(r *loadgen.Report) string { return f3(srv(r).CPUPerMillionUpds) })},
+		{"movement latency p50 / p90 / p99 / max, ms", col(func(r *loadgen.Report) string {
 			l := r.MoveLatency
 			return fmt.Sprintf("%.1f / %.1f / **%.1f** / %.0f", l.P50, l.P90, l.P99, l.Max)
 		})},
-		{"movement frame, server stamp → client p50 / p99, ms", col(func(r *Report) string {
+		{"movement frame, server stamp → client p50 / p99, ms", col(func(r *loadgen.Report) string {
 			if r.BatchLatency.Count == 0 {
 				return "– (no server stamp)"
 			}
 			return fmt.Sprintf("%.1f / %.1f", r.BatchLatency.P50, r.BatchLatency.P99)
 		})},
-		{"chat latency p50 / p99, ms", col(func(r *Report) string { return fmt.Sprintf("%.1f / %.1f", r.ChatLatency.P50, r.ChatLatency.P99) })},
+		{"chat latency p50 / p99, ms", col(func(r *loadgen.Report) string {
+			return fmt.Sprintf("%.1f / %.1f", r.ChatLatency.P50, r.ChatLatency.P99)
+		})},
 		{"chat delivered exactly once, in order", col(chatCell)},
-		{"join time p50 / p99, ms", col(func(r *Report) string { return fmt.Sprintf("%.1f / %.1f", r.JoinTime.P50, r.JoinTime.P99) })},
-		{"load generator CPU, cores (same machine)", col(func(r *Report) string {
+		{"join time p50 / p99, ms", col(func(r *loadgen.Report) string { return fmt.Sprintf("%.1f / %.1f", r.JoinTime.P50, r.JoinTime.P99) })},
+		{"load generator CPU, cores (same machine)", col(func(r *loadgen.Report) string {
 			if r.WindowS == 0 {
 				return "–"
 			}
 			return f2(r.LoadgenCPUSeconds / r.WindowS)
 		})},
-		{"machine: busy cores (of nproc) / load average at window end", col(func(r *Report) string {
+		{"machine: busy cores (of nproc) / load average at window end", col(func(r *loadgen.Report) string {
 			return fmt.Sprintf("%.2f / %s", r.MachineBusyCores, r.LoadAvgEnd)
 		})},
-		{"server RSS at end, MiB", col(func(r *Report) string { return f0(float64(srv(r).RSSEndKiB) / 1024) })},
+		{"server RSS at end, MiB", col(func(r *loadgen.Report) string { return f0(float64(srv(r).RSSEndKiB) / 1024) })},
 		{"errors / events", col(eventsCell)},
 	}
 }
@@ -266,11 +274,11 @@ func (bs *benchSet) markdown(plots []string) string {
 	p := func(format string, a ...any) { fmt.Fprintf(&b, format+"\n", a...) }
 	p("%s", SectionHeading)
 	p("")
-	p("Generated by `make bench` (`scripts/bench.sh`) on %s from commit `%s`. Workloads: [benchmarks-workloads.md](benchmarks-workloads.md).", m.Date, m.Commit)
+	p("Generated by `make bench` (`relay-go/bench/cmd/benchrun`) on %s from commit `%s`. Workloads: [benchmarks-workloads.md](benchmarks-workloads.md).", m.Date, m.Commit)
 	p("Machine: `nproc` = %s, CPU %s, kernel `%s`, `%s`; load average before the run: %s.", m.Nproc, m.CPUModel, m.Kernel, m.GoVersion, m.LoadBefore)
-	p("The load generator (`relay-go/cmd/loadgen`) runs on the same machine as the server, so every number includes contention with it;")
+	p("The load generator (`relay-go/bench/cmd/loadgen`) runs on the same machine as the server, so every number includes contention with it;")
 	p("servers run one at a time, each freshly started per workload. The peer (%s) is built from its Go module by `scripts/install_centrifugo.sh`", m.CentrifugoVersion)
-	p("and driven through its Protobuf client protocol (`relay-go/internal/centrifugoadapter`); a room is a channel, every member publishes its moves (10 Hz) and chat into it.")
+	p("and driven through its Protobuf client protocol (`relay-go/bench/centrifugoadapter`); a room is a channel, every member publishes its moves (10 Hz) and chat into it.")
 	p("Relay flags: `%s` (tick %.0f Hz).", m.RelayFlags, m.TickHz)
 	for _, n := range m.Notes {
 		p("")
@@ -290,11 +298,11 @@ func (bs *benchSet) markdown(plots []string) string {
 		a, c := srv(w1p).CPUPerMillionUpds, srv(w1c).CPUPerMillionUpds
 		rows = append(rows, row{"W1 relay CPU per delivered update ≤ 1/5 of Centrifugo's", []string{f3(a) + " s/M", f3(c) + " s/M", ratio(a, c), metOrMissed(a > 0 && c > 0 && a <= c/5)}})
 	} else {
-		rows = append(rows, row{"W1 relay CPU per delivered update ≤ 1/5 of Centrifugo's", []string{get(w1p, func(r *Report) string { return f3(srv(r).CPUPerMillionUpds) }), get(w1c, func(r *Report) string { return f3(srv(r).CPUPerMillionUpds) }), "–", "not measured"}})
+		rows = append(rows, row{"W1 relay CPU per delivered update ≤ 1/5 of Centrifugo's", []string{get(w1p, func(r *loadgen.Report) string { return f3(srv(r).CPUPerMillionUpds) }), get(w1c, func(r *loadgen.Report) string { return f3(srv(r).CPUPerMillionUpds) }), "–", "not measured"}})
 	}
 	if w1p != nil {
 		lim := tickMs + 10
-		rows = append(rows, row{fmt.Sprintf("W1 p99 movement latency ≤ tick (%.0f ms) + 10 ms = %.0f ms", tickMs, lim), []string{f2(w1p.MoveLatency.P99) + " ms", get(w1c, func(r *Report) string { return f2(r.MoveLatency.P99) + " ms" }), get(w1c, func(r *Report) string { return ratio(w1p.MoveLatency.P99, r.MoveLatency.P99) }), metOrMissed(w1p.MoveLatency.P99 <= lim)}})
+		rows = append(rows, row{fmt.Sprintf("W1 p99 movement latency ≤ tick (%.0f ms) + 10 ms = %.0f ms", tickMs, lim), []string{f2(w1p.MoveLatency.P99) + " ms", get(w1c, func(r *loadgen.Report) string { return f2(r.MoveLatency.P99) + " ms" }), get(w1c, func(r *loadgen.Report) string { return ratio(w1p.MoveLatency.P99, r.MoveLatency.P99) }), metOrMissed(w1p.MoveLatency.P99 <= lim)}})
 		if t20 := bs.r("w1-plaza-tick20"); t20 != nil {
 			rows = append(rows, row{"W1 at the relay's default 20 Hz tick: p99 movement latency ≤ 50 + 10 = 60 ms", []string{f2(t20.MoveLatency.P99) + " ms", "–", "–", metOrMissed(t20.MoveLatency.P99 <= 60)}})
 			if w1c != nil {
@@ -308,7 +316,7 @@ func (bs *benchSet) markdown(plots []string) string {
 		a := srv(w2p).RSSPerConnBytes
 		c := srv(w2c).RSSPerConnBytes
 		ok := a < 8192 && (c == 0 || a <= c/4)
-		rows = append(rows, row{"W2 RSS per idle connection < 8 KiB and ≤ 1/4 of Centrifugo's", []string{f0(a) + " B", get(w2c, func(*Report) string { return f0(c) + " B" }), ratio(a, c), metOrMissed(ok && c > 0)}})
+		rows = append(rows, row{"W2 RSS per idle connection < 8 KiB and ≤ 1/4 of Centrifugo's", []string{f0(a) + " B", get(w2c, func(*loadgen.Report) string { return f0(c) + " B" }), ratio(a, c), metOrMissed(ok && c > 0)}})
 	}
 	table(&b, []string{"target", "Plaza", "Centrifugo", "Plaza/Centrifugo", "result"}, rows)
 
@@ -320,7 +328,7 @@ func (bs *benchSet) markdown(plots []string) string {
 		p("")
 	} else {
 		head := []string{"W1", fmt.Sprintf("Plaza (tick %.0f Hz)", m.TickHz), "Centrifugo", "Plaza/Centrifugo"}
-		cols := []*Report{w1p, w1c}
+		cols := []*loadgen.Report{w1p, w1c}
 		w1p20 := bs.r("w1-plaza-tick20")
 		if w1p20 != nil {
 			head = append(head, "Plaza, tick 20 Hz")
@@ -340,17 +348,17 @@ func (bs *benchSet) markdown(plots []string) string {
 		p("Not run: %s", bs.skipReason("w2"))
 		p("")
 	} else {
-		col := func(f func(*Report) string) []string {
+		col := func(f func(*loadgen.Report) string) []string {
 			return []string{get(w2p, f), get(w2c, f), ratio(num(w2p, f), num(w2c, f))}
 		}
 		table(&b, []string{"W2", "Plaza", "Centrifugo", "Plaza/Centrifugo"}, []row{
-			{"connections joined", col(func(r *Report) string { return fmt.Sprint(r.Joined) })},
+			{"connections joined", col(func(r *loadgen.Report) string { return fmt.Sprint(r.Joined) })},
 			{"server RSS before / after joins, MiB", []string{get(w2p, rssBA), get(w2c, rssBA), "–"}},
-			{"**RSS per idle connection, bytes**", col(func(r *Report) string { return f0(srv(r).RSSPerConnBytes) })},
-			{"RSS per idle connection after a forced GC, bytes", col(func(r *Report) string { return f0(srv(r).RSSPerConnGCBytes) })},
-			{"joins per s (64 joins in flight per loadgen worker)", col(func(r *Report) string { return f0(r.JoinsPerSec) })},
+			{"**RSS per idle connection, bytes**", col(func(r *loadgen.Report) string { return f0(srv(r).RSSPerConnBytes) })},
+			{"RSS per idle connection after a forced GC, bytes", col(func(r *loadgen.Report) string { return f0(srv(r).RSSPerConnGCBytes) })},
+			{"joins per s (64 joins in flight per loadgen worker)", col(func(r *loadgen.Report) string { return f0(r.JoinsPerSec) })},
 			{"join time p50 / p99, ms", []string{get(w2p, joinCell), get(w2c, joinCell), "–"}},
-			{"server CPU s for all joins", col(func(r *Report) string { return f2(srv(r).CPUJoinSeconds) })},
+			{"server CPU s for all joins", col(func(r *loadgen.Report) string { return f2(srv(r).CPUJoinSeconds) })},
 			{"errors / events", []string{get(w2p, eventsCell), get(w2c, eventsCell), "–"}},
 		})
 	}
@@ -382,7 +390,7 @@ func (bs *benchSet) markdown(plots []string) string {
 		p("Not run: %s", bs.skipReason("w4"))
 		p("")
 	} else {
-		table(&b, []string{"W4", "Plaza, interest on", "Plaza, interest off", "Centrifugo"}, fanoutRows([]*Report{w4on, w4off, w4c}))
+		table(&b, []string{"W4", "Plaza, interest on", "Plaza, interest off", "Centrifugo"}, fanoutRows([]*loadgen.Report{w4on, w4off, w4c}))
 		if w4on != nil {
 			p("Interest radius with interest on: %.0f m (avatars farther away are sent every Nth tick only, see `--far-every-ticks`).", w4on.Workload.InterestRadius)
 			p("")
@@ -436,15 +444,17 @@ func (bs *benchSet) skipReason(w string) string {
 	return "no result file"
 }
 
-func rssBA(r *Report) string {
+func rssBA(r *loadgen.Report) string {
 	s := srv(r)
 	return fmt.Sprintf("%.0f / %.0f", float64(s.RSSBeforeKiB)/1024, float64(s.RSSJoinedKiB)/1024)
 }
 
-func joinCell(r *Report) string { return fmt.Sprintf("%.1f / %.1f", r.JoinTime.P50, r.JoinTime.P99) }
+func joinCell(r *loadgen.Report) string {
+	return fmt.Sprintf("%.1f / %.1f", r.JoinTime.P50, r.JoinTime.P99)
+}
 
 // num parses back a formatted single number (for ratios); 0 when not one.
-func num(r *Report, f func(*Report) string) float64 {
+func num(r *loadgen.Report, f func(*loadgen.Report) string) float64 {
 	if r == nil {
 		return 0
 	}
@@ -456,7 +466,7 @@ func num(r *Report, f func(*Report) string) float64 {
 }
 
 // ratioCell gives Plaza/Centrifugo for the W1 rows where a ratio means something.
-func ratioCell(name string, a, c *Report) string {
+func ratioCell(name string, a, c *loadgen.Report) string {
 	if a == nil || c == nil {
 		return "–"
 	}
@@ -545,7 +555,7 @@ func (bs *benchSet) plots(imgDir, rel string) ([]string, error) {
 }
 
 // windowOf is the measured window of the first report present, e.g. "60 s".
-func windowOf(rs ...*Report) string {
+func windowOf(rs ...*loadgen.Report) string {
 	for _, r := range rs {
 		if r != nil {
 			return fmt.Sprintf("%.0f s", r.WindowS)

@@ -10,7 +10,7 @@ import (
 
 	"google.golang.org/protobuf/encoding/protowire"
 
-	"github.com/plaza-dev/plaza/relay-go/internal/loadgen"
+	"github.com/plaza-dev/plaza/relay-go/bench/loadgen"
 )
 
 type sink struct {

@@ -5,7 +5,6 @@
 //	loadgen keygen --dir DIR        Ed25519 ticket key: DIR/ticket.seed + DIR/jwks.json (give the relay --jwks-file DIR/jwks.json)
 //	loadgen run --workload w1 ...   coordinator: forks workers, prints a summary, writes JSON
 //	loadgen report --dir RUN        docs/benchmarks.md "Relay vs Centrifugo" section + docs/img PNGs from a bench run
-//	loadgen heartbeat ...           a stand-in relay heartbeat (PLZH bytes on stdout) for W3, see scripts/bench.sh
 //	loadgen worker                  one worker process (started by run; reads its plan on stdin)
 package main
 
@@ -23,8 +22,10 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/plaza-dev/plaza/relay-go/internal/centrifugoadapter"
-	"github.com/plaza-dev/plaza/relay-go/internal/loadgen"
+	"github.com/plaza-dev/plaza/relay-go/bench/centrifugoadapter"
+	"github.com/plaza-dev/plaza/relay-go/bench/loadgen"
+	"github.com/plaza-dev/plaza/relay-go/bench/report"
+	"github.com/plaza-dev/plaza/relay-go/client"
 )
 
 func main() {
@@ -40,10 +41,8 @@ func main() {
 		err = keygen(os.Args[2:])
 	case "run":
 		err = run(ctx, os.Args[2:])
-	case "heartbeat":
-		err = heartbeat(os.Args[2:])
 	case "report":
-		err = report(os.Args[2:])
+		err = writeReport(os.Args[2:])
 	case "worker":
 		// PLAZA_LOADGEN_CPUPROFILE=DIR writes one CPU profile per worker
 		// (diagnostics of the load generator itself).
@@ -186,7 +185,7 @@ func run(ctx context.Context, args []string) error {
 		if *controlURL == "" {
 			return fmt.Errorf("workload %s joins through the control plane: give --control-url (e.g. http://127.0.0.1:18080)", wl.Name)
 		}
-		cc := loadgen.NewControlClient(*controlURL, *controlWorld)
+		cc := client.NewControl(*controlURL, *controlWorld)
 		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		err := cc.Ping(pctx)
 		cancel()
@@ -222,33 +221,14 @@ func run(ctx context.Context, args []string) error {
 	return nil
 }
 
-func report(args []string) error {
+func writeReport(args []string) error {
 	fs := flag.NewFlagSet("report", flag.ExitOnError)
 	dir := fs.String("dir", "", "bench run directory (meta.json and <workload>-<target>.json files)")
-	md := fs.String("md", "docs/benchmarks.md", "markdown file whose \""+loadgen.SectionHeading+"\" section is (re)written")
+	md := fs.String("md", "docs/benchmarks.md", "markdown file whose \""+report.SectionHeading+"\" section is (re)written")
 	img := fs.String("img", "docs/img", "directory for the PNG plots")
 	_ = fs.Parse(args)
 	if *dir == "" {
 		return fmt.Errorf("report: --dir is required")
 	}
-	return loadgen.WriteBenchReport(*dir, *md, *img)
-}
-
-func heartbeat(args []string) error {
-	fs := flag.NewFlagSet("heartbeat", flag.ExitOnError)
-	id := fs.String("relay-id", "", "relay id")
-	url := fs.String("public-url", "", "relay public URL")
-	region := fs.String("region", "local", "relay region")
-	capacity := fs.Uint("capacity", 50000, "capacity_connections")
-	started := fs.Int64("started-at-ms", 0, "started_at_ms (default: now)")
-	_ = fs.Parse(args)
-	if *id == "" || *url == "" {
-		return fmt.Errorf("heartbeat: --relay-id and --public-url are required")
-	}
-	now := time.Now().UnixMilli()
-	if *started == 0 {
-		*started = now
-	}
-	_, err := os.Stdout.Write(loadgen.StandInHeartbeat(*id, *url, *region, uint32(*capacity), now, *started))
-	return err
+	return report.Write(*dir, *md, *img)
 }

@@ -32,7 +32,7 @@ import (
 	"github.com/lxzan/gws"
 	"google.golang.org/protobuf/encoding/protowire"
 
-	"github.com/plaza-dev/plaza/relay-go/internal/loadgen"
+	"github.com/plaza-dev/plaza/relay-go/bench/loadgen"
 )
 
 // Register makes the "centrifugo" target available to the load generator.

@@ -1,4 +1,4 @@
-package loadgen
+package client
 
 import (
 	"bytes"
@@ -15,10 +15,13 @@ import (
 	"time"
 )
 
-// ControlClient signs members in and joins them through the control plane's
-// HTTP API (docs/control.md). Paths are fields so a renamed route is a flag,
-// not a code change. Safe for concurrent use.
-type ControlClient struct {
+// Control signs players in and joins them to worlds through the control
+// plane's HTTP API (docs/control.md). Paths are fields so a renamed route
+// is a flag, not a code change. Make one with NewControl; set the fields
+// before the first call. Safe for concurrent use; every method blocks on
+// HTTP round trips (each at most HTTP.Timeout, 30 s) and retries
+// (Attempts), and returns early when ctx ends.
+type Control struct {
 	BaseURL    string // e.g. http://127.0.0.1:18080
 	World      string // world id or name to join
 	SignInPath string // zero value: /v1/auth/guest
@@ -28,18 +31,22 @@ type ControlClient struct {
 	// (honouring Retry-After, at most 5 s); zero value: 5.
 	Attempts int
 
-	run string // random per client, so device ids are new users each run
+	// DevicePrefix starts the guest device ids DeviceID makes; zero value:
+	// "loadgen".
+	DevicePrefix string
+
+	run string // random per Control, so device ids are new users each run
 
 	mu      sync.Mutex
 	perAddr map[string]*http.Client // one pool per loopback source address
 }
 
-// NewControlClient returns a client with connection pools sized for a join
-// storm on loopback.
-func NewControlClient(base, world string) *ControlClient {
+// NewControl returns a Control for the control plane at base joining world,
+// with connection pools sized for a join storm on loopback.
+func NewControl(base, world string) *Control {
 	var r [4]byte
 	_, _ = rand.Read(r[:])
-	return &ControlClient{BaseURL: base, World: world, HTTP: newHTTPClient(nil), run: hex.EncodeToString(r[:]), perAddr: map[string]*http.Client{}}
+	return &Control{BaseURL: base, World: world, HTTP: newHTTPClient(nil), run: hex.EncodeToString(r[:]), perAddr: map[string]*http.Client{}}
 }
 
 func newHTTPClient(local net.IP) *http.Client {
@@ -53,7 +60,7 @@ func newHTTPClient(local net.IP) *http.Client {
 
 // client returns the HTTP client whose connections come from local, so
 // requests, like players, come from several addresses.
-func (c *ControlClient) client(local net.IP) *http.Client {
+func (c *Control) client(local net.IP) *http.Client {
 	if local == nil || c.perAddr == nil {
 		return c.HTTP
 	}
@@ -67,16 +74,36 @@ func (c *ControlClient) client(local net.IP) *http.Client {
 	return h
 }
 
-// Joined is what the control plane hands a member at join.
+// Joined is what the control plane hands a member at join: the relay to
+// dial and the single-use ticket for it (short-lived: Dial it at once).
 type Joined struct {
 	URL    string
 	Ticket string
 	Room   string
 }
 
+// Guest is who signs in as a guest: a device id (the control plane's
+// DEVICE_ID, [A-Za-z0-9_-]{16,128}; the same id is the same user) and a
+// display name.
+type Guest struct {
+	DeviceID string
+	Name     string
+}
+
+// DeviceID returns a guest device id for user that is new on every run of
+// the program (DevicePrefix-<random per Control>-user), so each run signs in
+// new users.
+func (c *Control) DeviceID(user string) string {
+	p := c.DevicePrefix
+	if p == "" {
+		p = "loadgen"
+	}
+	return fmt.Sprintf("%s-%s-%s", p, c.run, user)
+}
+
 // Ping checks that the control plane answers at all; W3 calls it first so a
 // missing control plane is one clear error instead of 5,000 failed joins.
-func (c *ControlClient) Ping(ctx context.Context) error {
+func (c *Control) Ping(ctx context.Context) error {
 	for _, p := range []string{"/healthz", "/health", "/"} {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.BaseURL+p, nil)
 		if err != nil {
@@ -95,9 +122,9 @@ func (c *ControlClient) Ping(ctx context.Context) error {
 	return fmt.Errorf("control plane at %s answers only with server errors", c.BaseURL)
 }
 
-// SignIn signs m in as a guest (a new device id per run, so a new user) and
-// returns the session token.
-func (c *ControlClient) SignIn(ctx context.Context, m *Member, local net.IP) (string, error) {
+// SignIn signs g in as a guest from the source address local (nil: any)
+// and returns the session token for Join.
+func (c *Control) SignIn(ctx context.Context, g Guest, local net.IP) (string, error) {
 	sp := c.SignInPath
 	if sp == "" {
 		sp = "/v1/auth/guest"
@@ -107,8 +134,7 @@ func (c *ControlClient) SignIn(ctx context.Context, m *Member, local net.IP) (st
 		SessionToken string `json:"session_token"`
 		AccessToken  string `json:"access_token"`
 	}
-	dev := fmt.Sprintf("loadgen-%s-%s", c.run, m.User) // DEVICE_ID: [A-Za-z0-9_-]{16,128}
-	if err := c.post(ctx, c.client(local), sp, "", map[string]any{"display_name": m.Name, "device_id": dev}, &signin, "signin"); err != nil {
+	if err := c.post(ctx, c.client(local), sp, "", map[string]any{"display_name": g.Name, "device_id": g.DeviceID}, &signin, "signin"); err != nil {
 		return "", err
 	}
 	tok := firstNonEmpty(signin.SessionToken, signin.AccessToken, signin.Token)
@@ -118,8 +144,9 @@ func (c *ControlClient) SignIn(ctx context.Context, m *Member, local net.IP) (st
 	return tok, nil
 }
 
-// Join asks the control plane for a room in the world: relay URL + ticket.
-func (c *ControlClient) Join(ctx context.Context, session string, local net.IP) (*Joined, error) {
+// Join asks the control plane, with the session token from SignIn, for a
+// seat in a room of c.World: relay URL + ticket.
+func (c *Control) Join(ctx context.Context, session string, local net.IP) (*Joined, error) {
 	jp := c.JoinPath
 	if jp == "" {
 		jp = "/v1/join"
@@ -145,7 +172,7 @@ func (c *ControlClient) Join(ctx context.Context, session string, local net.IP) 
 // as a real client would; both calls are safe to repeat. The last failure
 // is returned as a *JoinError with the status; a request cut off by the
 // run's deadline is kind "deadline", not a server failure.
-func (c *ControlClient) post(ctx context.Context, hc *http.Client, path, bearer string, body, out any, what string) error {
+func (c *Control) post(ctx context.Context, hc *http.Client, path, bearer string, body, out any, what string) error {
 	b, err := json.Marshal(body)
 	if err != nil {
 		return err
@@ -168,7 +195,7 @@ func (c *ControlClient) post(ctx context.Context, hc *http.Client, path, bearer 
 }
 
 // post1 makes one attempt; a non-zero wait means "retry after this long".
-func (c *ControlClient) post1(ctx context.Context, hc *http.Client, path, bearer string, b []byte, out any, what string) (time.Duration, error) {
+func (c *Control) post1(ctx context.Context, hc *http.Client, path, bearer string, b []byte, out any, what string) (time.Duration, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.BaseURL+path, bytes.NewReader(b))
 	if err != nil {
 		return 0, err

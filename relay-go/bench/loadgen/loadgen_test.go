@@ -2,13 +2,10 @@ package loadgen
 
 import (
 	"context"
-	"math/rand/v2"
 	"testing"
 	"time"
 
-	"github.com/plaza-dev/plaza/relay-go/gen/plaza/coord"
 	"github.com/plaza-dev/plaza/relay-go/internal/ticket"
-	"github.com/plaza-dev/plaza/relay-go/internal/wire"
 )
 
 // The relay's own verifier must accept what the load generator mints.
@@ -105,54 +102,6 @@ func TestChatCompletenessBookkeeping(t *testing.T) {
 	}
 }
 
-func TestWalkerIsSmooth(t *testing.T) {
-	w := NewWalker(rand.New(rand.NewPCG(1, 2)), 40)
-	prev := w.At(0)
-	for i := 1; i <= 100; i++ {
-		p := w.At(float64(i) / 10)
-		dx, dz := p.Position[0]-prev.Position[0], p.Position[2]-prev.Position[2]
-		if d := dx*dx + dz*dz; d > 0.3*0.3 { // at most 2 m/s * 0.1 s plus slack
-			t.Fatalf("step %d jumps %.3f m^2", i, d)
-		}
-		prev = p
-	}
-}
-
-type countingSink struct{ moves, chats, events int }
-
-func (c *countingSink) Batch(int64, int64)             {}
-func (c *countingSink) Movement(int64, uint32, uint32) { c.moves++ }
-func (c *countingSink) Chat(int64, []byte, uint64)     { c.chats++ }
-func (c *countingSink) Event(string)                   { c.events++ }
-func (c *countingSink) Closed(string)                  {}
-
-func TestPlazaSessionDecodesRelayFrames(t *testing.T) {
-	enc := wire.NewEncoder(256)
-	sk := &countingSink{}
-	s := &plazaSession{sink: sk, welcome: make(chan error, 1)}
-	s.handle(enc.Welcome(&wire.Welcome{SessionID: "s", MemberID: 2}))
-	if err := <-s.welcome; err != nil || s.memberID != 2 {
-		t.Fatalf("welcome: %v member %d", err, s.memberID)
-	}
-	s.handle(enc.MovementBatch(1, 0, []wire.Avatar{{MemberID: 1, ClientTimeMsLow: 5}, {MemberID: 2}, {MemberID: 3}}))
-	s.handle(enc.ChatMessage(1, 1, "u", "n", chatText(1, 1, 0, 32), 0, 1))
-	if sk.moves != 2 || sk.chats != 1 {
-		t.Fatalf("moves %d (own avatar skipped) chats %d", sk.moves, sk.chats)
-	}
-}
-
-// FuzzPlazaFrame: no relay frame, however broken, panics the load generator.
-func FuzzPlazaFrame(f *testing.F) {
-	enc := wire.NewEncoder(256)
-	f.Add(enc.MovementBatch(1, 0, []wire.Avatar{{MemberID: 1}}))
-	f.Add(enc.ChatMessage(1, 1, "u", "n", "lg|1|1|1|", 0, 1))
-	f.Add(enc.Welcome(&wire.Welcome{MemberID: 1}))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		s := &plazaSession{sink: &countingSink{}, welcome: make(chan error, 1)}
-		s.handle(b)
-	})
-}
-
 func FuzzParseChat(f *testing.F) {
 	f.Add([]byte("lg|1|2|3|abc"))
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -162,29 +111,6 @@ func FuzzParseChat(f *testing.F) {
 			}
 		}
 	})
-}
-
-func TestReplaceSectionKeepsOthersAndFindings(t *testing.T) {
-	doc := "# Benchmarks\n\n## Other\nkeep me\n\n" + SectionHeading + "\nold table\n\n" + FindingsHeading + "\nmy notes\n\n## Later\nalso keep\n"
-	got := replaceSection(doc, SectionHeading+"\nnew table\n")
-	want := "# Benchmarks\n\n## Other\nkeep me\n\n" + SectionHeading + "\nnew table\n\n" + FindingsHeading + "\nmy notes\n\n## Later\nalso keep\n"
-	if got != want {
-		t.Fatalf("got:\n%s\nwant:\n%s", got, want)
-	}
-	if got := replaceSection("", SectionHeading+"\nx\n"); got != "# Benchmarks\n\n"+SectionHeading+"\nx\n" {
-		t.Fatalf("empty doc: %q", got)
-	}
-}
-
-func TestStandInHeartbeatDecodes(t *testing.T) {
-	b := StandInHeartbeat("r1", "ws://127.0.0.1:1/ws", "local", 100, 5, 4)
-	if !coord.RelayHeartbeatBufferHasIdentifier(b) {
-		t.Fatal("no PLZH identifier")
-	}
-	h := coord.GetRootAsRelayHeartbeat(b, 0)
-	if string(h.RelayId()) != "r1" || h.State() != coord.RelayStateReady || h.CapacityConnections() != 100 || h.SentAtMs() != 5 {
-		t.Fatalf("heartbeat %s %v %d", h.RelayId(), h.State(), h.CapacityConnections())
-	}
 }
 
 // A server that sends the same update twice must not look faster: the

@@ -1,0 +1,84 @@
+package client_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/plaza-dev/plaza/relay-go/client"
+)
+
+// roomEvents records the typed reliable events a session sees.
+type roomEvents struct {
+	client.NopHandler
+	emotes chan string
+	states chan string
+}
+
+func (r *roomEvents) Emote(_ uint32, e string, _ uint64) { r.emotes <- e }
+func (r *roomEvents) StateChanged(key string, value []byte, _ uint64, deleted bool, _ uint64) {
+	if deleted {
+		r.states <- key + " deleted"
+		return
+	}
+	r.states <- key + "=" + string(value)
+}
+
+// Emote and SetState reach the relay and come back to every member as
+// typed events (RoomHandler), against a real relay.
+func TestSessionEmoteAndStateAgainstRelay(t *testing.T) {
+	r := mustStartRelay(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	h := &roomEvents{emotes: make(chan string, 4), states: make(chan string, 4)}
+	s, err := client.Dial(ctx, r.url, r.ticket("room-e", "u1"), client.DialOptions{Handler: h})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if s.MemberID() == 0 || s.TickRateHz() != 50 || len(s.Members()) != 1 || s.ConnectTime() <= 0 {
+		t.Fatalf("welcome: member %d tick %d members %v connect %s", s.MemberID(), s.TickRateHz(), s.Members(), s.ConnectTime())
+	}
+	if err := s.Emote("wave", 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetState(&client.StateSet{Key: "door", Value: []byte("open"), RequestID: 2}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []struct {
+		ch   chan string
+		want string
+	}{{h.emotes, "wave"}, {h.states, "door=open"}} {
+		select {
+		case got := <-want.ch:
+			if got != want.want {
+				t.Fatalf("got %q, want %q", got, want.want)
+			}
+		case <-ctx.Done():
+			t.Fatalf("no %q from the relay", want.want)
+		}
+	}
+}
+
+// A refused ticket is a *JoinError named after the close code: a replayed
+// ticket is close_4003 (40xx: get a new ticket, what JoinWorld retries), a
+// malformed one close_4101 (41xx: do not retry).
+func TestDialRefusedTicketIsJoinError(t *testing.T) {
+	r := mustStartRelay(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	tk := r.ticket("room-r", "u1")
+	s, err := client.Dial(ctx, r.url, tk, client.DialOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, c := range []struct{ ticket, kind string }{{tk, "close_4003_TicketReplayed"}, {"not-a-ticket", "close_4101_TicketMalformed"}} {
+		_, err := client.Dial(ctx, r.url, c.ticket, client.DialOptions{})
+		var je *client.JoinError
+		if !errors.As(err, &je) || je.Kind != c.kind {
+			t.Errorf("err %v, want a JoinError of kind %s", err, c.kind)
+		}
+	}
+}
