@@ -96,11 +96,11 @@ type Config struct {
 
 // Bridge owns the Redis client and every Redis seam of one relay.
 type Bridge struct {
-	cfg     Config
-	log     *slog.Logger
-	rdb     *redis.Client
-	metrics *bridgeMetrics
-	keys    keys
+	cfg      Config
+	log      *slog.Logger
+	rdb      *redis.Client
+	metrics  *bridgeMetrics
+	keyspace keyspace
 
 	Heartbeat *Heartbeat
 	Events    *Events
@@ -126,7 +126,7 @@ func New(cfg Config) (*Bridge, error) {
 		return nil, errors.New("new redis bridge: URL and RelayID are required")
 	}
 	if cfg.Prefix == "" {
-		cfg.Prefix = "plaza:"
+		cfg.Prefix = defaultPrefix
 	}
 	if cfg.HeartbeatInterval <= 0 {
 		cfg.HeartbeatInterval = 2 * time.Second
@@ -155,7 +155,7 @@ func New(cfg Config) (*Bridge, error) {
 	opt.MaxRetries = 0
 	opt.DialerRetries, opt.DialerRetryTimeout = 1, 50*time.Millisecond
 	opt.ClientName = "plaza-relay-" + cfg.RelayID
-	b := &Bridge{cfg: cfg, log: cfg.Logger.With("component", "redis"), rdb: redis.NewClient(opt), metrics: newMetrics(), keys: keys{p: cfg.Prefix, relay: cfg.RelayID}, stop: make(chan struct{})}
+	b := &Bridge{cfg: cfg, log: cfg.Logger.With("component", "redis"), rdb: redis.NewClient(opt), metrics: newMetrics(), keyspace: keyspace{p: cfg.Prefix, relay: cfg.RelayID}, stop: make(chan struct{})}
 	b.hardCtx, b.hard = context.WithCancel(context.Background())
 	b.health.Store(&healthState{err: errors.New("redis not checked yet")})
 	b.Events = newEvents(b)
@@ -297,15 +297,3 @@ func sleep(ctx context.Context, d time.Duration) bool {
 		return false
 	}
 }
-
-// keys builds key and channel names (docs/redis.md, "Keys").
-type keys struct{ p, relay string }
-
-func (k keys) alloc() string               { return k.p + "{alloc}:" }
-func (k keys) heartbeat() string           { return k.alloc() + "relay:" + k.relay + ":hb" }
-func (k keys) relays() string              { return k.alloc() + "relays" }
-func (k keys) events() string              { return k.p + "events" }
-func (k keys) worldConfig(w string) string { return k.p + "world:{" + w + "}:config" }
-func (k keys) snapshot(room string) string { return k.p + "room:{" + room + "}:snapshot" }
-func (k keys) cmdRelay() string            { return k.p + "cmd:relay:" + k.relay }
-func (k keys) cmdAll() string              { return k.p + "cmd:all" }

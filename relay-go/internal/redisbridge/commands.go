@@ -65,7 +65,7 @@ func (c *Commands) session(ctx context.Context, handle coord.CommandHandler, bo 
 	defer ps.Close()
 	stop := context.AfterFunc(ctx, func() { _ = ps.Close() })
 	defer stop()
-	chans := []string{c.b.keys.cmdRelay(), c.b.keys.cmdAll()}
+	chans := []string{c.b.keyspace.cmdRelay(), c.b.keyspace.cmdAll()}
 	if err := ps.Subscribe(ctx, chans...); err != nil {
 		return fmt.Errorf("subscribe: %w", err)
 	}

@@ -78,7 +78,7 @@ func TestCommandsHandledAndAcked(t *testing.T) {
 	c := rdb(t)
 
 	kick := encodeCommand("c-kick", "relay-t", &gen.CommandBodyT{Type: gen.CommandBodyKick, Value: &gen.KickT{RoomId: "room-1", UserId: "u_x", Reason: "spam"}})
-	if err := c.Publish(ctx, b.keys.cmdRelay(), kick).Err(); err != nil {
+	if err := c.Publish(ctx, b.keyspace.cmdRelay(), kick).Err(); err != nil {
 		t.Fatal(err)
 	}
 	ack := ackFor(t, b, "c-kick")
@@ -97,13 +97,13 @@ func TestCommandsHandledAndAcked(t *testing.T) {
 	reload := encodeCommand("c-reload", "", &gen.CommandBodyT{Type: gen.CommandBodyReloadConfig, Value: &gen.ReloadConfigT{Config: worldToT(wc)}})
 	other := encodeCommand("c-other", "relay-other", &gen.CommandBodyT{Type: gen.CommandBodyDrain, Value: &gen.DrainT{DeadlineSeconds: 5}})
 	mute := encodeCommand("c-mute", "relay-t", &gen.CommandBodyT{Type: gen.CommandBodyMute, Value: &gen.MuteT{UserId: "u_y", DurationSeconds: 60}})
-	_ = c.Publish(ctx, b.keys.cmdAll(), reload).Err()
-	_ = c.Publish(ctx, b.keys.cmdAll(), other).Err()
-	_ = c.Publish(ctx, b.keys.cmdRelay(), []byte("not a flatbuffer at all")).Err()
+	_ = c.Publish(ctx, b.keyspace.cmdAll(), reload).Err()
+	_ = c.Publish(ctx, b.keyspace.cmdAll(), other).Err()
+	_ = c.Publish(ctx, b.keyspace.cmdRelay(), []byte("not a flatbuffer at all")).Err()
 	bad := append([]byte(nil), kick...)
 	copy(bad[4:8], "PLZX") // wrong file identifier
-	_ = c.Publish(ctx, b.keys.cmdRelay(), bad).Err()
-	_ = c.Publish(ctx, b.keys.cmdRelay(), mute).Err()
+	_ = c.Publish(ctx, b.keyspace.cmdRelay(), bad).Err()
+	_ = c.Publish(ctx, b.keyspace.cmdRelay(), mute).Err()
 	ackFor(t, b, "c-mute")
 	got = r.commands()
 	if len(got) != 3 || got[1].Kind != coord.CommandReloadConfig || got[1].Config != wc || got[2].Kind != coord.CommandMute || got[2].Duration != time.Minute || got[2].UserID != "u_y" {
@@ -139,7 +139,7 @@ func TestCommandsResubscribeAfterRedisRestart(t *testing.T) {
 	}
 	eventually(t, 10*time.Second, "re-subscribed", b.Commands.Subscribed)
 	cmd := encodeCommand("c-after", "", &gen.CommandBodyT{Type: gen.CommandBodyAnnounce, Value: &gen.AnnounceT{Scope: gen.AnnounceScopeEveryone, Text: "back"}})
-	if err := rdb(t).Publish(ctx, b.keys.cmdAll(), cmd).Err(); err != nil {
+	if err := rdb(t).Publish(ctx, b.keyspace.cmdAll(), cmd).Err(); err != nil {
 		t.Fatal(err)
 	}
 	ack := ackFor(t, b, "c-after")

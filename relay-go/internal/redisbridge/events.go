@@ -145,7 +145,7 @@ func (s *Events) write(ctx context.Context) {
 	var batch []pending
 	var arena []byte
 	var bo backoff
-	key := s.b.keys.events()
+	key := s.b.keyspace.events()
 	prefix := s.b.cfg.RelayID + ":" + s.boot + ":"
 	failing := false
 	for {

@@ -19,7 +19,7 @@ import (
 // with the generated code, checking the PLZE identifier.
 func readEvents(t *testing.T, b *Bridge) []*gen.RoomEventT {
 	t.Helper()
-	msgs, err := rdb(t).XRange(context.Background(), b.keys.events(), "-", "+").Result()
+	msgs, err := rdb(t).XRange(context.Background(), b.keyspace.events(), "-", "+").Result()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -85,8 +85,8 @@ func (h *Heartbeat) write(ctx context.Context, l coord.Load, state gen.RelayStat
 	ttl := 3 * h.b.cfg.HeartbeatInterval
 	var old *redis.Cmd
 	_, err := h.b.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		old = p.Do(ctx, "SET", h.b.keys.heartbeat(), buf, "PX", ttl.Milliseconds(), "GET")
-		p.SAdd(ctx, h.b.keys.relays(), h.b.cfg.RelayID)
+		old = p.Do(ctx, "SET", h.b.keyspace.relayHB(), buf, "PX", ttl.Milliseconds(), "GET")
+		p.SAdd(ctx, h.b.keyspace.relays(), h.b.cfg.RelayID)
 		return nil
 	})
 	if err != nil && !errors.Is(err, redis.Nil) {
@@ -110,7 +110,7 @@ func (h *Heartbeat) write(ctx context.Context, l coord.Load, state gen.RelayStat
 
 // remove deletes the heartbeat key (the relay stopped).
 func (h *Heartbeat) remove(ctx context.Context) error {
-	if err := h.b.rdb.Del(ctx, h.b.keys.heartbeat()).Err(); err != nil {
+	if err := h.b.rdb.Del(ctx, h.b.keyspace.relayHB()).Err(); err != nil {
 		h.b.redisError("heartbeat")
 		return fmt.Errorf("remove heartbeat: %w", err)
 	}

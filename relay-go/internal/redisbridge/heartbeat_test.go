@@ -12,7 +12,7 @@ import (
 
 func readHeartbeat(t *testing.T, b *Bridge) *gen.RelayHeartbeatT {
 	t.Helper()
-	buf, err := rdb(t).Get(context.Background(), b.keys.heartbeat()).Bytes()
+	buf, err := rdb(t).Get(context.Background(), b.keyspace.relayHB()).Bytes()
 	if err != nil {
 		t.Fatalf("heartbeat key: %v", err)
 	}
@@ -37,15 +37,15 @@ func TestHeartbeatKeyTTLAndSet(t *testing.T) {
 		hb.PublicUrl != l.PublicURL || hb.Region != "local" || hb.Build != "test" || hb.StartedAtMs != started.UnixMilli() {
 		t.Fatalf("heartbeat %+v", hb)
 	}
-	pttl, _ := rdb(t).PTTL(ctx, b.keys.heartbeat()).Result()
+	pttl, _ := rdb(t).PTTL(ctx, b.keyspace.relayHB()).Result()
 	if pttl <= 0 || pttl > 600*time.Millisecond {
 		t.Fatalf("PTTL %v, want (0, 600ms] (3 × 200ms)", pttl)
 	}
-	if ok, _ := rdb(t).SIsMember(ctx, b.keys.relays(), "relay-t").Result(); !ok {
+	if ok, _ := rdb(t).SIsMember(ctx, b.keyspace.relays(), "relay-t").Result(); !ok {
 		t.Fatal("relay id not in the relays set")
 	}
-	if b.keys.heartbeat() != b.cfg.Prefix+"{alloc}:relay:relay-t:hb" || b.keys.relays() != b.cfg.Prefix+"{alloc}:relays" {
-		t.Fatalf("key names %s %s", b.keys.heartbeat(), b.keys.relays())
+	if b.keyspace.relayHB() != b.cfg.Prefix+"{alloc}:relay:relay-t:hb" || b.keyspace.relays() != b.cfg.Prefix+"{alloc}:relays" {
+		t.Fatalf("key names %s %s", b.keyspace.relayHB(), b.keyspace.relays())
 	}
 
 	// One second later: 0.5 CPU-seconds and 2000 bytes more.
@@ -74,7 +74,7 @@ func TestHeartbeatKeyTTLAndSet(t *testing.T) {
 
 	// A pause longer than the TTL: the key expired.
 	time.Sleep(700 * time.Millisecond)
-	if n, _ := rdb(t).Exists(ctx, b.keys.heartbeat()).Result(); n != 0 {
+	if n, _ := rdb(t).Exists(ctx, b.keyspace.relayHB()).Result(); n != 0 {
 		t.Fatal("heartbeat key outlived its TTL")
 	}
 	_ = b.Heartbeat.Report(ctx, l2)
@@ -87,7 +87,7 @@ func TestHeartbeatKeyTTLAndSet(t *testing.T) {
 	if err := b.Shutdown(sctx); err != nil {
 		t.Fatal(err)
 	}
-	if n, _ := rdb(t).Exists(ctx, b.keys.heartbeat()).Result(); n != 0 {
+	if n, _ := rdb(t).Exists(ctx, b.keyspace.relayHB()).Result(); n != 0 {
 		t.Fatal("heartbeat key left after Shutdown")
 	}
 }

@@ -139,7 +139,7 @@ func TestRelayWithRedis(t *testing.T) {
 	}
 	eventually(t, 5*time.Second, "/readyz 200", func() bool { return readyz() == http.StatusOK })
 	eventually(t, 5*time.Second, "Ready heartbeat", func() bool {
-		buf, err := rdb(t).Get(context.Background(), b.keys.heartbeat()).Bytes()
+		buf, err := rdb(t).Get(context.Background(), b.keyspace.relayHB()).Bytes()
 		return err == nil && gen.GetRootAsRelayHeartbeat(buf, 0).State() == gen.RelayStateReady
 	})
 
@@ -182,7 +182,7 @@ func TestRelayWithRedis(t *testing.T) {
 	eventually(t, 10*time.Second, "outage chat on the stream", func() bool { return findChat("said during the outage") != nil })
 	eventually(t, 10*time.Second, "/readyz 200 again", func() bool { return readyz() == http.StatusOK })
 	eventually(t, 5*time.Second, "heartbeat back", func() bool {
-		n, _ := rdb(t).Exists(context.Background(), b.keys.heartbeat()).Result()
+		n, _ := rdb(t).Exists(context.Background(), b.keyspace.relayHB()).Result()
 		return n == 1
 	})
 
@@ -192,14 +192,14 @@ func TestRelayWithRedis(t *testing.T) {
 	wc := cfg.World
 	wc.WorldID, wc.Version, wc.MaxChatBytes = "world-1", 5, 64
 	c := rdb(t)
-	_ = c.Publish(context.Background(), b.keys.cmdAll(), encodeCommand("c-reload", "", &gen.CommandBodyT{Type: gen.CommandBodyReloadConfig, Value: &gen.ReloadConfigT{Config: worldToT(wc)}})).Err()
+	_ = c.Publish(context.Background(), b.keyspace.cmdAll(), encodeCommand("c-reload", "", &gen.CommandBodyT{Type: gen.CommandBodyReloadConfig, Value: &gen.ReloadConfigT{Config: worldToT(wc)}})).Err()
 	if ack := ackFor(t, b, "c-reload"); !ack.Ok || ack.Detail != "reload_config affected 1" {
 		t.Fatalf("reload ack %+v", ack)
 	}
 	if w, _ := b.Worlds.WorldConfig(context.Background(), "world-1"); w.Version != 5 || w.MaxChatBytes != 64 {
 		t.Fatalf("world config after reload %+v", w)
 	}
-	_ = c.Publish(context.Background(), b.keys.cmdRelay(), encodeCommand("c-kick", "relay-it", &gen.CommandBodyT{Type: gen.CommandBodyKick, Value: &gen.KickT{RoomId: "room-it", UserId: "u_it"}})).Err()
+	_ = c.Publish(context.Background(), b.keyspace.cmdRelay(), encodeCommand("c-kick", "relay-it", &gen.CommandBodyT{Type: gen.CommandBodyKick, Value: &gen.KickT{RoomId: "room-it", UserId: "u_it"}})).Err()
 	if ack := ackFor(t, b, "c-kick"); !ack.Ok || ack.Detail != "kick affected 1" {
 		t.Fatalf("kick ack %+v", ack)
 	}

@@ -53,7 +53,7 @@ func (s *RoomStates) Ready(ctx context.Context) error { return s.b.Ready(ctx) }
 
 // Load implements coord.RoomStateStore. It also starts tracking the room.
 func (s *RoomStates) Load(ctx context.Context, roomID string) (coord.RoomSnapshot, bool, error) {
-	buf, err := s.b.rdb.Get(ctx, s.b.keys.snapshot(roomID)).Bytes()
+	buf, err := s.b.rdb.Get(ctx, s.b.keyspace.roomSnapshot(roomID)).Bytes()
 	snap, found := coord.RoomSnapshot{}, false
 	switch {
 	case errors.Is(err, redis.Nil):
@@ -101,7 +101,7 @@ func (s *RoomStates) Save(ctx context.Context, snap coord.RoomSnapshot) error {
 	if snap.RelayID == "" {
 		snap.RelayID = s.b.cfg.RelayID
 	}
-	if err := s.b.rdb.Set(ctx, s.b.keys.snapshot(snap.RoomID), encodeSnapshot(snap), snapshotTTL).Err(); err != nil {
+	if err := s.b.rdb.Set(ctx, s.b.keyspace.roomSnapshot(snap.RoomID), encodeSnapshot(snap), snapshotTTL).Err(); err != nil {
 		s.b.redisError("snapshot_save")
 		return fmt.Errorf("save room %s: %w", snap.RoomID, err)
 	}
@@ -199,7 +199,7 @@ func (s *RoomStates) flush(ctx context.Context) error {
 	defer cancel()
 	_, err := s.b.rdb.Pipelined(wctx, func(p redis.Pipeliner) error {
 		for _, snap := range snaps {
-			p.Set(wctx, s.b.keys.snapshot(snap.RoomID), encodeSnapshot(snap), snapshotTTL)
+			p.Set(wctx, s.b.keyspace.roomSnapshot(snap.RoomID), encodeSnapshot(snap), snapshotTTL)
 		}
 		return nil
 	})

@@ -33,7 +33,7 @@ func TestSnapshotsBatchedOnChangeAndRestored(t *testing.T) {
 	b.Events.Publish(ctx, chat(205)) // room-1 too: the sequence follows chat
 	var snap coord.RoomSnapshot
 	eventually(t, 3*time.Second, "latest snapshot written", func() bool {
-		buf, err := rdb(t).Get(ctx, b.keys.snapshot("room-1")).Bytes()
+		buf, err := rdb(t).Get(ctx, b.keyspace.roomSnapshot("room-1")).Bytes()
 		if err != nil {
 			return false
 		}
@@ -54,12 +54,12 @@ func TestSnapshotsBatchedOnChangeAndRestored(t *testing.T) {
 			t.Fatalf("k1 = %+v, want the latest (v196)", e)
 		}
 	}
-	ttl, _ := rdb(t).TTL(ctx, b.keys.snapshot("room-1")).Result()
+	ttl, _ := rdb(t).TTL(ctx, b.keyspace.roomSnapshot("room-1")).Result()
 	if ttl < 86000*time.Second || ttl > 86400*time.Second {
 		t.Fatalf("TTL %v", ttl)
 	}
-	if b.keys.snapshot("room-1") != b.cfg.Prefix+"room:{room-1}:snapshot" {
-		t.Fatal(b.keys.snapshot("room-1"))
+	if b.keyspace.roomSnapshot("room-1") != b.cfg.Prefix+"room:{room-1}:snapshot" {
+		t.Fatal(b.keyspace.roomSnapshot("room-1"))
 	}
 
 	// Another relay (a re-homed room) restores it.
@@ -85,7 +85,7 @@ func TestSnapshotsBatchedOnChangeAndRestored(t *testing.T) {
 	// Events of rooms not opened here are not tracked.
 	b.Events.Publish(ctx, stateEvent("room-unknown", 1, "a", "b", 1, false))
 	time.Sleep(250 * time.Millisecond)
-	if n, _ := rdb(t).Exists(ctx, b.keys.snapshot("room-unknown")).Result(); n != 0 {
+	if n, _ := rdb(t).Exists(ctx, b.keyspace.roomSnapshot("room-unknown")).Result(); n != 0 {
 		t.Fatal("untracked room written")
 	}
 }
@@ -93,8 +93,8 @@ func TestSnapshotsBatchedOnChangeAndRestored(t *testing.T) {
 func TestSnapshotRefusedWhenForAnotherRoomOrGarbage(t *testing.T) {
 	b := newTestBridge(t, true, nil)
 	ctx := context.Background()
-	_ = rdb(t).Set(ctx, b.keys.snapshot("r-a"), encodeSnapshot(coord.RoomSnapshot{RoomID: "r-b", Sequence: 3}), 0).Err()
-	_ = rdb(t).Set(ctx, b.keys.snapshot("r-c"), []byte{1, 2, 3, 4, 5, 6, 7, 8, 9}, 0).Err()
+	_ = rdb(t).Set(ctx, b.keyspace.roomSnapshot("r-a"), encodeSnapshot(coord.RoomSnapshot{RoomID: "r-b", Sequence: 3}), 0).Err()
+	_ = rdb(t).Set(ctx, b.keyspace.roomSnapshot("r-c"), []byte{1, 2, 3, 4, 5, 6, 7, 8, 9}, 0).Err()
 	for _, id := range []string{"r-a", "r-c"} {
 		if _, found, err := b.States.Load(ctx, id); found || err == nil {
 			t.Fatalf("%s: found %v err %v", id, found, err)
@@ -111,14 +111,14 @@ func TestSnapshotFollowsTrackerOnlySequenceEvents(t *testing.T) {
 	if _, _, err := b.States.Load(ctx, "room-seq"); err != nil {
 		t.Fatal(err)
 	}
-	before, err := rdb(t).XLen(ctx, b.keys.events()).Result()
+	before, err := rdb(t).XLen(ctx, b.keyspace.events()).Result()
 	if err != nil {
 		t.Fatal(err)
 	}
 	b.Events.Publish(ctx, coord.Event{Kind: coord.EventMemberJoined, RoomID: "room-seq", WorldID: "lobby", Sequence: 4, UserID: "u", SessionID: "s"})
 	b.Events.Publish(ctx, coord.Event{Kind: coord.EventSequenceAdvanced, RoomID: "room-seq", WorldID: "lobby", Sequence: 9})
 	eventually(t, 3*time.Second, "snapshot at sequence 9", func() bool {
-		buf, err := rdb(t).Get(ctx, b.keys.snapshot("room-seq")).Bytes()
+		buf, err := rdb(t).Get(ctx, b.keyspace.roomSnapshot("room-seq")).Bytes()
 		if err != nil {
 			return false
 		}
@@ -126,11 +126,11 @@ func TestSnapshotFollowsTrackerOnlySequenceEvents(t *testing.T) {
 		return err == nil && snap.Sequence == 9
 	})
 	eventually(t, 3*time.Second, "the member-joined event on the stream", func() bool {
-		n, _ := rdb(t).XLen(ctx, b.keys.events()).Result()
+		n, _ := rdb(t).XLen(ctx, b.keyspace.events()).Result()
 		return n == before+1
 	})
 	time.Sleep(100 * time.Millisecond)
-	if n, _ := rdb(t).XLen(ctx, b.keys.events()).Result(); n != before+1 {
+	if n, _ := rdb(t).XLen(ctx, b.keyspace.events()).Result(); n != before+1 {
 		t.Fatalf("stream grew by %d, want 1: tracker-only events must not be written", n-before)
 	}
 }

@@ -50,7 +50,7 @@ func (w *WorldConfigs) WorldConfig(ctx context.Context, worldID string) (coord.W
 
 	gctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
 	defer cancel()
-	buf, err := w.b.rdb.Get(gctx, w.b.keys.worldConfig(worldID)).Bytes()
+	buf, err := w.b.rdb.Get(gctx, w.b.keyspace.worldConfig(worldID)).Bytes()
 	var fetched *coord.WorldConfig
 	switch {
 	case errors.Is(err, redis.Nil):

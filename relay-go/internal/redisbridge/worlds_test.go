@@ -21,11 +21,11 @@ func TestWorldConfigFetchAndVersionRule(t *testing.T) {
 
 	v3 := coord.DefaultWorldConfig()
 	v3.WorldID, v3.Version, v3.TickRateHz, v3.RoomCapacity, v3.EmptyGrace = "lobby", 3, 10, 40, 5*time.Second
-	if err := c.Set(ctx, b.keys.worldConfig("lobby"), encodeWorldConfig(v3), 0).Err(); err != nil {
+	if err := c.Set(ctx, b.keyspace.worldConfig("lobby"), encodeWorldConfig(v3), 0).Err(); err != nil {
 		t.Fatal(err)
 	}
-	if b.keys.worldConfig("lobby") != b.cfg.Prefix+"world:{lobby}:config" {
-		t.Fatal(b.keys.worldConfig("lobby"))
+	if b.keyspace.worldConfig("lobby") != b.cfg.Prefix+"world:{lobby}:config" {
+		t.Fatal(b.keyspace.worldConfig("lobby"))
 	}
 	// Cached until the max age passes.
 	if w, _ := b.Worlds.WorldConfig(ctx, "lobby"); w.Version != 0 {
@@ -63,7 +63,7 @@ func TestWorldConfigFetchAndVersionRule(t *testing.T) {
 	// A newer config in Redis is picked up.
 	v5 := v4
 	v5.Version, v5.MaxChatBytes = 5, 100
-	_ = c.Set(ctx, b.keys.worldConfig("lobby"), encodeWorldConfig(v5), 0).Err()
+	_ = c.Set(ctx, b.keyspace.worldConfig("lobby"), encodeWorldConfig(v5), 0).Err()
 	time.Sleep(60 * time.Millisecond)
 	if w, _ := b.Worlds.WorldConfig(ctx, "lobby"); w != v5 {
 		t.Fatalf("got %+v, want v5", w)
@@ -72,13 +72,13 @@ func TestWorldConfigFetchAndVersionRule(t *testing.T) {
 	// Refused from Redis: wrong identifier, wrong world, invalid values.
 	buf := encodeWorldConfig(v3)
 	copy(buf[4:8], "PLZH")
-	_ = c.Set(ctx, b.keys.worldConfig("w2"), buf, 0).Err()
+	_ = c.Set(ctx, b.keyspace.worldConfig("w2"), buf, 0).Err()
 	other := v3
 	other.WorldID = "elsewhere"
-	_ = c.Set(ctx, b.keys.worldConfig("w3"), encodeWorldConfig(other), 0).Err()
+	_ = c.Set(ctx, b.keyspace.worldConfig("w3"), encodeWorldConfig(other), 0).Err()
 	inv := v3
 	inv.WorldID, inv.TickRateHz = "w4", 0
-	_ = c.Set(ctx, b.keys.worldConfig("w4"), encodeWorldConfig(inv), 0).Err()
+	_ = c.Set(ctx, b.keyspace.worldConfig("w4"), encodeWorldConfig(inv), 0).Err()
 	for _, id := range []string{"w2", "w3", "w4"} {
 		if w, _ := b.Worlds.WorldConfig(ctx, id); w.Version != 0 || w.WorldID != id || w.Validate() != nil {
 			t.Fatalf("%s: got %+v, want the default", id, w)
