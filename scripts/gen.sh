@@ -22,7 +22,7 @@ VECTORS="schemas/testdata"
 generate() {
   local root=$1 schemas
   schemas=("$PLAZA_ROOT"/schemas/*.fbs)
-  rm -rf "${root:?}/$GO_OUT" "$root/$PY_OUT" "$root/$TS_OUT"
+  rm -rf "${root:?}/$GO_OUT" "${root:?}/$PY_OUT" "${root:?}/$TS_OUT"
   mkdir -p "$root/$GO_OUT" "$root/control" "$root/$TS_OUT" "$root/$VECTORS"
   # flatc appends the namespace path: relay-go/gen/plaza/{common,protocol,coord}
   "$FLATC" --go --gen-object-api --go-module-name "$GO_MODULE" -o "$root/$GO_OUT" \

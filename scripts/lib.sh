@@ -1,5 +1,7 @@
 # Shared paths, pinned versions and ports for every Plaza script. Sourced, not run.
 # shellcheck shell=bash
+# Variables here are read by the scripts that source this file.
+# shellcheck disable=SC2034
 set -euo pipefail
 
 PLAZA_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -30,7 +32,8 @@ export PLAZA_MONGO_URL="mongodb://127.0.0.1:${PLAZA_MONGO_PORT}/"
 
 export UV_PYTHON_DOWNLOADS=never
 export UV_PROJECT_ENVIRONMENT="$VENV_DIR"
-export PATH="$TOOLS_DIR/bin:$TOOLS_DIR/uv/bin:$VENV_DIR/bin:$(go env GOROOT 2>/dev/null || echo /usr/local/go)/bin:$PATH"
+GO_ROOT_DIR="$(go env GOROOT 2>/dev/null || echo /usr/local/go)"
+export PATH="$TOOLS_DIR/bin:$TOOLS_DIR/uv/bin:$VENV_DIR/bin:$GO_ROOT_DIR/bin:$PATH"
 
 log() { printf '\033[1;34m[plaza]\033[0m %s\n' "$*" >&2; }
 die() { printf '\033[1;31m[plaza] error:\033[0m %s\n' "$*" >&2; exit 1; }

@@ -71,17 +71,17 @@ trap 'exit 129' HUP
 scripts/services.sh start
 
 export PLAZA_KEY_DIR="$DATA_DIR/keys"
-CONTROL="$VENV_DIR/bin/python -m plaza_control"
-$CONTROL gen-signing-key >/dev/null
-$CONTROL create-world --id lobby --name "Lobby" --capacity 50 --tick-rate 20 --exist-ok >/dev/null
+CONTROL=("$VENV_DIR/bin/python" -m plaza_control)
+"${CONTROL[@]}" gen-signing-key >/dev/null
+"${CONTROL[@]}" create-world --id lobby --name "Lobby" --capacity 50 --tick-rate 20 --exist-ok >/dev/null
 ADMIN_KEY_FILE="$DATA_DIR/admin-api-key"
 if [[ ! -s $ADMIN_KEY_FILE ]]; then
-  $CONTROL create-api-key --role admin --name make-run >"$ADMIN_KEY_FILE" 2>/dev/null
+  "${CONTROL[@]}" create-api-key --role admin --name make-run >"$ADMIN_KEY_FILE" 2>/dev/null
   chmod 600 "$ADMIN_KEY_FILE"
 fi
 
 CONTROL_URL="http://127.0.0.1:$PLAZA_CONTROL_PORT"
-PLAZA_PORT="$PLAZA_CONTROL_PORT" spawn control $CONTROL serve
+PLAZA_PORT="$PLAZA_CONTROL_PORT" spawn control "${CONTROL[@]}" serve
 wait_http "$CONTROL_URL/readyz" 60 || die "control plane did not become ready; see $LOG_DIR/control.log"
 
 declare -A RELAY_PID=()
