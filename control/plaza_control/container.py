@@ -12,6 +12,7 @@ from pymongo import AsyncMongoClient
 from pymongo.errors import PyMongoError
 
 from plaza_control import signing_keys
+from plaza_control.clock import system_clock_ms
 from plaza_control.keyspace import Keyspace
 from plaza_control.models import Role
 from plaza_control.observability import Metrics
@@ -25,7 +26,6 @@ from plaza_control.repositories.redis import (
     RedisRateLimiter,
     RedisScripts,
 )
-from plaza_control.services.clock import system_clock_ms
 from plaza_control.services.commands import CommandService
 from plaza_control.services.identity import IdentityVerifier
 from plaza_control.services.join import JoinPolicy, JoinService

@@ -11,9 +11,9 @@ from collections.abc import Awaitable, Callable
 
 import structlog
 
+from plaza_control.clock import system_clock_ms
 from plaza_control.container import Services
 from plaza_control.repositories import mongo
-from plaza_control.services.clock import system_clock_ms
 
 _log = structlog.get_logger("plaza.maintenance")
 

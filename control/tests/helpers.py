@@ -16,10 +16,10 @@ import redis.asyncio as aioredis
 from pymongo import AsyncMongoClient
 
 from plaza_control import codec
+from plaza_control.clock import system_clock_ms
 from plaza_control.keyspace import Keyspace
 from plaza_control.models import RelayInfo, Role
 from plaza_control.repositories.mongo import MongoApiKeyRepository
-from plaza_control.services.clock import system_clock_ms
 from plaza_control.services.operators import ApiKeyService
 from plaza_control.settings import Settings
 from plaza_control.tokens import SessionTokens

@@ -7,6 +7,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
+from plaza_control.clock import system_clock_ms
 from plaza_control.container import Services
 from plaza_control.events import codec
 from plaza_control.events.metrics import EventMetrics
@@ -14,7 +15,6 @@ from plaza_control.events.wiring import EventServices
 from plaza_control.keyspace import Keyspace
 from plaza_control.models import Role
 from plaza_control.observability import Metrics
-from plaza_control.services.clock import system_clock_ms
 from plaza_control.settings import Settings
 
 from .helpers import make_api_key, relay, session_token, user_id, write_heartbeat

@@ -17,6 +17,7 @@ import redis.asyncio as aioredis
 from pymongo import AsyncMongoClient
 from pymongo.errors import PyMongoError
 
+from plaza_control.clock import system_clock_ms
 from plaza_control.container import Services
 from plaza_control.events import codec
 from plaza_control.events.consumer import EventConsumer
@@ -25,7 +26,6 @@ from plaza_control.events.wiring import EventServices
 from plaza_control.keyspace import Keyspace
 from plaza_control.observability import Metrics
 from plaza_control.repositories.base import JoinRequest
-from plaza_control.services.clock import system_clock_ms
 from plaza_control.settings import Settings
 
 from .conftest import cleanup, make_settings

@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 from pymongo.errors import PyMongoError
 
+from plaza_control.clock import system_clock_ms
 from plaza_control.events import codec
 from plaza_control.events.consumer import EventConsumer
 from plaza_control.repositories.base import JoinRequest
 from plaza_control.repositories.event_stream import entry_before
-from plaza_control.services.clock import system_clock_ms
 
 from .helpers import relay, user_id, write_heartbeat
 from .test_events_consumer import CONFIRMED, Rig, _drain, _join_one, _mongo_down, _rig, rig

@@ -29,12 +29,12 @@ import structlog
 from pymongo.errors import PyMongoError
 from redis.exceptions import RedisError, ResponseError
 
+from plaza_control.clock import Clock
 from plaza_control.codec import CodecError
 from plaza_control.events import codec
 from plaza_control.events.metrics import GroupMetrics
 from plaza_control.events.records import DeadLetter, DeadLetterRepository
 from plaza_control.repositories.event_stream import Entry, RedisEventStream
-from plaza_control.services.clock import Clock
 from plaza_control.services.events import Outcome
 
 _log = structlog.get_logger("plaza.events.consumer")

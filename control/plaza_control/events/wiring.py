@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 import redis.asyncio as aioredis
 import structlog
 
+from plaza_control.clock import system_clock_ms
 from plaza_control.container import Services
 from plaza_control.events.consumer import (
     BatchHandler,
@@ -22,7 +23,6 @@ from plaza_control.repositories import history
 from plaza_control.repositories.event_stream import RedisEventSeats, RedisEventStream
 from plaza_control.repositories.redis import RedisScripts
 from plaza_control.services.chat import ChatHistoryService, EventRecordsService
-from plaza_control.services.clock import system_clock_ms
 from plaza_control.services.events import EventHandler
 from plaza_control.services.pacing import JoinPacer
 from plaza_control.services.seats import SeatEventHandler

@@ -7,10 +7,10 @@ import uuid
 import msgspec
 
 from plaza_control import codec
+from plaza_control.clock import Clock
 from plaza_control.codec import CommandBodyT
 from plaza_control.models import CommandRecord
 from plaza_control.repositories.base import CommandBus, CommandRepository
-from plaza_control.services.clock import Clock
 
 
 class CommandService:
@@ -37,6 +37,3 @@ class CommandService:
         await self._records.insert(record)
         await self._bus.publish(relay_id, codec.encode_command(cid, relay_id, issued_by, now, body))
         return record
-
-    async def get(self, command_id: str) -> CommandRecord | None:
-        return await self._records.get(command_id)

@@ -12,10 +12,10 @@ import time
 
 import msgspec
 
+from plaza_control.clock import Clock
 from plaza_control.errors import Banned, Conflict, NoRelayAvailable, NotFound, RateLimited, RoomFull
 from plaza_control.models import PERMISSIONS, RelayInfo, WorldSettings
 from plaza_control.repositories.base import Allocator, JoinGate, JoinRequest
-from plaza_control.services.clock import Clock
 from plaza_control.services.players import ban_detail
 from plaza_control.tokens import SessionClaims, TicketMinter
 

@@ -8,10 +8,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Literal
 
+from plaza_control.clock import Clock
 from plaza_control.errors import Forbidden, PlazaError, Unauthenticated
 from plaza_control.models import ApiKey, AuditEntry, Role
 from plaza_control.repositories.base import ApiKeyRepository, AuditRepository
-from plaza_control.services.clock import Clock
 from plaza_control.services.players import sha256_hex
 
 KEY_PREFIX = "pk_"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+from plaza_control.clock import Clock
 from plaza_control.codec import (
     AnnounceBody,
     CloseRoomBody,
@@ -15,7 +16,6 @@ from plaza_control.codec import (
 from plaza_control.errors import InvalidInput, NotFound
 from plaza_control.models import ApiKey, Ban, CommandRecord, RelayInfo, RoomInfo, User
 from plaza_control.repositories.base import Allocator, BanRepository, ConfigCache, UserRepository
-from plaza_control.services.clock import Clock
 from plaza_control.services.commands import CommandService
 from plaza_control.services.operators import Auditor
 
@@ -55,12 +55,6 @@ class OpsService:
         if user is None:
             raise NotFound(f"user {user_id} not found")
         return user, await self._bans.get(user_id), await self._alloc.user_room(user_id)
-
-    async def command(self, command_id: str) -> CommandRecord:
-        record = await self._commands.get(command_id)
-        if record is None:
-            raise NotFound(f"command {command_id} not found")
-        return record
 
     async def _room_relay(self, room_id: str) -> str:
         room = await self._alloc.room(room_id)

@@ -8,6 +8,7 @@ import secrets
 import msgspec
 
 from plaza_control import validation
+from plaza_control.clock import Clock
 from plaza_control.errors import Banned, InvalidInput, RateLimited, Unauthenticated, Unavailable
 from plaza_control.models import Ban, RefreshRecord, User
 from plaza_control.repositories.base import (
@@ -16,7 +17,6 @@ from plaza_control.repositories.base import (
     RefreshTokenRepository,
     UserRepository,
 )
-from plaza_control.services.clock import Clock
 from plaza_control.services.identity import IdentityVerifier
 from plaza_control.tokens import SessionTokens
 
