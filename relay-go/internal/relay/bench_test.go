@@ -149,9 +149,7 @@ func (r *Room) tickNow() time.Duration {
 
 // tickCount is tickNow that also returns the room's tick counter after it.
 func (r *Room) tickCount() (time.Duration, uint64) {
-	reply := make(chan roomReply, 1)
-	r.inbox <- roomInput{kind: inTick, reply: reply}
-	rep := <-reply
+	rep, _ := r.request(context.Background(), tickRequest{})
 	return rep.took, uint64(rep.n)
 }
 

@@ -26,11 +26,13 @@ func (h *Hub) roomsFor(id string) []*Room {
 	return nil
 }
 
-func (h *Hub) each(ctx context.Context, rooms []*Room, in roomInput) (int, error) {
+// each sends req to every room in rooms and sums the replies' counts; a
+// room that closed meanwhile counts 0 and is not an error.
+func (h *Hub) each(ctx context.Context, rooms []*Room, req roomRequest) (int, error) {
 	n := 0
 	var errs []error
 	for _, r := range rooms {
-		rep, err := r.send(ctx, in)
+		rep, err := r.request(ctx, req)
 		if err != nil && !errors.Is(err, errRoomGone) {
 			errs = append(errs, fmt.Errorf("room %s: %w", r.id, err))
 			continue
@@ -46,7 +48,7 @@ func (h *Hub) Kick(ctx context.Context, roomID, userID, reason string) (int, err
 	if reason == "" {
 		reason = "kicked by an operator"
 	}
-	return h.each(ctx, h.roomsFor(roomID), roomInput{kind: inKick, userID: userID, reason: reason})
+	return h.each(ctx, h.roomsFor(roomID), kickRequest{userID: userID, reason: reason})
 }
 
 // Mute refuses userID's chat in roomID (every room when empty) for d
@@ -56,12 +58,12 @@ func (h *Hub) Mute(ctx context.Context, roomID, userID string, d time.Duration) 
 	if d > 0 {
 		until = time.Now().Add(d)
 	}
-	return h.each(ctx, h.roomsFor(roomID), roomInput{kind: inMute, userID: userID, until: until})
+	return h.each(ctx, h.roomsFor(roomID), muteRequest{userID: userID, until: until})
 }
 
 // Unmute lifts a mute.
 func (h *Hub) Unmute(ctx context.Context, roomID, userID string) (int, error) {
-	return h.each(ctx, h.roomsFor(roomID), roomInput{kind: inUnmute, userID: userID})
+	return h.each(ctx, h.roomsFor(roomID), unmuteRequest{userID: userID})
 }
 
 // CloseRoom closes a room: every member leaves with RoomClosed and is
@@ -74,7 +76,7 @@ func (h *Hub) CloseRoom(ctx context.Context, roomID, reason string) (int, error)
 	if reason == "" {
 		reason = "room closed by an operator"
 	}
-	return h.each(ctx, []*Room{r}, roomInput{kind: inClose, code: common.CloseCodeRoomClosed, reason: reason, leave: common.LeaveReasonRoomClosed})
+	return h.each(ctx, []*Room{r}, closeRequest{code: common.CloseCodeRoomClosed, reason: reason, leave: common.LeaveReasonRoomClosed})
 }
 
 // Announce sends an Announcement (sequenced per room) to one room, the
@@ -96,7 +98,7 @@ func (h *Hub) Announce(ctx context.Context, scope coord.AnnounceScope, roomID, w
 	default:
 		rooms = h.allRooms()
 	}
-	return h.each(ctx, rooms, roomInput{kind: inAnnounce, text: text})
+	return h.each(ctx, rooms, announceRequest{text: text})
 }
 
 // configSetter is implemented by world config sources that accept pushed
@@ -128,7 +130,7 @@ func (h *Hub) ReloadConfig(ctx context.Context, cfg coord.WorldConfig) (int, err
 			rooms = append(rooms, r)
 		}
 	}
-	return h.each(ctx, rooms, roomInput{kind: inConfig, cfg: &cfg})
+	return h.each(ctx, rooms, configRequest{cfg: cfg})
 }
 
 // HandleCommand executes one operator command (coord.CommandHandler).

@@ -75,7 +75,7 @@ func (h *Hub) Drain(ctx context.Context, reason string) error {
 	// for the empty grace.
 	for _, r := range h.allRooms() {
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
-		_, _ = r.send(cctx, roomInput{kind: inClose, code: common.CloseCodeDraining, reason: reason, leave: common.LeaveReasonDrained})
+		_, _ = r.request(cctx, closeRequest{code: common.CloseCodeDraining, reason: reason, leave: common.LeaveReasonDrained})
 		cancel()
 	}
 	h.log.Info("drain finished")

@@ -82,9 +82,16 @@ type Hub struct {
 	stopped        chan struct{}
 	wg             sync.WaitGroup
 
-	mu       sync.Mutex
+	// mu guards the three maps below.
+	mu sync.Mutex
+	// rooms holds each open room by id, from its creation until it is
+	// forgotten (forgetRoomLocked); a new room may then take the id.
 	rooms    map[string]*Room
 	sessions map[*Session]struct{}
+	// joinsInFlight counts, per room, the joins sent to it (Hub.join) that
+	// it has not taken off its inbox yet; a room with any is not closed for
+	// being empty. Rooms with none have no entry.
+	joinsInFlight map[*Room]int
 }
 
 var (
@@ -121,7 +128,8 @@ func NewHub(cfg HubConfig) (*Hub, error) {
 	h := &Hub{
 		cfg: cfg, log: cfg.Logger, metrics: cfg.Metrics, ctx: ctx, cancel: cancel,
 		flushq: make(chan *Session, 1<<16), stopped: make(chan struct{}),
-		rooms: make(map[string]*Room), sessions: make(map[*Session]struct{}), started: time.Now(),
+		rooms: make(map[string]*Room), sessions: make(map[*Session]struct{}), joinsInFlight: make(map[*Room]int),
+		started: time.Now(),
 	}
 	workers := 4 * runtime.GOMAXPROCS(0)
 	for i := 0; i < workers; i++ {
@@ -203,20 +211,18 @@ func (h *Hub) join(ctx context.Context, s *Session, c *ticket.Claims) (joinResul
 		go r.run(h.ctx)
 		h.log.Info("room opened", "room", c.Room, "world", c.World)
 	}
-	r.pendingJoins++
+	h.joinsInFlight[r]++
 	h.mu.Unlock()
-	s.room.Store(r)
-	rep, err := r.send(ctx, roomInput{kind: inJoin, s: s, claims: c})
+	s.setRoom(r)
+	rep, err := r.request(ctx, joinRequest{s: s, claims: c})
 	if err != nil {
-		h.mu.Lock()
 		if errors.Is(err, errRoomGone) || errors.Is(err, context.DeadlineExceeded) {
 			// The join never reached the room (or it is stuck): undo.
-			r.pendingJoins = max(0, r.pendingJoins-1)
+			h.joinArrived(r)
 		}
-		h.mu.Unlock()
 		var je *joinError
 		if errors.As(err, &je) {
-			s.room.Store(nil)
+			s.setRoom(nil)
 			return joinResult{}, err
 		}
 		if errors.Is(err, errRoomGone) {
@@ -224,43 +230,52 @@ func (h *Hub) join(ctx context.Context, s *Session, c *ticket.Claims) (joinResul
 		}
 		return joinResult{}, fmt.Errorf("join: %w", err)
 	}
-	return joinResult{memberID: rep.memberID, world: rep.world}, nil
+	return rep.join, nil
 }
 
-// joinDone is called by the room when it takes a join off its inbox.
-func (h *Hub) joinDone(r *Room) {
+// joinArrived uncounts one join in flight to r: the room took it off its
+// inbox (the room goroutine calls it), or Hub.join gave up on it. Extra
+// calls are harmless (the count stays at 0). Any goroutine; takes h.mu.
+func (h *Hub) joinArrived(r *Room) {
 	h.mu.Lock()
-	r.pendingJoins = max(0, r.pendingJoins-1)
-	h.mu.Unlock()
+	defer h.mu.Unlock()
+	if n := h.joinsInFlight[r]; n > 1 {
+		h.joinsInFlight[r] = n - 1
+	} else {
+		delete(h.joinsInFlight, r)
+	}
 }
 
-// removeRoomIfIdle removes r from the hub when no join is on its way to it;
-// the room then closes. Called by the room goroutine when its empty grace
-// ran out.
+// removeRoomIfIdle forgets r when no join is on its way to it, and reports
+// whether it did; the room then closes. The room goroutine calls it when
+// its empty grace ran out.
 func (h *Hub) removeRoomIfIdle(r *Room) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if r.pendingJoins > 0 {
+	if h.joinsInFlight[r] > 0 {
 		return false
 	}
 	h.forgetRoomLocked(r)
 	return true
 }
 
+// forgetRoom takes r out of the hub (the room goroutine calls it as it
+// shuts down). Forgetting a forgotten room does nothing.
 func (h *Hub) forgetRoom(r *Room) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.forgetRoomLocked(r)
 }
 
+// forgetRoomLocked is forgetRoom with h.mu held. A room is in rooms from
+// its creation until this call, so finding it there is what says it has
+// not been forgotten yet.
 func (h *Hub) forgetRoomLocked(r *Room) {
-	if r.removed {
+	if h.rooms[r.id] != r {
 		return
 	}
-	r.removed = true
-	if h.rooms[r.id] == r {
-		delete(h.rooms, r.id)
-	}
+	delete(h.rooms, r.id)
+	delete(h.joinsInFlight, r)
 	h.metrics.Rooms.Dec()
 }
 
@@ -385,7 +400,7 @@ func cpuSeconds() float64 {
 func (h *Hub) Close() {
 	h.cancel()
 	for _, r := range h.allRooms() {
-		<-r.done
+		r.wait()
 	}
 	select {
 	case <-h.stopped:

@@ -14,25 +14,29 @@ import (
 	"github.com/plaza-dev/plaza/relay-go/internal/wire"
 )
 
-// Room owns one room's state on one goroutine (run). Sessions and the hub
-// talk to it only through inbox and the leave list; it talks to sessions
-// only by pushing frames into their queues, which never blocks, so a slow
-// client cannot delay its room.
+// Room owns one room's state on one goroutine (run). Others reach it only
+// through its inbox (room_input.go: offer, submit, request) and leave; it
+// reaches its members only through Session methods that never block
+// (pushReliable for frames the flush workers write, the *FromRoom methods
+// of room_flush.go for frames it writes itself), so a slow client cannot
+// delay its room.
 type Room struct {
+	// Immutable after newRoom; any goroutine reads them.
 	hub   *Hub
 	id    string
 	world string
 	log   *slog.Logger
-	inbox chan roomInput
-	done  chan struct{} // closed when run returns
 
+	// inbox is written through offer, submit and request and read only by
+	// the room goroutine; done is closed when run returns (wait).
+	inbox chan roomInput
+	done  chan struct{}
+
+	// Departures: leave appends under leaveMu from any goroutine and
+	// signals leaveSig; run takes the list.
 	leaveMu  sync.Mutex
 	leaves   []*Session
 	leaveSig chan struct{}
-
-	// Guarded by hub.mu.
-	pendingJoins int
-	removed      bool
 
 	// Owned by the room goroutine.
 	cfg        coord.WorldConfig
@@ -77,54 +81,6 @@ type member struct {
 	farPending bool
 }
 
-type inputKind uint8
-
-const (
-	inJoin inputKind = iota + 1
-	inChat
-	inEmote
-	inState
-	inKick
-	inMute
-	inUnmute
-	inClose
-	inAnnounce
-	inConfig
-	// inTick runs one movement tick now, in addition to the ticker (tests
-	// and benchmarks drive ticks deterministically with it).
-	inTick
-)
-
-// roomInput is one message to a room. Fields not used by kind are zero.
-type roomInput struct {
-	kind   inputKind
-	s      *Session
-	claims *ticket.Claims
-	text   string
-	reqID  uint32
-	set    roomstate.Set
-	userID string
-	until  time.Time
-	cfg    *coord.WorldConfig // inConfig; a pointer keeps inputs (and inboxes) small
-	reason string
-	code   common.CloseCode
-	leave  common.LeaveReason
-	reply  chan roomReply
-}
-
-type roomReply struct {
-	memberID uint32
-	world    coord.WorldConfig
-	n        int
-	took     time.Duration // inTick: the tick's own duration (n: the tick counter)
-	err      error
-}
-
-// inboxSize bounds a room's pending reliable inputs; a session whose input
-// finds it full keeps it, in order, in its own backlog (session_order.go),
-// so neither the room nor the transport's event loop ever waits.
-const inboxSize = 128
-
 func newRoom(h *Hub, id, world string, cfg coord.WorldConfig) *Room {
 	return &Room{
 		hub: h, id: id, world: world, cfg: cfg,
@@ -136,8 +92,9 @@ func newRoom(h *Hub, id, world string, cfg coord.WorldConfig) *Room {
 	}
 }
 
-// leave tells the room a session is gone. It never blocks (it is called
-// from transport goroutines); the room removes the member on its goroutine.
+// leave tells the room that s is gone; the room removes its member on
+// its goroutine, with s's leave reason. Any goroutine; never blocks (it is
+// called from the transport's Closed callback).
 func (r *Room) leave(s *Session) {
 	r.leaveMu.Lock()
 	r.leaves = append(r.leaves, s)
@@ -148,26 +105,9 @@ func (r *Room) leave(s *Session) {
 	}
 }
 
-// send delivers in and waits for the reply, or fails when the room is gone
-// or ctx ends.
-func (r *Room) send(ctx context.Context, in roomInput) (roomReply, error) {
-	in.reply = make(chan roomReply, 1)
-	select {
-	case r.inbox <- in:
-	case <-r.done:
-		return roomReply{}, errRoomGone
-	case <-ctx.Done():
-		return roomReply{}, ctx.Err()
-	}
-	select {
-	case rep := <-in.reply:
-		return rep, rep.err
-	case <-r.done:
-		return roomReply{}, errRoomGone
-	case <-ctx.Done():
-		return roomReply{}, ctx.Err()
-	}
-}
+// wait blocks until the room goroutine has returned. Never on the room's
+// own goroutine.
+func (r *Room) wait() { <-r.done }
 
 func (r *Room) tickPeriod() time.Duration { return time.Second / time.Duration(r.cfg.TickRateHz) }
 
@@ -197,7 +137,7 @@ func (r *Room) run(ctx context.Context) {
 			}
 			grace.Reset(r.cfg.EmptyGrace)
 		case <-ctx.Done():
-			r.closeAll(ctx, common.CloseCodeGoingAway, "relay stopping", common.LeaveReasonDrained)
+			r.closeAll(common.CloseCodeGoingAway, "relay stopping", common.LeaveReasonDrained)
 			r.flushOwned()
 			r.shutdown(context.WithoutCancel(ctx), "relay stopping")
 			return
@@ -302,57 +242,41 @@ func (r *Room) drainLeaves(ctx context.Context) {
 	}
 }
 
-func (r *Room) handle(ctx context.Context, in roomInput) {
-	switch in.kind {
-	case inJoin:
-		r.join(in)
-	case inChat:
-		r.chat(in)
-	case inEmote:
-		r.emote(in)
-	case inState:
-		r.setState(in)
-	case inKick:
-		n := 0
-		if m := r.byUser[in.userID]; m != nil {
-			r.remove(m, common.LeaveReasonKicked)
-			m.s.closeGraceful(common.CloseCodeKicked, in.reason, common.LeaveReasonKicked)
-			n = 1
-		}
-		in.reply <- roomReply{n: n}
-	case inMute:
-		r.muted[in.userID] = in.until
-		in.reply <- roomReply{n: 1}
-	case inUnmute:
-		delete(r.muted, in.userID)
-		in.reply <- roomReply{n: 1}
-	case inAnnounce:
-		r.seq++
-		f := r.enc.Announcement(in.text, time.Now().UnixMilli(), r.seq)
-		r.broadcast(f, nil)
-		r.publish(coord.Event{Kind: coord.EventSequenceAdvanced, Sequence: r.seq})
-		in.reply <- roomReply{n: len(r.members)}
-	case inClose:
-		n := len(r.members)
-		r.closeAll(ctx, in.code, in.reason, in.leave)
-		r.closing, r.closeReason = true, in.reason
-		in.reply <- roomReply{n: n}
-	case inTick:
-		took := r.runTick()
-		in.reply <- roomReply{took: took, n: int(r.tick)}
-	case inConfig:
-		old := r.cfg
-		r.cfg = *in.cfg
-		if r.ticking && old.TickRateHz != in.cfg.TickRateHz {
-			r.ticker.Reset(r.tickPeriod())
-		}
-		r.log.Info("room config reloaded", "version", in.cfg.Version)
-		in.reply <- roomReply{n: 1}
+// kick removes userID's member and closes its session with Kicked; it
+// returns 1 if userID was a member, else 0.
+func (r *Room) kick(userID, reason string) int {
+	m := r.byUser[userID]
+	if m == nil {
+		return 0
 	}
+	r.remove(m, common.LeaveReasonKicked)
+	m.s.closeGraceful(common.CloseCodeKicked, reason, common.LeaveReasonKicked)
+	return 1
+}
+
+// announce broadcasts an Announcement (sequenced) and returns how many
+// members it reached.
+func (r *Room) announce(text string) int {
+	r.seq++
+	f := r.enc.Announcement(text, time.Now().UnixMilli(), r.seq)
+	r.broadcast(f, nil)
+	r.publish(coord.Event{Kind: coord.EventSequenceAdvanced, Sequence: r.seq})
+	return len(r.members)
+}
+
+// reconfigure applies a new world config; a changed tick rate takes effect
+// at once.
+func (r *Room) reconfigure(cfg coord.WorldConfig) {
+	old := r.cfg
+	r.cfg = cfg
+	if r.ticking && old.TickRateHz != cfg.TickRateHz {
+		r.ticker.Reset(r.tickPeriod())
+	}
+	r.log.Info("room config reloaded", "version", cfg.Version)
 }
 
 // closeAll removes every member with leave and closes their sessions.
-func (r *Room) closeAll(_ context.Context, code common.CloseCode, reason string, leave common.LeaveReason) {
+func (r *Room) closeAll(code common.CloseCode, reason string, leave common.LeaveReason) {
 	for len(r.members) > 0 {
 		m := r.members[len(r.members)-1]
 		r.remove(m, leave)
@@ -364,27 +288,22 @@ func (r *Room) info(m *member) wire.MemberInfo {
 	return wire.MemberInfo{MemberID: m.id, UserID: m.userID, DisplayName: m.name, Transform: m.transform, JoinedAtMs: m.joinedAt.UnixMilli()}
 }
 
-func (r *Room) join(in roomInput) {
-	r.hub.joinDone(r)
-	s, c := in.s, in.claims
-	fail := func(code common.CloseCode, msg string) {
-		in.reply <- roomReply{err: &joinError{code: code, msg: msg}}
-	}
+// join adds s as the member its claims name, replacing that user's older
+// session, and queues its Welcome. A refusal is a *joinError.
+func (r *Room) join(s *Session, c *ticket.Claims) (joinResult, error) {
+	r.hub.joinArrived(r)
 	switch {
 	case c.World != r.world:
-		fail(common.CloseCodeTicketWrongRoom, "room "+r.id+" belongs to world "+r.world)
-		return
-	case s.closed.Load():
-		fail(common.CloseCodeNormal, "connection already closed")
-		return
+		return joinResult{}, &joinError{code: common.CloseCodeTicketWrongRoom, msg: "room " + r.id + " belongs to world " + r.world}
+	case s.isClosed():
+		return joinResult{}, &joinError{code: common.CloseCodeNormal, msg: "connection already closed"}
 	}
 	if old := r.byUser[c.Subject]; old != nil {
 		r.remove(old, common.LeaveReasonReplaced)
 		old.s.closeGraceful(common.CloseCodeReplaced, "the same user joined again", common.LeaveReasonReplaced)
 	}
 	if len(r.members) >= r.cfg.RoomCapacity {
-		fail(common.CloseCodeRoomFull, "room is full")
-		return
+		return joinResult{}, &joinError{code: common.CloseCodeRoomFull, msg: "room is full"}
 	}
 	r.nextMember++
 	now := time.Now()
@@ -411,7 +330,7 @@ func (r *Room) join(in roomInput) {
 	info := r.info(m)
 	r.broadcast(r.enc.MemberJoined(&info, r.seq), s)
 	r.publish(coord.Event{Kind: coord.EventMemberJoined, UserID: m.userID, MemberID: m.id, DisplayName: m.name, SessionID: s.id, Sequence: r.seq})
-	in.reply <- roomReply{memberID: m.id, world: r.cfg}
+	return joinResult{memberID: m.id, world: r.cfg}, nil
 }
 
 func (r *Room) limits() wire.SessionLimits {
@@ -480,7 +399,7 @@ func (r *Room) isMuted(user string, now time.Time) bool {
 	return true
 }
 
-func (r *Room) chat(in roomInput) {
+func (r *Room) chat(in *clientInput) {
 	m := r.bySession[in.s]
 	if m == nil {
 		return
@@ -495,7 +414,7 @@ func (r *Room) chat(in roomInput) {
 	r.publish(coord.Event{Kind: coord.EventChat, OccurredAt: now, UserID: m.userID, MemberID: m.id, DisplayName: m.name, Sequence: r.seq, Text: in.text})
 }
 
-func (r *Room) emote(in roomInput) {
+func (r *Room) emote(in *clientInput) {
 	m := r.bySession[in.s]
 	if m == nil {
 		return
@@ -505,7 +424,7 @@ func (r *Room) emote(in roomInput) {
 	r.publish(coord.Event{Kind: coord.EventSequenceAdvanced, Sequence: r.seq})
 }
 
-func (r *Room) setState(in roomInput) {
+func (r *Room) setState(in *clientInput) {
 	m := r.bySession[in.s]
 	if m == nil {
 		return

@@ -50,7 +50,7 @@ func TestReliableFramesRideWithTheTick(t *testing.T) {
 				sessions[0].Frame(chat, false)
 				// Make sure the room handled the line and finished that burst
 				// of inputs before the tick is asked for.
-				if _, err := r.send(context.Background(), roomInput{kind: inUnmute, userID: "nobody"}); err != nil {
+				if _, err := r.request(context.Background(), unmuteRequest{userID: "nobody"}); err != nil {
 					t.Fatal(err)
 				}
 				time.Sleep(10 * time.Millisecond)

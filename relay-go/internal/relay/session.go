@@ -24,9 +24,12 @@ const (
 )
 
 // Session is one client connection. Its receive path (Frame) runs serially
-// on the transport's goroutines; the room goroutine only pushes frames into
-// its queue and reads its immutable identity; the flusher writes the queue
-// to the socket. Nothing a session does can block its room.
+// on the transport's goroutines and reaches its room only through the
+// room's methods (offer, submit, leave); the room goroutine reaches the
+// session only through methods that never block (pushReliable, takeMove,
+// the *FromRoom methods of room_flush.go, the close methods) and reads its
+// immutable identity; a flusher writes the queue to the socket. Nothing a
+// session does can block its room.
 type Session struct {
 	hub       *Hub
 	conn      transport.Conn
@@ -35,7 +38,9 @@ type Session struct {
 	lastRecv  atomic.Int64 // unix nanos of the last frame received
 	state     atomic.Uint32
 	q         *sendq.Queue
-	room      atomic.Pointer[Room]
+	// room is the room the session joins or joined, set once by Hub.join
+	// (setRoom) before the join request is sent.
+	room atomic.Pointer[Room]
 
 	// claims is set once by the hello path; other goroutines (logging,
 	// drain) may read it concurrently.
@@ -44,8 +49,8 @@ type Session struct {
 	memberID uint32
 	lim      *sessionLimits
 	in       inbound // receive-side ordering (session_order.go)
-	// roomOwned: the room's push owns this session's next flush (only the
-	// room goroutine touches it; see room_flush.go).
+	// roomOwned: the room's push owns this session's next flush. Only the
+	// *FromRoom methods touch it, on the room's goroutine (room_flush.go).
 	roomOwned bool
 
 	// The move mailbox: the receive path stores the newest Move, the room
@@ -115,8 +120,17 @@ func (s *Session) leaveReason() common.LeaveReason {
 	return common.LeaveReasonDisconnected
 }
 
-// pushReliable queues a reliable frame; on overflow the session is closed
-// as a slow consumer and false is returned.
+// setRoom records the room the session is joining (Hub.join only, before
+// the join request is sent, so that a close during the join reaches the
+// room through Closed), or nil when the room refused the join.
+func (s *Session) setRoom(r *Room) { s.room.Store(r) }
+
+// isClosed reports whether the connection is gone. Any goroutine.
+func (s *Session) isClosed() bool { return s.closed.Load() }
+
+// pushReliable queues a reliable frame whose flush, if the push takes it,
+// goes to the hub's flush workers. Any goroutine; never blocks. On
+// overflow the session is closed as a slow consumer and false is returned.
 func (s *Session) pushReliable(frame []byte) bool {
 	r, schedule := s.q.PushReliable(frame)
 	switch r {
@@ -195,7 +209,7 @@ func (s *Session) closeSlow() {
 }
 
 // flush writes queued frames until the queue is empty or the socket is
-// congested. It runs on a room goroutine (room_flush.go) or a flush worker;
+// congested. It runs on a room goroutine (flushFromRoom) or a flush worker;
 // at most one flush per session runs at a time (the queue's scheduled
 // flag). scratch is the caller's reusable frame list (a list built here
 // would escape to the heap through the Conn interface, one allocation per

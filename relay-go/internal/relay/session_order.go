@@ -35,7 +35,7 @@ type inbound struct {
 	mu         sync.Mutex
 	early      [][]byte // copies of frames received while joining, in order
 	earlyBytes int
-	backlog    []roomInput // inputs waiting for the room's inbox, in order
+	backlog    []clientInput // inputs waiting for the room's inbox, in order
 }
 
 // beforeJoin handles a frame of a session that is not joined: the Hello
@@ -105,23 +105,20 @@ func (s *Session) admitEarly() {
 	}
 }
 
-// toRoom hands a reliable input to the room without waiting. When the
-// room's inbox is full the input joins the session's backlog, which one
-// goroutine (feedRoom) delivers in order; later inputs queue behind it. A
+// toRoom hands a reliable input to the room without waiting (Room.offer).
+// When the room's inbox is full the input joins the session's backlog,
+// which one goroutine (feedRoom, with Room.submit) delivers in order; later
+// inputs queue behind it. Receive path only (in.mu orders it with feedRoom). A
 // backlog of maxBacklog means the client is outrunning an overloaded room:
 // the input is refused with RateLimited (the client hears it, nothing is
 // dropped silently).
-func (s *Session) toRoom(rin roomInput, typ protocol.Message) {
+func (s *Session) toRoom(rin clientInput, typ protocol.Message) {
 	r := s.room.Load()
 	in := &s.in
 	in.mu.Lock()
-	if len(in.backlog) == 0 {
-		select {
-		case r.inbox <- rin:
-			in.mu.Unlock()
-			return
-		default:
-		}
+	if len(in.backlog) == 0 && r.offer(rin) {
+		in.mu.Unlock()
+		return
 	}
 	if len(in.backlog) >= maxBacklog {
 		in.mu.Unlock()
@@ -145,16 +142,14 @@ func (s *Session) feedRoom(r *Room) {
 		in.mu.Lock()
 		next := in.backlog[0]
 		in.mu.Unlock()
-		select {
-		case r.inbox <- next:
-		case <-r.done:
+		if !r.submit(next) {
 			in.mu.Lock()
 			in.backlog = nil
 			in.mu.Unlock()
 			return
 		}
 		in.mu.Lock()
-		in.backlog[0] = roomInput{}
+		in.backlog[0] = clientInput{}
 		in.backlog = in.backlog[1:]
 		left := len(in.backlog)
 		in.mu.Unlock()

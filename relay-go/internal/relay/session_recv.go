@@ -105,7 +105,7 @@ func (s *Session) joinedFrame(data []byte, now time.Time) {
 		case !utf8.ValidString(c.Text):
 			s.sendError(common.ErrorCodeChatInvalidUtf8, "chat is not valid UTF-8", c.RequestID, f.Type)
 		default:
-			s.toRoom(roomInput{kind: inChat, s: s, text: c.Text, reqID: c.RequestID}, f.Type)
+			s.toRoom(clientInput{kind: clientChat, s: s, text: c.Text, reqID: c.RequestID}, f.Type)
 		}
 	case protocol.MessageEmoteSend:
 		e := &f.Emote
@@ -116,13 +116,13 @@ func (s *Session) joinedFrame(data []byte, now time.Time) {
 			s.sendError(common.ErrorCodeEmoteInvalid, fmt.Sprintf("emote must be 1..%d bytes of UTF-8", maxEmoteBytes), e.RequestID, f.Type)
 			return
 		}
-		s.toRoom(roomInput{kind: inEmote, s: s, text: e.Emote, reqID: e.RequestID}, f.Type)
+		s.toRoom(clientInput{kind: clientEmote, s: s, text: e.Emote, reqID: e.RequestID}, f.Type)
 	case protocol.MessageStateSet:
 		st := &f.State
 		if !s.allow(&lim.state, now, f.Type, st.RequestID) || !s.permitted(ticket.PermState, f.Type, st.RequestID) {
 			return
 		}
-		s.toRoom(roomInput{kind: inState, s: s, reqID: st.RequestID, set: roomstate.Set{
+		s.toRoom(clientInput{kind: clientState, s: s, reqID: st.RequestID, set: roomstate.Set{
 			Key: st.Key, Value: st.Value, CompareAndSet: st.CompareAndSet, ExpectedVersion: st.ExpectedVersion, Delete: st.Delete,
 		}}, f.Type)
 	case protocol.MessagePing:
