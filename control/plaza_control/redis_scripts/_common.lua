@@ -5,33 +5,46 @@ local CONFIRMED = 9007199254740991
 -- Note: never pass a negated zero (-0) to HINCRBY; Lua renders it "-0", which
 -- Redis refuses as "not an integer". Counts are guarded or written as 0 - n.
 
-local function room_key(P, room) return P .. 'room:' .. room end
-local function seats_key(P, room) return P .. 'room:' .. room .. ':seats' end
+-- Key builders: one per allocation entry of schemas/keyspace.json, named after
+-- it, with the entry's placeholders as parameters in order. No script builds a
+-- key name any other way; tests/test_keyspace.py runs every builder on Redis and
+-- compares it with the declaration (docs/redis.md says what each key holds).
+local K = {}
+function K.relays(P) return P .. 'relays' end
+function K.relay_hb(P, relay_id) return P .. 'relay:' .. relay_id .. ':hb' end
+function K.relay_rooms(P, relay_id) return P .. 'relay:' .. relay_id .. ':rooms' end
+function K.relay_seats(P) return P .. 'relay_seats' end
+function K.draining(P) return P .. 'draining' end
+function K.rooms(P) return P .. 'rooms' end
+function K.room(P, room_id) return P .. 'room:' .. room_id end
+function K.room_seats(P, room_id) return P .. 'room:' .. room_id .. ':seats' end
+function K.world_rooms(P, world_id) return P .. 'world:' .. world_id .. ':rooms' end
+function K.user_seats(P) return P .. 'user_seats' end
 -- Hash user -> relay session id of the session that confirmed the user's seat.
-local function sessions_key(P, room) return P .. 'room:' .. room .. ':sessions' end
--- Present (with a TTL) once RELAY reported its session SESSION ended.
-local function ended_key(P, relay, session) return P .. 'ended:' .. relay .. ':' .. session end
+function K.room_sessions(P, room_id) return P .. 'room:' .. room_id .. ':sessions' end
+-- Present (with a TTL) once the relay reported its session ended.
+function K.session_ended(P, relay_id, session_id) return P .. 'ended:' .. relay_id .. ':' .. session_id end
 
 -- Drop the room's expired reservations, keep every counter exact, refresh the
 -- world's occupancy index and the room's empty_since mark. Returns the seat count.
 local function purge(P, room, now)
-  local rk = room_key(P, room)
-  local sk = seats_key(P, room)
+  local rk = K.room(P, room)
+  local sk = K.room_seats(P, room)
   local expired = redis.call('ZRANGEBYSCORE', sk, '-inf', now)
   local relay = redis.call('HGET', rk, 'relay')
   if #expired > 0 then
     redis.call('ZREMRANGEBYSCORE', sk, '-inf', now)
     for _, u in ipairs(expired) do
-      redis.call('HDEL', sessions_key(P, room), u)
-      if redis.call('HGET', P .. 'user_seats', u) == room then
-        redis.call('HDEL', P .. 'user_seats', u)
+      redis.call('HDEL', K.room_sessions(P, room), u)
+      if redis.call('HGET', K.user_seats(P), u) == room then
+        redis.call('HDEL', K.user_seats(P), u)
       end
     end
-    if relay then redis.call('HINCRBY', P .. 'relay_seats', relay, 0 - #expired) end
+    if relay then redis.call('HINCRBY', K.relay_seats(P), relay, 0 - #expired) end
   end
   local count = redis.call('ZCARD', sk)
   local world = redis.call('HGET', rk, 'world')
-  if world then redis.call('ZADD', P .. 'world:' .. world .. ':rooms', count, room) end
+  if world then redis.call('ZADD', K.world_rooms(P, world), count, room) end
   if count == 0 then
     if world and not redis.call('HGET', rk, 'empty_since') then
       redis.call('HSET', rk, 'empty_since', now)
@@ -44,39 +57,39 @@ end
 
 -- Remove one user's seat from a room (no-op when absent). Returns 1 if removed.
 local function drop_seat(P, room, user)
-  local removed = redis.call('ZREM', seats_key(P, room), user)
-  redis.call('HDEL', sessions_key(P, room), user)
+  local removed = redis.call('ZREM', K.room_seats(P, room), user)
+  redis.call('HDEL', K.room_sessions(P, room), user)
   if removed == 1 then
-    local rk = room_key(P, room)
+    local rk = K.room(P, room)
     local relay = redis.call('HGET', rk, 'relay')
-    if relay then redis.call('HINCRBY', P .. 'relay_seats', relay, -1) end
+    if relay then redis.call('HINCRBY', K.relay_seats(P), relay, -1) end
     local world = redis.call('HGET', rk, 'world')
     if world then
-      redis.call('ZADD', P .. 'world:' .. world .. ':rooms', redis.call('ZCARD', seats_key(P, room)), room)
+      redis.call('ZADD', K.world_rooms(P, world), redis.call('ZCARD', K.room_seats(P, room)), room)
     end
   end
-  if redis.call('HGET', P .. 'user_seats', user) == room then
-    redis.call('HDEL', P .. 'user_seats', user)
+  if redis.call('HGET', K.user_seats(P), user) == room then
+    redis.call('HDEL', K.user_seats(P), user)
   end
   return removed
 end
 
 -- Forget a room entirely: seats, counters, indexes.
 local function release_room(P, room)
-  local rk = room_key(P, room)
-  local sk = seats_key(P, room)
+  local rk = K.room(P, room)
+  local sk = K.room_seats(P, room)
   local relay = redis.call('HGET', rk, 'relay')
   local world = redis.call('HGET', rk, 'world')
   local users = redis.call('ZRANGE', sk, 0, -1)
   for _, u in ipairs(users) do
-    if redis.call('HGET', P .. 'user_seats', u) == room then redis.call('HDEL', P .. 'user_seats', u) end
+    if redis.call('HGET', K.user_seats(P), u) == room then redis.call('HDEL', K.user_seats(P), u) end
   end
   if relay then
-    if #users > 0 then redis.call('HINCRBY', P .. 'relay_seats', relay, 0 - #users) end
-    redis.call('SREM', P .. 'relay:' .. relay .. ':rooms', room)
+    if #users > 0 then redis.call('HINCRBY', K.relay_seats(P), relay, 0 - #users) end
+    redis.call('SREM', K.relay_rooms(P, relay), room)
   end
-  if world then redis.call('ZREM', P .. 'world:' .. world .. ':rooms', room) end
-  redis.call('SREM', P .. 'rooms', room)
-  redis.call('DEL', rk, sk, sessions_key(P, room))
+  if world then redis.call('ZREM', K.world_rooms(P, world), room) end
+  redis.call('SREM', K.rooms(P), room)
+  redis.call('DEL', rk, sk, K.room_sessions(P, room))
   return relay or ''
 end

@@ -19,8 +19,7 @@ local scan = tonumber(ARGV[9])
 local grace = ARGV[10]
 local n = tonumber(ARGV[11])
 
-local function hb_key(relay) return P .. 'relay:' .. relay .. ':hb' end
-local function live(relay) return redis.call('EXISTS', hb_key(relay)) == 1 end
+local function live(relay) return redis.call('EXISTS', K.relay_hb(P, relay)) == 1 end
 
 -- Least-loaded live candidate with a free connection. Load counts the larger of
 -- what the relay last reported and the seats reserved on it since.
@@ -30,8 +29,8 @@ local function pick_relay()
     local id = ARGV[12 + i * 3]
     local capacity = tonumber(ARGV[13 + i * 3])
     local conns = tonumber(ARGV[14 + i * 3])
-    if capacity > 0 and live(id) and redis.call('SISMEMBER', P .. 'draining', id) == 0 then
-      local seats = tonumber(redis.call('HGET', P .. 'relay_seats', id) or '0')
+    if capacity > 0 and live(id) and redis.call('SISMEMBER', K.draining(P), id) == 0 then
+      local seats = tonumber(redis.call('HGET', K.relay_seats(P), id) or '0')
       local used = math.max(conns, seats)
       if used + 1 <= capacity then
         local load = used / capacity
@@ -46,11 +45,11 @@ end
 -- draining and nobody but this user still holds a seat there (moving a room with
 -- members would split it); otherwise it moves to a candidate.
 local function relay_for(room)
-  local relay = redis.call('HGET', room_key(P, room), 'relay')
+  local relay = redis.call('HGET', K.room(P, room), 'relay')
   if relay and live(relay) then
-    if redis.call('SISMEMBER', P .. 'draining', relay) == 0 then return relay, false end
+    if redis.call('SISMEMBER', K.draining(P), relay) == 0 then return relay, false end
     local others = purge(P, room, now)
-    if redis.call('ZSCORE', seats_key(P, room), user) then others = others - 1 end
+    if redis.call('ZSCORE', K.room_seats(P, room), user) then others = others - 1 end
     if others > 0 then return relay, false end
   end
   local r = pick_relay()
@@ -61,11 +60,11 @@ end
 local target, relay, move, created, reused = nil, nil, false, 0, 0
 
 -- 1. The user's current seat: same world (and same room if one is wanted) is reused.
-local cur = redis.call('HGET', P .. 'user_seats', user)
+local cur = redis.call('HGET', K.user_seats(P), user)
 if cur then
-  local sc = redis.call('ZSCORE', seats_key(P, cur), user)
+  local sc = redis.call('ZSCORE', K.room_seats(P, cur), user)
   local same = sc and tonumber(sc) > now
-    and redis.call('HGET', room_key(P, cur), 'world') == world
+    and redis.call('HGET', K.room(P, cur), 'world') == world
     and (wanted == '' or wanted == cur)
   if same then
     relay, move = relay_for(cur)
@@ -76,7 +75,7 @@ end
 
 -- 2. A wanted room, else the fullest room with a free seat, else a new room.
 if not target and wanted ~= '' then
-  local w = redis.call('HGET', room_key(P, wanted), 'world')
+  local w = redis.call('HGET', K.room(P, wanted), 'world')
   if w and w ~= world then return {'WORLD_MISMATCH'} end
   if w then
     if purge(P, wanted, now) >= cap then return {'ROOM_FULL'} end
@@ -88,7 +87,7 @@ if not target and wanted ~= '' then
   target = wanted
 end
 if not target then
-  local rooms = redis.call('ZREVRANGEBYSCORE', P .. 'world:' .. world .. ':rooms',
+  local rooms = redis.call('ZREVRANGEBYSCORE', K.world_rooms(P, world),
     '(' .. cap, '-inf', 'LIMIT', 0, scan)
   for _, room in ipairs(rooms) do
     if purge(P, room, now) < cap then
@@ -104,42 +103,42 @@ if not target then
 end
 
 -- 3. Assignment.
-local rk = room_key(P, target)
+local rk = K.room(P, target)
 if created == 1 then
   redis.call('HSET', rk, 'world', world, 'relay', relay, 'created_ms', now, 'grace_ms', grace)
-  redis.call('SADD', P .. 'rooms', target)
-  redis.call('SADD', P .. 'relay:' .. relay .. ':rooms', target)
-  redis.call('ZADD', P .. 'world:' .. world .. ':rooms', 0, target)
+  redis.call('SADD', K.rooms(P), target)
+  redis.call('SADD', K.relay_rooms(P, relay), target)
+  redis.call('ZADD', K.world_rooms(P, world), 0, target)
 elseif move then
   local old = redis.call('HGET', rk, 'relay')
-  local count = redis.call('ZCARD', seats_key(P, target))
+  local count = redis.call('ZCARD', K.room_seats(P, target))
   if old and count > 0 then
-    redis.call('HINCRBY', P .. 'relay_seats', old, 0 - count)
+    redis.call('HINCRBY', K.relay_seats(P), old, 0 - count)
   end
   if old then
-    redis.call('SREM', P .. 'relay:' .. old .. ':rooms', target)
+    redis.call('SREM', K.relay_rooms(P, old), target)
   end
-  if count > 0 then redis.call('HINCRBY', P .. 'relay_seats', relay, count) end
-  redis.call('SADD', P .. 'relay:' .. relay .. ':rooms', target)
+  if count > 0 then redis.call('HINCRBY', K.relay_seats(P), relay, count) end
+  redis.call('SADD', K.relay_rooms(P, relay), target)
   redis.call('HSET', rk, 'relay', relay)
   -- Members confirmed by the old relay must come back through join: their seats
   -- become reservations, confirmed again by the new relay or left to expire.
-  local held = redis.call('ZRANGEBYSCORE', seats_key(P, target), CONFIRMED, CONFIRMED)
+  local held = redis.call('ZRANGEBYSCORE', K.room_seats(P, target), CONFIRMED, CONFIRMED)
   for _, u in ipairs(held) do
-    redis.call('ZADD', seats_key(P, target), 'XX', now + reservation, u)
+    redis.call('ZADD', K.room_seats(P, target), 'XX', now + reservation, u)
   end
 end
 
 -- 4. The seat: a reservation that expires unless the relay confirms it.
-local sk = seats_key(P, target)
+local sk = K.room_seats(P, target)
 if reused == 1 then
   redis.call('ZADD', sk, 'GT', now + reservation, user)
 else
   redis.call('ZADD', sk, now + reservation, user)
-  redis.call('HINCRBY', P .. 'relay_seats', relay, 1)
-  redis.call('HSET', P .. 'user_seats', user, target)
+  redis.call('HINCRBY', K.relay_seats(P), relay, 1)
+  redis.call('HSET', K.user_seats(P), user, target)
 end
 local seats = redis.call('ZCARD', sk)
-redis.call('ZADD', P .. 'world:' .. world .. ':rooms', seats, target)
+redis.call('ZADD', K.world_rooms(P, world), seats, target)
 redis.call('HDEL', rk, 'empty_since')
-return {'OK', target, relay, redis.call('GET', hb_key(relay)), seats, created, reused}
+return {'OK', target, relay, redis.call('GET', K.relay_hb(P, relay)), seats, created, reused}

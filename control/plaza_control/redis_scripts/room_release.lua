@@ -5,7 +5,7 @@
 -- Returns the relay the room was on ('' if it was unknown or not released).
 local P, room, from = ARGV[1], ARGV[2], ARGV[3] or ''
 if from ~= '' then
-  local relay = redis.call('HGET', room_key(P, room), 'relay')
+  local relay = redis.call('HGET', K.room(P, room), 'relay')
   if relay ~= from then return '' end
 end
 return release_room(P, room)

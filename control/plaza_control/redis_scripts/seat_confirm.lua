@@ -11,18 +11,18 @@
 -- -1 if the room is on another relay, -2 if the session already ended.
 -- Idempotent: applying it again leaves the same state.
 local P, room, user, from, session = ARGV[1], ARGV[2], ARGV[3], ARGV[4] or '', ARGV[5] or ''
-if session ~= '' and redis.call('EXISTS', ended_key(P, from, session)) == 1 then return -2 end
-local rk = room_key(P, room)
+if session ~= '' and redis.call('EXISTS', K.session_ended(P, from, session)) == 1 then return -2 end
+local rk = K.room(P, room)
 local relay = redis.call('HGET', rk, 'relay')
 if not relay then return 0 end
 if from ~= '' and from ~= relay then return -1 end
-local cur = redis.call('HGET', P .. 'user_seats', user)
+local cur = redis.call('HGET', K.user_seats(P), user)
 if cur and cur ~= room then drop_seat(P, cur, user) end
-local added = redis.call('ZADD', seats_key(P, room), CONFIRMED, user)
-if added == 1 then redis.call('HINCRBY', P .. 'relay_seats', relay, 1) end
-redis.call('HSET', P .. 'user_seats', user, room)
-if session ~= '' then redis.call('HSET', sessions_key(P, room), user, session) end
-redis.call('ZADD', P .. 'world:' .. redis.call('HGET', rk, 'world') .. ':rooms',
-  redis.call('ZCARD', seats_key(P, room)), room)
+local added = redis.call('ZADD', K.room_seats(P, room), CONFIRMED, user)
+if added == 1 then redis.call('HINCRBY', K.relay_seats(P), relay, 1) end
+redis.call('HSET', K.user_seats(P), user, room)
+if session ~= '' then redis.call('HSET', K.room_sessions(P, room), user, session) end
+redis.call('ZADD', K.world_rooms(P, redis.call('HGET', rk, 'world')),
+  redis.call('ZCARD', K.room_seats(P, room)), room)
 redis.call('HDEL', rk, 'empty_since')
 return 1

@@ -12,18 +12,18 @@
 local P, room, user, now, from = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5] or ''
 local session, ttl = ARGV[6] or '', tonumber(ARGV[7] or '0')
 if session ~= '' and ttl > 0 then
-  if not redis.call('SET', ended_key(P, from, session), '1', 'PX', ttl, 'NX') then return 0 end
+  if not redis.call('SET', K.session_ended(P, from, session), '1', 'PX', ttl, 'NX') then return 0 end
 end
 if from ~= '' then
-  local relay = redis.call('HGET', room_key(P, room), 'relay')
+  local relay = redis.call('HGET', K.room(P, room), 'relay')
   if relay and relay ~= from then return 0 end
 end
 if session ~= '' then
-  local holder = redis.call('HGET', sessions_key(P, room), user)
+  local holder = redis.call('HGET', K.room_sessions(P, room), user)
   if holder and holder ~= session then return 0 end
 end
 local removed = drop_seat(P, room, user)
-if redis.call('ZCARD', seats_key(P, room)) == 0 and redis.call('EXISTS', room_key(P, room)) == 1 then
-  redis.call('HSETNX', room_key(P, room), 'empty_since', now)
+if redis.call('ZCARD', K.room_seats(P, room)) == 0 and redis.call('EXISTS', K.room(P, room)) == 1 then
+  redis.call('HSETNX', K.room(P, room), 'empty_since', now)
 end
 return removed

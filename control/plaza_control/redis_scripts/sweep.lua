@@ -7,9 +7,9 @@ local P, now = ARGV[1], tonumber(ARGV[2])
 local released = 0
 for i = 3, #ARGV do
   local room = ARGV[i]
-  local rk = room_key(P, room)
+  local rk = K.room(P, room)
   if redis.call('EXISTS', rk) == 0 then
-    redis.call('SREM', P .. 'rooms', room)
+    redis.call('SREM', K.rooms(P), room)
   elseif purge(P, room, now) == 0 then
     local since = tonumber(redis.call('HGET', rk, 'empty_since') or now)
     local grace = tonumber(redis.call('HGET', rk, 'grace_ms') or '0')
