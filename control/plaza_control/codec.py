@@ -1,36 +1,73 @@
-"""FlatBuffers encoding of what travels through Redis (schemas/*.fbs).
+"""The one FlatBuffers codec of the control plane: what travels through Redis
+(schemas/*.fbs) to and from the records of ``plaza_control.models``.
 
-The generated ``plaza.coord`` modules are the only encoders used: what this
-module writes is byte-for-byte what the Go relay reads. Every buffer carries its
-file identifier (``PLZW``, ``PLZH``, ``PLZC``).
+World configs (``PLZW``), relay heartbeats (``PLZH``), relay commands (``PLZC``)
+and room events (``PLZE``). The generated ``plaza.*`` modules are the only
+encoders and decoders used: what this module writes is byte-for-byte what the
+Go relay's generated builders write. Every buffer carries its file identifier.
+This module only translates; the records and their rules live elsewhere.
+Every ``decode_*`` raises ``CodecError`` (never anything else) for bytes that
+are not a valid buffer of its table.
 """
 
 from __future__ import annotations
 
+import re
 import struct
 from typing import Any, Literal
 
 import flatbuffers
-import msgspec
 
+from plaza.common.LeaveReason import LeaveReason
 from plaza.coord.Announce import AnnounceT
 from plaza.coord.AnnounceScope import AnnounceScope
+from plaza.coord.ChatMessageEvent import ChatMessageEventT
 from plaza.coord.CloseRoom import CloseRoomT
+from plaza.coord.CommandAck import CommandAckT
 from plaza.coord.CommandBody import CommandBody
 from plaza.coord.Drain import DrainT
+from plaza.coord.EventBody import EventBody
 from plaza.coord.Kick import KickT
+from plaza.coord.MemberJoinedEvent import MemberJoinedEventT
+from plaza.coord.MemberLeftEvent import MemberLeftEventT
 from plaza.coord.Mute import MuteT
 from plaza.coord.RelayCommand import RelayCommand, RelayCommandT
 from plaza.coord.RelayHeartbeat import RelayHeartbeat, RelayHeartbeatT
 from plaza.coord.RelayState import RelayState
 from plaza.coord.ReloadConfig import ReloadConfigT
+from plaza.coord.RoomClosedEvent import RoomClosedEventT
+from plaza.coord.RoomEvent import RoomEvent as RoomEventFb
+from plaza.coord.RoomEvent import RoomEventT
+from plaza.coord.StateChangedEvent import StateChangedEventT
 from plaza.coord.Unmute import UnmuteT
 from plaza.coord.WorldConfig import WorldConfig, WorldConfigT
-from plaza_control.models import RelayInfo, WorldConfigView, WorldSettings
+from plaza.protocol.StateEntry import StateEntryT
+from plaza_control.models import (
+    AnnounceBody,
+    ChatMessage,
+    CloseRoomBody,
+    CommandAcked,
+    CommandBodyT,
+    DrainBody,
+    EventBodyT,
+    KickBody,
+    MemberJoined,
+    MemberLeft,
+    MuteBody,
+    RelayInfo,
+    ReloadConfigBody,
+    RoomClosed,
+    RoomEvent,
+    StateChanged,
+    UnmuteBody,
+    WorldConfigView,
+    WorldSettings,
+)
 
 WORLD_CONFIG_ID = b"PLZW"
 HEARTBEAT_ID = b"PLZH"
 COMMAND_ID = b"PLZC"
+ROOM_EVENT_ID = b"PLZE"
 
 _STATE_NAMES: dict[int, Literal["starting", "ready", "draining", "stopping"]] = {
     RelayState.Starting: "starting",
@@ -162,54 +199,6 @@ def decode_heartbeat(buf: bytes) -> RelayInfo:
         raise CodecError("corrupt RelayHeartbeat buffer") from exc
 
 
-# Command bodies: the service's vocabulary, turned into the schema's union here.
-
-
-class KickBody(msgspec.Struct, frozen=True, tag="kick"):
-    room_id: str
-    user_id: str
-    reason: str
-
-
-class MuteBody(msgspec.Struct, frozen=True, tag="mute"):
-    room_id: str
-    user_id: str
-    duration_seconds: int
-    reason: str
-
-
-class UnmuteBody(msgspec.Struct, frozen=True, tag="unmute"):
-    room_id: str
-    user_id: str
-
-
-class CloseRoomBody(msgspec.Struct, frozen=True, tag="close_room"):
-    room_id: str
-    reason: str
-
-
-class AnnounceBody(msgspec.Struct, frozen=True, tag="announce"):
-    scope: Literal["room", "world", "everyone"]
-    room_id: str
-    world_id: str
-    text: str
-
-
-class DrainBody(msgspec.Struct, frozen=True, tag="drain"):
-    deadline_seconds: int
-    reason: str
-
-
-class ReloadConfigBody(msgspec.Struct, frozen=True, tag="reload_config"):
-    world_id: str
-    version: int
-    settings: WorldSettings
-
-
-CommandBodyT = (
-    KickBody | MuteBody | UnmuteBody | CloseRoomBody | AnnounceBody | DrainBody | ReloadConfigBody
-)
-
 _SCOPES = {
     "room": AnnounceScope.Room,
     "world": AnnounceScope.World,
@@ -217,7 +206,7 @@ _SCOPES = {
 }
 
 
-def _body_t(body: CommandBodyT) -> tuple[int, Any]:
+def _command_body_t(body: CommandBodyT) -> tuple[int, Any]:
     match body:
         case KickBody():
             return CommandBody.Kick, KickT(
@@ -255,7 +244,7 @@ def _body_t(body: CommandBodyT) -> tuple[int, Any]:
 def encode_command(
     command_id: str, target_relay_id: str, issued_by: str, issued_at_ms: int, body: CommandBodyT
 ) -> bytes:
-    body_type, body_t = _body_t(body)
+    body_type, body_t = _command_body_t(body)
     t = RelayCommandT(
         commandId=command_id,
         targetRelayId=target_relay_id,
@@ -272,3 +261,130 @@ def decode_command(buf: bytes) -> RelayCommandT:
     if len(buf) < 8 or not RelayCommand.RelayCommandBufferHasIdentifier(buf, 0, False):
         raise CodecError("not a RelayCommand buffer")
     return RelayCommandT.InitFromPackedBuf(buf, 0)
+
+
+# Room events.
+
+_LEAVE_NAMES: dict[int, str] = {
+    v: re.sub(r"(?<!^)(?=[A-Z])", "_", k).lower()
+    for k, v in vars(LeaveReason).items()
+    if not k.startswith("_") and isinstance(v, int)
+}
+_LEAVE_VALUES = {v: k for k, v in _LEAVE_NAMES.items()}
+
+
+def _event_body(body_type: int, b: Any) -> EventBodyT:
+    if b is None:
+        raise CodecError(f"RoomEvent body type {body_type} is unknown or empty")
+    if body_type == EventBody.MemberJoinedEvent:
+        return MemberJoined(
+            user_id=_s(b.userId),
+            member_id=b.memberId,
+            display_name=_s(b.displayName),
+            session_id=_s(b.sessionId),
+        )
+    if body_type == EventBody.MemberLeftEvent:
+        return MemberLeft(
+            user_id=_s(b.userId),
+            member_id=b.memberId,
+            session_id=_s(b.sessionId),
+            reason=_LEAVE_NAMES.get(b.reason, f"reason_{b.reason}"),
+            duration_ms=b.durationMs,
+        )
+    if body_type == EventBody.ChatMessageEvent:
+        return ChatMessage(
+            sequence=b.sequence,
+            user_id=_s(b.userId),
+            display_name=_s(b.displayName),
+            text=_s(b.text),
+        )
+    if body_type == EventBody.StateChangedEvent:
+        e = b.entry
+        return StateChanged(
+            sequence=b.sequence,
+            key="" if e is None else _s(e.key),
+            version=0 if e is None else e.version,
+            value_bytes=0 if e is None or e.value is None else len(e.value),
+            deleted=bool(b.deleted),
+        )
+    if body_type == EventBody.RoomClosedEvent:
+        return RoomClosed(reason=_s(b.reason), last_sequence=b.lastSequence)
+    if body_type == EventBody.CommandAck:
+        return CommandAcked(command_id=_s(b.commandId), ok=bool(b.ok), detail=_s(b.detail))
+    raise CodecError(f"RoomEvent body type {body_type} is unknown")
+
+
+def decode_room_event(buf: bytes) -> RoomEvent:
+    """Decode one ``PLZE`` buffer. ``CodecError`` for anything else: wrong
+    identifier, truncated or corrupt bytes, invalid UTF-8, no event id, no body."""
+    if len(buf) < 8 or not RoomEventFb.RoomEventBufferHasIdentifier(buf, 0, False):
+        raise CodecError("not a RoomEvent buffer")
+    try:
+        t = RoomEventT.InitFromPackedBuf(buf, 0)
+        event = RoomEvent(
+            event_id=_s(t.eventId),
+            relay_id=_s(t.relayId),
+            room_id=_s(t.roomId),
+            world_id=_s(t.worldId),
+            occurred_at_ms=t.occurredAtMs,
+            body=_event_body(t.bodyType, t.body),
+        )
+    except CodecError:
+        raise
+    except (IndexError, ValueError, TypeError, UnicodeDecodeError, struct.error) as exc:
+        raise CodecError(f"corrupt RoomEvent buffer: {type(exc).__name__}") from exc
+    if not event.event_id:
+        raise CodecError("RoomEvent without event_id")
+    return event
+
+
+def _event_body_t(body: EventBodyT) -> tuple[int, Any]:
+    if isinstance(body, MemberJoined):
+        return EventBody.MemberJoinedEvent, MemberJoinedEventT(
+            userId=body.user_id,
+            memberId=body.member_id,
+            displayName=body.display_name,
+            sessionId=body.session_id,
+        )
+    if isinstance(body, MemberLeft):
+        return EventBody.MemberLeftEvent, MemberLeftEventT(
+            userId=body.user_id,
+            memberId=body.member_id,
+            sessionId=body.session_id,
+            reason=_LEAVE_VALUES.get(body.reason, 0),
+            durationMs=body.duration_ms,
+        )
+    if isinstance(body, ChatMessage):
+        return EventBody.ChatMessageEvent, ChatMessageEventT(
+            sequence=body.sequence,
+            userId=body.user_id,
+            displayName=body.display_name,
+            text=body.text,
+        )
+    if isinstance(body, StateChanged):
+        entry = StateEntryT(key=body.key, value=[0] * body.value_bytes, version=body.version)
+        return EventBody.StateChangedEvent, StateChangedEventT(
+            sequence=body.sequence, entry=entry, deleted=body.deleted
+        )
+    if isinstance(body, RoomClosed):
+        return EventBody.RoomClosedEvent, RoomClosedEventT(
+            reason=body.reason, lastSequence=body.last_sequence
+        )
+    return EventBody.CommandAck, CommandAckT(
+        commandId=body.command_id, ok=body.ok, detail=body.detail
+    )
+
+
+def encode_room_event(event: RoomEvent) -> bytes:
+    """What a relay XADDs (field ``e``): tests, tools and the demo use it."""
+    body_type, body_t = _event_body_t(event.body)
+    t: Any = RoomEventT(
+        eventId=event.event_id,
+        relayId=event.relay_id,
+        roomId=event.room_id,
+        worldId=event.world_id,
+        occurredAtMs=event.occurred_at_ms,
+        bodyType=body_type,
+        body=body_t,
+    )
+    return _finish(t, ROOM_EVENT_ID)

@@ -1,4 +1,7 @@
-"""Domain records. msgspec structs, shared by services and repositories.
+"""Domain records: msgspec structs shared by services and repositories, and the
+messages that cross Redis as the control plane sees them (relay heartbeats,
+world configs, commands to relays, room events from relays).
+``plaza_control.codec`` alone turns the latter into FlatBuffers and back.
 
 Times are Unix milliseconds (``*_ms``) unless a name says seconds.
 """
@@ -166,3 +169,118 @@ class RoomInfo(msgspec.Struct, frozen=True, kw_only=True):
     relay_id: str
     seats: int
     created_at_ms: int
+
+
+# Commands to relays (schemas/relay_command.fbs, union ``CommandBody``): what a
+# service sends; ``codec.encode_command`` builds the schema's table from them.
+
+
+class KickBody(msgspec.Struct, frozen=True, tag="kick"):
+    room_id: str
+    user_id: str
+    reason: str
+
+
+class MuteBody(msgspec.Struct, frozen=True, tag="mute"):
+    room_id: str
+    user_id: str
+    duration_seconds: int
+    reason: str
+
+
+class UnmuteBody(msgspec.Struct, frozen=True, tag="unmute"):
+    room_id: str
+    user_id: str
+
+
+class CloseRoomBody(msgspec.Struct, frozen=True, tag="close_room"):
+    room_id: str
+    reason: str
+
+
+class AnnounceBody(msgspec.Struct, frozen=True, tag="announce"):
+    scope: Literal["room", "world", "everyone"]
+    room_id: str
+    world_id: str
+    text: str
+
+
+class DrainBody(msgspec.Struct, frozen=True, tag="drain"):
+    deadline_seconds: int
+    reason: str
+
+
+class ReloadConfigBody(msgspec.Struct, frozen=True, tag="reload_config"):
+    world_id: str
+    version: int
+    settings: WorldSettings
+
+
+CommandBodyT = (
+    KickBody | MuteBody | UnmuteBody | CloseRoomBody | AnnounceBody | DrainBody | ReloadConfigBody
+)
+
+
+# Room events from relays (schemas/room_event.fbs, ``P events``), decoded by
+# ``codec.decode_room_event``.
+
+
+class MemberJoined(msgspec.Struct, frozen=True, kw_only=True, tag="member_joined"):
+    user_id: str
+    member_id: int = 0
+    display_name: str = ""
+    session_id: str = ""
+
+
+class MemberLeft(msgspec.Struct, frozen=True, kw_only=True, tag="member_left"):
+    user_id: str
+    member_id: int = 0
+    session_id: str = ""
+    #: ``plaza.common.LeaveReason`` in lower case ("left", "drained", ...); unknown
+    #: values (a newer relay) read as ``reason_<n>``.
+    reason: str = "left"
+    duration_ms: int = 0
+
+
+class ChatMessage(msgspec.Struct, frozen=True, kw_only=True, tag="chat_message"):
+    sequence: int
+    user_id: str
+    display_name: str = ""
+    text: str = ""
+
+
+class StateChanged(msgspec.Struct, frozen=True, kw_only=True, tag="state_changed"):
+    sequence: int
+    key: str = ""
+    version: int = 0
+    value_bytes: int = 0
+    deleted: bool = False
+
+
+class RoomClosed(msgspec.Struct, frozen=True, kw_only=True, tag="room_closed"):
+    reason: str = ""
+    last_sequence: int = 0
+
+
+class CommandAcked(msgspec.Struct, frozen=True, kw_only=True, tag="command_ack"):
+    command_id: str
+    ok: bool
+    detail: str = ""
+
+
+EventBodyT = MemberJoined | MemberLeft | ChatMessage | StateChanged | RoomClosed | CommandAcked
+
+
+class RoomEvent(msgspec.Struct, frozen=True, kw_only=True):
+    #: ``{relay_id}:{relay_boot}:{counter}``; the idempotency key.
+    event_id: str
+    relay_id: str
+    #: Empty for events not about a room (e.g. the ack of a drain).
+    room_id: str
+    world_id: str
+    occurred_at_ms: int
+    body: EventBodyT
+
+    @property
+    def kind(self) -> str:
+        return type(self.body).__struct_config__.tag  # type: ignore[return-value]

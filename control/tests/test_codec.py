@@ -9,16 +9,17 @@ from typing import Any
 import pytest
 
 from plaza_control import codec
-from plaza_control.codec import (
+from plaza_control.models import (
     AnnounceBody,
     CloseRoomBody,
+    CommandBodyT,
     DrainBody,
     KickBody,
     MuteBody,
     ReloadConfigBody,
     UnmuteBody,
+    WorldSettings,
 )
-from plaza_control.models import WorldSettings
 
 VECTORS = Path(__file__).resolve().parents[2] / "schemas" / "testdata"
 
@@ -81,7 +82,7 @@ def test_kick_vector_matches_our_encoding() -> None:
         ReloadConfigBody(world_id="lobby", version=7, settings=WorldSettings(room_capacity=9)),
     ],
 )
-def test_every_command_body_encodes(body: codec.CommandBodyT) -> None:
+def test_every_command_body_encodes(body: CommandBodyT) -> None:
     buf = codec.encode_command("c0ffee00-0000-4000-8000-000000000001", "relay-a", "key1", 123, body)
     cmd: Any = codec.decode_command(buf)
     assert cmd.commandId == b"c0ffee00-0000-4000-8000-000000000001"

@@ -7,22 +7,30 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
+from plaza_control import codec
 from plaza_control.clock import system_clock_ms
 from plaza_control.container import Services
-from plaza_control.events import codec
 from plaza_control.events.metrics import EventMetrics
 from plaza_control.events.wiring import EventServices
 from plaza_control.keyspace import Keyspace
-from plaza_control.models import Role
+from plaza_control.models import (
+    ChatMessage,
+    CommandAcked,
+    EventBodyT,
+    MemberJoined,
+    MemberLeft,
+    Role,
+    RoomEvent,
+)
 from plaza_control.observability import Metrics
 from plaza_control.settings import Settings
 
 from .helpers import make_api_key, relay, session_token, user_id, write_heartbeat
 
 
-def _ev(body: codec.EventBodyT, n: int, room: str = "", relay_id: str = "relay-a") -> bytes:
-    return codec.encode(
-        codec.RoomEvent(
+def _ev(body: EventBodyT, n: int, room: str = "", relay_id: str = "relay-a") -> bytes:
+    return codec.encode_room_event(
+        RoomEvent(
             event_id=f"{relay_id}:b1:{n}",
             relay_id=relay_id,
             room_id=room,
@@ -82,10 +90,10 @@ async def test_command_acks_are_visible_in_the_ops_api(
     assert pending["ack"] == "pending"
     assert pending["acked_at_ms"] == 0
     acks = [
-        _ev(codec.CommandAcked(command_id=kick["command_id"], ok=True, detail="kicked 1"), 1),
-        _ev(codec.CommandAcked(command_id=everyone["command_id"], ok=True, detail="2 rooms"), 2),
+        _ev(CommandAcked(command_id=kick["command_id"], ok=True, detail="kicked 1"), 1),
+        _ev(CommandAcked(command_id=everyone["command_id"], ok=True, detail="2 rooms"), 2),
         _ev(
-            codec.CommandAcked(command_id=everyone["command_id"], ok=False, detail="no rooms"),
+            CommandAcked(command_id=everyone["command_id"], ok=False, detail="no rooms"),
             3,
             relay_id="relay-b",
         ),
@@ -138,13 +146,11 @@ async def test_chat_history_pages_and_who_may_read_it(
     j2 = await client.post("/v1/join", json={"world_id": "lobby", "room_id": "den"}, headers=other)
     assert j2.status_code == 200, j2.text
     for seq in range(1, 26):
-        body = codec.ChatMessage(
-            sequence=seq, user_id=user_id(1), display_name="Ann", text=f"#{seq}"
-        )
+        body = ChatMessage(sequence=seq, user_id=user_id(1), display_name="Ann", text=f"#{seq}")
         await redis_client.xadd(keyspace.events, {"e": _ev(body, seq, room="hall")})
     await redis_client.xadd(
         keyspace.events,
-        {"e": _ev(codec.ChatMessage(sequence=1, user_id=user_id(2), text="den"), 99, room="den")},
+        {"e": _ev(ChatMessage(sequence=1, user_id=user_id(2), text="den"), 99, room="den")},
     )
     await _consume(settings)
 
@@ -187,10 +193,10 @@ async def test_sessions_are_queryable_by_user(
     client: Any, settings: Settings, redis_client: aioredis.Redis, keyspace: Keyspace
 ) -> None:
     viewer = await make_api_key(settings, Role.VIEWER)
-    events: list[codec.EventBodyT] = [
-        codec.MemberJoined(user_id=user_id(5), member_id=1, display_name="Eve", session_id="a"),
-        codec.MemberLeft(user_id=user_id(5), member_id=1, session_id="a", reason="kicked"),
-        codec.MemberJoined(user_id=user_id(5), member_id=2, session_id="b"),
+    events: list[EventBodyT] = [
+        MemberJoined(user_id=user_id(5), member_id=1, display_name="Eve", session_id="a"),
+        MemberLeft(user_id=user_id(5), member_id=1, session_id="a", reason="kicked"),
+        MemberJoined(user_id=user_id(5), member_id=2, session_id="b"),
     ]
     for n, body in enumerate(events):
         await redis_client.xadd(keyspace.events, {"e": _ev(body, n, room="hall")})
@@ -215,7 +221,7 @@ async def test_rejoin_after_the_relay_died_lands_in_the_same_room_on_a_live_rela
     auth = {"Authorization": f"Bearer {session_token(settings, user_id(1))}"}
     first = (await client.post("/v1/join", json={"world_id": "lobby"}, headers=auth)).json()
     assert first["relay_id"] == "relay-a"
-    joined = codec.MemberJoined(user_id=user_id(1), member_id=1, session_id="sess-1")
+    joined = MemberJoined(user_id=user_id(1), member_id=1, session_id="sess-1")
     await redis_client.xadd(keyspace.events, {"e": _ev(joined, 1, room=first["room_id"])})
     await _consume(settings)
     seat = await redis_client.zscore(keyspace.room_seats(first["room_id"]), user_id(1))

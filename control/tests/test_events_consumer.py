@@ -17,13 +17,21 @@ import redis.asyncio as aioredis
 from pymongo import AsyncMongoClient
 from pymongo.errors import PyMongoError
 
+from plaza_control import codec
 from plaza_control.clock import system_clock_ms
 from plaza_control.container import Services
-from plaza_control.events import codec
 from plaza_control.events.consumer import EventConsumer
 from plaza_control.events.metrics import EventMetrics, GroupMetrics
 from plaza_control.events.wiring import EventServices
 from plaza_control.keyspace import Keyspace
+from plaza_control.models import (
+    ChatMessage,
+    EventBodyT,
+    MemberJoined,
+    MemberLeft,
+    RoomClosed,
+    RoomEvent,
+)
 from plaza_control.observability import Metrics
 from plaza_control.repositories.base import JoinRequest
 from plaza_control.settings import Settings
@@ -56,14 +64,14 @@ class Rig:
 
     def event(
         self,
-        body: codec.EventBodyT,
+        body: EventBodyT,
         *,
         room: str = "room-1",
         relay_id: str = "relay-a",
         event_id: str | None = None,
-    ) -> codec.RoomEvent:
+    ) -> RoomEvent:
         self._n += 1
-        return codec.RoomEvent(
+        return RoomEvent(
             event_id=event_id or f"{relay_id}:boot1:{self._n}",
             relay_id=relay_id,
             room_id=room,
@@ -72,10 +80,13 @@ class Rig:
             body=body,
         )
 
-    async def xadd(self, *events: codec.RoomEvent) -> None:
+    async def xadd(self, *events: RoomEvent) -> None:
         for e in events:
             await self.r.xadd(
-                self.keyspace.events, {"e": codec.encode(e)}, maxlen=1_000_000, approximate=True
+                self.keyspace.events,
+                {"e": codec.encode_room_event(e)},
+                maxlen=1_000_000,
+                approximate=True,
             )
 
     async def seat(self, room: str, n: int) -> float | None:
@@ -160,11 +171,11 @@ async def test_joined_and_left_update_seats_and_sessions(rig: Rig) -> None:
     seats = rig.seat_consumer("s1", block_ms=50)
     await rig.xadd(
         rig.event(
-            codec.MemberJoined(user_id=user_id(1), member_id=1, display_name="Ann", session_id="s1")
+            MemberJoined(user_id=user_id(1), member_id=1, display_name="Ann", session_id="s1")
         ),
-        rig.event(codec.MemberJoined(user_id=user_id(2), member_id=2, session_id="s2")),
+        rig.event(MemberJoined(user_id=user_id(2), member_id=2, session_id="s2")),
         # A late event of another relay changes nothing.
-        rig.event(codec.MemberJoined(user_id=user_id(3), session_id="s3"), relay_id="relay-z"),
+        rig.event(MemberJoined(user_id=user_id(3), session_id="s3"), relay_id="relay-z"),
     )
     await _drain(c)
     # The control group writes sessions only; seats wait for the seats group.
@@ -175,7 +186,7 @@ async def test_joined_and_left_update_seats_and_sessions(rig: Rig) -> None:
     assert await rig.seat("room-1", 3) is None
     await rig.xadd(
         rig.event(
-            codec.MemberLeft(
+            MemberLeft(
                 user_id=user_id(1), member_id=1, session_id="s1", reason="drained", duration_ms=1500
             )
         ),
@@ -199,10 +210,10 @@ async def test_joined_and_left_update_seats_and_sessions(rig: Rig) -> None:
     # the leave of another session of user 2 leaves the seat of s2 alone.
     await _place(rig, "room-1", 4)
     await rig.xadd(
-        rig.event(codec.MemberLeft(user_id=user_id(2), session_id="s2b", duration_ms=10)),
-        rig.event(codec.MemberJoined(user_id=user_id(2), session_id="s2b")),
-        rig.event(codec.MemberLeft(user_id=user_id(4), session_id="s4", duration_ms=10)),
-        rig.event(codec.MemberJoined(user_id=user_id(4), session_id="s4")),
+        rig.event(MemberLeft(user_id=user_id(2), session_id="s2b", duration_ms=10)),
+        rig.event(MemberJoined(user_id=user_id(2), session_id="s2b")),
+        rig.event(MemberLeft(user_id=user_id(4), session_id="s4", duration_ms=10)),
+        rig.event(MemberJoined(user_id=user_id(4), session_id="s4")),
     )
     await _drain(c)
     await _drain(seats)
@@ -220,11 +231,11 @@ async def test_room_closed_releases_the_room(rig: Rig) -> None:
     await _place(rig, "room-9", 1)
     c = rig.seat_consumer("c1", block_ms=50)
     await rig.xadd(
-        rig.event(codec.RoomClosed(reason="x", last_sequence=3), room="room-9", relay_id="b"),
+        rig.event(RoomClosed(reason="x", last_sequence=3), room="room-9", relay_id="b"),
     )
     await _drain(c)
     assert await rig.svc.allocator.room("room-9") is not None
-    await rig.xadd(rig.event(codec.RoomClosed(reason="closed", last_sequence=3), room="room-9"))
+    await rig.xadd(rig.event(RoomClosed(reason="closed", last_sequence=3), room="room-9"))
     await _drain(c)
     assert await rig.svc.allocator.room("room-9") is None
     assert await rig.svc.allocator.user_room(user_id(1)) is None
@@ -232,9 +243,7 @@ async def test_room_closed_releases_the_room(rig: Rig) -> None:
 
 async def test_chat_exactly_once_across_redelivery_and_a_crash_mid_batch(rig: Rig) -> None:
     lines = [
-        rig.event(
-            codec.ChatMessage(sequence=i, user_id=user_id(1), display_name="Ann", text=f"line {i}")
-        )
+        rig.event(ChatMessage(sequence=i, user_id=user_id(1), display_name="Ann", text=f"line {i}"))
         for i in range(1, 41)
     ]
     await rig.xadd(*lines)
@@ -244,7 +253,7 @@ async def test_chat_exactly_once_across_redelivery_and_a_crash_mid_batch(rig: Ri
     await crashed._stream.ensure_group()
     entries = await crashed._stream.read(16, 50, pending=False)
     assert len(entries) == 16
-    partial = [codec.decode(f[b"e"]) for _, f in entries[:9]]
+    partial = [codec.decode_room_event(f[b"e"]) for _, f in entries[:9]]
     await crashed._handler.apply(partial)
     # Consumer 2 takes over the idle entries, then reads the rest.
     survivor = rig.consumer("survivor", batch=16, block_ms=50, claim_idle_ms=200)
@@ -269,14 +278,13 @@ async def test_chat_exactly_once_across_redelivery_and_a_crash_mid_batch(rig: Ri
 
 
 async def test_undecodable_entries_are_dead_lettered_and_acked(rig: Rig) -> None:
-    from plaza_control import codec as coord_codec
 
-    hb = coord_codec.encode_heartbeat(relay("relay-a"))
-    good = rig.event(codec.ChatMessage(sequence=1, user_id=user_id(1), text="ok"))
+    hb = codec.encode_heartbeat(relay("relay-a"))
+    good = rig.event(ChatMessage(sequence=1, user_id=user_id(1), text="ok"))
     await rig.r.xadd(rig.keyspace.events, {"e": b"\x00junk"})
     await rig.r.xadd(rig.keyspace.events, {"x.y": b"no e field"})
     await rig.r.xadd(rig.keyspace.events, {"e": hb})  # wrong identifier (PLZH)
-    await rig.r.xadd(rig.keyspace.events, {"e": codec.encode(good)[:14]})  # truncated
+    await rig.r.xadd(rig.keyspace.events, {"e": codec.encode_room_event(good)[:14]})  # truncated
     await rig.xadd(good)
     c = rig.consumer("c1", block_ms=50)
     await _drain(c)
@@ -294,7 +302,7 @@ async def test_mongodb_down_stops_acking_and_a_later_consumer_applies(
     svc, ev = await _rig(_mongo_down(rig, tmp_path))
     try:
         c = ev.consumer("no-mongo")
-        await rig.xadd(rig.event(codec.ChatMessage(sequence=1, user_id=user_id(1), text="hi")))
+        await rig.xadd(rig.event(ChatMessage(sequence=1, user_id=user_id(1), text="hi")))
         assert await c.step() == 0  # its own pending list: empty
         with pytest.raises(PyMongoError):
             await c.step()
@@ -342,15 +350,15 @@ async def test_consumer_survives_a_redis_restart(tmp_path: Path) -> None:
     keyspace = Keyspace(settings.redis_prefix)
 
     async def say(seq: int) -> None:
-        e = codec.RoomEvent(
+        e = RoomEvent(
             event_id=f"a:1:{seq}",
             relay_id="relay-a",
             room_id="room-1",
             world_id="lobby",
             occurred_at_ms=system_clock_ms(),
-            body=codec.ChatMessage(sequence=seq, user_id=user_id(1), text="x"),
+            body=ChatMessage(sequence=seq, user_id=user_id(1), text="x"),
         )
-        await r.xadd(keyspace.events, {"e": codec.encode(e)})
+        await r.xadd(keyspace.events, {"e": codec.encode_room_event(e)})
 
     task: asyncio.Task[None] | None = None
     try:

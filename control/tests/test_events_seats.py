@@ -12,9 +12,10 @@ from typing import Any
 import pytest
 from pymongo.errors import PyMongoError
 
+from plaza_control import codec
 from plaza_control.clock import system_clock_ms
-from plaza_control.events import codec
 from plaza_control.events.consumer import EventConsumer
+from plaza_control.models import ChatMessage, MemberJoined, MemberLeft, RoomClosed, RoomEvent
 from plaza_control.repositories.base import JoinRequest
 from plaza_control.repositories.event_stream import entry_before
 
@@ -49,16 +50,12 @@ async def _reserve(rig: Rig, n: int, world_capacity: int = 50) -> dict[int, str]
     return rooms
 
 
-def _joined(rig: Rig, u: int, room: str, session: str) -> codec.RoomEvent:
-    return rig.event(
-        codec.MemberJoined(user_id=user_id(u), member_id=u, session_id=session), room=room
-    )
+def _joined(rig: Rig, u: int, room: str, session: str) -> RoomEvent:
+    return rig.event(MemberJoined(user_id=user_id(u), member_id=u, session_id=session), room=room)
 
 
-def _left(rig: Rig, u: int, room: str, session: str) -> codec.RoomEvent:
-    return rig.event(
-        codec.MemberLeft(user_id=user_id(u), member_id=u, session_id=session), room=room
-    )
+def _left(rig: Rig, u: int, room: str, session: str) -> RoomEvent:
+    return rig.event(MemberLeft(user_id=user_id(u), member_id=u, session_id=session), room=room)
 
 
 async def _allocation(rig: Rig) -> dict[str, Any]:
@@ -162,20 +159,20 @@ async def test_a_redelivered_batch_changes_nothing(rig: Rig) -> None:
         _joined(rig, 3, r3, "s3b"),  # user 3 reconnects: a second session...
         _left(rig, 3, r3, "s3"),  # ...then the first one's leave: the seat stays
         _joined(rig, 4, r4, "s4"),
-        rig.event(codec.RoomClosed(reason="closed"), room=r4),
+        rig.event(RoomClosed(reason="closed"), room=r4),
     )
     crashed = rig.seat_consumer("crashed", block_ms=50)
     await crashed._stream.ensure_group()
     entries = await crashed._stream.read(100, 50, pending=False)
     assert len(entries) == 8
-    await crashed._handler.apply([codec.decode(f[b"e"]) for _, f in entries])
+    await crashed._handler.apply([codec.decode_room_event(f[b"e"]) for _, f in entries])
     once = await _allocation(rig)
     assert await rig.seat(r1, 1) == CONFIRMED
     assert await rig.seat(r2, 2) is None
     assert await rig.seat(r3, 3) == CONFIRMED
     assert await rig.svc.allocator.room(r4) is None
     # Applying it again at once leaves the same state.
-    await crashed._handler.apply([codec.decode(f[b"e"]) for _, f in entries])
+    await crashed._handler.apply([codec.decode_room_event(f[b"e"]) for _, f in entries])
     assert await _allocation(rig) == once
     # Meanwhile user 2 comes back (a new reservation in its old room).
     back = await _reserve_one(rig, 2, r2)
@@ -268,7 +265,7 @@ def test_entry_before(entry: str, before: str) -> None:
 async def test_mongodb_errors_never_reach_the_seats_group(rig: Rig, tmp_path: Path) -> None:
     svc, ev = await _rig(_mongo_down(rig, tmp_path))
     try:
-        await rig.xadd(rig.event(codec.ChatMessage(sequence=1, user_id=user_id(1), text="x")))
+        await rig.xadd(rig.event(ChatMessage(sequence=1, user_id=user_id(1), text="x")))
         seats: EventConsumer = ev.seat_consumer("s")
         control: EventConsumer = ev.consumer("c")
         await _drain(seats)

@@ -29,11 +29,12 @@ import structlog
 from pymongo.errors import PyMongoError
 from redis.exceptions import RedisError, ResponseError
 
+from plaza_control import codec
 from plaza_control.clock import Clock
 from plaza_control.codec import CodecError
-from plaza_control.events import codec
 from plaza_control.events.metrics import GroupMetrics
 from plaza_control.events.records import DeadLetter, DeadLetterRepository
+from plaza_control.models import RoomEvent
 from plaza_control.repositories.event_stream import Entry, RedisEventStream
 from plaza_control.services.events import Outcome
 
@@ -48,7 +49,7 @@ def consumer_name() -> str:
 
 
 class BatchHandler(Protocol):
-    async def apply(self, events: list[codec.RoomEvent]) -> Outcome:
+    async def apply(self, events: list[RoomEvent]) -> Outcome:
         """Apply a batch in stream order; idempotent; raises on a failed write."""
         ...
 
@@ -191,7 +192,7 @@ class EventConsumer:
     async def process(self, entries: list[Entry]) -> None:
         """Decode, dead-letter what cannot be decoded, apply the rest, then XACK
         the whole batch. Raises (acknowledging nothing) when a write fails."""
-        events: list[codec.RoomEvent] = []
+        events: list[RoomEvent] = []
         dead: list[DeadLetter] = []
         now = self._clock()
         for entry_id, fields in entries:
@@ -199,7 +200,7 @@ class EventConsumer:
             error = "entry has no field e" if fields else "entry trimmed before delivery"
             if raw is not None:
                 try:
-                    events.append(codec.decode(raw))
+                    events.append(codec.decode_room_event(raw))
                     continue
                 except CodecError as exc:
                     error = str(exc)

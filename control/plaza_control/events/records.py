@@ -7,7 +7,7 @@ from typing import Literal, Protocol
 
 import msgspec
 
-from plaza_control.events.codec import RoomEvent
+from plaza_control.models import RoomEvent
 
 
 class ChatRecord(msgspec.Struct, frozen=True, kw_only=True):

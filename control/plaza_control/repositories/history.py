@@ -13,7 +13,6 @@ from pymongo import ASCENDING, DESCENDING, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
-from plaza_control.events.codec import MemberJoined, MemberLeft, RoomEvent
 from plaza_control.events.records import (
     ChatRecord,
     CommandStatus,
@@ -21,6 +20,7 @@ from plaza_control.events.records import (
     RelayAck,
     SessionRecord,
 )
+from plaza_control.models import MemberJoined, MemberLeft, RoomEvent
 
 Doc = dict[str, Any]
 Db = AsyncDatabase[Doc]

@@ -8,8 +8,7 @@ import msgspec
 
 from plaza_control import codec
 from plaza_control.clock import Clock
-from plaza_control.codec import CommandBodyT
-from plaza_control.models import CommandRecord
+from plaza_control.models import CommandBodyT, CommandRecord
 from plaza_control.repositories.base import CommandBus, CommandRepository
 
 

@@ -15,19 +15,19 @@ from __future__ import annotations
 
 import structlog
 
-from plaza_control.events.codec import (
+from plaza_control.events.records import (
+    ChatRecord,
+    ChatRepository,
+    CommandAckRepository,
+    SessionRepository,
+)
+from plaza_control.models import (
     ChatMessage,
     CommandAcked,
     MemberJoined,
     MemberLeft,
     RoomEvent,
     StateChanged,
-)
-from plaza_control.events.records import (
-    ChatRecord,
-    ChatRepository,
-    CommandAckRepository,
-    SessionRepository,
 )
 
 _log = structlog.get_logger("plaza.events")

@@ -5,16 +5,21 @@ from __future__ import annotations
 from typing import Literal
 
 from plaza_control.clock import Clock
-from plaza_control.codec import (
+from plaza_control.errors import InvalidInput, NotFound
+from plaza_control.models import (
     AnnounceBody,
+    ApiKey,
+    Ban,
     CloseRoomBody,
+    CommandRecord,
     DrainBody,
     KickBody,
     MuteBody,
+    RelayInfo,
+    RoomInfo,
     UnmuteBody,
+    User,
 )
-from plaza_control.errors import InvalidInput, NotFound
-from plaza_control.models import ApiKey, Ban, CommandRecord, RelayInfo, RoomInfo, User
 from plaza_control.repositories.base import Allocator, BanRepository, ConfigCache, UserRepository
 from plaza_control.services.commands import CommandService
 from plaza_control.services.operators import Auditor

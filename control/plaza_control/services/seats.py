@@ -12,8 +12,8 @@ returned."""
 from __future__ import annotations
 
 from plaza_control.clock import Clock
-from plaza_control.events.codec import MemberJoined, MemberLeft, RoomClosed, RoomEvent
 from plaza_control.events.records import EventSeats
+from plaza_control.models import MemberJoined, MemberLeft, RoomClosed, RoomEvent
 from plaza_control.services.events import Outcome, session_id
 
 

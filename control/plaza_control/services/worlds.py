@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from plaza_control.clock import Clock
-from plaza_control.codec import ReloadConfigBody
 from plaza_control.errors import NotFound
-from plaza_control.models import ApiKey, World, WorldSettings
+from plaza_control.models import ApiKey, ReloadConfigBody, World, WorldSettings
 from plaza_control.repositories.base import ConfigCache, WorldRepository
 from plaza_control.services.commands import CommandService
 from plaza_control.services.operators import Auditor
