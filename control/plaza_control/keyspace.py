@@ -1,4 +1,6 @@
-"""The Redis key space (docs/redis.md is the contract; this is its Python half).
+"""The Redis key space, Python's builders. Every name is declared once in
+``schemas/keyspace.json``; ``tests/test_keyspace.py`` holds each public name here
+to that declaration (a method's parameters are the entry's placeholders).
 
 All allocation keys carry the ``{alloc}`` hash tag so the join script touches a
 single cluster slot. Per-entity caches carry the entity id as their tag.
