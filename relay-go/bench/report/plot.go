@@ -111,13 +111,16 @@ func PlotBars(path, title, yLabel string, bars []Bar) error {
 	p := plot.New()
 	p.Title.Text = title
 	p.Y.Label.Text = yLabel
+	p.Add(plotter.NewGrid())
 	top := 0.0
 	labels := make([]string, len(bars))
 	var vals plotter.XYLabels
+	// Bars fill 60% of their slot, at most 1.5 inch wide.
+	width := min(barW*6/10/vg.Length(max(1, len(bars))), 1.5*vg.Inch)
 	for i, b := range bars {
 		top = math.Max(top, b.Value)
 		labels[i] = b.Label
-		bc, err := plotter.NewBarChart(plotter.Values{b.Value}, vg.Length(barW*6/10/vg.Length(max(1, len(bars)))))
+		bc, err := plotter.NewBarChart(plotter.Values{b.Value}, width)
 		if err != nil {
 			return fmt.Errorf("plot %s: %w", path, err)
 		}
@@ -133,11 +136,11 @@ func PlotBars(path, title, yLabel string, bars []Bar) error {
 	}
 	p.Y.Min, p.Y.Max = 0, top*1.15
 	p.NominalX(labels...)
-	p.Add(plotter.NewGrid())
 	lab, err := plotter.NewLabels(vals)
 	if err != nil {
 		return fmt.Errorf("plot %s: %w", path, err)
 	}
+	lab.Offset = vg.Point{Y: vg.Points(3)}
 	for i := range lab.TextStyle {
 		lab.TextStyle[i].XAlign = draw.XCenter
 		lab.TextStyle[i].YAlign = draw.YBottom
