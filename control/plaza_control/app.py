@@ -16,8 +16,6 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from plaza_control import __version__
 from plaza_control.container import Services
-from plaza_control.events.metrics import EventMetrics
-from plaza_control.events.wiring import EventServices
 from plaza_control.maintenance import start_loops
 from plaza_control.observability import Metrics, ObservabilityMiddleware, configure_logging
 from plaza_control.problems import EXCEPTION_HANDLERS
@@ -35,7 +33,6 @@ def create_app(settings: Settings, *, background: bool = True) -> Litestar:
     loops (tests that drive sweeps themselves)."""
     configure_logging(settings.log_level)
     metrics = Metrics()
-    event_metrics = EventMetrics(metrics.registry)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -43,16 +40,14 @@ def create_app(settings: Settings, *, background: bool = True) -> Litestar:
         try:
             await svc.start()
             app.state.services = svc
-            events = EventServices(svc, event_metrics)
-            app.state.events = events
             tasks = start_loops(svc) if background else []
             if background:
-                tasks += events.start()
+                tasks += svc.start_consumers()
             _log.info("control plane started", port=settings.port, kid=svc.key_ring().signing.kid)
             try:
                 yield
             finally:
-                events.stop()
+                svc.stop_consumers()
                 for t in tasks:
                     t.cancel()
                 _, stuck = await asyncio.wait(tasks, timeout=10) if tasks else (set(), set())
@@ -60,7 +55,6 @@ def create_app(settings: Settings, *, background: bool = True) -> Litestar:
                     # Never hang a shutdown on a task that lost its cancellation.
                     names = sorted(t.get_name() for t in stuck)
                     _log.warning("tasks still running at shutdown", tasks=names)
-                await events.close()
         finally:
             await svc.close()
 

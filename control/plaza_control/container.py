@@ -1,8 +1,12 @@
-"""Wiring: clients and services of one app instance, built in the lifespan."""
+"""The one container: clients, stores and services of one app instance, built
+and closed by the lifespan. The event side (stores, reads, the two consumer
+groups) is built here too; nothing else wires services."""
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import httpx
@@ -13,6 +17,16 @@ from pymongo.errors import PyMongoError
 
 from plaza_control import signing_keys
 from plaza_control.clock import system_clock_ms
+from plaza_control.events import mongo as event_mongo
+from plaza_control.events.consumer import (
+    BatchHandler,
+    ConsumerConfig,
+    EventConsumer,
+    consumer_name,
+)
+from plaza_control.events.handlers import EventHandler, SeatEventHandler, mirror_relay_drains
+from plaza_control.events.reads import ChatHistoryService, EventRecordsService
+from plaza_control.events.redis import RedisEventSeats, RedisEventStream
 from plaza_control.keyspace import Keyspace
 from plaza_control.models import Role
 from plaza_control.observability import Metrics
@@ -31,6 +45,7 @@ from plaza_control.services.identity import IdentityVerifier
 from plaza_control.services.join import JoinPolicy, JoinService
 from plaza_control.services.operators import ApiKeyService, Auditor
 from plaza_control.services.ops import OpsService
+from plaza_control.services.pacing import JoinPacer
 from plaza_control.services.players import PlayerService, SignInLimits
 from plaza_control.services.worlds import WorldService
 from plaza_control.settings import Settings
@@ -158,6 +173,17 @@ class Services:
             ),
             clock=clock,
         )
+        self.pacer = JoinPacer(s.join_max_in_flight, s.join_retry_after_seconds)
+
+        # The event side: what the consumers write and the routes read.
+        self.chat_store = event_mongo.MongoChatRepository(self.db)
+        self.session_store = event_mongo.MongoSessionRepository(self.db)
+        self.ack_store = event_mongo.MongoCommandAckRepository(self.db)
+        self.dead_letters = event_mongo.MongoDeadLetterRepository(self.db)
+        self.chat_history = ChatHistoryService(self.chat_store, self.allocator)
+        self.event_records = EventRecordsService(self.ack_store, self.session_store)
+        self._consumer_clients: list[aioredis.Redis] = []
+        self._consumers: list[EventConsumer] = []
 
     async def start(self) -> None:
         """Create indexes and warm the Redis caches from MongoDB. MongoDB being down
@@ -170,7 +196,114 @@ class Services:
         except PyMongoError as exc:
             _log.warning("mongodb unavailable at start", error=type(exc).__name__)
 
+    def _consumer_client(self) -> aioredis.Redis:
+        """A Redis connection pool of one consumer: a blocking XREADGROUP holds a
+        connection, and its socket timeout must exceed the block time."""
+        s = self.settings
+        client: aioredis.Redis = aioredis.Redis.from_url(
+            s.redis_url,
+            decode_responses=False,
+            socket_timeout=s.events_block_ms / 1000 + 5,
+            socket_connect_timeout=2,
+            health_check_interval=30,
+        )
+        self._consumer_clients.append(client)
+        return client
+
+    def _event_stream(
+        self, client: aioredis.Redis, group: str, name: str | None
+    ) -> RedisEventStream:
+        s = self.settings
+        return RedisEventStream(
+            client,
+            self.keyspace,
+            group,
+            name or consumer_name(),
+            siblings=(s.events_group, s.events_seats_group),
+            # A seats group missing next to an existing control group: the control
+            # group was made by a version that confirmed seats itself.
+            follow=s.events_group if group == s.events_seats_group else "",
+        )
+
+    def _consumer(
+        self,
+        stream: RedisEventStream,
+        handler: BatchHandler,
+        dead_letters: event_mongo.MongoDeadLetterRepository | None,
+        chore: Callable[[], Awaitable[object]],
+    ) -> EventConsumer:
+        s = self.settings
+        consumer: EventConsumer
+
+        async def housekeeping() -> None:
+            await chore()
+            await consumer.forget_idle_consumers()
+
+        consumer = EventConsumer(
+            stream=stream,
+            handler=handler,
+            dead_letters=dead_letters,
+            metrics=self.metrics.events.group(stream.group),
+            clock=system_clock_ms,
+            config=ConsumerConfig(
+                batch=s.events_batch,
+                block_ms=s.events_block_ms,
+                claim_idle_ms=s.events_claim_idle_ms,
+                claim_interval_seconds=s.events_claim_interval_seconds,
+            ),
+            housekeeping=housekeeping,
+        )
+        return consumer
+
+    def records_consumer(self, name: str | None = None) -> EventConsumer:
+        """A consumer of the ``control`` group: sessions, chat, command acks and
+        dead letters in MongoDB. Never touches seats."""
+        handler = EventHandler(
+            chat=self.chat_store, sessions=self.session_store, acks=self.ack_store
+        )
+        indexed = False
+
+        async def ensure_indexes() -> None:
+            nonlocal indexed
+            if not indexed:
+                await event_mongo.ensure_history_indexes(self.db)
+                indexed = True
+
+        stream = self._event_stream(self._consumer_client(), self.settings.events_group, name)
+        return self._consumer(stream, handler, self.dead_letters, ensure_indexes)
+
+    def seat_consumer(self, name: str | None = None) -> EventConsumer:
+        """A consumer of the ``seats`` group: seat_confirm / seat_release /
+        room_release in Redis, and relay-reported drains; never waits on MongoDB.
+        Undecodable entries are only counted (the control group stores them)."""
+        s = self.settings
+        client = self._consumer_client()
+        seats = RedisEventSeats(
+            client,
+            self.keyspace,
+            RedisScripts(client),
+            ended_ttl_ms=s.events_ended_ttl_seconds * 1000,
+        )
+        handler = SeatEventHandler(seats=seats, clock=system_clock_ms)
+        stream = self._event_stream(client, s.events_seats_group, name)
+        return self._consumer(stream, handler, None, lambda: mirror_relay_drains(self.allocator))
+
+    def start_consumers(self) -> list[asyncio.Task[None]]:
+        """Both consumer tasks, if ``PLAZA_EVENTS_CONSUMER`` is on."""
+        if not self.settings.events_consumer:
+            return []
+        self._consumers = [self.seat_consumer(), self.records_consumer()]
+        return [asyncio.create_task(c.run(), name=f"events-{c.group}") for c in self._consumers]
+
+    def stop_consumers(self) -> None:
+        """Ask the started consumers to return (see ``EventConsumer.stop``)."""
+        for c in self._consumers:
+            c.stop()
+
     async def close(self) -> None:
+        for c in self._consumer_clients:
+            await c.aclose()
+        self._consumer_clients.clear()
         await self.http.aclose()
         await self.redis.aclose()
         await self.mongo.close()

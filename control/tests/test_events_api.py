@@ -10,8 +10,6 @@ import redis.asyncio as aioredis
 from plaza_control import codec
 from plaza_control.clock import system_clock_ms
 from plaza_control.container import Services
-from plaza_control.events.metrics import EventMetrics
-from plaza_control.events.wiring import EventServices
 from plaza_control.keyspace import Keyspace
 from plaza_control.models import (
     ChatMessage,
@@ -45,15 +43,13 @@ async def _consume(settings: Settings) -> None:
     """Consumers of both groups on this test's loop (the app under test runs on
     another)."""
     svc = Services(settings, Metrics())
-    ev = EventServices(svc, EventMetrics(svc.metrics.registry))
     try:
-        for c in (ev.consumer("test"), ev.seat_consumer("test")):
+        for c in (svc.records_consumer("test"), svc.seat_consumer("test")):
             for _ in range(10):
                 was_pending = c._pending
                 if await c.step() == 0 and not was_pending:
                     break
     finally:
-        await ev.close()
         await svc.close()
 
 

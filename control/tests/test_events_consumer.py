@@ -21,8 +21,6 @@ from plaza_control import codec
 from plaza_control.clock import system_clock_ms
 from plaza_control.container import Services
 from plaza_control.events.consumer import EventConsumer
-from plaza_control.events.metrics import EventMetrics, GroupMetrics
-from plaza_control.events.wiring import EventServices
 from plaza_control.keyspace import Keyspace
 from plaza_control.models import (
     ChatMessage,
@@ -32,7 +30,7 @@ from plaza_control.models import (
     RoomClosed,
     RoomEvent,
 )
-from plaza_control.observability import Metrics
+from plaza_control.observability import GroupMetrics, Metrics
 from plaza_control.repositories.base import JoinRequest
 from plaza_control.settings import Settings
 
@@ -43,24 +41,23 @@ CONFIRMED = 9007199254740991
 
 
 class Rig:
-    def __init__(self, settings: Settings, svc: Services, ev: EventServices) -> None:
+    def __init__(self, settings: Settings, svc: Services) -> None:
         self.settings = settings
         self.svc = svc
-        self.ev = ev
         self.keyspace: Keyspace = svc.keyspace
         self.r: aioredis.Redis = svc.redis
         self._n = 0
 
     def consumer(self, name: str, **cfg: Any) -> EventConsumer:
         """A consumer of the control group (MongoDB records)."""
-        return _configured(self.ev.consumer(name), cfg)
+        return _configured(self.svc.records_consumer(name), cfg)
 
     def seat_consumer(self, name: str, **cfg: Any) -> EventConsumer:
         """A consumer of the seats group (Redis only)."""
-        return _configured(self.ev.seat_consumer(name), cfg)
+        return _configured(self.svc.seat_consumer(name), cfg)
 
     def metrics(self, group: str = "control") -> GroupMetrics:
-        return self.ev.metrics.group(group)
+        return self.svc.metrics.events.group(group)
 
     def event(
         self,
@@ -115,18 +112,16 @@ def _mongo_down(rig: Rig, tmp_path: Path, **overrides: Any) -> Settings:
     )
 
 
-async def _rig(settings: Settings) -> tuple[Services, EventServices]:
+async def _rig(settings: Settings) -> Services:
     svc = Services(settings, Metrics())
     await svc.start()
-    ev = EventServices(svc, EventMetrics(svc.metrics.registry))
-    return svc, ev
+    return svc
 
 
 @pytest.fixture
 async def rig(settings: Settings) -> AsyncIterator[Rig]:
-    svc, ev = await _rig(settings)
-    yield Rig(settings, svc, ev)
-    await ev.close()
+    svc = await _rig(settings)
+    yield Rig(settings, svc)
     await svc.close()
 
 
@@ -299,16 +294,15 @@ async def test_undecodable_entries_are_dead_lettered_and_acked(rig: Rig) -> None
 async def test_mongodb_down_stops_acking_and_a_later_consumer_applies(
     rig: Rig, tmp_path: Path
 ) -> None:
-    svc, ev = await _rig(_mongo_down(rig, tmp_path))
+    svc = await _rig(_mongo_down(rig, tmp_path))
     try:
-        c = ev.consumer("no-mongo")
+        c = svc.records_consumer("no-mongo")
         await rig.xadd(rig.event(ChatMessage(sequence=1, user_id=user_id(1), text="hi")))
         assert await c.step() == 0  # its own pending list: empty
         with pytest.raises(PyMongoError):
             await c.step()
         assert await rig.pending() == 1
     finally:
-        await ev.close()
         await svc.close()
     ok = rig.consumer("ok", claim_idle_ms=100, block_ms=50)
     await asyncio.sleep(0.2)
@@ -346,7 +340,7 @@ async def test_consumer_survives_a_redis_restart(tmp_path: Path) -> None:
     r = aioredis.Redis.from_url(settings.redis_url)
     m: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(settings.mongo_url)
     chat = m[settings.mongo_db].chat
-    svc, ev = await _rig(settings)
+    svc = await _rig(settings)
     keyspace = Keyspace(settings.redis_prefix)
 
     async def say(seq: int) -> None:
@@ -363,7 +357,7 @@ async def test_consumer_survives_a_redis_restart(tmp_path: Path) -> None:
     task: asyncio.Task[None] | None = None
     try:
         await _until(lambda: r.ping())
-        task = asyncio.create_task(ev.consumer("survivor").run())
+        task = asyncio.create_task(svc.records_consumer("survivor").run())
         await say(1)
         await _until(lambda: _has(chat, 1))
         proc.terminate()
@@ -374,12 +368,11 @@ async def test_consumer_survives_a_redis_restart(tmp_path: Path) -> None:
         await say(2)  # a fresh Redis: no stream, no group until someone creates them
         await _until(lambda: _has(chat, 2), within=30)
         assert not task.done()
-        assert ev.metrics.group("control").errors.labels("redis")._value.get() >= 1
+        assert svc.metrics.events.group("control").errors.labels("redis")._value.get() >= 1
     finally:
         if task is not None:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
-        await ev.close()
         await svc.close()
         await r.aclose()
         await m.close()

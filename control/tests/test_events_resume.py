@@ -11,11 +11,11 @@ import pytest
 
 from plaza_control.container import Services
 from plaza_control.errors import Unavailable
-from plaza_control.events.wiring import mirror_relay_drains
+from plaza_control.events.handlers import mirror_relay_drains
+from plaza_control.events.redis import RedisEventSeats
 from plaza_control.keyspace import Keyspace
 from plaza_control.models import Role
 from plaza_control.observability import Metrics
-from plaza_control.repositories.event_stream import RedisEventSeats
 from plaza_control.repositories.redis import RedisAllocator, RedisScripts
 from plaza_control.services.pacing import JoinPacer
 from plaza_control.settings import Settings
@@ -127,10 +127,10 @@ async def test_relay_reported_drain_is_mirrored_into_the_drain_set(settings: Set
     try:
         await write_heartbeat(svc.redis, svc.keyspace, relay("relay-a", state="draining"))
         await write_heartbeat(svc.redis, svc.keyspace, relay("relay-b"))
-        assert await mirror_relay_drains(svc) == 1
+        assert await mirror_relay_drains(svc.allocator) == 1
         drained = {i.relay_id: i.drain_requested for i in await svc.allocator.relays()}
         assert drained == {"relay-a": True, "relay-b": False}
-        assert await mirror_relay_drains(svc) == 0
+        assert await mirror_relay_drains(svc.allocator) == 0
     finally:
         await svc.close()
 
@@ -156,7 +156,7 @@ async def test_join_with_resume_session_id_puts_sid_in_the_ticket(
     assert claims["sid"] == "s-123"
     assert claims["room"] == first["room_id"]
     # Too many joins in flight: 503 overloaded with a jittered Retry-After.
-    pacer: JoinPacer = client.app.state.events.pacer
+    pacer: JoinPacer = client.app.state.services.pacer
     pacer.max_in_flight = 1
     async with pacer.slot():
         resp = await client.post("/v1/join", json={"world_id": "lobby"}, headers=auth)

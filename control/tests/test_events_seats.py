@@ -15,9 +15,9 @@ from pymongo.errors import PyMongoError
 from plaza_control import codec
 from plaza_control.clock import system_clock_ms
 from plaza_control.events.consumer import EventConsumer
+from plaza_control.events.redis import entry_before
 from plaza_control.models import ChatMessage, MemberJoined, MemberLeft, RoomClosed, RoomEvent
 from plaza_control.repositories.base import JoinRequest
-from plaza_control.repositories.event_stream import entry_before
 
 from .helpers import relay, user_id, write_heartbeat
 from .test_events_consumer import CONFIRMED, Rig, _drain, _join_one, _mongo_down, _rig, rig
@@ -81,8 +81,8 @@ async def test_a_join_storm_is_confirmed_while_mongodb_is_down(rig: Rig, tmp_pat
     n = 1000
     rooms = await _reserve(rig, n)
     assert len(set(rooms.values())) == n // 50
-    svc, ev = await _rig(_mongo_down(rig, tmp_path, events_block_ms=100))
-    consumers = [ev.seat_consumer("seats-1"), ev.consumer("control-1")]
+    svc = await _rig(_mongo_down(rig, tmp_path, events_block_ms=100))
+    consumers = [svc.seat_consumer("seats-1"), svc.records_consumer("control-1")]
     tasks = [asyncio.create_task(c.run()) for c in consumers]
     try:
         start = time.monotonic()
@@ -97,17 +97,17 @@ async def test_a_join_storm_is_confirmed_while_mongodb_is_down(rig: Rig, tmp_pat
         # The control group could not write sessions: it reports MongoDB down
         # (its first write times out after mongo_timeout_ms, possibly after
         # the seats were all confirmed) and acknowledges nothing.
-        control_errors = ev.metrics.group("control").errors.labels("mongodb")
+        control_errors = svc.metrics.events.group("control").errors.labels("mongodb")
         while control_errors._value.get() < 1:
             errors = {
-                d: ev.metrics.group("control").errors.labels(d)._value.get()
+                d: svc.metrics.events.group("control").errors.labels(d)._value.get()
                 for d in ("redis", "mongodb", "other")
             }
             assert time.monotonic() < deadline, f"no MongoDB error in the control group: {errors}"
             await asyncio.sleep(0.05)
         assert await _unacked(rig, "control") == n
-        assert ev.metrics.group("seats").consumed.labels("member_joined")._value.get() == n
-        assert ev.metrics.group("seats").errors.labels("mongodb")._value.get() == 0
+        assert svc.metrics.events.group("seats").consumed.labels("member_joined")._value.get() == n
+        assert svc.metrics.events.group("seats").errors.labels("mongodb")._value.get() == 0
         # Far below the 60 s reservation, on a loaded shared 2-core machine.
         assert took < 20, took
     finally:
@@ -119,7 +119,6 @@ async def test_a_join_storm_is_confirmed_while_mongodb_is_down(rig: Rig, tmp_pat
         for t in tasks:
             t.cancel()
         await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), timeout=10)
-        await ev.close()
         await svc.close()
     # MongoDB back: a healthy control consumer takes over the pending entries.
     ok = rig.consumer("ok", claim_idle_ms=100, block_ms=50)
@@ -263,18 +262,17 @@ def test_entry_before(entry: str, before: str) -> None:
 
 
 async def test_mongodb_errors_never_reach_the_seats_group(rig: Rig, tmp_path: Path) -> None:
-    svc, ev = await _rig(_mongo_down(rig, tmp_path))
+    svc = await _rig(_mongo_down(rig, tmp_path))
     try:
         await rig.xadd(rig.event(ChatMessage(sequence=1, user_id=user_id(1), text="x")))
-        seats: EventConsumer = ev.seat_consumer("s")
-        control: EventConsumer = ev.consumer("c")
+        seats: EventConsumer = svc.seat_consumer("s")
+        control: EventConsumer = svc.records_consumer("c")
         await _drain(seats)
         assert await rig.pending("seats") == 0
         assert await control.step() == 0
         with pytest.raises(PyMongoError):
             await control.step()
     finally:
-        await ev.close()
         await svc.close()
 
 

@@ -32,11 +32,11 @@ from redis.exceptions import RedisError, ResponseError
 from plaza_control import codec
 from plaza_control.clock import Clock
 from plaza_control.codec import CodecError
-from plaza_control.events.metrics import GroupMetrics
-from plaza_control.events.records import DeadLetter, DeadLetterRepository
+from plaza_control.events.contracts import DeadLetterRepository, EventStream
+from plaza_control.events.handlers import Outcome
+from plaza_control.events.models import DeadLetter, Entry
 from plaza_control.models import RoomEvent
-from plaza_control.repositories.event_stream import Entry, RedisEventStream
-from plaza_control.services.events import Outcome
+from plaza_control.observability import GroupMetrics
 
 _log = structlog.get_logger("plaza.events.consumer")
 
@@ -69,7 +69,7 @@ class EventConsumer:
     def __init__(
         self,
         *,
-        stream: RedisEventStream,
+        stream: EventStream,
         handler: BatchHandler,
         dead_letters: DeadLetterRepository | None,
         metrics: GroupMetrics,
@@ -92,6 +92,10 @@ class EventConsumer:
     @property
     def name(self) -> str:
         return self._stream.consumer
+
+    @property
+    def group(self) -> str:
+        return self._stream.group
 
     def stop(self) -> None:
         """Make ``run`` return at its next turn. Cancelling the task alone is not

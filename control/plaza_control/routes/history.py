@@ -5,16 +5,14 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, get
-from litestar.datastructures import State
-from litestar.di import NamedDependency, Provide
+from litestar.di import Provide
 from litestar.params import Parameter
 
 from plaza_control import validation as v
-from plaza_control.events.records import CommandStatus
-from plaza_control.events.wiring import EventServices
+from plaza_control.events.models import CommandStatus
+from plaza_control.events.reads import MAX_PAGE, ChatPage, CommandPage, SessionPage
 from plaza_control.models import Role
-from plaza_control.routes.deps import operator_guard, player_session, services
-from plaza_control.services.chat import MAX_PAGE, ChatPage, CommandPage, SessionPage
+from plaza_control.routes.deps import Svc, operator_guard, player_session, services
 
 RoomIdP = Annotated[str, Parameter(pattern=v.ROOM_ID)]
 UserIdP = Annotated[str, Parameter(pattern=v.USER_ID)]
@@ -24,18 +22,10 @@ VIEWER = {"role": Role.VIEWER}
 MAX_INT64 = 2**63 - 1
 
 
-def event_services(state: State) -> EventServices:
-    ev: EventServices = state.events
-    return ev
-
-
-Ev = NamedDependency[EventServices]
-
-
 class ChatController(Controller):
     path = "/v1/rooms"
     tags = ["chat"]
-    dependencies = {"ev": Provide(event_services, sync_to_thread=False)}
+    dependencies = {"svc": Provide(services, sync_to_thread=False)}
 
     @get(
         "/{room_id:str}/chat",
@@ -45,7 +35,7 @@ class ChatController(Controller):
     async def chat(
         self,
         request: Request[Any, Any, Any],
-        ev: Ev,
+        svc: Svc,
         room_id: RoomIdP,
         order: Annotated[
             Literal["newest", "oldest"], Parameter(description="newest or oldest first")
@@ -56,7 +46,6 @@ class ChatController(Controller):
         """A player (session token) reads the room they hold a seat in; an operator
         (``X-API-Key``, viewer or above) reads any room. Pass ``next`` back as
         ``cursor`` with the same ``order`` for the following page."""
-        svc = services(request.app.state)
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         bearer = token.strip() if scheme.lower() == "bearer" else ""
         presented = request.headers.get("x-api-key") or (bearer if bearer.startswith("pk_") else "")
@@ -65,8 +54,8 @@ class ChatController(Controller):
             svc.api_keys.require(key, Role.VIEWER)
         else:
             claims = await player_session(request)
-            await ev.chat.check_player(claims.sub, room_id)
-        return await ev.chat.page(room_id, order, cursor, limit)
+            await svc.chat_history.check_player(claims.sub, room_id)
+        return await svc.chat_history.page(room_id, order, cursor, limit)
 
 
 class EventRecordsController(Controller):
@@ -74,19 +63,19 @@ class EventRecordsController(Controller):
     tags = ["ops"]
     guards = [operator_guard]
     security = [{"apiKey": []}]
-    dependencies = {"ev": Provide(event_services, sync_to_thread=False)}
+    dependencies = {"svc": Provide(services, sync_to_thread=False)}
 
     @get("/commands", opt=VIEWER, summary="Commands, newest first, with their acks")
     async def commands(
         self,
-        ev: Ev,
+        svc: Svc,
         before: Annotated[str | None, Parameter(pattern=r"^\d{1,15}-[0-9a-f-]{36}$")] = None,
         ack: Annotated[
             Literal["pending", "ok", "failed"] | None, Parameter(description="only this status")
         ] = None,
         limit: Limit = 100,
     ) -> CommandPage:
-        return await ev.records.commands(limit, before, ack)
+        return await svc.event_records.commands(limit, before, ack)
 
     @get(
         "/commands/{command_id:str}",
@@ -94,16 +83,16 @@ class EventRecordsController(Controller):
         summary="A command, its ack status, time and every relay's answer",
     )
     async def command(
-        self, ev: Ev, command_id: Annotated[str, Parameter(pattern=v.COMMAND_ID)]
+        self, svc: Svc, command_id: Annotated[str, Parameter(pattern=v.COMMAND_ID)]
     ) -> CommandStatus:
-        return await ev.records.command(command_id)
+        return await svc.event_records.command(command_id)
 
     @get("/users/{user_id:str}/sessions", opt=VIEWER, summary="A user's sessions, newest first")
     async def sessions(
         self,
-        ev: Ev,
+        svc: Svc,
         user_id: UserIdP,
         before: Annotated[int | None, Parameter(ge=0, le=MAX_INT64)] = None,
         limit: Limit = 50,
     ) -> SessionPage:
-        return await ev.records.sessions(user_id, limit, before)
+        return await svc.event_records.sessions(user_id, limit, before)

@@ -13,7 +13,6 @@ from plaza_control.api import ExternalSignIn, GuestSignIn, JoinIn, RefreshIn
 from plaza_control.errors import PlazaError
 from plaza_control.routes.deps import Session, Svc, client_ip, player_session, services
 from plaza_control.services.join import Joined
-from plaza_control.services.pacing import JoinPacer
 from plaza_control.services.players import SignedIn
 
 
@@ -73,9 +72,8 @@ class JoinController(Controller):
         """Returns the room, the relay's public URL, a signed ticket and the room settings.
         409/503 answers carry ``Retry-After``; 503 ``overloaded`` (too many joins in
         flight in this process) a jittered one."""
-        pacer: JoinPacer = request.app.state.events.pacer
         try:
-            async with pacer.slot():
+            async with svc.pacer.slot():
                 out = await svc.join.join(
                     session,
                     data.world_id,

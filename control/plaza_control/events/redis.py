@@ -1,20 +1,19 @@
-"""The events stream (``P events``, docs/redis.md) read through a consumer group,
-and the allocation scripts the consumer drives."""
+"""Redis stores of the event side (``events.contracts``): the events stream
+(``P events``, docs/redis.md) read through a consumer group, and the allocation
+scripts the seat consumer drives."""
 
 from __future__ import annotations
 
 from typing import Any
 
-import msgspec
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
+from plaza_control.events.models import Entry, GroupInfo
 from plaza_control.keyspace import Keyspace
 from plaza_control.repositories.redis import RedisScripts
 
 Redis = aioredis.Redis
-#: One stream entry: its id and its fields (raw bytes).
-Entry = tuple[str, dict[bytes, bytes]]
 
 
 def _s(v: bytes | str) -> str:
@@ -29,14 +28,6 @@ def _entries(raw: Any) -> list[Entry]:
     return out
 
 
-class GroupInfo(msgspec.Struct, frozen=True):
-    """Entries delivered but not acknowledged, and entries not yet delivered
-    (``lag``; -1 when Redis cannot tell, e.g. after a trim)."""
-
-    pending: int
-    lag: int
-
-
 def entry_before(entry_id: str) -> str:
     """The largest stream id smaller than ``entry_id`` (``0`` for the first)."""
     ms, _, seq = entry_id.partition("-")
@@ -48,12 +39,8 @@ def entry_before(entry_id: str) -> str:
 
 
 class RedisEventStream:
-    """One consumer of one group (``control`` or ``seats``). Not thread-safe; one
-    task uses it.
-
-    Contract: ``read`` with ``pending=True`` returns this consumer's delivered but
-    unacknowledged entries (from the start of its pending list), else new ones,
-    blocking up to ``block_ms``. Nothing is acknowledged until ``ack``.
+    """``events.contracts.EventStream``: one consumer of one group (``control``
+    or ``seats``).
 
     ``siblings``: the other groups of this version, created together with this
     one (one MULTI, all at 0). ``follow``: a group that, when it exists without

@@ -1,7 +1,7 @@
-"""MongoDB stores of the event consumer: chat history, session records, command
-acks, dead letters. Idempotent by design (event id or entry id as ``_id``) and
-inside what FerretDB 1.x supports: CRUD, unique ids, ``$set``/``$min``/
-``$addToSet``, find_one_and_update, sort + limit."""
+"""MongoDB stores of the event side (``events.contracts``): chat history,
+session records, command acks, dead letters. Idempotent by design (event id or
+entry id as ``_id``) and inside what FerretDB 1.x supports: CRUD, unique ids,
+``$set``/``$min``/``$addToSet``, find_one_and_update, sort + limit."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pymongo import ASCENDING, DESCENDING, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
-from plaza_control.events.records import (
+from plaza_control.events.models import (
     ChatRecord,
     CommandStatus,
     DeadLetter,

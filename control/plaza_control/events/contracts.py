@@ -1,82 +1,53 @@
-"""What the event consumer writes to MongoDB, and the contracts of the stores it
-writes through. Times are Unix milliseconds."""
+"""Contracts of the event side's stores: what the handlers, the reads and the
+consumer loop may ask of them. Implementations: ``events.mongo`` (MongoDB) and
+``events.redis`` (Redis). Every method is a coroutine."""
 
 from __future__ import annotations
 
 from typing import Literal, Protocol
 
-import msgspec
-
+from plaza_control.events.models import (
+    ChatRecord,
+    CommandStatus,
+    DeadLetter,
+    Entry,
+    GroupInfo,
+    SessionRecord,
+)
 from plaza_control.models import RoomEvent
 
 
-class ChatRecord(msgspec.Struct, frozen=True, kw_only=True):
-    """One chat line; ``id`` is the relay's event id (the idempotency key)."""
+class EventStream(Protocol):
+    """One consumer of one consumer group on ``P events``. Not thread-safe; one
+    task uses it. Nothing is acknowledged until ``ack``."""
 
-    id: str
-    room_id: str
-    world_id: str
-    sequence: int
-    user_id: str
-    display_name: str
-    text: str
-    occurred_at_ms: int
-    relay_id: str
-
-
-class SessionRecord(msgspec.Struct, frozen=True, kw_only=True):
-    """One stay of a user in a room on a relay. ``status`` is ``active`` until the
-    relay reports the member left. Fields of the event not yet seen are zero."""
-
-    id: str
-    user_id: str
-    room_id: str
-    world_id: str
-    relay_id: str
-    display_name: str = ""
-    member_id: int = 0
-    status: Literal["active", "completed"] = "active"
-    joined_at_ms: int = 0
-    left_at_ms: int = 0
-    leave_reason: str = ""
-    duration_ms: int = 0
-
-
-class RelayAck(msgspec.Struct, frozen=True, kw_only=True):
-    relay_id: str
-    ok: bool
-    detail: str
-    at_ms: int
-
-
-class CommandStatus(msgspec.Struct, frozen=True, kw_only=True):
-    """A command as the ops API shows it: the record plus every relay's ack.
-    ``ack``: a targeted command takes its relay's answer; a broadcast is ``ok``
-    once one relay acknowledged and ``failed`` once any relay failed."""
-
-    #: ``command_id`` on the wire, as in the answers of the ops actions.
-    id: str = msgspec.field(name="command_id")
-    at_ms: int
-    issued_by: str
-    target_relay_id: str
-    kind: str
-    body: dict[str, object]
-    ack: Literal["pending", "ok", "failed"] = "pending"
-    ack_detail: str = ""
-    #: First acknowledgement; 0 while pending.
-    acked_at_ms: int = 0
-    acks: list[RelayAck] = msgspec.field(default_factory=list)
-
-
-class DeadLetter(msgspec.Struct, frozen=True, kw_only=True):
-    #: ``<stream name>/<entry id>``: a redelivered entry is stored once.
-    id: str
+    #: The stream's key, the group's name and this consumer's name.
     stream: str
-    entry_id: str
-    error: str
-    at_ms: int
-    #: The entry's fields, values as received (bytes).
-    fields: dict[str, bytes]
+    group: str
+    consumer: str
+
+    async def ensure_group(self) -> bool:
+        """Create the group (and the stream) if missing; True if created now."""
+        ...
+
+    async def read(self, count: int, block_ms: int, pending: bool) -> list[Entry]:
+        """``pending=True``: this consumer's delivered but unacknowledged entries,
+        from the start of its pending list, without blocking. Else new entries,
+        blocking up to ``block_ms``."""
+        ...
+
+    async def claim(
+        self, min_idle_ms: int, count: int, start: str = "0-0"
+    ) -> tuple[str, list[Entry]]:
+        """Take over entries idle longer than ``min_idle_ms`` in any consumer's
+        pending list. Returns the next start id ('0-0' at the end) and the entries."""
+        ...
+
+    async def ack(self, ids: list[str]) -> int: ...
+    async def info(self) -> GroupInfo: ...
+    async def forget_idle_consumers(self, idle_ms: int) -> int:
+        """Delete other consumers with nothing pending, idle longer than ``idle_ms``."""
+        ...
 
 
 class ChatRepository(Protocol):
@@ -135,10 +106,16 @@ class EventSeats(Protocol):
     applied, its join no longer confirms anything and a second copy of the leave
     frees nothing."""
 
-    async def confirm(
-        self, room_id: str, user_id: str, relay_id: str, session_id: str = ""
-    ) -> int: ...
+    async def confirm(self, room_id: str, user_id: str, relay_id: str, session_id: str = "") -> int:
+        """1 confirmed; 0 room unknown; -1 room on another relay; -2 session ended."""
+        ...
+
     async def release(
         self, room_id: str, user_id: str, relay_id: str, now_ms: int, session_id: str = ""
-    ) -> bool: ...
-    async def release_room(self, room_id: str, relay_id: str) -> str: ...
+    ) -> bool:
+        """Free the user's seat; False if there was none to free."""
+        ...
+
+    async def release_room(self, room_id: str, relay_id: str) -> str:
+        """Forget the room if ``relay_id`` holds it; its relay, or '' if unchanged."""
+        ...

@@ -1,34 +1,43 @@
-"""The MongoDB rules for relay events (docs/redis.md, "Events"), applied by the
-``control`` consumer group. One batch at a time, in stream order; every write
-is idempotent, so a batch may be applied again after a failure or a redelivery
-and leave the same state.
+"""The rules for relay events (docs/redis.md, "Events"): one handler per
+consumer group, each applying one batch at a time, in stream order (a join
+before its leave). Every write is idempotent, so a batch may be applied again
+after a failure or a redelivery and leave the same state. The caller
+acknowledges the stream entries only after ``apply`` returned, so a failure
+anywhere leaves the entries pending and they are applied again (at least once;
+exactly once in effect).
 
-Per batch: chat lines in one bulk insert, session records in one bulk write,
-then command acks in stream order. Seats are not touched here: the ``seats``
-group applies the same events to Redis on its own
-(``plaza_control.services.seats``), so a slow or absent MongoDB never delays a
-seat confirmation. The caller acknowledges the stream entries only after
-``apply`` returned, so a failure anywhere leaves the entries pending and they
-are applied again (at least once; exactly once in effect)."""
+- ``EventHandler`` (group ``control``): MongoDB records. Per batch: chat lines
+  in one bulk insert, session records in one bulk write, then command acks in
+  stream order. Never touches seats.
+- ``SeatEventHandler`` (group ``seats``): Redis only, so seats are confirmed at
+  Redis speed whatever MongoDB is doing (docs/decisions/006-seat-confirmation.md).
+  The reporting relay guards the room (a room that moved is left alone) and the
+  relay's session id guards the seat (a session whose leave was applied is
+  never confirmed again, and a second copy of a leave frees nothing).
+"""
 
 from __future__ import annotations
 
 import structlog
 
-from plaza_control.events.records import (
-    ChatRecord,
+from plaza_control.clock import Clock
+from plaza_control.events.contracts import (
     ChatRepository,
     CommandAckRepository,
+    EventSeats,
     SessionRepository,
 )
+from plaza_control.events.models import ChatRecord
 from plaza_control.models import (
     ChatMessage,
     CommandAcked,
     MemberJoined,
     MemberLeft,
+    RoomClosed,
     RoomEvent,
     StateChanged,
 )
+from plaza_control.repositories.base import Allocator
 
 _log = structlog.get_logger("plaza.events")
 
@@ -49,6 +58,8 @@ class Outcome:
 
 
 class EventHandler:
+    """Group ``control``: sessions, chat and command acks in MongoDB."""
+
     def __init__(
         self,
         *,
@@ -107,3 +118,41 @@ class EventHandler:
                     deleted=b.deleted,
                 )
         return out
+
+
+class SeatEventHandler:
+    """Group ``seats``: seat_confirm / seat_release / room_release in Redis."""
+
+    def __init__(self, *, seats: EventSeats, clock: Clock) -> None:
+        self._seats = seats
+        self._clock = clock
+
+    async def apply(self, events: list[RoomEvent]) -> Outcome:
+        out = Outcome()
+        for e in events:
+            b = e.body
+            if isinstance(b, MemberJoined):
+                sid = session_id(e, b.user_id, b.session_id, b.member_id)
+                if await self._seats.confirm(e.room_id, b.user_id, e.relay_id, sid) != 1:
+                    out.stale.append(e.kind)
+            elif isinstance(b, MemberLeft):
+                sid = session_id(e, b.user_id, b.session_id, b.member_id)
+                await self._seats.release(e.room_id, b.user_id, e.relay_id, self._clock(), sid)
+            elif isinstance(b, RoomClosed) and (
+                await self._seats.release_room(e.room_id, e.relay_id) == ""
+            ):
+                out.stale.append(e.kind)
+        return out
+
+
+async def mirror_relay_drains(allocator: Allocator) -> int:
+    """A relay draining on its own (SIGTERM) reports it in its heartbeat; adding it
+    to ``A draining`` lets join.lua move its rooms once they are empty, exactly as
+    after an operator's drain. The sweeper removes it when its heartbeat expires.
+    Returns how many relays it marked. The seat consumer runs it as housekeeping."""
+    n = 0
+    for r in await allocator.relays():
+        if r.state in ("draining", "stopping") and not r.drain_requested:
+            await allocator.mark_draining(r.relay_id)
+            n += 1
+    return n

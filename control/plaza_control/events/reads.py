@@ -1,4 +1,5 @@
-"""Reads of what the event consumer wrote: chat history, command acks, sessions."""
+"""Reads of what the ``control`` group wrote: chat history (players and
+operators), commands with their acks and users' sessions (operators)."""
 
 from __future__ import annotations
 
@@ -7,14 +8,12 @@ from typing import Literal
 import msgspec
 
 from plaza_control.errors import Forbidden, NotFound
-from plaza_control.events.records import (
-    ChatRecord,
+from plaza_control.events.contracts import (
     ChatRepository,
     CommandAckRepository,
-    CommandStatus,
-    SessionRecord,
     SessionRepository,
 )
+from plaza_control.events.models import ChatRecord, CommandStatus, SessionRecord
 from plaza_control.repositories.base import Allocator
 
 MAX_PAGE = 200

@@ -1,0 +1,91 @@
+"""Records of the event side: what the ``control`` group writes to MongoDB and
+the ops API reads back, and the stream entries both groups read. Data only;
+the stores' contracts are in ``events.contracts``. Times are Unix milliseconds."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import msgspec
+
+
+class ChatRecord(msgspec.Struct, frozen=True, kw_only=True):
+    """One chat line; ``id`` is the relay's event id (the idempotency key)."""
+
+    id: str
+    room_id: str
+    world_id: str
+    sequence: int
+    user_id: str
+    display_name: str
+    text: str
+    occurred_at_ms: int
+    relay_id: str
+
+
+class SessionRecord(msgspec.Struct, frozen=True, kw_only=True):
+    """One stay of a user in a room on a relay. ``status`` is ``active`` until the
+    relay reports the member left. Fields of the event not yet seen are zero."""
+
+    id: str
+    user_id: str
+    room_id: str
+    world_id: str
+    relay_id: str
+    display_name: str = ""
+    member_id: int = 0
+    status: Literal["active", "completed"] = "active"
+    joined_at_ms: int = 0
+    left_at_ms: int = 0
+    leave_reason: str = ""
+    duration_ms: int = 0
+
+
+class RelayAck(msgspec.Struct, frozen=True, kw_only=True):
+    relay_id: str
+    ok: bool
+    detail: str
+    at_ms: int
+
+
+class CommandStatus(msgspec.Struct, frozen=True, kw_only=True):
+    """A command as the ops API shows it: the record plus every relay's ack.
+    ``ack``: a targeted command takes its relay's answer; a broadcast is ``ok``
+    once one relay acknowledged and ``failed`` once any relay failed."""
+
+    #: ``command_id`` on the wire, as in the answers of the ops actions.
+    id: str = msgspec.field(name="command_id")
+    at_ms: int
+    issued_by: str
+    target_relay_id: str
+    kind: str
+    body: dict[str, object]
+    ack: Literal["pending", "ok", "failed"] = "pending"
+    ack_detail: str = ""
+    #: First acknowledgement; 0 while pending.
+    acked_at_ms: int = 0
+    acks: list[RelayAck] = msgspec.field(default_factory=list)
+
+
+class DeadLetter(msgspec.Struct, frozen=True, kw_only=True):
+    #: ``<stream name>/<entry id>``: a redelivered entry is stored once.
+    id: str
+    stream: str
+    entry_id: str
+    error: str
+    at_ms: int
+    #: The entry's fields, values as received (bytes).
+    fields: dict[str, bytes]
+
+
+#: One stream entry: its id and its fields (raw bytes). An entry trimmed
+#: (MAXLEN) while pending comes back with no fields.
+Entry = tuple[str, dict[bytes, bytes]]
+
+
+class GroupInfo(msgspec.Struct, frozen=True):
+    """Entries delivered but not acknowledged, and entries not yet delivered
+    (``lag``; -1 when Redis cannot tell, e.g. after a trim)."""
+
+    pending: int
+    lag: int
