@@ -18,11 +18,10 @@ from plaza_control import __version__
 from plaza_control.container import Services
 from plaza_control.maintenance import start_loops
 from plaza_control.observability import Metrics, ObservabilityMiddleware, configure_logging
-from plaza_control.problems import EXCEPTION_HANDLERS
 from plaza_control.routes import players, system
-from plaza_control.routes.history import ChatController, EventRecordsController
-from plaza_control.routes.ops import OpsController
-from plaza_control.routes.worlds import WorldsController
+from plaza_control.routes.chat import ChatController
+from plaza_control.routes.ops import OpsController, WorldsController
+from plaza_control.routes.problems import EXCEPTION_HANDLERS
 from plaza_control.settings import Settings
 
 _log = structlog.get_logger("plaza.app")
@@ -63,7 +62,6 @@ def create_app(settings: Settings, *, background: bool = True) -> Litestar:
             players.AuthController,
             players.JoinController,
             OpsController,
-            EventRecordsController,
             ChatController,
             WorldsController,
             system.healthz,

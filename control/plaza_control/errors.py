@@ -1,6 +1,6 @@
 """The one exception tree of the control plane.
 
-Services and repositories raise these; ``plaza_control.problems`` maps every one
+Services and repositories raise these; ``plaza_control.routes.problems`` maps every one
 of them (and Litestar's own HTTP errors) to an RFC 9457 problem-details response
 in one place. Each class fixes its HTTP status and a stable ``code`` that becomes
 the problem ``type`` (``urn:plaza:problem:<code>``).

@@ -1,16 +1,26 @@
-"""Operator API: relays, rooms, users, moderation, drain, audit. API key + role."""
+"""The operator API, all of ``/v1/ops``: relays, rooms, users, moderation,
+drain, audit, commands with their acks, sessions, and world templates. Every
+handler needs an API key whose role covers the handler's ``opt["role"]``."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
-from litestar import Controller, delete, get, post
+from litestar import Controller, delete, get, post, put
 from litestar.di import Provide
 from litestar.params import JSONBody, Parameter
-from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
+from litestar.status_codes import (
+    HTTP_200_OK,
+    HTTP_201_CREATED,
+    HTTP_202_ACCEPTED,
+    HTTP_204_NO_CONTENT,
+)
 
 from plaza_control import validation as v
-from plaza_control.api import (
+from plaza_control.events.models import CommandStatus
+from plaza_control.events.reads import MAX_PAGE, CommandPage, SessionPage
+from plaza_control.models import CommandRecord, Role, World
+from plaza_control.routes.bodies import (
     AnnounceIn,
     AuditPage,
     BanIn,
@@ -24,15 +34,21 @@ from plaza_control.api import (
     UnmuteIn,
     UserDetail,
     UsersPage,
+    WorldCreate,
+    WorldUpdate,
     user_out,
 )
-from plaza_control.models import CommandRecord, Role
 from plaza_control.routes.deps import Key, Svc, operator, operator_guard, services
 
 UserIdP = Annotated[str, Parameter(pattern=v.USER_ID)]
 RoomIdP = Annotated[str, Parameter(pattern=v.ROOM_ID)]
 RelayIdP = Annotated[str, Parameter(pattern=v.RELAY_ID)]
+WorldIdP = Annotated[str, Parameter(pattern=v.WORLD_ID)]
 Limit = Annotated[int, Parameter(ge=1, le=500)]
+#: Pages of what the event consumer wrote (MongoDB).
+PageLimit = Annotated[int, Parameter(ge=1, le=MAX_PAGE)]
+#: MongoDB integers are signed 64-bit.
+MAX_INT64 = 2**63 - 1
 VIEWER = {"role": Role.VIEWER}
 
 
@@ -179,3 +195,76 @@ class OpsController(Controller):
     ) -> AuditPage:
         items = await svc.auditor.page(limit, before)
         return AuditPage(items, items[-1].id if len(items) == limit else None)
+
+    @get("/commands", opt=VIEWER, summary="Commands, newest first, with their acks")
+    async def commands(
+        self,
+        svc: Svc,
+        before: Annotated[str | None, Parameter(pattern=r"^\d{1,15}-[0-9a-f-]{36}$")] = None,
+        ack: Annotated[
+            Literal["pending", "ok", "failed"] | None, Parameter(description="only this status")
+        ] = None,
+        limit: PageLimit = 100,
+    ) -> CommandPage:
+        return await svc.event_records.commands(limit, before, ack)
+
+    @get(
+        "/commands/{command_id:str}",
+        opt=VIEWER,
+        summary="A command, its ack status, time and every relay's answer",
+    )
+    async def command(
+        self, svc: Svc, command_id: Annotated[str, Parameter(pattern=v.COMMAND_ID)]
+    ) -> CommandStatus:
+        return await svc.event_records.command(command_id)
+
+    @get("/users/{user_id:str}/sessions", opt=VIEWER, summary="A user's sessions, newest first")
+    async def sessions(
+        self,
+        svc: Svc,
+        user_id: UserIdP,
+        before: Annotated[int | None, Parameter(ge=0, le=MAX_INT64)] = None,
+        limit: PageLimit = 50,
+    ) -> SessionPage:
+        return await svc.event_records.sessions(user_id, limit, before)
+
+
+class WorldsController(Controller):
+    path = "/v1/ops/worlds"
+    tags = ["worlds"]
+    guards = [operator_guard]
+    security = [{"apiKey": []}]
+    dependencies = {
+        "svc": Provide(services, sync_to_thread=False),
+        "key": Provide(operator),
+    }
+
+    @get("/", opt={"role": Role.VIEWER}, summary="All worlds")
+    async def list_worlds(self, svc: Svc) -> list[World]:
+        return await svc.worlds.all()
+
+    @get("/{world_id:str}", opt={"role": Role.VIEWER}, summary="One world")
+    async def get_world(self, svc: Svc, world_id: WorldIdP) -> World:
+        return await svc.worlds.get(world_id)
+
+    @post("/", opt={"role": Role.ADMIN, "action": "world.create"}, status_code=HTTP_201_CREATED)
+    async def create_world(self, svc: Svc, key: Key, data: JSONBody[WorldCreate]) -> World:
+        """Creates version 1, caches it in Redis and pushes it to relays."""
+        return await svc.worlds.create(key, data.id, data.name, data.settings)
+
+    @put("/{world_id:str}", opt={"role": Role.ADMIN, "action": "world.update"})
+    async def update_world(
+        self, svc: Svc, key: Key, world_id: WorldIdP, data: JSONBody[WorldUpdate]
+    ) -> World:
+        """Every change adds one to the version and is pushed to relays."""
+        return await svc.worlds.update(
+            key, world_id, data.name, data.settings, data.expected_version
+        )
+
+    @delete(
+        "/{world_id:str}",
+        opt={"role": Role.ADMIN, "action": "world.delete"},
+        status_code=HTTP_204_NO_CONTENT,
+    )
+    async def delete_world(self, svc: Svc, key: Key, world_id: WorldIdP) -> None:
+        await svc.worlds.delete(key, world_id)

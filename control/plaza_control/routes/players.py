@@ -9,8 +9,8 @@ from litestar.di import Provide
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 
-from plaza_control.api import ExternalSignIn, GuestSignIn, JoinIn, RefreshIn
 from plaza_control.errors import PlazaError
+from plaza_control.routes.bodies import ExternalSignIn, GuestSignIn, JoinIn, RefreshIn
 from plaza_control.routes.deps import Session, Svc, client_ip, player_session, services
 from plaza_control.services.join import Joined
 from plaza_control.services.players import SignedIn

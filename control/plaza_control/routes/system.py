@@ -8,8 +8,8 @@ from litestar import Response, get
 from litestar.datastructures import State
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from plaza_control.api import Health
 from plaza_control.container import Services
+from plaza_control.routes.bodies import Health
 from plaza_control.routes.deps import services
 
 

@@ -1,4 +1,4 @@
-"""Chat history (players and operators), command acks and session records (operators)."""
+"""Chat history of a room: a player reads their current room, an operator any room."""
 
 from __future__ import annotations
 
@@ -9,15 +9,12 @@ from litestar.di import Provide
 from litestar.params import Parameter
 
 from plaza_control import validation as v
-from plaza_control.events.models import CommandStatus
-from plaza_control.events.reads import MAX_PAGE, ChatPage, CommandPage, SessionPage
+from plaza_control.events.reads import MAX_PAGE, ChatPage
 from plaza_control.models import Role
-from plaza_control.routes.deps import Svc, operator_guard, player_session, services
+from plaza_control.routes.deps import Svc, player_session, services
 
 RoomIdP = Annotated[str, Parameter(pattern=v.ROOM_ID)]
-UserIdP = Annotated[str, Parameter(pattern=v.USER_ID)]
 Limit = Annotated[int, Parameter(ge=1, le=MAX_PAGE)]
-VIEWER = {"role": Role.VIEWER}
 #: MongoDB integers are signed 64-bit.
 MAX_INT64 = 2**63 - 1
 
@@ -56,43 +53,3 @@ class ChatController(Controller):
             claims = await player_session(request)
             await svc.chat_history.check_player(claims.sub, room_id)
         return await svc.chat_history.page(room_id, order, cursor, limit)
-
-
-class EventRecordsController(Controller):
-    path = "/v1/ops"
-    tags = ["ops"]
-    guards = [operator_guard]
-    security = [{"apiKey": []}]
-    dependencies = {"svc": Provide(services, sync_to_thread=False)}
-
-    @get("/commands", opt=VIEWER, summary="Commands, newest first, with their acks")
-    async def commands(
-        self,
-        svc: Svc,
-        before: Annotated[str | None, Parameter(pattern=r"^\d{1,15}-[0-9a-f-]{36}$")] = None,
-        ack: Annotated[
-            Literal["pending", "ok", "failed"] | None, Parameter(description="only this status")
-        ] = None,
-        limit: Limit = 100,
-    ) -> CommandPage:
-        return await svc.event_records.commands(limit, before, ack)
-
-    @get(
-        "/commands/{command_id:str}",
-        opt=VIEWER,
-        summary="A command, its ack status, time and every relay's answer",
-    )
-    async def command(
-        self, svc: Svc, command_id: Annotated[str, Parameter(pattern=v.COMMAND_ID)]
-    ) -> CommandStatus:
-        return await svc.event_records.command(command_id)
-
-    @get("/users/{user_id:str}/sessions", opt=VIEWER, summary="A user's sessions, newest first")
-    async def sessions(
-        self,
-        svc: Svc,
-        user_id: UserIdP,
-        before: Annotated[int | None, Parameter(ge=0, le=MAX_INT64)] = None,
-        limit: Limit = 50,
-    ) -> SessionPage:
-        return await svc.event_records.sessions(user_id, limit, before)
