@@ -22,7 +22,7 @@ services-start: ## Start Redis and FerretDB on loopback
 services-stop: ## Stop Redis and FerretDB
 	@scripts/services.sh stop
 
-bench: ## Benchmarks: every workload against Plaza and Centrifugo (not part of make test; ~20 min)
+bench: ## Benchmarks: every workload against Plaza and Centrifugo (relay-go/bench/cmd/benchrun, ~20 min; make test runs a short smoke of it)
 	@scripts/bench.sh
 
 clean: ## Remove local data (keeps installed tools)

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Every check Plaza has, from nothing: installs what is missing, then lint,
-# types, generated-code freshness, Go tests with the race detector, fuzzing
-# smoke runs, and pytest against real Redis and FerretDB (started here and
-# stopped on exit). Fails on the first failing step.
+# types, generated-code freshness, Go vet/staticcheck/tests with the race
+# detector/`go mod tidy -diff` for both Go modules (the root and the
+# benchmark module relay-go/bench), fuzzing smoke runs, a `make bench` smoke
+# run, and pytest against real Redis and FerretDB (started here and stopped
+# on exit). Fails on the first failing step.
 # Tests get their own service instances (ports, data) so `make test` never
 # touches a `make run` session on the same machine.
 export PLAZA_REDIS_PORT="${PLAZA_TEST_REDIS_PORT:-16479}"
@@ -13,6 +15,9 @@ source "$(dirname "$0")/lib.sh"
 cd "$PLAZA_ROOT"
 
 FUZZ_TIME="${PLAZA_FUZZ_TIME:-3s}"
+# The Go modules: the product (root) and the benchmark tree, a nested module
+# so benchmark-only dependencies stay out of the product's go.mod.
+GO_MODULES=(. relay-go/bench)
 declare -a TIMINGS=()
 
 step() {
@@ -23,11 +28,31 @@ step() {
   TIMINGS+=("$(printf '%-28s %4ds' "$name" $((SECONDS - start)))")
 }
 
-# Runs every Fuzz target of the root module for FUZZ_TIME each, so fuzzers
+# in_modules CMD...: runs CMD in every Go module's directory.
+in_modules() {
+  local mod
+  for mod in "${GO_MODULES[@]}"; do
+    (cd "$PLAZA_ROOT/$mod" && "$@") || { echo "failed in module $mod: $*" >&2; return 1; }
+  done
+}
+
+# Runs every Fuzz target of every Go module for FUZZ_TIME each, so fuzzers
 # and their committed seed corpora never rot.
 fuzz_smoke() {
-  local pkg target count=0
+  local mod count=0
   mkdir -p "$DATA_DIR"
+  for mod in "${GO_MODULES[@]}"; do
+    pushd "$PLAZA_ROOT/$mod" >/dev/null
+    fuzz_module || { popd >/dev/null; return 1; }
+    popd >/dev/null
+  done
+  log "$count fuzz targets ran"
+}
+
+# fuzz_module: the fuzz targets of the module in the working directory
+# (adds to fuzz_smoke's count).
+fuzz_module() {
+  local pkg target
   while read -r pkg; do
     while read -r target; do
       [[ $target == Fuzz* ]] || continue
@@ -48,7 +73,6 @@ fuzz_smoke() {
       count=$((count + 1))
     done < <(go test -list '^Fuzz' "$pkg" 2>/dev/null)
   done < <(go list ./...)
-  log "$count fuzz targets ran"
 }
 
 gofmt_clean() {
@@ -57,7 +81,31 @@ gofmt_clean() {
   [[ -z $unformatted ]] || { echo "not gofmt-ed (run gofmt -w):" >&2; echo "$unformatted" >&2; return 1; }
 }
 
-go_tests() { go test -race -count=1 -timeout 15m ./...; }
+go_tests() { in_modules go test -race -count=1 -timeout 15m ./...; }
+
+# bench_smoke: `make bench` end to end in a few seconds — benchrun builds
+# the relay and the load generator, runs a small W1 (4 rooms x 50, 3 s
+# window) against a fresh relay on free ports, and writes the report and
+# its plots into the run directory (PEER=0: no Centrifugo, docs untouched).
+# STRICT makes a failed or skipped run fail the step.
+bench_smoke() {
+  local log="$DATA_DIR/bench-smoke.log" dir
+  mkdir -p "$DATA_DIR"
+  if ! PLAZA_BENCH_ONLY=w1 PLAZA_BENCH_PEER=0 PLAZA_BENCH_PPROF=0 PLAZA_BENCH_W1_TICK20=0 \
+    PLAZA_BENCH_W1_DURATION=3s PLAZA_BENCH_W1_ROOMS=4 PLAZA_BENCH_STRICT=1 \
+    PLAZA_BENCH_RELAY_PORT=0 PLAZA_BENCH_ADMIN_PORT=0 PLAZA_BENCH_BUDGET=120 PLAZA_BENCH_HARD_LIMIT=240 \
+    scripts/bench.sh >"$log" 2>&1; then
+    tail -40 "$log" >&2
+    return 1
+  fi
+  dir=$(sed -n 's/.*bench run directory: //p' "$log")
+  if [[ -z $dir || ! -s $dir/w1-plaza.json || ! -s $dir/img/bench-latency-w1.png ]] ||
+    ! grep -q '^## Relay vs Centrifugo' "$dir/benchmarks.md"; then
+    echo "the bench smoke left no result, report or plot in '$dir'" >&2
+    return 1
+  fi
+  log "bench smoke: $(grep -m1 '^joins' "$log")"
+}
 
 pytest_with_services() {
   scripts/services.sh stop
@@ -74,10 +122,12 @@ step "ruff check" uv run ruff check .
 step "ruff format --check" uv run ruff format --check .
 step "mypy --strict" uv run mypy
 step "gofmt" gofmt_clean
-step "go vet" go vet ./...
-step "staticcheck" staticcheck ./...
+step "go mod tidy -diff" in_modules go mod tidy -diff
+step "go vet" in_modules go vet ./...
+step "staticcheck" in_modules staticcheck ./...
 step "go test -race" go_tests
 step "go fuzz smoke" fuzz_smoke
+step "bench smoke" bench_smoke
 step "pytest (Redis+FerretDB)" pytest_with_services
 echo >&2; printf '%s\n' "${TIMINGS[@]}" >&2
 log "all checks passed in $((SECONDS - start_all))s"
