@@ -12,11 +12,11 @@ import redis.asyncio as aioredis
 from plaza_control.keyspace import Keyspace
 from plaza_control.models import RelayInfo
 from plaza_control.repositories.base import Allocator, JoinRequest
-from plaza_control.repositories.memory import MemoryAllocator
 from plaza_control.repositories.redis import RedisAllocator, RedisScripts
 from plaza_control.settings import Settings
 
 from .helpers import relay, user_id, write_heartbeat
+from .memory import MemoryAllocator
 
 NOW = 1_800_000_000_000
 RES = 60_000

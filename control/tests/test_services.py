@@ -10,7 +10,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from plaza_control import codec
+from plaza_control import codec, placement
 from plaza_control.errors import (
     Banned,
     Conflict,
@@ -23,7 +23,6 @@ from plaza_control.errors import (
     Unauthenticated,
 )
 from plaza_control.models import ApiKey, Role, WorldSettings
-from plaza_control.repositories import memory
 from plaza_control.services.commands import CommandService
 from plaza_control.services.join import JoinPolicy, JoinService
 from plaza_control.services.operators import ApiKeyService, Auditor
@@ -33,6 +32,7 @@ from plaza_control.services.worlds import WorldService
 from plaza_control.signing_keys import KeyRing, SigningKey
 from plaza_control.tokens import SessionClaims, SessionTokens, TicketMinter
 
+from . import memory
 from .helpers import relay
 
 
@@ -306,7 +306,7 @@ async def test_region_preference_and_state_filter(w: World) -> None:
         session("u_00000000000000000002"), "lobby", None, "ap-south", None, "1.1.1.1"
     )
     assert out.relay_id == "relay-us"
-    assert [r.relay_id for r in JoinService.candidates([eu, us, starting], None)] == [
+    assert [r.relay_id for r in placement.candidates([eu, us, starting], None)] == [
         "relay-eu",
         "relay-us",
     ]

@@ -30,13 +30,3 @@ class HttpJwksSource:
         if not isinstance(doc, dict):
             raise DependencyDown("identity provider JWKS is not an object")
         return doc
-
-
-class MemoryJwksSource:
-    def __init__(self, doc: dict[str, Any]) -> None:
-        self.doc = doc
-        self.fetches = 0
-
-    async def fetch(self) -> dict[str, Any]:
-        self.fetches += 1
-        return self.doc

@@ -12,6 +12,7 @@ import time
 
 import msgspec
 
+from plaza_control import placement
 from plaza_control.clock import Clock
 from plaza_control.errors import Banned, Conflict, NoRelayAvailable, NotFound, RateLimited, RoomFull
 from plaza_control.models import PERMISSIONS, RelayInfo, WorldSettings
@@ -79,23 +80,6 @@ class JoinService:
             return self._relays
         return await asyncio.shield(self._refresh)
 
-    @staticmethod
-    def candidates(relays: list[RelayInfo], region: str | None) -> list[RelayInfo]:
-        """Ready, not drain-requested relays with a free connection; those of
-        ``region`` only, if any of them has room (region-aware, not region-locked)."""
-        ready = [
-            r
-            for r in relays
-            if r.state == "ready"
-            and not r.drain_requested
-            and max(r.connections, r.seats) < r.capacity_connections
-        ]
-        if region:
-            local = [r for r in ready if r.region == region]
-            if local:
-                return local
-        return ready
-
     async def join(
         self,
         session: SessionClaims,
@@ -133,7 +117,7 @@ class JoinService:
                 now_ms=now_ms,
                 reservation_ms=p.reservation_ms,
                 scan_limit=p.scan_limit,
-                candidates=self.candidates(relays, region),
+                candidates=placement.candidates(relays, region),
             )
         )
         if outcome.status == "room_full":

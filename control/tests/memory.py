@@ -1,13 +1,20 @@
-"""In-process implementations of every repository contract.
+"""In-process fakes of the repository contracts (``repositories/base.py``), for
+the service unit tests. Test code, not shipped in the wheel.
 
-Used by service unit tests and as the reference the Mongo/Redis implementations
-are checked against. ``MemoryAllocator`` follows join.lua step for step.
+Every fake is held to its real implementation by a conformance suite that runs
+the same cases against both: ``test_allocator.py`` (``MemoryAllocator`` against
+join.lua and the other allocation scripts on Redis) and ``test_repositories.py``
+(the Mongo stores on FerretDB, the Redis cache, rate limiter, join gate and
+command bus). A fake may keep less than its real twin only where its contract
+leaves it open (stated in the suite). Relay choice is ``placement.pick_relay``,
+the same function join.lua is tested against.
 """
 
 from __future__ import annotations
 
 import msgspec
 
+from plaza_control import placement
 from plaza_control.errors import Conflict, NotFound
 from plaza_control.models import (
     ApiKey,
@@ -236,21 +243,9 @@ class MemoryAllocator:
         return removed
 
     def _pick(self, candidates: list[RelayInfo]) -> str | None:
-        best: str | None = None
-        best_load = 0.0
-        for c in candidates:
-            if (
-                c.capacity_connections <= 0
-                or c.relay_id not in self.heartbeats
-                or c.relay_id in self.draining
-            ):
-                continue
-            used = max(c.connections, self.relay_seats.get(c.relay_id, 0))
-            if used + 1 <= c.capacity_connections:
-                load = used / c.capacity_connections
-                if best is None or load < best_load:
-                    best, best_load = c.relay_id, load
-        return best
+        return placement.pick_relay(
+            candidates, live=self.heartbeats, draining=self.draining, seats=self.relay_seats
+        )
 
     def _relay_for(
         self, room_id: str, candidates: list[RelayInfo], user: str, now: int
