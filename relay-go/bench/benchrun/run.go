@@ -108,8 +108,8 @@ func (r *Runner) Skipped() map[string]string {
 // before it returns. It fails only when the run cannot be done at all
 // (the relay does not build, a port is taken, ctx ended); a failed
 // workload is recorded in Skipped and in the report.
-func (r *Runner) Run(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, r.cfg.HardLimit)
+func (r *Runner) Run(parent context.Context) error {
+	ctx, cancel := context.WithTimeout(parent, r.cfg.HardLimit)
 	defer cancel()
 	defer r.procs.stopAll(10 * time.Second)
 	r.logf("bench run directory: %s", r.runDir)
@@ -124,14 +124,25 @@ func (r *Runner) Run(ctx context.Context) error {
 		if !r.cfg.wants(s.name) || !r.budgetLeft(s.name) {
 			continue
 		}
-		if err := s.run(ctx); err != nil {
+		if err := s.run(ctx); err != nil && (parent.Err() != nil || !errors.Is(err, context.DeadlineExceeded)) {
 			return err
 		}
+		if ctx.Err() != nil {
+			r.mu.Lock()
+			if _, ok := r.skipped[s.name]; !ok {
+				r.skipped[s.name] = fmt.Sprintf("the %.0fs limit of the whole run was reached during it", r.cfg.HardLimit.Seconds())
+			}
+			r.mu.Unlock()
+			break
+		}
 	}
-	if err := ctx.Err(); err != nil {
+	if err := parent.Err(); err != nil {
 		return fmt.Errorf("bench: %w", err)
 	}
-	if err := r.writeMeta(ctx); err != nil {
+	// At the hard limit, what was measured is still reported.
+	rctx, rcancel := context.WithTimeout(context.Background(), time.Minute)
+	defer rcancel()
+	if err := r.writeMeta(rctx); err != nil {
 		return err
 	}
 	md, img := filepath.Join(r.cfg.Root, "docs", "benchmarks.md"), filepath.Join(r.cfg.Root, "docs", "img")
@@ -261,6 +272,9 @@ func (r *Runner) startCentrifugo(ctx context.Context, name string) error {
 // startServer starts a server logging into the run directory and waits
 // (20 s at most) until it listens on port.
 func (r *Runner) startServer(ctx context.Context, logName, bin string, args []string, port int) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	logPath := filepath.Join(r.runDir, logName+".log")
 	f, err := os.Create(logPath)
 	if err != nil {
@@ -293,6 +307,9 @@ func (r *Runner) stopServer() {
 // A failed run is recorded as the workload's skip reason and returns false.
 func (r *Runner) loadgen(ctx context.Context, name string, limit time.Duration, args ...string) bool {
 	workload, _, _ := strings.Cut(name, "-")
+	if ctx.Err() != nil {
+		return false // interrupted: Run reports it
+	}
 	left := r.cfg.HardLimit - time.Minute - r.elapsed()
 	if left < 30*time.Second {
 		r.logf("no time left for %s", name)
@@ -337,6 +354,9 @@ func (r *Runner) loadgen(ctx context.Context, name string, limit time.Duration, 
 // peer runs workload w against Centrifugo (unless Peer is off); it fails
 // only when Centrifugo does not start.
 func (r *Runner) peer(ctx context.Context, w string, limit time.Duration, args ...string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	if !r.cfg.Peer {
 		r.logf("── %s-centrifugo skipped (PLAZA_BENCH_PEER=0)", w)
 		return nil
