@@ -13,8 +13,6 @@ import (
 // Operator actions. Each is safe for concurrent use, returns how many
 // sessions or rooms it affected, and is what coord commands call.
 
-func (h *Hub) commandSource() coord.CommandSource { return h.cfg.Commands }
-
 // roomsFor returns the room with id, or every room when id is empty.
 func (h *Hub) roomsFor(id string) []*Room {
 	if id == "" {

@@ -16,16 +16,10 @@ import (
 	"time"
 
 	"github.com/plaza-dev/plaza/relay-go/gen/plaza/common"
-	"github.com/plaza-dev/plaza/relay-go/gen/plaza/protocol"
 	"github.com/plaza-dev/plaza/relay-go/internal/coord"
 	"github.com/plaza-dev/plaza/relay-go/internal/metrics"
 	"github.com/plaza-dev/plaza/relay-go/internal/ticket"
 	"github.com/plaza-dev/plaza/relay-go/internal/transport"
-)
-
-const (
-	wireChatSend = protocol.MessageChatSend
-	wireStateSet = protocol.MessageStateSet
 )
 
 // HubConfig configures a Hub. Every field is required unless marked.
@@ -185,7 +179,7 @@ func (h *Hub) flushWorker() {
 // Draining reports whether the relay is draining.
 func (h *Hub) Draining() bool { return h.draining.Load() }
 
-// Counts returns open connections, joined sessions and rooms.
+// Counts returns the open connections and open rooms.
 func (h *Hub) Counts() (conns, rooms int) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -317,7 +311,7 @@ func (h *Hub) Run(ctx context.Context) error {
 		go func() { defer wg.Done(); h.report(ctx) }()
 	}
 	var cmdErr error
-	if src := h.commandSource(); src != nil {
+	if src := h.cfg.Commands; src != nil {
 		cmdErr = src.Run(ctx, h.HandleCommand)
 	} else {
 		<-ctx.Done()

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/plaza-dev/plaza/relay-go/gen/plaza/common"
+	"github.com/plaza-dev/plaza/relay-go/gen/plaza/protocol"
 	"github.com/plaza-dev/plaza/relay-go/internal/coord"
 	"github.com/plaza-dev/plaza/relay-go/internal/interest"
 	"github.com/plaza-dev/plaza/relay-go/internal/roomstate"
@@ -54,7 +55,6 @@ type Room struct {
 	scratch     [][]byte // frame list reused by flushes
 	ticker      *time.Ticker
 	ticking     bool
-	emptySince  time.Time
 	closing     bool
 	closeReason string
 
@@ -120,7 +120,6 @@ func (r *Room) run(ctx context.Context) {
 	defer r.ticker.Stop()
 	grace := time.NewTimer(r.cfg.EmptyGrace)
 	defer grace.Stop()
-	r.emptySince = time.Now()
 	for {
 		select {
 		case in := <-r.inbox:
@@ -156,7 +155,6 @@ func (r *Room) run(ctx context.Context) {
 		case len(r.members) == 0 && r.ticking:
 			r.ticker.Stop()
 			r.ticking = false
-			r.emptySince = time.Now()
 			grace.Reset(r.cfg.EmptyGrace)
 		}
 		// Reliable frames wait for the tick only while there is one.
@@ -406,7 +404,7 @@ func (r *Room) chat(in *clientInput) {
 	}
 	now := time.Now()
 	if r.isMuted(m.userID, now) {
-		in.s.sendError(common.ErrorCodeMuted, "you are muted in this room", in.reqID, wireChatSend)
+		in.s.sendError(common.ErrorCodeMuted, "you are muted in this room", in.reqID, protocol.MessageChatSend)
 		return
 	}
 	r.seq++
@@ -432,7 +430,7 @@ func (r *Room) setState(in *clientInput) {
 	lim := roomstate.Limits{MaxKeyBytes: r.cfg.MaxStateKeyBytes, MaxValueBytes: r.cfg.MaxStateValueBytes, MaxKeys: r.cfg.MaxStateKeys}
 	e, code := r.state.Apply(in.set, m.id, lim)
 	if code != common.ErrorCodeUnknown {
-		in.s.sendError(code, stateErrorText(code), in.reqID, wireStateSet)
+		in.s.sendError(code, stateErrorText(code), in.reqID, protocol.MessageStateSet)
 		return
 	}
 	r.seq++

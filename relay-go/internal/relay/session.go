@@ -97,9 +97,6 @@ func newSession(h *Hub, c transport.Conn) *Session {
 	return s
 }
 
-// ID returns the session id.
-func (s *Session) ID() string { return s.id }
-
 func (s *Session) log() *slog.Logger {
 	l := s.hub.log.With("session", s.id)
 	if c := s.claims.Load(); c != nil {
