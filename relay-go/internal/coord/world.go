@@ -1,8 +1,8 @@
 // Package coord holds the seams between the relay and the coordination layer
-// (Redis, in a later issue): world configs in, room events out, operator
-// commands in, room state snapshots, load reports and room assignments.
-// Each seam is a small interface with a Memory implementation that makes the
-// relay fully work standalone; Redis implementations plug in behind the same
+// (Redis): world configs in, room events out, operator commands in, room
+// state snapshots, load reports and room assignments. Each seam is a small
+// interface with a Memory implementation that makes the relay fully work
+// standalone; internal/redisbridge implements them on Redis behind the same
 // contracts.
 package coord
 
