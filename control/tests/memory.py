@@ -436,7 +436,7 @@ class MemoryConfigCache:
 
 
 class MemoryRateLimiter:
-    """Fixed windows on an injected clock (milliseconds)."""
+    """Fixed windows on an injected clock: ``now_ms``, moved by the test."""
 
     def __init__(self) -> None:
         self.windows: dict[tuple[str, str], tuple[int, int]] = {}
@@ -457,12 +457,25 @@ class MemoryRateLimiter:
 
 
 class MemoryCommandBus:
+    """Channels by relay id ('' the broadcast channel). ``published`` keeps every
+    payload in order; ``subscribe`` returns a list that receives the payloads
+    published on one channel from then on."""
+
     def __init__(self) -> None:
         self.published: list[tuple[str, bytes]] = []
+        self.subscribers: dict[str, list[list[bytes]]] = {}
+
+    def subscribe(self, relay_id: str) -> list[bytes]:
+        inbox: list[bytes] = []
+        self.subscribers.setdefault(relay_id, []).append(inbox)
+        return inbox
 
     async def publish(self, relay_id: str, payload: bytes) -> int:
         self.published.append((relay_id, payload))
-        return 0
+        inboxes = self.subscribers.get(relay_id, [])
+        for inbox in inboxes:
+            inbox.append(payload)
+        return len(inboxes)
 
 
 class MemoryJoinGate:

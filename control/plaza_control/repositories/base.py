@@ -140,7 +140,9 @@ class Allocator(Protocol):
 
 
 class ConfigCache(Protocol):
-    """World configs and bans as the join path reads them (never from MongoDB)."""
+    """World configs and bans as the join path reads them (never from MongoDB).
+    A ban that has ended may still be returned until its entry is dropped or
+    expires: readers check ``Ban.active``."""
 
     async def put_world(self, world_id: str, version: int, settings: WorldSettings) -> None: ...
     async def drop_world(self, world_id: str) -> None: ...
@@ -171,8 +173,10 @@ class JoinGate(Protocol):
 
 class RateLimiter(Protocol):
     async def hit(self, buckets: list[tuple[str, str, int]], window_ms: int) -> int | None:
-        """Count one request in every (scope, subject, limit) bucket. ``None`` if all
-        allow it, else the milliseconds until the exceeded window resets."""
+        """Count one request in every (scope, subject, limit) bucket: fixed windows
+        of ``window_ms`` starting at a bucket's first hit. ``None`` if all allow it,
+        else the milliseconds (1 to ``window_ms``) until every exceeded window
+        has reset."""
         ...
 
 
