@@ -32,6 +32,8 @@ install_python_deps() {
 install_go_modules() {
   log "downloading Go modules"
   (cd "$PLAZA_ROOT" && go mod download)
+  # The benchmark tree is a nested module (docs/decisions/007).
+  (cd "$PLAZA_ROOT/relay-go/bench" && go mod download)
 }
 
 # FerretDB's release build reads build/version/version.txt, which its module

