@@ -274,8 +274,8 @@ async def prepare(env: dict[str, str], users: int) -> list[str]:
             build="bench",
             started_at_ms=now,
         )
-        await r.set(svc.keys.relay_hb(info.relay_id), codec.encode_heartbeat(info), px=600_000)
-        await r.sadd(svc.keys.relays, info.relay_id)  # type: ignore[misc]
+        await r.set(svc.keyspace.relay_hb(info.relay_id), codec.encode_heartbeat(info), px=600_000)
+        await r.sadd(svc.keyspace.relays, info.relay_id)  # type: ignore[misc]
     t = int(time.time())
     tokens = [svc.sessions.issue(f"u_{i:020d}", "Bench", t)[0] for i in range(users)]
     await svc.close()
@@ -335,9 +335,9 @@ def main() -> int:
             "PLAZA_LOG_LEVEL": "warning",
         }
     )
-    from plaza_control import keys
+    from plaza_control import signing_keys
 
-    keys.generate_key_file(key_dir)
+    signing_keys.generate_key_file(key_dir)
     servers = ["uvicorn", "granian"] if args.server == "both" else [args.server]
     load_before = os.getloadavg()
     rows: list[tuple[str, Result, Result]] = []

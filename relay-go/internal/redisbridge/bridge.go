@@ -36,11 +36,11 @@
 //     the control plane sees no CommandAck and may re-issue it.
 //   - Room snapshots: at most ~SnapshotDelay (100 ms) of state changes are
 //     unwritten at any time; a crashed relay loses those. Sequence numbers
-//     are learned from events (chat and state changes carry one; a join or
-//     leave is one step); emotes and announcements advance the room's
-//     sequence without an event, so a room restored from a crash snapshot
-//     may continue from a slightly lower sequence. A clean close or drain
-//     saves the exact sequence.
+//     are learned from events: every event a room publishes carries the
+//     sequence it reached (emotes and announcements publish an
+//     EventSequenceAdvanced that never leaves the relay), so a room
+//     restored from a crash snapshot continues from at most SnapshotDelay
+//     behind. A clean close or drain saves the exact sequence.
 //   - Heartbeats: a missed heartbeat is not retried; the next interval
 //     writes a fresh one. Three missed in a row and the control plane
 //     considers the relay dead.

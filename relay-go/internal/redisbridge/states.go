@@ -19,10 +19,10 @@ const snapshotTTL = 86400 * time.Second
 //
 // The relay calls Load when a room opens and Save when it closes or drains.
 // Between the two, RoomStates follows the room's state through its events
-// (Events.Publish feeds it: StateChanged carries the entry, Chat and
-// StateChanged the sequence, and each MemberJoined/MemberLeft is one
-// sequence step: the room numbers joins and leaves without putting the
-// number in the event) and writes the room's snapshot when it changed,
+// (Events.Publish feeds it: StateChanged carries the entry; every event a
+// room publishes, EventSequenceAdvanced for emotes and announcements
+// included, carries the room sequence it reached, and the tracked sequence
+// is the highest seen) and writes the room's snapshot when it changed,
 // at most once per SnapshotDelay per room, always the latest. So a room
 // whose relay dies is restored elsewhere with its state as of at most
 // SnapshotDelay before the crash. Writes of one room never go backwards: a
