@@ -275,7 +275,7 @@ async def prepare(env: dict[str, str], users: int) -> list[str]:
             started_at_ms=now,
         )
         await r.set(svc.keyspace.relay_hb(info.relay_id), codec.encode_heartbeat(info), px=600_000)
-        await r.sadd(svc.keyspace.relays, info.relay_id)  # type: ignore[misc]
+        await r.sadd(svc.keyspace.relays, info.relay_id)
     t = int(time.time())
     tokens = [svc.sessions.issue(f"u_{i:020d}", "Bench", t)[0] for i in range(users)]
     await svc.close()
