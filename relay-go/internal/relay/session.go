@@ -38,8 +38,9 @@ type Session struct {
 	lastRecv  atomic.Int64 // unix nanos of the last frame received
 	state     atomic.Uint32
 	q         *sendq.Queue
-	// room is the room the session joins or joined, set once by Hub.join
-	// (setRoom) before the join request is sent.
+	// room is the room the session joins or joined: set by Hub.join
+	// (setRoom) before the join request is sent, cleared if the room
+	// refuses the join. Any goroutine reads it.
 	room atomic.Pointer[Room]
 
 	// claims is set once by the hello path; other goroutines (logging,
