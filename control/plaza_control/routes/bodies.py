@@ -92,8 +92,12 @@ class AnnounceIn(Body):
 
 
 class DrainIn(Body):
+    reason: Reason
     deadline_seconds: Annotated[int, msgspec.Meta(ge=0, le=86400)] = 300
-    reason: Reason = "operator drain"
+
+
+class UndrainIn(Body):
+    reason: Reason
 
 
 class CommandOut(msgspec.Struct, frozen=True, kw_only=True):
@@ -140,6 +144,12 @@ class AuditPage(msgspec.Struct, frozen=True):
 class Health(msgspec.Struct, frozen=True):
     status: str
     checks: dict[str, str] = msgspec.field(default_factory=dict)
+
+
+class Readiness(Health, frozen=True, kw_only=True):
+    #: Live relays that can take a new room now: reported, not a readiness
+    #: condition (decision 009); -1 when Redis could not tell.
+    placeable_relays: int = -1
 
 
 def user_out(u: User) -> UserOut:
