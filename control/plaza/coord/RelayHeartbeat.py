@@ -119,8 +119,18 @@ class RelayHeartbeat(object):
             return self._tab.Get(flatbuffers.number_types.Int64Flags, o + self._tab.Pos)
         return 0
 
+    # This relay process's incarnation (decision 009): 16 random lowercase
+    # hex characters drawn at start, the same in every heartbeat of one
+    # process. A drain applies to one boot id.
+    # RelayHeartbeat
+    def BootId(self) -> Optional[str]:
+        o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(28))
+        if o != 0:
+            return self._tab.String(o + self._tab.Pos)
+        return None
+
 def RelayHeartbeatStart(builder: flatbuffers.Builder):
-    builder.StartObject(12)
+    builder.StartObject(13)
 
 def Start(builder: flatbuffers.Builder):
     RelayHeartbeatStart(builder)
@@ -197,6 +207,12 @@ def RelayHeartbeatAddStartedAtMs(builder: flatbuffers.Builder, startedAtMs: int)
 def AddStartedAtMs(builder: flatbuffers.Builder, startedAtMs: int):
     RelayHeartbeatAddStartedAtMs(builder, startedAtMs)
 
+def RelayHeartbeatAddBootId(builder: flatbuffers.Builder, bootId: int):
+    builder.PrependUOffsetTRelativeSlot(12, flatbuffers.number_types.UOffsetTFlags.py_type(bootId), 0)
+
+def AddBootId(builder: flatbuffers.Builder, bootId: int):
+    RelayHeartbeatAddBootId(builder, bootId)
+
 def RelayHeartbeatEnd(builder: flatbuffers.Builder) -> int:
     return builder.EndObject()
 
@@ -221,6 +237,7 @@ class RelayHeartbeatT(object):
         sentAtMs = 0,
         build = None,
         startedAtMs = 0,
+        bootId = None,
     ):
         self.relayId = relayId  # type: Optional[str]
         self.publicUrl = publicUrl  # type: Optional[str]
@@ -234,6 +251,7 @@ class RelayHeartbeatT(object):
         self.sentAtMs = sentAtMs  # type: int
         self.build = build  # type: Optional[str]
         self.startedAtMs = startedAtMs  # type: int
+        self.bootId = bootId  # type: Optional[str]
 
     @classmethod
     def InitFromBuf(cls, buf, pos):
@@ -268,6 +286,7 @@ class RelayHeartbeatT(object):
         self.sentAtMs = relayHeartbeat.SentAtMs()
         self.build = relayHeartbeat.Build()
         self.startedAtMs = relayHeartbeat.StartedAtMs()
+        self.bootId = relayHeartbeat.BootId()
 
     # RelayHeartbeatT
     def Pack(self, builder):
@@ -279,6 +298,8 @@ class RelayHeartbeatT(object):
             region = builder.CreateString(self.region)
         if self.build is not None:
             build = builder.CreateString(self.build)
+        if self.bootId is not None:
+            bootId = builder.CreateString(self.bootId)
         RelayHeartbeatStart(builder)
         if self.relayId is not None:
             RelayHeartbeatAddRelayId(builder, relayId)
@@ -296,5 +317,7 @@ class RelayHeartbeatT(object):
         if self.build is not None:
             RelayHeartbeatAddBuild(builder, build)
         RelayHeartbeatAddStartedAtMs(builder, self.startedAtMs)
+        if self.bootId is not None:
+            RelayHeartbeatAddBootId(builder, bootId)
         relayHeartbeat = RelayHeartbeatEnd(builder)
         return relayHeartbeat

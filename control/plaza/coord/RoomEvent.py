@@ -84,8 +84,18 @@ class RoomEvent(object):
             return obj
         return None
 
+    # The room lifetime the event belongs to (decision 009): the `lifetime`
+    # of A room:<room_id> when the relay opened the room. 0: not about a
+    # room, or from a relay older than decision 009.
+    # RoomEvent
+    def RoomLifetime(self):
+        o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(18))
+        if o != 0:
+            return self._tab.Get(flatbuffers.number_types.Uint64Flags, o + self._tab.Pos)
+        return 0
+
 def RoomEventStart(builder: flatbuffers.Builder):
-    builder.StartObject(7)
+    builder.StartObject(8)
 
 def Start(builder: flatbuffers.Builder):
     RoomEventStart(builder)
@@ -132,6 +142,12 @@ def RoomEventAddBody(builder: flatbuffers.Builder, body: int):
 def AddBody(builder: flatbuffers.Builder, body: int):
     RoomEventAddBody(builder, body)
 
+def RoomEventAddRoomLifetime(builder: flatbuffers.Builder, roomLifetime: int):
+    builder.PrependUint64Slot(7, roomLifetime, 0)
+
+def AddRoomLifetime(builder: flatbuffers.Builder, roomLifetime: int):
+    RoomEventAddRoomLifetime(builder, roomLifetime)
+
 def RoomEventEnd(builder: flatbuffers.Builder) -> int:
     return builder.EndObject()
 
@@ -162,6 +178,7 @@ class RoomEventT(object):
         occurredAtMs = 0,
         bodyType = 0,
         body = None,
+        roomLifetime = 0,
     ):
         self.eventId = eventId  # type: Optional[str]
         self.relayId = relayId  # type: Optional[str]
@@ -170,6 +187,7 @@ class RoomEventT(object):
         self.occurredAtMs = occurredAtMs  # type: int
         self.bodyType = bodyType  # type: int
         self.body = body  # type: Union[None, 'plaza.coord.MemberJoinedEvent.MemberJoinedEventT', 'plaza.coord.MemberLeftEvent.MemberLeftEventT', 'plaza.coord.ChatMessageEvent.ChatMessageEventT', 'plaza.coord.StateChangedEvent.StateChangedEventT', 'plaza.coord.RoomClosedEvent.RoomClosedEventT', 'plaza.coord.CommandAck.CommandAckT']
+        self.roomLifetime = roomLifetime  # type: int
 
     @classmethod
     def InitFromBuf(cls, buf, pos):
@@ -199,6 +217,7 @@ class RoomEventT(object):
         self.occurredAtMs = roomEvent.OccurredAtMs()
         self.bodyType = roomEvent.BodyType()
         self.body = plaza.coord.EventBody.EventBodyCreator(self.bodyType, roomEvent.Body())
+        self.roomLifetime = roomEvent.RoomLifetime()
 
     # RoomEventT
     def Pack(self, builder):
@@ -225,5 +244,6 @@ class RoomEventT(object):
         RoomEventAddBodyType(builder, self.bodyType)
         if self.body is not None:
             RoomEventAddBody(builder, body)
+        RoomEventAddRoomLifetime(builder, self.roomLifetime)
         roomEvent = RoomEventEnd(builder)
         return roomEvent

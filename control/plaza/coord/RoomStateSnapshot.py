@@ -92,8 +92,18 @@ class RoomStateSnapshot(object):
             return self._tab.String(o + self._tab.Pos)
         return None
 
+    # The room lifetime the state belongs to (decision 009); a relay opening
+    # lifetime L restores the snapshot only if this is L. 0: written by a
+    # relay older than decision 009 (never restored).
+    # RoomStateSnapshot
+    def RoomLifetime(self):
+        o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(16))
+        if o != 0:
+            return self._tab.Get(flatbuffers.number_types.Uint64Flags, o + self._tab.Pos)
+        return 0
+
 def RoomStateSnapshotStart(builder: flatbuffers.Builder):
-    builder.StartObject(6)
+    builder.StartObject(7)
 
 def Start(builder: flatbuffers.Builder):
     RoomStateSnapshotStart(builder)
@@ -140,6 +150,12 @@ def RoomStateSnapshotAddRelayId(builder: flatbuffers.Builder, relayId: int):
 def AddRelayId(builder: flatbuffers.Builder, relayId: int):
     RoomStateSnapshotAddRelayId(builder, relayId)
 
+def RoomStateSnapshotAddRoomLifetime(builder: flatbuffers.Builder, roomLifetime: int):
+    builder.PrependUint64Slot(6, roomLifetime, 0)
+
+def AddRoomLifetime(builder: flatbuffers.Builder, roomLifetime: int):
+    RoomStateSnapshotAddRoomLifetime(builder, roomLifetime)
+
 def RoomStateSnapshotEnd(builder: flatbuffers.Builder) -> int:
     return builder.EndObject()
 
@@ -163,6 +179,7 @@ class RoomStateSnapshotT(object):
         entries = None,
         savedAtMs = 0,
         relayId = None,
+        roomLifetime = 0,
     ):
         self.roomId = roomId  # type: Optional[str]
         self.worldId = worldId  # type: Optional[str]
@@ -170,6 +187,7 @@ class RoomStateSnapshotT(object):
         self.entries = entries  # type: Optional[List[plaza.protocol.StateEntry.StateEntryT]]
         self.savedAtMs = savedAtMs  # type: int
         self.relayId = relayId  # type: Optional[str]
+        self.roomLifetime = roomLifetime  # type: int
 
     @classmethod
     def InitFromBuf(cls, buf, pos):
@@ -205,6 +223,7 @@ class RoomStateSnapshotT(object):
                     self.entries.append(stateEntry_)
         self.savedAtMs = roomStateSnapshot.SavedAtMs()
         self.relayId = roomStateSnapshot.RelayId()
+        self.roomLifetime = roomStateSnapshot.RoomLifetime()
 
     # RoomStateSnapshotT
     def Pack(self, builder):
@@ -233,5 +252,6 @@ class RoomStateSnapshotT(object):
         RoomStateSnapshotAddSavedAtMs(builder, self.savedAtMs)
         if self.relayId is not None:
             RoomStateSnapshotAddRelayId(builder, relayId)
+        RoomStateSnapshotAddRoomLifetime(builder, self.roomLifetime)
         roomStateSnapshot = RoomStateSnapshotEnd(builder)
         return roomStateSnapshot

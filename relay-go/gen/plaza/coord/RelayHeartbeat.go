@@ -19,6 +19,7 @@ type RelayHeartbeatT struct {
 	SentAtMs             int64      `json:"sent_at_ms"`
 	Build                string     `json:"build"`
 	StartedAtMs          int64      `json:"started_at_ms"`
+	BootId               string     `json:"boot_id"`
 }
 
 func (t *RelayHeartbeatT) Pack(builder *flatbuffers.Builder) flatbuffers.UOffsetT {
@@ -41,6 +42,10 @@ func (t *RelayHeartbeatT) Pack(builder *flatbuffers.Builder) flatbuffers.UOffset
 	if t.Build != "" {
 		buildOffset = builder.CreateString(t.Build)
 	}
+	bootIdOffset := flatbuffers.UOffsetT(0)
+	if t.BootId != "" {
+		bootIdOffset = builder.CreateString(t.BootId)
+	}
 	RelayHeartbeatStart(builder)
 	RelayHeartbeatAddRelayId(builder, relayIdOffset)
 	RelayHeartbeatAddPublicUrl(builder, publicUrlOffset)
@@ -54,6 +59,7 @@ func (t *RelayHeartbeatT) Pack(builder *flatbuffers.Builder) flatbuffers.UOffset
 	RelayHeartbeatAddSentAtMs(builder, t.SentAtMs)
 	RelayHeartbeatAddBuild(builder, buildOffset)
 	RelayHeartbeatAddStartedAtMs(builder, t.StartedAtMs)
+	RelayHeartbeatAddBootId(builder, bootIdOffset)
 	return RelayHeartbeatEnd(builder)
 }
 
@@ -70,6 +76,7 @@ func (rcv *RelayHeartbeat) UnPackTo(t *RelayHeartbeatT) {
 	t.SentAtMs = rcv.SentAtMs()
 	t.Build = string(rcv.Build())
 	t.StartedAtMs = rcv.StartedAtMs()
+	t.BootId = string(rcv.BootId())
 }
 
 func (rcv *RelayHeartbeat) UnPack() *RelayHeartbeatT {
@@ -266,8 +273,22 @@ func (rcv *RelayHeartbeat) MutateStartedAtMs(n int64) bool {
 	return rcv._tab.MutateInt64Slot(26, n)
 }
 
+// / This relay process's incarnation (decision 009): 16 random lowercase
+// / hex characters drawn at start, the same in every heartbeat of one
+// / process. A drain applies to one boot id.
+func (rcv *RelayHeartbeat) BootId() []byte {
+	o := flatbuffers.UOffsetT(rcv._tab.Offset(28))
+	if o != 0 {
+		return rcv._tab.ByteVector(o + rcv._tab.Pos)
+	}
+	return nil
+}
+
+// / This relay process's incarnation (decision 009): 16 random lowercase
+// / hex characters drawn at start, the same in every heartbeat of one
+// / process. A drain applies to one boot id.
 func RelayHeartbeatStart(builder *flatbuffers.Builder) {
-	builder.StartObject(12)
+	builder.StartObject(13)
 }
 func RelayHeartbeatAddRelayId(builder *flatbuffers.Builder, relayId flatbuffers.UOffsetT) {
 	builder.PrependUOffsetTSlot(0, flatbuffers.UOffsetT(relayId), 0)
@@ -304,6 +325,9 @@ func RelayHeartbeatAddBuild(builder *flatbuffers.Builder, build flatbuffers.UOff
 }
 func RelayHeartbeatAddStartedAtMs(builder *flatbuffers.Builder, startedAtMs int64) {
 	builder.PrependInt64Slot(11, startedAtMs, 0)
+}
+func RelayHeartbeatAddBootId(builder *flatbuffers.Builder, bootId flatbuffers.UOffsetT) {
+	builder.PrependUOffsetTSlot(12, flatbuffers.UOffsetT(bootId), 0)
 }
 func RelayHeartbeatEnd(builder *flatbuffers.Builder) flatbuffers.UOffsetT {
 	return builder.EndObject()

@@ -13,6 +13,7 @@ type RoomEventT struct {
 	WorldId      string      `json:"world_id"`
 	OccurredAtMs int64       `json:"occurred_at_ms"`
 	Body         *EventBodyT `json:"body"`
+	RoomLifetime uint64      `json:"room_lifetime"`
 }
 
 func (t *RoomEventT) Pack(builder *flatbuffers.Builder) flatbuffers.UOffsetT {
@@ -47,6 +48,7 @@ func (t *RoomEventT) Pack(builder *flatbuffers.Builder) flatbuffers.UOffsetT {
 		RoomEventAddBodyType(builder, t.Body.Type)
 	}
 	RoomEventAddBody(builder, bodyOffset)
+	RoomEventAddRoomLifetime(builder, t.RoomLifetime)
 	return RoomEventEnd(builder)
 }
 
@@ -60,6 +62,7 @@ func (rcv *RoomEvent) UnPackTo(t *RoomEventT) {
 	if rcv.Body(&bodyTable) {
 		t.Body = rcv.BodyType().UnPack(bodyTable)
 	}
+	t.RoomLifetime = rcv.RoomLifetime()
 }
 
 func (rcv *RoomEvent) UnPack() *RoomEventT {
@@ -187,8 +190,26 @@ func (rcv *RoomEvent) Body(obj *flatbuffers.Table) bool {
 	return false
 }
 
+// / The room lifetime the event belongs to (decision 009): the `lifetime`
+// / of A room:<room_id> when the relay opened the room. 0: not about a
+// / room, or from a relay older than decision 009.
+func (rcv *RoomEvent) RoomLifetime() uint64 {
+	o := flatbuffers.UOffsetT(rcv._tab.Offset(18))
+	if o != 0 {
+		return rcv._tab.GetUint64(o + rcv._tab.Pos)
+	}
+	return 0
+}
+
+// / The room lifetime the event belongs to (decision 009): the `lifetime`
+// / of A room:<room_id> when the relay opened the room. 0: not about a
+// / room, or from a relay older than decision 009.
+func (rcv *RoomEvent) MutateRoomLifetime(n uint64) bool {
+	return rcv._tab.MutateUint64Slot(18, n)
+}
+
 func RoomEventStart(builder *flatbuffers.Builder) {
-	builder.StartObject(7)
+	builder.StartObject(8)
 }
 func RoomEventAddEventId(builder *flatbuffers.Builder, eventId flatbuffers.UOffsetT) {
 	builder.PrependUOffsetTSlot(0, flatbuffers.UOffsetT(eventId), 0)
@@ -210,6 +231,9 @@ func RoomEventAddBodyType(builder *flatbuffers.Builder, bodyType EventBody) {
 }
 func RoomEventAddBody(builder *flatbuffers.Builder, body flatbuffers.UOffsetT) {
 	builder.PrependUOffsetTSlot(6, flatbuffers.UOffsetT(body), 0)
+}
+func RoomEventAddRoomLifetime(builder *flatbuffers.Builder, roomLifetime uint64) {
+	builder.PrependUint64Slot(7, roomLifetime, 0)
 }
 func RoomEventEnd(builder *flatbuffers.Builder) flatbuffers.UOffsetT {
 	return builder.EndObject()

@@ -11,12 +11,13 @@ import (
 // / Room state persisted so a room re-homed on another relay continues with
 // / its state and sequence (Redis key plaza:room:{id}:snapshot).
 type RoomStateSnapshotT struct {
-	RoomId    string                         `json:"room_id"`
-	WorldId   string                         `json:"world_id"`
-	Sequence  uint64                         `json:"sequence"`
-	Entries   []*plaza__protocol.StateEntryT `json:"entries"`
-	SavedAtMs int64                          `json:"saved_at_ms"`
-	RelayId   string                         `json:"relay_id"`
+	RoomId       string                         `json:"room_id"`
+	WorldId      string                         `json:"world_id"`
+	Sequence     uint64                         `json:"sequence"`
+	Entries      []*plaza__protocol.StateEntryT `json:"entries"`
+	SavedAtMs    int64                          `json:"saved_at_ms"`
+	RelayId      string                         `json:"relay_id"`
+	RoomLifetime uint64                         `json:"room_lifetime"`
 }
 
 func (t *RoomStateSnapshotT) Pack(builder *flatbuffers.Builder) flatbuffers.UOffsetT {
@@ -55,6 +56,7 @@ func (t *RoomStateSnapshotT) Pack(builder *flatbuffers.Builder) flatbuffers.UOff
 	RoomStateSnapshotAddEntries(builder, entriesOffset)
 	RoomStateSnapshotAddSavedAtMs(builder, t.SavedAtMs)
 	RoomStateSnapshotAddRelayId(builder, relayIdOffset)
+	RoomStateSnapshotAddRoomLifetime(builder, t.RoomLifetime)
 	return RoomStateSnapshotEnd(builder)
 }
 
@@ -71,6 +73,7 @@ func (rcv *RoomStateSnapshot) UnPackTo(t *RoomStateSnapshotT) {
 	}
 	t.SavedAtMs = rcv.SavedAtMs()
 	t.RelayId = string(rcv.RelayId())
+	t.RoomLifetime = rcv.RoomLifetime()
 }
 
 func (rcv *RoomStateSnapshot) UnPack() *RoomStateSnapshotT {
@@ -185,8 +188,26 @@ func (rcv *RoomStateSnapshot) RelayId() []byte {
 	return nil
 }
 
+// / The room lifetime the state belongs to (decision 009); a relay opening
+// / lifetime L restores the snapshot only if this is L. 0: written by a
+// / relay older than decision 009 (never restored).
+func (rcv *RoomStateSnapshot) RoomLifetime() uint64 {
+	o := flatbuffers.UOffsetT(rcv._tab.Offset(16))
+	if o != 0 {
+		return rcv._tab.GetUint64(o + rcv._tab.Pos)
+	}
+	return 0
+}
+
+// / The room lifetime the state belongs to (decision 009); a relay opening
+// / lifetime L restores the snapshot only if this is L. 0: written by a
+// / relay older than decision 009 (never restored).
+func (rcv *RoomStateSnapshot) MutateRoomLifetime(n uint64) bool {
+	return rcv._tab.MutateUint64Slot(16, n)
+}
+
 func RoomStateSnapshotStart(builder *flatbuffers.Builder) {
-	builder.StartObject(6)
+	builder.StartObject(7)
 }
 func RoomStateSnapshotAddRoomId(builder *flatbuffers.Builder, roomId flatbuffers.UOffsetT) {
 	builder.PrependUOffsetTSlot(0, flatbuffers.UOffsetT(roomId), 0)
@@ -208,6 +229,9 @@ func RoomStateSnapshotAddSavedAtMs(builder *flatbuffers.Builder, savedAtMs int64
 }
 func RoomStateSnapshotAddRelayId(builder *flatbuffers.Builder, relayId flatbuffers.UOffsetT) {
 	builder.PrependUOffsetTSlot(5, flatbuffers.UOffsetT(relayId), 0)
+}
+func RoomStateSnapshotAddRoomLifetime(builder *flatbuffers.Builder, roomLifetime uint64) {
+	builder.PrependUint64Slot(6, roomLifetime, 0)
 }
 func RoomStateSnapshotEnd(builder *flatbuffers.Builder) flatbuffers.UOffsetT {
 	return builder.EndObject()

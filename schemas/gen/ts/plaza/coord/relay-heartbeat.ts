@@ -112,8 +112,20 @@ startedAtMs():bigint {
   return offset ? this.bb!.readInt64(this.bb_pos + offset) : BigInt('0');
 }
 
+/**
+ * This relay process's incarnation (decision 009): 16 random lowercase
+ * hex characters drawn at start, the same in every heartbeat of one
+ * process. A drain applies to one boot id.
+ */
+bootId():string|null
+bootId(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+bootId(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 28);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
 static startRelayHeartbeat(builder:flatbuffers.Builder) {
-  builder.startObject(12);
+  builder.startObject(13);
 }
 
 static addRelayId(builder:flatbuffers.Builder, relayIdOffset:flatbuffers.Offset) {
@@ -164,6 +176,10 @@ static addStartedAtMs(builder:flatbuffers.Builder, startedAtMs:bigint) {
   builder.addFieldInt64(11, startedAtMs, BigInt('0'));
 }
 
+static addBootId(builder:flatbuffers.Builder, bootIdOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(12, bootIdOffset, 0);
+}
+
 static endRelayHeartbeat(builder:flatbuffers.Builder):flatbuffers.Offset {
   const offset = builder.endObject();
   return offset;
@@ -177,7 +193,7 @@ static finishSizePrefixedRelayHeartbeatBuffer(builder:flatbuffers.Builder, offse
   builder.finish(offset, 'PLZH', true);
 }
 
-static createRelayHeartbeat(builder:flatbuffers.Builder, relayIdOffset:flatbuffers.Offset, publicUrlOffset:flatbuffers.Offset, regionOffset:flatbuffers.Offset, state:RelayState, capacityConnections:number, connections:number, rooms:number, cpuPercent:number, egressBytesPerSecond:bigint, sentAtMs:bigint, buildOffset:flatbuffers.Offset, startedAtMs:bigint):flatbuffers.Offset {
+static createRelayHeartbeat(builder:flatbuffers.Builder, relayIdOffset:flatbuffers.Offset, publicUrlOffset:flatbuffers.Offset, regionOffset:flatbuffers.Offset, state:RelayState, capacityConnections:number, connections:number, rooms:number, cpuPercent:number, egressBytesPerSecond:bigint, sentAtMs:bigint, buildOffset:flatbuffers.Offset, startedAtMs:bigint, bootIdOffset:flatbuffers.Offset):flatbuffers.Offset {
   RelayHeartbeat.startRelayHeartbeat(builder);
   RelayHeartbeat.addRelayId(builder, relayIdOffset);
   RelayHeartbeat.addPublicUrl(builder, publicUrlOffset);
@@ -191,6 +207,7 @@ static createRelayHeartbeat(builder:flatbuffers.Builder, relayIdOffset:flatbuffe
   RelayHeartbeat.addSentAtMs(builder, sentAtMs);
   RelayHeartbeat.addBuild(builder, buildOffset);
   RelayHeartbeat.addStartedAtMs(builder, startedAtMs);
+  RelayHeartbeat.addBootId(builder, bootIdOffset);
   return RelayHeartbeat.endRelayHeartbeat(builder);
 }
 
@@ -207,7 +224,8 @@ unpack(): RelayHeartbeatT {
     this.egressBytesPerSecond(),
     this.sentAtMs(),
     this.build(),
-    this.startedAtMs()
+    this.startedAtMs(),
+    this.bootId()
   );
 }
 
@@ -225,6 +243,7 @@ unpackTo(_o: RelayHeartbeatT): void {
   _o.sentAtMs = this.sentAtMs();
   _o.build = this.build();
   _o.startedAtMs = this.startedAtMs();
+  _o.bootId = this.bootId();
 }
 }
 
@@ -241,7 +260,8 @@ constructor(
   public egressBytesPerSecond: bigint = BigInt('0'),
   public sentAtMs: bigint = BigInt('0'),
   public build: string|Uint8Array|null = null,
-  public startedAtMs: bigint = BigInt('0')
+  public startedAtMs: bigint = BigInt('0'),
+  public bootId: string|Uint8Array|null = null
 ){}
 
 
@@ -250,6 +270,7 @@ pack(builder:flatbuffers.Builder): flatbuffers.Offset {
   const publicUrl = (this.publicUrl !== null ? builder.createString(this.publicUrl!) : 0);
   const region = (this.region !== null ? builder.createString(this.region!) : 0);
   const build = (this.build !== null ? builder.createString(this.build!) : 0);
+  const bootId = (this.bootId !== null ? builder.createString(this.bootId!) : 0);
 
   return RelayHeartbeat.createRelayHeartbeat(builder,
     relayId,
@@ -263,7 +284,8 @@ pack(builder:flatbuffers.Builder): flatbuffers.Offset {
     this.egressBytesPerSecond,
     this.sentAtMs,
     build,
-    this.startedAtMs
+    this.startedAtMs,
+    bootId
   );
 }
 }

@@ -84,8 +84,18 @@ body<T extends flatbuffers.Table>(obj:any):any|null {
   return offset ? this.bb!.__union(obj, this.bb_pos + offset) : null;
 }
 
+/**
+ * The room lifetime the event belongs to (decision 009): the `lifetime`
+ * of A room:<room_id> when the relay opened the room. 0: not about a
+ * room, or from a relay older than decision 009.
+ */
+roomLifetime():bigint {
+  const offset = this.bb!.__offset(this.bb_pos, 18);
+  return offset ? this.bb!.readUint64(this.bb_pos + offset) : BigInt('0');
+}
+
 static startRoomEvent(builder:flatbuffers.Builder) {
-  builder.startObject(7);
+  builder.startObject(8);
 }
 
 static addEventId(builder:flatbuffers.Builder, eventIdOffset:flatbuffers.Offset) {
@@ -116,6 +126,10 @@ static addBody(builder:flatbuffers.Builder, bodyOffset:flatbuffers.Offset) {
   builder.addFieldOffset(6, bodyOffset, 0);
 }
 
+static addRoomLifetime(builder:flatbuffers.Builder, roomLifetime:bigint) {
+  builder.addFieldInt64(7, roomLifetime, BigInt('0'));
+}
+
 static endRoomEvent(builder:flatbuffers.Builder):flatbuffers.Offset {
   const offset = builder.endObject();
   return offset;
@@ -129,7 +143,7 @@ static finishSizePrefixedRoomEventBuffer(builder:flatbuffers.Builder, offset:fla
   builder.finish(offset, 'PLZE', true);
 }
 
-static createRoomEvent(builder:flatbuffers.Builder, eventIdOffset:flatbuffers.Offset, relayIdOffset:flatbuffers.Offset, roomIdOffset:flatbuffers.Offset, worldIdOffset:flatbuffers.Offset, occurredAtMs:bigint, bodyType:EventBody, bodyOffset:flatbuffers.Offset):flatbuffers.Offset {
+static createRoomEvent(builder:flatbuffers.Builder, eventIdOffset:flatbuffers.Offset, relayIdOffset:flatbuffers.Offset, roomIdOffset:flatbuffers.Offset, worldIdOffset:flatbuffers.Offset, occurredAtMs:bigint, bodyType:EventBody, bodyOffset:flatbuffers.Offset, roomLifetime:bigint):flatbuffers.Offset {
   RoomEvent.startRoomEvent(builder);
   RoomEvent.addEventId(builder, eventIdOffset);
   RoomEvent.addRelayId(builder, relayIdOffset);
@@ -138,6 +152,7 @@ static createRoomEvent(builder:flatbuffers.Builder, eventIdOffset:flatbuffers.Of
   RoomEvent.addOccurredAtMs(builder, occurredAtMs);
   RoomEvent.addBodyType(builder, bodyType);
   RoomEvent.addBody(builder, bodyOffset);
+  RoomEvent.addRoomLifetime(builder, roomLifetime);
   return RoomEvent.endRoomEvent(builder);
 }
 
@@ -153,7 +168,8 @@ unpack(): RoomEventT {
       const temp = unionToEventBody(this.bodyType(), this.body.bind(this));
       if(temp === null) { return null; }
       return temp.unpack()
-  })()
+  })(),
+    this.roomLifetime()
   );
 }
 
@@ -170,6 +186,7 @@ unpackTo(_o: RoomEventT): void {
       if(temp === null) { return null; }
       return temp.unpack()
   })();
+  _o.roomLifetime = this.roomLifetime();
 }
 }
 
@@ -181,7 +198,8 @@ constructor(
   public worldId: string|Uint8Array|null = null,
   public occurredAtMs: bigint = BigInt('0'),
   public bodyType: EventBody = EventBody.NONE,
-  public body: ChatMessageEventT|CommandAckT|MemberJoinedEventT|MemberLeftEventT|RoomClosedEventT|StateChangedEventT|null = null
+  public body: ChatMessageEventT|CommandAckT|MemberJoinedEventT|MemberLeftEventT|RoomClosedEventT|StateChangedEventT|null = null,
+  public roomLifetime: bigint = BigInt('0')
 ){}
 
 
@@ -199,7 +217,8 @@ pack(builder:flatbuffers.Builder): flatbuffers.Offset {
     worldId,
     this.occurredAtMs,
     this.bodyType,
-    body
+    body,
+    this.roomLifetime
   );
 }
 }

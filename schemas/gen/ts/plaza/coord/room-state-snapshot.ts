@@ -70,8 +70,18 @@ relayId(optionalEncoding?:any):string|Uint8Array|null {
   return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
 }
 
+/**
+ * The room lifetime the state belongs to (decision 009); a relay opening
+ * lifetime L restores the snapshot only if this is L. 0: written by a
+ * relay older than decision 009 (never restored).
+ */
+roomLifetime():bigint {
+  const offset = this.bb!.__offset(this.bb_pos, 16);
+  return offset ? this.bb!.readUint64(this.bb_pos + offset) : BigInt('0');
+}
+
 static startRoomStateSnapshot(builder:flatbuffers.Builder) {
-  builder.startObject(6);
+  builder.startObject(7);
 }
 
 static addRoomId(builder:flatbuffers.Builder, roomIdOffset:flatbuffers.Offset) {
@@ -110,12 +120,16 @@ static addRelayId(builder:flatbuffers.Builder, relayIdOffset:flatbuffers.Offset)
   builder.addFieldOffset(5, relayIdOffset, 0);
 }
 
+static addRoomLifetime(builder:flatbuffers.Builder, roomLifetime:bigint) {
+  builder.addFieldInt64(6, roomLifetime, BigInt('0'));
+}
+
 static endRoomStateSnapshot(builder:flatbuffers.Builder):flatbuffers.Offset {
   const offset = builder.endObject();
   return offset;
 }
 
-static createRoomStateSnapshot(builder:flatbuffers.Builder, roomIdOffset:flatbuffers.Offset, worldIdOffset:flatbuffers.Offset, sequence:bigint, entriesOffset:flatbuffers.Offset, savedAtMs:bigint, relayIdOffset:flatbuffers.Offset):flatbuffers.Offset {
+static createRoomStateSnapshot(builder:flatbuffers.Builder, roomIdOffset:flatbuffers.Offset, worldIdOffset:flatbuffers.Offset, sequence:bigint, entriesOffset:flatbuffers.Offset, savedAtMs:bigint, relayIdOffset:flatbuffers.Offset, roomLifetime:bigint):flatbuffers.Offset {
   RoomStateSnapshot.startRoomStateSnapshot(builder);
   RoomStateSnapshot.addRoomId(builder, roomIdOffset);
   RoomStateSnapshot.addWorldId(builder, worldIdOffset);
@@ -123,6 +137,7 @@ static createRoomStateSnapshot(builder:flatbuffers.Builder, roomIdOffset:flatbuf
   RoomStateSnapshot.addEntries(builder, entriesOffset);
   RoomStateSnapshot.addSavedAtMs(builder, savedAtMs);
   RoomStateSnapshot.addRelayId(builder, relayIdOffset);
+  RoomStateSnapshot.addRoomLifetime(builder, roomLifetime);
   return RoomStateSnapshot.endRoomStateSnapshot(builder);
 }
 
@@ -133,7 +148,8 @@ unpack(): RoomStateSnapshotT {
     this.sequence(),
     this.bb!.createObjList<StateEntry, StateEntryT>(this.entries.bind(this), this.entriesLength()),
     this.savedAtMs(),
-    this.relayId()
+    this.relayId(),
+    this.roomLifetime()
   );
 }
 
@@ -145,6 +161,7 @@ unpackTo(_o: RoomStateSnapshotT): void {
   _o.entries = this.bb!.createObjList<StateEntry, StateEntryT>(this.entries.bind(this), this.entriesLength());
   _o.savedAtMs = this.savedAtMs();
   _o.relayId = this.relayId();
+  _o.roomLifetime = this.roomLifetime();
 }
 }
 
@@ -155,7 +172,8 @@ constructor(
   public sequence: bigint = BigInt('0'),
   public entries: (StateEntryT)[] = [],
   public savedAtMs: bigint = BigInt('0'),
-  public relayId: string|Uint8Array|null = null
+  public relayId: string|Uint8Array|null = null,
+  public roomLifetime: bigint = BigInt('0')
 ){}
 
 
@@ -171,7 +189,8 @@ pack(builder:flatbuffers.Builder): flatbuffers.Offset {
     this.sequence,
     entries,
     this.savedAtMs,
-    relayId
+    relayId,
+    this.roomLifetime
   );
 }
 }
