@@ -79,6 +79,7 @@ import plaza.protocol.EmotePlayed
 import plaza.protocol.EmoteSend
 import plaza.protocol.Error
 import plaza.protocol.Hello
+import plaza.protocol.Leave
 import plaza.protocol.MemberJoined
 import plaza.protocol.MemberLeft
 import plaza.protocol.Message
@@ -103,7 +104,7 @@ class EnvelopeT(object):
         message = None,
     ):
         self.messageType = messageType  # type: int
-        self.message = message  # type: Union[None, 'plaza.protocol.Hello.HelloT', 'plaza.protocol.Welcome.WelcomeT', 'plaza.protocol.MemberJoined.MemberJoinedT', 'plaza.protocol.MemberLeft.MemberLeftT', 'plaza.protocol.Move.MoveT', 'plaza.protocol.MovementBatch.MovementBatchT', 'plaza.protocol.ChatSend.ChatSendT', 'plaza.protocol.ChatMessage.ChatMessageT', 'plaza.protocol.EmoteSend.EmoteSendT', 'plaza.protocol.EmotePlayed.EmotePlayedT', 'plaza.protocol.StateSet.StateSetT', 'plaza.protocol.StateChanged.StateChangedT', 'plaza.protocol.Ping.PingT', 'plaza.protocol.Pong.PongT', 'plaza.protocol.Error.ErrorT', 'plaza.protocol.DisconnectNotice.DisconnectNoticeT', 'plaza.protocol.Announcement.AnnouncementT']
+        self.message = message  # type: Union[None, 'plaza.protocol.Hello.HelloT', 'plaza.protocol.Welcome.WelcomeT', 'plaza.protocol.MemberJoined.MemberJoinedT', 'plaza.protocol.MemberLeft.MemberLeftT', 'plaza.protocol.Move.MoveT', 'plaza.protocol.MovementBatch.MovementBatchT', 'plaza.protocol.ChatSend.ChatSendT', 'plaza.protocol.ChatMessage.ChatMessageT', 'plaza.protocol.EmoteSend.EmoteSendT', 'plaza.protocol.EmotePlayed.EmotePlayedT', 'plaza.protocol.StateSet.StateSetT', 'plaza.protocol.StateChanged.StateChangedT', 'plaza.protocol.Ping.PingT', 'plaza.protocol.Pong.PongT', 'plaza.protocol.Error.ErrorT', 'plaza.protocol.DisconnectNotice.DisconnectNoticeT', 'plaza.protocol.Announcement.AnnouncementT', 'plaza.protocol.Leave.LeaveT']
 
     @classmethod
     def InitFromBuf(cls, buf, pos):

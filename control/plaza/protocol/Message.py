@@ -21,6 +21,7 @@ class Message(object):
     Error = 15
     DisconnectNotice = 16
     Announcement = 17
+    Leave = 18
 
 def MessageCreator(unionType, table):
     from flatbuffers.table import Table
@@ -77,4 +78,7 @@ def MessageCreator(unionType, table):
     if unionType == Message.Announcement:
         import plaza.protocol.Announcement
         return plaza.protocol.Announcement.AnnouncementT.InitFromBuf(table.Bytes, table.Pos)
+    if unionType == Message.Leave:
+        import plaza.protocol.Leave
+        return plaza.protocol.Leave.LeaveT.InitFromBuf(table.Bytes, table.Pos)
     return None

@@ -13,6 +13,7 @@ from plaza.protocol.EmotePlayed import EmotePlayed
 from plaza.protocol.EmoteSend import EmoteSend
 from plaza.protocol.Error import Error
 from plaza.protocol.Hello import Hello
+from plaza.protocol.Leave import Leave
 from plaza.protocol.MemberJoined import MemberJoined
 from plaza.protocol.MemberLeft import MemberLeft
 from plaza.protocol.Move import Move
@@ -45,5 +46,6 @@ class Message(object):
   Error = cast(int, ...)
   DisconnectNotice = cast(int, ...)
   Announcement = cast(int, ...)
-def MessageCreator(union_type: typing.Literal[Message.NONE, Message.Hello, Message.Welcome, Message.MemberJoined, Message.MemberLeft, Message.Move, Message.MovementBatch, Message.ChatSend, Message.ChatMessage, Message.EmoteSend, Message.EmotePlayed, Message.StateSet, Message.StateChanged, Message.Ping, Message.Pong, Message.Error, Message.DisconnectNotice, Message.Announcement], table: table.Table) -> typing.Union[None, Hello, Welcome, MemberJoined, MemberLeft, Move, MovementBatch, ChatSend, ChatMessage, EmoteSend, EmotePlayed, StateSet, StateChanged, Ping, Pong, Error, DisconnectNotice, Announcement]: ...
+  Leave = cast(int, ...)
+def MessageCreator(union_type: typing.Literal[Message.NONE, Message.Hello, Message.Welcome, Message.MemberJoined, Message.MemberLeft, Message.Move, Message.MovementBatch, Message.ChatSend, Message.ChatMessage, Message.EmoteSend, Message.EmotePlayed, Message.StateSet, Message.StateChanged, Message.Ping, Message.Pong, Message.Error, Message.DisconnectNotice, Message.Announcement, Message.Leave], table: table.Table) -> typing.Union[None, Hello, Welcome, MemberJoined, MemberLeft, Move, MovementBatch, ChatSend, ChatMessage, EmoteSend, EmotePlayed, StateSet, StateChanged, Ping, Pong, Error, DisconnectNotice, Announcement, Leave]: ...
 

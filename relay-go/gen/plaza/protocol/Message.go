@@ -28,6 +28,7 @@ const (
 	MessageError            Message = 15
 	MessageDisconnectNotice Message = 16
 	MessageAnnouncement     Message = 17
+	MessageLeave            Message = 18
 )
 
 var EnumNamesMessage = map[Message]string{
@@ -49,6 +50,7 @@ var EnumNamesMessage = map[Message]string{
 	MessageError:            "Error",
 	MessageDisconnectNotice: "DisconnectNotice",
 	MessageAnnouncement:     "Announcement",
+	MessageLeave:            "Leave",
 }
 
 var EnumValuesMessage = map[string]Message{
@@ -70,6 +72,7 @@ var EnumValuesMessage = map[string]Message{
 	"Error":            MessageError,
 	"DisconnectNotice": MessageDisconnectNotice,
 	"Announcement":     MessageAnnouncement,
+	"Leave":            MessageLeave,
 }
 
 func (v Message) String() string {
@@ -123,6 +126,8 @@ func (t *MessageT) Pack(builder *flatbuffers.Builder) flatbuffers.UOffsetT {
 		return t.Value.(*DisconnectNoticeT).Pack(builder)
 	case MessageAnnouncement:
 		return t.Value.(*AnnouncementT).Pack(builder)
+	case MessageLeave:
+		return t.Value.(*LeaveT).Pack(builder)
 	}
 	return 0
 }
@@ -197,6 +202,10 @@ func (rcv Message) UnPack(table flatbuffers.Table) *MessageT {
 		var x Announcement
 		x.Init(table.Bytes, table.Pos)
 		return &MessageT{Type: MessageAnnouncement, Value: x.UnPack()}
+	case MessageLeave:
+		var x Leave
+		x.Init(table.Bytes, table.Pos)
+		return &MessageT{Type: MessageLeave, Value: x.UnPack()}
 	}
 	return nil
 }

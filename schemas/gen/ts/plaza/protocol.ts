@@ -12,6 +12,7 @@ export { EmoteSend, EmoteSendT } from './protocol/emote-send.js';
 export { Envelope, EnvelopeT } from './protocol/envelope.js';
 export { Error, ErrorT } from './protocol/error.js';
 export { Hello, HelloT } from './protocol/hello.js';
+export { Leave, LeaveT } from './protocol/leave.js';
 export { Member, MemberT } from './protocol/member.js';
 export { MemberJoined, MemberJoinedT } from './protocol/member-joined.js';
 export { MemberLeft, MemberLeftT } from './protocol/member-left.js';

@@ -12,6 +12,7 @@ import { EmotePlayed, EmotePlayedT } from '../../plaza/protocol/emote-played.js'
 import { EmoteSend, EmoteSendT } from '../../plaza/protocol/emote-send.js';
 import { Error, ErrorT } from '../../plaza/protocol/error.js';
 import { Hello, HelloT } from '../../plaza/protocol/hello.js';
+import { Leave, LeaveT } from '../../plaza/protocol/leave.js';
 import { MemberJoined, MemberJoinedT } from '../../plaza/protocol/member-joined.js';
 import { MemberLeft, MemberLeftT } from '../../plaza/protocol/member-left.js';
 import { Message, unionToMessage, unionListToMessage } from '../../plaza/protocol/message.js';
@@ -113,7 +114,7 @@ unpackTo(_o: EnvelopeT): void {
 export class EnvelopeT implements flatbuffers.IGeneratedObject {
 constructor(
   public messageType: Message = Message.NONE,
-  public message: AnnouncementT|ChatMessageT|ChatSendT|DisconnectNoticeT|EmotePlayedT|EmoteSendT|ErrorT|HelloT|MemberJoinedT|MemberLeftT|MoveT|MovementBatchT|PingT|PongT|StateChangedT|StateSetT|WelcomeT|null = null
+  public message: AnnouncementT|ChatMessageT|ChatSendT|DisconnectNoticeT|EmotePlayedT|EmoteSendT|ErrorT|HelloT|LeaveT|MemberJoinedT|MemberLeftT|MoveT|MovementBatchT|PingT|PongT|StateChangedT|StateSetT|WelcomeT|null = null
 ){}
 
 

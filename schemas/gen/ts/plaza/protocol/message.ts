@@ -10,6 +10,7 @@ import { EmotePlayed, EmotePlayedT } from '../../plaza/protocol/emote-played.js'
 import { EmoteSend, EmoteSendT } from '../../plaza/protocol/emote-send.js';
 import { Error, ErrorT } from '../../plaza/protocol/error.js';
 import { Hello, HelloT } from '../../plaza/protocol/hello.js';
+import { Leave, LeaveT } from '../../plaza/protocol/leave.js';
 import { MemberJoined, MemberJoinedT } from '../../plaza/protocol/member-joined.js';
 import { MemberLeft, MemberLeftT } from '../../plaza/protocol/member-left.js';
 import { Move, MoveT } from '../../plaza/protocol/move.js';
@@ -39,13 +40,14 @@ export enum Message {
   Pong = 14,
   Error = 15,
   DisconnectNotice = 16,
-  Announcement = 17
+  Announcement = 17,
+  Leave = 18
 }
 
 export function unionToMessage(
   type: Message,
-  accessor: (obj:Announcement|ChatMessage|ChatSend|DisconnectNotice|EmotePlayed|EmoteSend|Error|Hello|MemberJoined|MemberLeft|Move|MovementBatch|Ping|Pong|StateChanged|StateSet|Welcome) => Announcement|ChatMessage|ChatSend|DisconnectNotice|EmotePlayed|EmoteSend|Error|Hello|MemberJoined|MemberLeft|Move|MovementBatch|Ping|Pong|StateChanged|StateSet|Welcome|null
-): Announcement|ChatMessage|ChatSend|DisconnectNotice|EmotePlayed|EmoteSend|Error|Hello|MemberJoined|MemberLeft|Move|MovementBatch|Ping|Pong|StateChanged|StateSet|Welcome|null {
+  accessor: (obj:Announcement|ChatMessage|ChatSend|DisconnectNotice|EmotePlayed|EmoteSend|Error|Hello|Leave|MemberJoined|MemberLeft|Move|MovementBatch|Ping|Pong|StateChanged|StateSet|Welcome) => Announcement|ChatMessage|ChatSend|DisconnectNotice|EmotePlayed|EmoteSend|Error|Hello|Leave|MemberJoined|MemberLeft|Move|MovementBatch|Ping|Pong|StateChanged|StateSet|Welcome|null
+): Announcement|ChatMessage|ChatSend|DisconnectNotice|EmotePlayed|EmoteSend|Error|Hello|Leave|MemberJoined|MemberLeft|Move|MovementBatch|Ping|Pong|StateChanged|StateSet|Welcome|null {
   switch(Message[type]) {
     case 'NONE': return null; 
     case 'Hello': return accessor(new Hello())! as Hello;
@@ -65,15 +67,16 @@ export function unionToMessage(
     case 'Error': return accessor(new Error())! as Error;
     case 'DisconnectNotice': return accessor(new DisconnectNotice())! as DisconnectNotice;
     case 'Announcement': return accessor(new Announcement())! as Announcement;
+    case 'Leave': return accessor(new Leave())! as Leave;
     default: return null;
   }
 }
 
 export function unionListToMessage(
   type: Message, 
-  accessor: (index: number, obj:Announcement|ChatMessage|ChatSend|DisconnectNotice|EmotePlayed|EmoteSend|Error|Hello|MemberJoined|MemberLeft|Move|MovementBatch|Ping|Pong|StateChanged|StateSet|Welcome) => Announcement|ChatMessage|ChatSend|DisconnectNotice|EmotePlayed|EmoteSend|Error|Hello|MemberJoined|MemberLeft|Move|MovementBatch|Ping|Pong|StateChanged|StateSet|Welcome|null, 
+  accessor: (index: number, obj:Announcement|ChatMessage|ChatSend|DisconnectNotice|EmotePlayed|EmoteSend|Error|Hello|Leave|MemberJoined|MemberLeft|Move|MovementBatch|Ping|Pong|StateChanged|StateSet|Welcome) => Announcement|ChatMessage|ChatSend|DisconnectNotice|EmotePlayed|EmoteSend|Error|Hello|Leave|MemberJoined|MemberLeft|Move|MovementBatch|Ping|Pong|StateChanged|StateSet|Welcome|null, 
   index: number
-): Announcement|ChatMessage|ChatSend|DisconnectNotice|EmotePlayed|EmoteSend|Error|Hello|MemberJoined|MemberLeft|Move|MovementBatch|Ping|Pong|StateChanged|StateSet|Welcome|null {
+): Announcement|ChatMessage|ChatSend|DisconnectNotice|EmotePlayed|EmoteSend|Error|Hello|Leave|MemberJoined|MemberLeft|Move|MovementBatch|Ping|Pong|StateChanged|StateSet|Welcome|null {
   switch(Message[type]) {
     case 'NONE': return null; 
     case 'Hello': return accessor(index, new Hello())! as Hello;
@@ -93,6 +96,7 @@ export function unionListToMessage(
     case 'Error': return accessor(index, new Error())! as Error;
     case 'DisconnectNotice': return accessor(index, new DisconnectNotice())! as DisconnectNotice;
     case 'Announcement': return accessor(index, new Announcement())! as Announcement;
+    case 'Leave': return accessor(index, new Leave())! as Leave;
     default: return null;
   }
 }
