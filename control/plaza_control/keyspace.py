@@ -51,12 +51,23 @@ class Keyspace:
     def user_seats(self) -> str:
         return f"{self.alloc}user_seats"
 
+    @property
+    def room_lifetimes(self) -> str:
+        return f"{self.alloc}room_lifetimes"
+
+    @property
+    def drain_incarnations(self) -> str:
+        return f"{self.alloc}drain_incarnations"
+
     # Caches, one slot per entity.
     def world_config(self, world_id: str) -> str:
         return f"{self.prefix}world:{{{world_id}}}:config"
 
     def ban(self, user_id: str) -> str:
         return f"{self.prefix}ban:{{{user_id}}}"
+
+    def mute(self, user_id: str) -> str:
+        return f"{self.prefix}mute:{{{user_id}}}"
 
     def rate(self, scope: str, subject: str) -> str:
         return f"{self.prefix}rl:{{{scope}:{subject}}}"

@@ -24,6 +24,10 @@ function K.user_seats(P) return P .. 'user_seats' end
 function K.room_sessions(P, room_id) return P .. 'room:' .. room_id .. ':sessions' end
 -- Present (with a TTL) once the relay reported its session ended.
 function K.session_ended(P, relay_id, session_id) return P .. 'ended:' .. relay_id .. ':' .. session_id end
+-- Hash room id -> the last lifetime given to that room id (never released).
+function K.room_lifetimes(P) return P .. 'room_lifetimes' end
+-- Hash relay id -> boot id of the incarnation a drain is for (next to A draining).
+function K.drain_incarnations(P) return P .. 'drain_incarnations' end
 
 -- Drop the room's expired reservations, keep every counter exact, refresh the
 -- world's occupancy index and the room's empty_since mark. Returns the seat count.
