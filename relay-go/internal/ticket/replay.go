@@ -1,6 +1,8 @@
 package ticket
 
 import (
+	"context"
+	"errors"
 	"sync"
 	"time"
 )
@@ -69,4 +71,46 @@ func (c *ReplayCache) sweepLocked(now time.Time) {
 			delete(c.seen, k)
 		}
 	}
+}
+
+// UsedTickets records used ticket ids beyond one process, so single use
+// survives a relay restart (decision 009: a used ticket belongs to its
+// expiry, not to process memory).
+//
+// Use records jti until forgetAt and reports whether this was its first
+// use; first=false means some relay process recorded it before. An error
+// means nothing is known (the caller fails closed). Use must be safe for
+// concurrent use and honour ctx; it is called once per join that passed
+// every other ticket check.
+type UsedTickets interface {
+	Use(ctx context.Context, jti string, forgetAt time.Time) (first bool, err error)
+}
+
+// MemoryUsedTickets is UsedTickets in memory (tests): a ReplayCache
+// without a bound, which a test may share between relays built in one
+// process to stand for a shared store.
+type MemoryUsedTickets struct {
+	cache *ReplayCache
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// NewMemoryUsedTickets returns an empty record.
+func NewMemoryUsedTickets() *MemoryUsedTickets {
+	return &MemoryUsedTickets{cache: NewReplayCache(0)}
+}
+
+// Use implements UsedTickets.
+func (m *MemoryUsedTickets) Use(_ context.Context, jti string, forgetAt time.Time) (bool, error) {
+	now := time.Now
+	if m.Now != nil {
+		now = m.Now
+	}
+	switch m.cache.Use(jti, forgetAt, now()) {
+	case UseFirst:
+		return true, nil
+	case UseReplayed:
+		return false, nil
+	}
+	return false, errors.New("memory used tickets: full")
 }

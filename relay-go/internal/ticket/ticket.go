@@ -30,6 +30,11 @@ const (
 	ReasonWrongRoom  Reason = "wrong_room"
 	ReasonReplayed   Reason = "replayed"
 	ReasonOverloaded Reason = "replay_cache_full"
+	// ReasonUnavailable: a check that needs the coordination layer (the
+	// used-ticket record, the room's allocation) could not be made. The
+	// relay fails closed: close 4009 ServerOverloaded, retryable with a new
+	// ticket (decision 009).
+	ReasonUnavailable Reason = "coordination_unavailable"
 )
 
 // CloseCode returns the WebSocket close code for a refusal.
@@ -47,7 +52,7 @@ func (r Reason) CloseCode() common.CloseCode {
 		return common.CloseCodeTicketWrongRoom
 	case ReasonReplayed:
 		return common.CloseCodeTicketReplayed
-	case ReasonOverloaded:
+	case ReasonOverloaded, ReasonUnavailable:
 		return common.CloseCodeServerOverloaded
 	}
 	return common.CloseCodeTicketMalformed
@@ -88,6 +93,13 @@ type Claims struct {
 	Expires     time.Time
 	ID          string // jti
 	Session     string // sid, optional resume hint
+	// RoomLifetime (rlt, required, >= 1) is the lifetime of the room's
+	// allocation the ticket was minted for (decision 009): the relay opens
+	// only that lifetime, and only while A room:<room> still names it.
+	RoomLifetime uint64
+	// MutedUntil (mut, optional Unix ms) is when the user's mute ends; the
+	// zero time (claim absent or 0) means not muted.
+	MutedUntil time.Time
 }
 
 // Perms is the set of message kinds a ticket allows.
@@ -114,6 +126,10 @@ type Config struct {
 	Skew time.Duration
 	// Replay remembers used jti values; nil disables the single-use check.
 	Replay *ReplayCache
+	// Used records used jti values beyond this process (Redis), checked
+	// after Replay accepted a jti; nil: single use is this process's memory
+	// only.
+	Used UsedTickets
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// MaxBytes bounds the token length; zero means 4096.
@@ -158,6 +174,8 @@ type rawClaims struct {
 	Exp   *int64          `json:"exp"`
 	Jti   *string         `json:"jti"`
 	Sid   *string         `json:"sid"`
+	Rlt   *int64          `json:"rlt"`
+	Mut   *int64          `json:"mut"`
 }
 
 var b64 = base64.RawURLEncoding.Strict()
@@ -258,6 +276,18 @@ func (rc *rawClaims) claims() (*Claims, error) {
 		return nil, refuse(ReasonMalformed, "claims iat, exp and wcv are required")
 	}
 	c.WorldConfig = *rc.Wcv
+	if rc.Rlt == nil || *rc.Rlt < 1 {
+		return nil, refuse(ReasonMalformed, "claim rlt missing or below 1")
+	}
+	c.RoomLifetime = uint64(*rc.Rlt)
+	if rc.Mut != nil {
+		if *rc.Mut < 0 {
+			return nil, refuse(ReasonMalformed, "claim mut is negative")
+		}
+		if *rc.Mut > 0 {
+			c.MutedUntil = time.UnixMilli(*rc.Mut)
+		}
+	}
 	c.IssuedAt, c.Expires = time.Unix(*rc.Iat, 0), time.Unix(*rc.Exp, 0)
 	if len(rc.Aud) == 0 {
 		return nil, refuse(ReasonMalformed, "claim aud missing")
@@ -290,9 +320,12 @@ func (rc *rawClaims) claims() (*Claims, error) {
 }
 
 // Verify parses token and applies every check of docs/tickets.md: issuer,
-// audience (this relay), expiry and issue time with skew, and single use.
-// The room claim is checked by the caller, which knows what this relay
-// hosts. Errors are *Error; use ReasonOf and Reason.CloseCode.
+// audience (this relay), expiry and issue time with skew, and single use
+// (Replay in memory first, then Used; a jti Replay refuses costs no call to
+// Used). The room and lifetime claims are checked by the caller, which
+// knows what this relay hosts. Errors are *Error; use ReasonOf and
+// Reason.CloseCode. A ticket refused for ReasonUnavailable is spent on this
+// relay: the client asks the control plane for a new one.
 func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 	c, err := v.Parse(ctx, token)
 	if err != nil {
@@ -317,6 +350,15 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 			return nil, refuse(ReasonReplayed, "jti %q already used", c.ID)
 		case UseFull:
 			return nil, refuse(ReasonOverloaded, "replay cache full")
+		}
+	}
+	if v.cfg.Used != nil {
+		first, err := v.cfg.Used.Use(ctx, c.ID, c.Expires.Add(v.cfg.Skew))
+		if err != nil {
+			return nil, refuse(ReasonUnavailable, "used-ticket record: %v", err)
+		}
+		if !first {
+			return nil, refuse(ReasonReplayed, "jti %q already used (recorded in the coordination layer)", c.ID)
 		}
 	}
 	return c, nil

@@ -2,6 +2,7 @@ package ticket
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -60,6 +61,13 @@ func TestVerifyTable(t *testing.T) {
 		{"missing jti", edit(func(c map[string]any) { delete(c, "jti") }), ReasonMalformed, common.CloseCodeTicketMalformed},
 		{"missing perms", edit(func(c map[string]any) { delete(c, "perms") }), ReasonMalformed, common.CloseCodeTicketMalformed},
 		{"float exp", edit(func(c map[string]any) { c["exp"] = 1.5 }), ReasonMalformed, common.CloseCodeTicketMalformed},
+		{"missing rlt", edit(func(c map[string]any) { delete(c, "rlt") }), ReasonMalformed, common.CloseCodeTicketMalformed},
+		{"rlt 0", edit(func(c map[string]any) { c["rlt"] = 0 }), ReasonMalformed, common.CloseCodeTicketMalformed},
+		{"rlt negative", edit(func(c map[string]any) { c["rlt"] = -3 }), ReasonMalformed, common.CloseCodeTicketMalformed},
+		{"rlt float", edit(func(c map[string]any) { c["rlt"] = 1.5 }), ReasonMalformed, common.CloseCodeTicketMalformed},
+		{"rlt string", edit(func(c map[string]any) { c["rlt"] = "1" }), ReasonMalformed, common.CloseCodeTicketMalformed},
+		{"mut negative", edit(func(c map[string]any) { c["mut"] = -1 }), ReasonMalformed, common.CloseCodeTicketMalformed},
+		{"mut float", edit(func(c map[string]any) { c["mut"] = 1.5 }), ReasonMalformed, common.CloseCodeTicketMalformed},
 		{"garbage", "not-a-token", ReasonMalformed, common.CloseCodeTicketMalformed},
 		{"four parts", valid + ".x", ReasonMalformed, common.CloseCodeTicketMalformed},
 		{"empty", "", ReasonMalformed, common.CloseCodeTicketMalformed},
@@ -96,6 +104,82 @@ func TestVerifyValidAndReplay(t *testing.T) {
 	}
 	if _, err := v.Verify(context.Background(), tok); ReasonOf(err) != ReasonReplayed {
 		t.Fatalf("second use: %v", err)
+	}
+	if got.RoomLifetime != 1 || !got.MutedUntil.IsZero() {
+		t.Fatalf("rlt %d mut %v", got.RoomLifetime, got.MutedUntil)
+	}
+}
+
+func TestVerifyLifetimeAndMute(t *testing.T) {
+	s := tickettest.NewSigner("k1")
+	now := time.Now()
+	for _, c := range []struct {
+		description string
+		rlt         any
+		mut         any // nil: claim absent
+		wantMut     time.Time
+	}{
+		{"large lifetime, no mute", int64(1) << 53, nil, time.Time{}},
+		{"mute 0 means not muted", 7, 0, time.Time{}},
+		{"mute until a Unix ms", 2, now.Add(time.Hour).UnixMilli(), time.UnixMilli(now.Add(time.Hour).UnixMilli())},
+	} {
+		t.Run(c.description, func(t *testing.T) {
+			cl := tickettest.Claims("relay-a", "room-1", "u1")
+			cl["rlt"] = c.rlt
+			if c.mut != nil {
+				cl["mut"] = c.mut
+			}
+			got, err := newVerifier(t, s, now).Verify(context.Background(), s.Mint(cl))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want uint64
+			switch v := c.rlt.(type) {
+			case int:
+				want = uint64(v)
+			case int64:
+				want = uint64(v)
+			}
+			if got.RoomLifetime != want || !got.MutedUntil.Equal(c.wantMut) {
+				t.Fatalf("rlt %d mut %v, want %d %v", got.RoomLifetime, got.MutedUntil, want, c.wantMut)
+			}
+		})
+	}
+}
+
+// failingUsed is a UsedTickets whose store is away.
+type failingUsed struct{}
+
+func (failingUsed) Use(context.Context, string, time.Time) (bool, error) {
+	return false, errors.New("connection refused")
+}
+
+// TestVerifyUsedOutlivesVerifier: a jti recorded in the shared UsedTickets
+// is refused by a new Verifier (a restarted relay: its ReplayCache is
+// empty), and a store that cannot answer refuses with ReasonUnavailable
+// (4009), never accepting unchecked.
+func TestVerifyUsedOutlivesVerifier(t *testing.T) {
+	s := tickettest.NewSigner("k1")
+	now := time.Now()
+	used := NewMemoryUsedTickets()
+	build := func(u UsedTickets) *Verifier {
+		v, err := NewVerifier(Config{Keys: StaticKeys{s.Kid: s.Pub}, Issuer: "plaza-control", Audience: "relay-a",
+			Skew: 5 * time.Second, Replay: NewReplayCache(100), Used: u, Now: func() time.Time { return now }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	tok := s.Mint(tickettest.Claims("relay-a", "room-1", "u1"))
+	if _, err := build(used).Verify(context.Background(), tok); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := build(used).Verify(context.Background(), tok); ReasonOf(err) != ReasonReplayed || ReasonOf(err).CloseCode() != common.CloseCodeTicketReplayed {
+		t.Fatalf("after restart: %v", err)
+	}
+	_, err := build(failingUsed{}).Verify(context.Background(), s.Mint(tickettest.Claims("relay-a", "room-1", "u1")))
+	if ReasonOf(err) != ReasonUnavailable || ReasonOf(err).CloseCode() != common.CloseCodeServerOverloaded {
+		t.Fatalf("store away: %v", err)
 	}
 }
 
@@ -195,6 +279,9 @@ func FuzzParseTicket(f *testing.F) {
 	f.Add(s.MintHeader(map[string]any{"alg": "none", "kid": "k1"}, map[string]any{"sub": 1}))
 	f.Add("eyJhbGciOiJFZERTQSIsImtpZCI6ImsxIn0.e30.sig")
 	f.Add("a.b.c")
+	muted := tickettest.Claims("relay-a", "room-1", "u1")
+	muted["mut"], muted["rlt"] = time.Now().Add(time.Hour).UnixMilli(), 1<<40
+	f.Add(s.Mint(muted))
 	v := newVerifier(f, s, time.Now())
 	f.Fuzz(func(t *testing.T, tok string) {
 		c, err := v.Parse(context.Background(), tok)
@@ -204,7 +291,7 @@ func FuzzParseTicket(f *testing.F) {
 			}
 			return
 		}
-		if c.Subject == "" || c.Room == "" || c.ID == "" {
+		if c.Subject == "" || c.Room == "" || c.ID == "" || c.RoomLifetime < 1 {
 			t.Fatalf("accepted claims without required fields: %+v", c)
 		}
 	})

@@ -51,7 +51,8 @@ func JWKS(signers ...*Signer) []byte {
 }
 
 // Claims returns a valid claim set for user in room on relay, with a fresh
-// jti, issued now and expiring in 30 s. Tests edit the map before Mint.
+// jti, issued now and expiring in 30 s, for room lifetime 1 (rlt) and no
+// mute. Tests edit the map before Mint.
 func Claims(relay, room, user string) map[string]any {
 	now := time.Now().Unix()
 	return map[string]any{
@@ -66,6 +67,7 @@ func Claims(relay, room, user string) map[string]any {
 		"iat":   now,
 		"exp":   now + 30,
 		"jti":   fmt.Sprintf("jti-%d-%d", now, counter.Add(1)),
+		"rlt":   1,
 	}
 }
 
