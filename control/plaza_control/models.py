@@ -169,6 +169,9 @@ class RoomInfo(msgspec.Struct, frozen=True, kw_only=True):
     relay_id: str
     seats: int
     created_at_ms: int
+    #: The room's current lifetime (decisions/009); 0 only for an allocation
+    #: written before lifetimes existed (it gets one at its next join).
+    lifetime: int = 0
 
 
 # Commands to relays (schemas/relay_command.fbs, union ``CommandBody``): what a

@@ -195,7 +195,10 @@ class _Room(msgspec.Struct):
     created_ms: int
     grace_ms: int
     seats: dict[str, int]
+    lifetime: int
     empty_since: int | None = None
+    #: user -> relay session that confirmed the seat (``A room:<id>:sessions``).
+    sessions: dict[str, str] = msgspec.field(default_factory=dict)
 
 
 class MemoryAllocator:
@@ -207,6 +210,11 @@ class MemoryAllocator:
         self.draining: set[str] = set()
         self.room_map: dict[str, _Room] = {}
         self.user_seats: dict[str, str] = {}
+        #: ``A room_lifetimes``: the last lifetime given to each room id, never released.
+        self.lifetimes: dict[str, int] = {}
+        #: ``A ended:<relay>:<session>`` tombstones (kept for good: the TTL is the
+        #: suite's to leave open).
+        self.ended: set[tuple[str, str]] = set()
 
     async def relays(self) -> list[RelayInfo]:
         return [
@@ -224,6 +232,7 @@ class MemoryAllocator:
         expired = [u for u, exp in room.seats.items() if exp <= now]
         for u in expired:
             del room.seats[u]
+            room.sessions.pop(u, None)
             if self.user_seats.get(u) == room_id:
                 del self.user_seats[u]
         self.relay_seats[room.relay] = self.relay_seats.get(room.relay, 0) - len(expired)
@@ -236,6 +245,8 @@ class MemoryAllocator:
     def _drop_seat(self, room_id: str, user: str) -> bool:
         room = self.room_map.get(room_id)
         removed = room is not None and room.seats.pop(user, None) is not None
+        if room is not None:
+            room.sessions.pop(user, None)
         if removed and room is not None:
             self.relay_seats[room.relay] = self.relay_seats.get(room.relay, 0) - 1
         if self.user_seats.get(user) == room_id:
@@ -312,8 +323,14 @@ class MemoryAllocator:
                 target, created = req.new_room_id, True
         assert relay is not None
         if created:
+            self.lifetimes[target] = self.lifetimes.get(target, 0) + 1
             self.room_map[target] = _Room(
-                world=world, relay=relay, created_ms=now, grace_ms=req.empty_grace_ms, seats={}
+                world=world,
+                relay=relay,
+                created_ms=now,
+                grace_ms=req.empty_grace_ms,
+                seats={},
+                lifetime=self.lifetimes[target],
             )
         elif move:
             room = self.room_map[target]
@@ -339,6 +356,7 @@ class MemoryAllocator:
             seats=len(room.seats),
             created=created,
             reused=reused,
+            room_lifetime=room.lifetime,
         )
 
     async def confirm_seat(self, room_id: str, user_id: str) -> bool:
@@ -392,6 +410,7 @@ class MemoryAllocator:
             relay_id=r.relay,
             seats=len(r.seats),
             created_at_ms=r.created_ms,
+            lifetime=r.lifetime,
         )
 
     async def rooms(self, world_id: str | None, limit: int) -> list[RoomInfo]:
@@ -408,6 +427,81 @@ class MemoryAllocator:
 
     async def mark_draining(self, relay_id: str) -> None:
         self.draining.add(relay_id)
+
+
+class MemoryEventSeats:
+    """seat_confirm / seat_release / room_release with their guards (reporting
+    relay, relay session, room lifetime) on a ``MemoryAllocator``: the
+    ``events.contracts.EventSeats`` of the memory model, held to the Lua by
+    ``test_lifetimes.py`` and ``test_placement_invariant.py``."""
+
+    def __init__(self, alloc: MemoryAllocator, ended_ttl_ms: int = 0) -> None:
+        self._a = alloc
+        self._ended_ttl_ms = ended_ttl_ms
+
+    async def confirm(
+        self, room_id: str, user_id: str, relay_id: str, session_id: str = "", lifetime: int = 0
+    ) -> int:
+        a = self._a
+        if session_id and (relay_id, session_id) in a.ended:
+            return -2
+        room = a.room_map.get(room_id)
+        if room is None:
+            return 0
+        if relay_id and relay_id != room.relay:
+            return -1
+        if lifetime and lifetime != room.lifetime:
+            return -3
+        cur = a.user_seats.get(user_id)
+        if cur is not None and cur != room_id:
+            a._drop_seat(cur, user_id)
+        if user_id not in room.seats:
+            a.relay_seats[room.relay] = a.relay_seats.get(room.relay, 0) + 1
+        room.seats[user_id] = CONFIRMED
+        a.user_seats[user_id] = room_id
+        if session_id:
+            room.sessions[user_id] = session_id
+        room.empty_since = None
+        return 1
+
+    async def release(
+        self,
+        room_id: str,
+        user_id: str,
+        relay_id: str,
+        now_ms: int,
+        session_id: str = "",
+        lifetime: int = 0,
+    ) -> bool:
+        a = self._a
+        if session_id and self._ended_ttl_ms > 0:
+            if (relay_id, session_id) in a.ended:
+                return False
+            a.ended.add((relay_id, session_id))
+        room = a.room_map.get(room_id)
+        if room is not None:
+            if relay_id and room.relay != relay_id:
+                return False
+            if lifetime and room.lifetime != lifetime:
+                return False
+            if session_id:
+                holder = room.sessions.get(user_id)
+                if holder is not None and holder != session_id:
+                    return False
+        removed = a._drop_seat(room_id, user_id)
+        if room is not None and not room.seats and room.empty_since is None:
+            room.empty_since = now_ms
+        return removed
+
+    async def release_room(self, room_id: str, relay_id: str, lifetime: int = 0) -> str:
+        room = self._a.room_map.get(room_id)
+        if room is None:
+            return ""
+        if relay_id and room.relay != relay_id:
+            return ""
+        if lifetime and room.lifetime != lifetime:
+            return ""
+        return await self._a.release_room(room_id)
 
 
 class MemoryConfigCache:

@@ -100,22 +100,34 @@ class DeadLetterRepository(Protocol):
 
 class EventSeats(Protocol):
     """The allocation scripts the seat consumer drives (docs/redis.md). ``relay_id``
-    guards against late events: a room that moved to another relay is not
-    changed by an event of its previous relay. ``session_id`` (the relay's, unique
+    and ``lifetime`` guard against late events: a room that moved to another relay,
+    or that was closed and opened again under the same id (a new lifetime), is not
+    changed by an event about what it was before; ``lifetime`` 0 (a relay older
+    than decisions/009) skips the lifetime guard. ``session_id`` (the relay's, unique
     per connection) makes member events idempotent: once a session's leave is
     applied, its join no longer confirms anything and a second copy of the leave
     frees nothing."""
 
-    async def confirm(self, room_id: str, user_id: str, relay_id: str, session_id: str = "") -> int:
-        """1 confirmed; 0 room unknown; -1 room on another relay; -2 session ended."""
+    async def confirm(
+        self, room_id: str, user_id: str, relay_id: str, session_id: str = "", lifetime: int = 0
+    ) -> int:
+        """1 confirmed; 0 room unknown; -1 room on another relay; -2 session ended;
+        -3 room in another lifetime."""
         ...
 
     async def release(
-        self, room_id: str, user_id: str, relay_id: str, now_ms: int, session_id: str = ""
+        self,
+        room_id: str,
+        user_id: str,
+        relay_id: str,
+        now_ms: int,
+        session_id: str = "",
+        lifetime: int = 0,
     ) -> bool:
         """Free the user's seat; False if there was none to free."""
         ...
 
-    async def release_room(self, room_id: str, relay_id: str) -> str:
-        """Forget the room if ``relay_id`` holds it; its relay, or '' if unchanged."""
+    async def release_room(self, room_id: str, relay_id: str, lifetime: int = 0) -> str:
+        """Forget the room if ``relay_id`` holds it in ``lifetime`` (0: any); its
+        relay, or '' if unchanged."""
         ...

@@ -173,15 +173,25 @@ class RedisEventSeats:
         self._s = scripts
         self._ended_ttl_ms = ended_ttl_ms
 
-    async def confirm(self, room_id: str, user_id: str, relay_id: str, session_id: str = "") -> int:
-        """1 confirmed; 0 room unknown; -1 room on another relay; -2 session ended."""
+    async def confirm(
+        self, room_id: str, user_id: str, relay_id: str, session_id: str = "", lifetime: int = 0
+    ) -> int:
+        """1 confirmed; 0 room unknown; -1 room on another relay; -2 session ended;
+        -3 room in another lifetime."""
         res = await self._s["seat_confirm"](
-            keys=[self._k.relays], args=[self._k.alloc, room_id, user_id, relay_id, session_id]
+            keys=[self._k.relays],
+            args=[self._k.alloc, room_id, user_id, relay_id, session_id, lifetime],
         )
         return int(res)
 
     async def release(
-        self, room_id: str, user_id: str, relay_id: str, now_ms: int, session_id: str = ""
+        self,
+        room_id: str,
+        user_id: str,
+        relay_id: str,
+        now_ms: int,
+        session_id: str = "",
+        lifetime: int = 0,
     ) -> bool:
         res = await self._s["seat_release"](
             keys=[self._k.relays],
@@ -193,12 +203,13 @@ class RedisEventSeats:
                 relay_id,
                 session_id,
                 self._ended_ttl_ms if session_id else 0,
+                lifetime,
             ],
         )
         return bool(res)
 
-    async def release_room(self, room_id: str, relay_id: str) -> str:
+    async def release_room(self, room_id: str, relay_id: str, lifetime: int = 0) -> str:
         res = await self._s["room_release"](
-            keys=[self._k.relays], args=[self._k.alloc, room_id, relay_id]
+            keys=[self._k.relays], args=[self._k.alloc, room_id, relay_id, lifetime]
         )
         return _s(res)

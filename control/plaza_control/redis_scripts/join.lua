@@ -5,8 +5,12 @@
 --          wanted_room ('' = any), new_room_id, scan_limit, empty_grace_ms,
 --          n, then n triples (relay_id, capacity_connections, connections),
 --          the placement candidates (live, ready, not draining, region-filtered).
--- Returns  {'OK', room, relay, heartbeat_bytes, seats, created(0/1), reused(0/1)}
+-- Returns  {'OK', room, relay, heartbeat_bytes, seats, created(0/1), reused(0/1), lifetime}
 --          or {'ROOM_FULL'} | {'NO_RELAY'} | {'WORLD_MISMATCH'}
+-- A room's lifetime (decisions/009) is drawn from A room_lifetimes when its
+-- allocation is created and kept while it lives, also when it moves to another
+-- relay; room_release ends it. The hash is never released, so a lifetime number
+-- never repeats for a room id and a ticket of a closed lifetime matches nothing.
 local P = ARGV[1]
 local now = tonumber(ARGV[2])
 local reservation = tonumber(ARGV[3])
@@ -104,8 +108,11 @@ end
 
 -- 3. Assignment.
 local rk = K.room(P, target)
+local lifetime
 if created == 1 then
-  redis.call('HSET', rk, 'world', world, 'relay', relay, 'created_ms', now, 'grace_ms', grace)
+  lifetime = redis.call('HINCRBY', K.room_lifetimes(P), target, 1)
+  redis.call('HSET', rk, 'world', world, 'relay', relay, 'created_ms', now, 'grace_ms', grace,
+    'lifetime', lifetime)
   redis.call('SADD', K.rooms(P), target)
   redis.call('SADD', K.relay_rooms(P, relay), target)
   redis.call('ZADD', K.world_rooms(P, world), 0, target)
@@ -129,6 +136,15 @@ elseif move then
   end
 end
 
+-- An allocation written before lifetimes existed gets one at its next join.
+if not lifetime then
+  lifetime = tonumber(redis.call('HGET', rk, 'lifetime') or '0')
+  if lifetime == 0 then
+    lifetime = redis.call('HINCRBY', K.room_lifetimes(P), target, 1)
+    redis.call('HSET', rk, 'lifetime', lifetime)
+  end
+end
+
 -- 4. The seat: a reservation that expires unless the relay confirms it.
 local sk = K.room_seats(P, target)
 if reused == 1 then
@@ -141,4 +157,5 @@ end
 local seats = redis.call('ZCARD', sk)
 redis.call('ZADD', K.world_rooms(P, world), seats, target)
 redis.call('HDEL', rk, 'empty_since')
-return {'OK', target, relay, redis.call('GET', K.relay_hb(P, relay)), seats, created, reused}
+return {'OK', target, relay, redis.call('GET', K.relay_hb(P, relay)), seats, created, reused,
+  lifetime}

@@ -1,5 +1,5 @@
 -- seat_release: USER left ROOM (or its reservation is cancelled).
--- KEYS[1] P .. 'relays'   ARGV P, room, user, now_ms[, relay[, session, ended_ttl_ms]]
+-- KEYS[1] P .. 'relays'   ARGV P, room, user, now_ms[, relay[, session, ended_ttl_ms[, lifetime]]]
 -- RELAY (optional, '' = any): the relay that reported it; a room now assigned to
 -- another relay is left alone (a late event of the room's previous relay).
 -- SESSION (optional, '' = none): the relay's session id that ended. With
@@ -8,15 +8,19 @@
 -- session of the user is left alone, and so is everything when the tombstone was
 -- already there (this leave was applied before: a redelivery must not free a
 -- seat the user took again since).
+-- LIFETIME (optional, '' or 0 = any): the room lifetime the leave is about; a
+-- room now in another lifetime is left alone (the tombstone is still kept).
 -- Returns 1 if a seat was freed. Idempotent.
 local P, room, user, now, from = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5] or ''
 local session, ttl = ARGV[6] or '', tonumber(ARGV[7] or '0')
+local lifetime = tonumber(ARGV[8] or '0') or 0
 if session ~= '' and ttl > 0 then
   if not redis.call('SET', K.session_ended(P, from, session), '1', 'PX', ttl, 'NX') then return 0 end
 end
-if from ~= '' then
-  local relay = redis.call('HGET', K.room(P, room), 'relay')
-  if relay and relay ~= from then return 0 end
+if from ~= '' or lifetime ~= 0 then
+  local relay, cur = unpack(redis.call('HMGET', K.room(P, room), 'relay', 'lifetime'))
+  if from ~= '' and relay and relay ~= from then return 0 end
+  if lifetime ~= 0 and relay and tonumber(cur or '0') ~= lifetime then return 0 end
 end
 if session ~= '' then
   local holder = redis.call('HGET', K.room_sessions(P, room), user)

@@ -98,6 +98,9 @@ class JoinOutcome(msgspec.Struct, frozen=True, kw_only=True):
     seats: int = 0
     created: bool = False
     reused: bool = False
+    #: The room's lifetime (decisions/009): drawn when its allocation was created,
+    #: kept while it lives (also across relays); the ticket's ``rlt``.
+    room_lifetime: int = 0
 
 
 class JoinRequest(msgspec.Struct, frozen=True, kw_only=True):
@@ -129,7 +132,8 @@ class Allocator(Protocol):
     async def confirm_seat(self, room_id: str, user_id: str) -> bool: ...
     async def release_seat(self, room_id: str, user_id: str, now_ms: int) -> bool: ...
     async def release_room(self, room_id: str) -> str:
-        """Forget a room; return the relay it was on ('' if unknown)."""
+        """Forget a room (its lifetime ends); return the relay it was on ('' if
+        unknown)."""
         ...
 
     async def sweep(self, now_ms: int) -> int: ...

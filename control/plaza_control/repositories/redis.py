@@ -110,6 +110,7 @@ class RedisAllocator:
             seats=int(res[4]),
             created=bool(res[5]),
             reused=bool(res[6]),
+            room_lifetime=int(res[7]),
         )
 
     async def confirm_seat(self, room_id: str, user_id: str) -> bool:
@@ -164,12 +165,12 @@ class RedisAllocator:
     async def _room_infos(self, room_ids: list[str]) -> list[RoomInfo]:
         pipe = self._r.pipeline(transaction=False)
         for r in room_ids:
-            pipe.hmget(self._k.room(r), ["world", "relay", "created_ms"])
+            pipe.hmget(self._k.room(r), ["world", "relay", "created_ms", "lifetime"])
             pipe.zcard(self._k.room_seats(r))
         res = await pipe.execute()
         out: list[RoomInfo] = []
         for i, r in enumerate(room_ids):
-            world, relay, created = res[2 * i]
+            world, relay, created, lifetime = res[2 * i]
             if world is None or relay is None:
                 continue
             out.append(
@@ -179,6 +180,7 @@ class RedisAllocator:
                     relay_id=_b(relay),
                     seats=int(res[2 * i + 1]),
                     created_at_ms=int(created or 0),
+                    lifetime=int(lifetime or 0),
                 )
             )
         return out
