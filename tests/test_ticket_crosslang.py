@@ -83,6 +83,7 @@ def mint(minter: TicketMinter, **overrides: object) -> str:
         "name": "Tess",
         "perms": ["move", "chat", "emote", "state"],
         "now": int(time.time()),
+        "room_lifetime": 1,
     }
     args.update(overrides)
     return minter.mint(**args).token  # type: ignore[arg-type]
