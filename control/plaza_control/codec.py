@@ -172,6 +172,7 @@ def encode_heartbeat(info: RelayInfo) -> bytes:
         sentAtMs=info.sent_at_ms,
         build=info.build,
         startedAtMs=info.started_at_ms,
+        bootId=info.boot_id or None,
     )
     return _finish(t, HEARTBEAT_ID)
 
@@ -194,6 +195,7 @@ def decode_heartbeat(buf: bytes) -> RelayInfo:
             sent_at_ms=h.SentAtMs(),
             build=_s(h.Build()),
             started_at_ms=h.StartedAtMs(),
+            boot_id=_s(h.BootId()),
         )
     except (IndexError, ValueError, UnicodeDecodeError, struct.error) as exc:
         raise CodecError("corrupt RelayHeartbeat buffer") from exc
@@ -328,6 +330,7 @@ def decode_room_event(buf: bytes) -> RoomEvent:
             world_id=_s(t.worldId),
             occurred_at_ms=t.occurredAtMs,
             body=_event_body(t.bodyType, t.body),
+            room_lifetime=t.roomLifetime,
         )
     except CodecError:
         raise
@@ -386,5 +389,6 @@ def encode_room_event(event: RoomEvent) -> bytes:
         occurredAtMs=event.occurred_at_ms,
         bodyType=body_type,
         body=body_t,
+        roomLifetime=event.room_lifetime,
     )
     return _finish(t, ROOM_EVENT_ID)

@@ -97,6 +97,34 @@ class Ban(msgspec.Struct, frozen=True, kw_only=True):
         return self.until_ms == 0 or self.until_ms > now_ms
 
 
+#: ``until_ms`` of a mute with no end, as minted in the ticket's ``mut`` claim
+#: (2^53-1: a Unix ms time every language holds exactly).
+MUTE_FOREVER_MS = 9007199254740991
+
+
+class Mute(msgspec.Struct, frozen=True, kw_only=True):
+    """An operator's mute, kept in Redis (``P mute:{<user_id>}``) so it outlives
+    the room it was given in (decisions/009): every join mints it into the ticket."""
+
+    user_id: str
+    reason: str
+    #: 0 = until unmuted.
+    until_ms: int
+    by: str
+    at_ms: int
+    #: '' = every room; else the one room id it applies to.
+    room_id: str = ""
+
+    def active(self, now_ms: int) -> bool:
+        return self.until_ms == 0 or self.until_ms > now_ms
+
+    def claim(self, room_id: str, now_ms: int) -> int:
+        """The ticket's ``mut`` for a join of ``room_id``: 0 when it does not apply."""
+        if not self.active(now_ms) or (self.room_id and self.room_id != room_id):
+            return 0
+        return self.until_ms or MUTE_FOREVER_MS
+
+
 class ApiKey(msgspec.Struct, frozen=True, kw_only=True):
     id: str
     name: str
@@ -157,10 +185,16 @@ class RelayInfo(msgspec.Struct, frozen=True, kw_only=True):
     sent_at_ms: int
     build: str
     started_at_ms: int
+    #: This process's incarnation (16 hex chars, decisions/009); '' from a relay
+    #: older than that.
+    boot_id: str = ""
     #: Seats the control plane has reserved/confirmed on this relay.
     seats: int = 0
     #: Marked draining by an operator (takes effect before the relay reports it).
     drain_requested: bool = False
+    #: The boot id the drain is for (``A drain_incarnations``); '' when not
+    #: draining or when the drained heartbeat carried no boot id.
+    drain_boot_id: str = ""
 
 
 class RoomInfo(msgspec.Struct, frozen=True, kw_only=True):
@@ -283,6 +317,9 @@ class RoomEvent(msgspec.Struct, frozen=True, kw_only=True):
     world_id: str
     occurred_at_ms: int
     body: EventBodyT
+    #: The room lifetime the event is about (decisions/009); 0: not about a
+    #: room, or a relay older than that (applied without the lifetime guard).
+    room_lifetime: int = 0
 
     @property
     def kind(self) -> str:

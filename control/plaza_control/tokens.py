@@ -49,8 +49,14 @@ class TicketMinter:
         name: str,
         perms: Sequence[str],
         now: int,
+        room_lifetime: int,
+        muted_until_ms: int = 0,
         resume_session_id: str | None = None,
     ) -> Ticket:
+        """``room_lifetime`` becomes ``rlt`` (required, >= 1); ``muted_until_ms`` > 0
+        becomes ``mut`` (docs/tickets.md)."""
+        if room_lifetime < 1:
+            raise ValueError("a ticket needs a room lifetime >= 1")
         key = self._ring().signing
         jti = str(uuid.uuid4())
         exp = now + self._ttl
@@ -66,7 +72,10 @@ class TicketMinter:
             "iat": now,
             "exp": exp,
             "jti": jti,
+            "rlt": room_lifetime,
         }
+        if muted_until_ms > 0:
+            claims["mut"] = muted_until_ms
         if resume_session_id:
             claims["sid"] = resume_session_id
         # A compact JWS by hand (it is three base64url parts): pyjwt adds ~30 %

@@ -21,6 +21,7 @@ from plaza_control.models import (
     AuditEntry,
     Ban,
     CommandRecord,
+    Mute,
     RefreshRecord,
     RelayInfo,
     RoomInfo,
@@ -425,6 +426,9 @@ class MemoryAllocator:
     async def user_room(self, user_id: str) -> str | None:
         return self.user_seats.get(user_id)
 
+    async def last_lifetime(self, room_id: str) -> int:
+        return self.lifetimes.get(room_id, 0)
+
     async def mark_draining(self, relay_id: str) -> None:
         self.draining.add(relay_id)
 
@@ -508,6 +512,7 @@ class MemoryConfigCache:
     def __init__(self) -> None:
         self.worlds: dict[str, WorldConfigView] = {}
         self.bans: dict[str, Ban] = {}
+        self.mutes: dict[str, Mute] = {}
 
     async def put_world(self, world_id: str, version: int, settings: WorldSettings) -> None:
         self.worlds[world_id] = WorldConfigView(
@@ -522,6 +527,12 @@ class MemoryConfigCache:
 
     async def drop_ban(self, user_id: str) -> None:
         self.bans.pop(user_id, None)
+
+    async def put_mute(self, mute: Mute) -> None:
+        self.mutes[mute.user_id] = mute
+
+    async def drop_mute(self, user_id: str) -> bool:
+        return self.mutes.pop(user_id, None) is not None
 
     async def lookup(
         self, world_id: str, user_id: str
@@ -582,4 +593,4 @@ class MemoryJoinGate:
     ) -> Admission:
         wait = await self._limiter.hit(buckets, window_ms)
         world, ban = await self._cache.lookup(world_id, user_id)
-        return Admission(wait_ms=wait, world=world, ban=ban)
+        return Admission(wait_ms=wait, world=world, ban=ban, mute=self._cache.mutes.get(user_id))

@@ -26,7 +26,9 @@ from plaza_control.settings import Settings
 from .helpers import make_api_key, relay, session_token, user_id, write_heartbeat
 
 
-def _ev(body: EventBodyT, n: int, room: str = "", relay_id: str = "relay-a") -> bytes:
+def _ev(
+    body: EventBodyT, n: int, room: str = "", relay_id: str = "relay-a", lifetime: int = 1
+) -> bytes:
     return codec.encode_room_event(
         RoomEvent(
             event_id=f"{relay_id}:b1:{n}",
@@ -35,6 +37,7 @@ def _ev(body: EventBodyT, n: int, room: str = "", relay_id: str = "relay-a") -> 
             world_id="lobby",
             occurred_at_ms=system_clock_ms(),
             body=body,
+            room_lifetime=lifetime if room else 0,
         )
     )
 
@@ -183,6 +186,48 @@ async def test_chat_history_pages_and_who_may_read_it(
     resp = await client.get("/v1/rooms/hall/chat", headers={"Authorization": f"Bearer {viewer}"})
     assert resp.status_code == 200
     assert len(resp.json()["items"]) == 25
+
+
+async def test_chat_history_belongs_to_one_room_lifetime(
+    client: Any, settings: Settings, redis_client: aioredis.Redis, keyspace: Keyspace
+) -> None:
+    """A room closed and opened again under the same id starts an empty history;
+    an operator may still read an earlier lifetime (decisions/009)."""
+    admin = await make_api_key(settings, Role.ADMIN)
+    await _world(client, admin)
+    await write_heartbeat(redis_client, keyspace, relay("relay-a"))
+    mine = {"Authorization": f"Bearer {session_token(settings, user_id(1))}"}
+    first = await client.post(
+        "/v1/join", json={"world_id": "lobby", "room_id": "hall"}, headers=mine
+    )
+    assert first.status_code == 200, first.text
+    assert first.json()["room_lifetime"] == 1
+    said = ChatMessage(sequence=1, user_id=user_id(1), text="before the close")
+    await redis_client.xadd(keyspace.events, {"e": _ev(said, 1, room="hall", lifetime=1)})
+    await _consume(settings)
+    closed = await client.post(
+        "/v1/ops/rooms/hall/close", json={"reason": "test"}, headers={"X-API-Key": admin}
+    )
+    assert closed.status_code == 202, closed.text
+    again = await client.post(
+        "/v1/join", json={"world_id": "lobby", "room_id": "hall"}, headers=mine
+    )
+    assert again.status_code == 200, again.text
+    assert again.json()["room_lifetime"] == 2
+    said = ChatMessage(sequence=1, user_id=user_id(1), text="after")
+    await redis_client.xadd(keyspace.events, {"e": _ev(said, 2, room="hall", lifetime=2)})
+    await _consume(settings)
+    page = (await client.get("/v1/rooms/hall/chat", headers=mine)).json()
+    assert (page["room_lifetime"], [m["text"] for m in page["items"]]) == (2, ["after"])
+    assert page["items"][0]["room_lifetime"] == 2
+    old = await client.get("/v1/rooms/hall/chat?lifetime=1", headers={"X-API-Key": admin})
+    assert old.status_code == 200, old.text
+    assert (old.json()["room_lifetime"], [m["text"] for m in old.json()["items"]]) == (
+        1,
+        ["before the close"],
+    )
+    # Players read the current lifetime only.
+    assert (await client.get("/v1/rooms/hall/chat?lifetime=1", headers=mine)).status_code == 403
 
 
 async def test_sessions_are_queryable_by_user(

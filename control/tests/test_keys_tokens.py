@@ -62,6 +62,8 @@ def test_ticket_claims_follow_docs_tickets_md(tmp_path: Path) -> None:
         name="Ann",
         perms=["move", "chat"],
         now=now,
+        room_lifetime=3,
+        muted_until_ms=1_900_000_000_000,
         resume_session_id="s1",
     )
     header = jwt.get_unverified_header(t.token)
@@ -83,6 +85,8 @@ def test_ticket_claims_follow_docs_tickets_md(tmp_path: Path) -> None:
         "iat": now,
         "exp": now + 30,
         "jti": t.jti,
+        "rlt": 3,
+        "mut": 1_900_000_000_000,
         "sid": "s1",
     }
     with pytest.raises(jwt.InvalidAudienceError):

@@ -27,6 +27,7 @@ from plaza_control.models import (
     AuditEntry,
     Ban,
     CommandRecord,
+    Mute,
     RefreshRecord,
     Role,
     User,
@@ -387,6 +388,24 @@ async def test_cache_bans(side: RedisSide) -> None:
     assert await side.cache.lookup("lobby", user_id(2)) == (None, later)
     await side.cache.drop_ban(user_id(1))
     assert await side.cache.lookup("lobby", user_id(1)) == (None, None)
+
+
+async def test_mutes_are_read_by_the_join_gate(side: RedisSide) -> None:
+    """``P mute:{<user>}`` (decisions/009): put replaces, drop removes, the join
+    gate reads it in its one round trip. An ended mute is left open by the
+    contract (readers check ``Mute.active``)."""
+    await side.cache.put_world("lobby", 1, WorldSettings())
+    room = Mute(user_id=user_id(1), reason="r", until_ms=2**50, by="k1", at_ms=NOW, room_id="hall")
+    forever = Mute(user_id=user_id(1), reason="f", until_ms=0, by="k1", at_ms=NOW)
+    buckets = [("join-user", user_id(1), 100)]
+    assert (await side.gate.admit(buckets, 60_000, "lobby", user_id(1))).mute is None
+    await side.cache.put_mute(room)
+    assert (await side.gate.admit(buckets, 60_000, "lobby", user_id(1))).mute == room
+    await side.cache.put_mute(forever)
+    assert (await side.gate.admit(buckets, 60_000, "lobby", user_id(1))).mute == forever
+    assert await side.cache.drop_mute(user_id(1))
+    assert not await side.cache.drop_mute(user_id(1))
+    assert (await side.gate.admit(buckets, 60_000, "lobby", user_id(1))).mute is None
 
 
 async def test_rate_limits_count_per_bucket(side: RedisSide) -> None:

@@ -258,6 +258,58 @@ async def test_join_returns_a_ticket_for_the_assigned_relay(w: World) -> None:
     assert out.settings.room_capacity == 2
 
 
+async def test_ticket_carries_the_room_lifetime_and_a_new_room_gets_a_new_one(w: World) -> None:
+    await _lobby(w)
+    w.alloc.heartbeats["relay-a"] = relay("relay-a")
+    out = await w.join.join(session(), "lobby", "hall", None, None, "1.1.1.1")
+    key = w.key.private_key.public_key()
+
+    def rlt(ticket: str) -> int:
+        claims = jwt.decode(ticket, key, algorithms=["EdDSA"], audience="relay-a")
+        return int(claims["rlt"])
+
+    assert (out.room_lifetime, rlt(out.ticket)) == (1, 1)
+    mod = ApiKey(id="mod1", name="m", role=Role.MODERATOR, hash="", created_at_ms=0)
+    await w.ops.close_room(mod, "hall", "reset")
+    again = await w.join.join(session(), "lobby", "hall", None, None, "1.1.1.1")
+    assert (again.room_lifetime, rlt(again.ticket)) == (2, 2)
+
+
+async def test_a_mute_outlives_its_room_and_is_minted_into_every_ticket(w: World) -> None:
+    await _lobby(w)
+    w.alloc.heartbeats["relay-a"] = relay("relay-a")
+    key = w.key.private_key.public_key()
+    user = "u_00000000000000000001"
+
+    async def mut(room: str | None = None) -> object:
+        w.limiter.windows.clear()  # more joins than the per-user limit allows
+        out = await w.join.join(session(user), "lobby", room, None, None, "1.1.1.1")
+        claims = jwt.decode(out.ticket, key, algorithms=["EdDSA"], audience="relay-a", leeway=5)
+        return claims.get("mut")
+
+    first = await w.join.join(session(user), "lobby", "hall", None, None, "1.1.1.1")
+    assert "mut" not in jwt.decode(first.ticket, key, algorithms=["EdDSA"], audience="relay-a")
+    mod = ApiKey(id="mod1", name="m", role=Role.MODERATOR, hash="", created_at_ms=0)
+    await w.ops.mute(mod, user, "", 600, "shouting")
+    until = w.clock.now + 600_000
+    await w.ops.close_room(mod, "hall", "reset")
+    # The room is gone and the relay forgot the user: the ticket still mutes.
+    assert await mut("hall") == until
+    assert await mut("elsewhere") == until
+    # A mute with no end is minted as 2**53 - 1; a room mute applies in that room only.
+    await w.ops.mute(mod, user, "", 0, "until further notice")
+    assert await mut() == 2**53 - 1
+    await w.ops.mute(mod, user, "elsewhere", 60, "there only")
+    assert await mut("elsewhere") == w.clock.now + 60_000
+    assert await mut("hall") is None
+    await w.ops.unmute(mod, user, "")
+    assert await mut("elsewhere") is None
+    # An ended mute is not minted.
+    await w.ops.mute(mod, user, "", 1, "brief")
+    w.clock.now += 1001
+    assert await mut("elsewhere") is None
+
+
 async def test_join_errors(w: World) -> None:
     with pytest.raises(NotFound):
         await w.join.join(session(), "lobby", None, None, None, "1.1.1.1")

@@ -63,9 +63,11 @@ class ChatRepository(Protocol):
         order: Literal["newest", "oldest"],
         before: int | None,
         after: int | None,
+        lifetime: int = 0,
     ) -> list[ChatRecord]:
-        """A room's lines by sequence (ties by id), newest or oldest first, with
-        sequence < ``before`` and > ``after`` when given."""
+        """The lines of one lifetime of a room (0: lines stored without one) by
+        sequence (ties by id), newest or oldest first, with sequence < ``before``
+        and > ``after`` when given."""
         ...
 
 

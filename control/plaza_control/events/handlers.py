@@ -85,6 +85,7 @@ class EventHandler:
                 text=e.body.text,
                 occurred_at_ms=e.occurred_at_ms,
                 relay_id=e.relay_id,
+                room_lifetime=e.room_lifetime,
             )
             for e in events
             if isinstance(e.body, ChatMessage)
@@ -133,13 +134,18 @@ class SeatEventHandler:
             b = e.body
             if isinstance(b, MemberJoined):
                 sid = session_id(e, b.user_id, b.session_id, b.member_id)
-                if await self._seats.confirm(e.room_id, b.user_id, e.relay_id, sid) != 1:
+                got = await self._seats.confirm(
+                    e.room_id, b.user_id, e.relay_id, sid, e.room_lifetime
+                )
+                if got != 1:
                     out.stale.append(e.kind)
             elif isinstance(b, MemberLeft):
                 sid = session_id(e, b.user_id, b.session_id, b.member_id)
-                await self._seats.release(e.room_id, b.user_id, e.relay_id, self._clock(), sid)
+                await self._seats.release(
+                    e.room_id, b.user_id, e.relay_id, self._clock(), sid, e.room_lifetime
+                )
             elif isinstance(b, RoomClosed) and (
-                await self._seats.release_room(e.room_id, e.relay_id) == ""
+                await self._seats.release_room(e.room_id, e.relay_id, e.room_lifetime) == ""
             ):
                 out.stale.append(e.kind)
         return out

@@ -21,6 +21,9 @@ class ChatRecord(msgspec.Struct, frozen=True, kw_only=True):
     text: str
     occurred_at_ms: int
     relay_id: str
+    #: The room lifetime the line was said in (decisions/009); 0 for lines of a
+    #: relay older than that (and for lines stored before it).
+    room_lifetime: int = 0
 
 
 class SessionRecord(msgspec.Struct, frozen=True, kw_only=True):

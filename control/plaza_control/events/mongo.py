@@ -41,7 +41,9 @@ def _from(doc: Doc, cls: type[Any]) -> Any:
 
 async def ensure_history_indexes(db: Db) -> None:
     """Idempotent; run by the consumer before it reads."""
-    await db.chat.create_index([("room_id", ASCENDING), ("sequence", ASCENDING)])
+    await db.chat.create_index(
+        [("room_id", ASCENDING), ("room_lifetime", ASCENDING), ("sequence", ASCENDING)]
+    )
     await db.sessions.create_index([("user_id", ASCENDING), ("joined_at_ms", DESCENDING)])
     await db.commands.create_index([("at_ms", DESCENDING)])
 
@@ -74,8 +76,14 @@ class MongoChatRepository:
         order: Literal["newest", "oldest"],
         before: int | None,
         after: int | None,
+        lifetime: int = 0,
     ) -> list[ChatRecord]:
         query: Doc = {"room_id": room_id}
+        if lifetime:
+            query["room_lifetime"] = lifetime
+        else:
+            # Lines stored before lifetimes existed have no such field.
+            query["$or"] = [{"room_lifetime": 0}, {"room_lifetime": {"$exists": False}}]
         seq: Doc = {}
         if before is not None:
             seq["$lt"] = before

@@ -22,6 +22,9 @@ Order = Literal["newest", "oldest"]
 
 class ChatPage(msgspec.Struct, frozen=True, kw_only=True):
     room_id: str
+    #: The lifetime these lines belong to (decisions/009): the room's current
+    #: (or, once closed, last) lifetime unless an operator asked for another.
+    room_lifetime: int
     order: Order
     items: list[ChatRecord]
     #: Pass as ``cursor`` (same ``order``) for the next page; null at the end.
@@ -38,19 +41,30 @@ class ChatHistoryService:
         if await self._alloc.user_room(user_id) != room_id:
             raise Forbidden("players may read the chat history of their current room only")
 
-    async def page(self, room_id: str, order: Order, cursor: int | None, limit: int) -> ChatPage:
+    async def page(
+        self,
+        room_id: str,
+        order: Order,
+        cursor: int | None,
+        limit: int,
+        lifetime: int | None = None,
+    ) -> ChatPage:
         """``cursor``: a sequence; newest-first pages continue below it,
-        oldest-first pages above it."""
+        oldest-first pages above it. ``lifetime`` None: the room's current (or
+        last) lifetime; history never mixes two lifetimes of a room id."""
         limit = max(1, min(limit, MAX_PAGE))
+        if lifetime is None:
+            lifetime = await self._alloc.last_lifetime(room_id)
         items = await self._chat.page(
             room_id,
             limit,
             order,
             before=cursor if order == "newest" else None,
             after=cursor if order == "oldest" else None,
+            lifetime=lifetime,
         )
         nxt = items[-1].sequence if len(items) == limit else None
-        return ChatPage(room_id=room_id, order=order, items=items, next=nxt)
+        return ChatPage(room_id=room_id, room_lifetime=lifetime, order=order, items=items, next=nxt)
 
 
 class CommandPage(msgspec.Struct, frozen=True):

@@ -11,6 +11,7 @@ from plaza_control.models import (
     AuditEntry,
     Ban,
     CommandRecord,
+    Mute,
     RefreshRecord,
     RelayInfo,
     RoomInfo,
@@ -140,6 +141,11 @@ class Allocator(Protocol):
     async def rooms(self, world_id: str | None, limit: int) -> list[RoomInfo]: ...
     async def room(self, room_id: str) -> RoomInfo | None: ...
     async def user_room(self, user_id: str) -> str | None: ...
+    async def last_lifetime(self, room_id: str) -> int:
+        """The last lifetime given to ``room_id`` (its current one while it is
+        open); 0 if it never had one."""
+        ...
+
     async def mark_draining(self, relay_id: str) -> None: ...
 
 
@@ -152,6 +158,11 @@ class ConfigCache(Protocol):
     async def drop_world(self, world_id: str) -> None: ...
     async def put_ban(self, ban: Ban) -> None: ...
     async def drop_ban(self, user_id: str) -> None: ...
+    async def put_mute(self, mute: Mute) -> None:
+        """Kept until ``mute.until_ms`` (for good when 0); replaces the user's mute."""
+        ...
+
+    async def drop_mute(self, user_id: str) -> bool: ...
     async def lookup(
         self, world_id: str, user_id: str
     ) -> tuple[WorldConfigView | None, Ban | None]:
@@ -164,11 +175,13 @@ class Admission(msgspec.Struct, frozen=True):
     wait_ms: int | None
     world: WorldConfigView | None
     ban: Ban | None
+    #: The user's mute (may have ended: readers check ``Mute.active``).
+    mute: Mute | None = None
 
 
 class JoinGate(Protocol):
     """The join path's first step in one round trip: count the request in its
-    rate-limit buckets and read the world config and the user's ban."""
+    rate-limit buckets and read the world config, the user's ban and mute."""
 
     async def admit(
         self, buckets: list[tuple[str, str, int]], window_ms: int, world_id: str, user_id: str

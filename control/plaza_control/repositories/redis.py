@@ -11,7 +11,7 @@ from redis.commands.core import AsyncScript
 from plaza_control import codec, redis_scripts
 from plaza_control.codec import CodecError
 from plaza_control.keyspace import Keyspace
-from plaza_control.models import Ban, RelayInfo, RoomInfo, WorldConfigView, WorldSettings
+from plaza_control.models import Ban, Mute, RelayInfo, RoomInfo, WorldConfigView, WorldSettings
 from plaza_control.repositories.base import Admission, JoinOutcome, JoinRequest
 
 Redis = aioredis.Redis
@@ -201,6 +201,9 @@ class RedisAllocator:
         raw = await self._r.hget(self._k.user_seats, user_id)
         return None if raw is None else _b(raw)
 
+    async def last_lifetime(self, room_id: str) -> int:
+        return int(await self._r.hget(self._k.room_lifetimes, room_id) or 0)
+
     async def mark_draining(self, relay_id: str) -> None:
         await self._r.sadd(self._k.draining, relay_id)
 
@@ -210,6 +213,28 @@ class BanCacheEntry(msgspec.Struct, frozen=True):
     until_ms: int
     by: str
     at_ms: int
+
+
+class MuteCacheEntry(msgspec.Struct, frozen=True):
+    reason: str
+    until_ms: int
+    by: str
+    at_ms: int
+    room_id: str = ""
+
+
+def decode_mute(user_id: str, raw: bytes | None) -> Mute | None:
+    if raw is None:
+        return None
+    e = msgspec.json.decode(raw, type=MuteCacheEntry)
+    return Mute(
+        user_id=user_id,
+        reason=e.reason,
+        until_ms=e.until_ms,
+        by=e.by,
+        at_ms=e.at_ms,
+        room_id=e.room_id,
+    )
 
 
 class RedisConfigCache:
@@ -253,6 +278,19 @@ class RedisConfigCache:
 
     async def drop_ban(self, user_id: str) -> None:
         await self._r.delete(self._k.ban(user_id))
+
+    async def put_mute(self, mute: Mute) -> None:
+        entry = msgspec.json.encode(
+            MuteCacheEntry(mute.reason, mute.until_ms, mute.by, mute.at_ms, mute.room_id)
+        )
+        key = self._k.mute(mute.user_id)
+        if mute.until_ms:
+            await self._r.set(key, entry, pxat=mute.until_ms)
+        else:
+            await self._r.set(key, entry)
+
+    async def drop_mute(self, user_id: str) -> bool:
+        return bool(await self._r.delete(self._k.mute(user_id)))
 
     async def lookup(
         self, world_id: str, user_id: str
@@ -312,11 +350,12 @@ class RedisJoinGate:
         _rate_commands(pipe, self._k, buckets, window_ms)
         pipe.get(self._k.world_config(world_id))
         pipe.get(self._k.ban(user_id))
+        pipe.get(self._k.mute(user_id))
         res = await pipe.execute()
         n = 2 * len(buckets)
         wait = await _rate_wait(self._r, self._k, buckets, res[0:n:2])
         world, ban = self._cache.decode(user_id, res[n], res[n + 1])
-        return Admission(wait_ms=wait, world=world, ban=ban)
+        return Admission(wait_ms=wait, world=world, ban=ban, mute=decode_mute(user_id, res[n + 2]))
 
 
 class RedisRateLimiter:

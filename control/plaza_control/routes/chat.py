@@ -9,6 +9,7 @@ from litestar.di import Provide
 from litestar.params import Parameter
 
 from plaza_control import validation as v
+from plaza_control.errors import Forbidden
 from plaza_control.events.reads import MAX_PAGE, ChatPage
 from plaza_control.models import Role
 from plaza_control.routes.deps import Svc, player_session, services
@@ -39,9 +40,15 @@ class ChatController(Controller):
         ] = "newest",
         cursor: Annotated[int | None, Parameter(ge=0, le=MAX_INT64)] = None,
         limit: Limit = 50,
+        lifetime: Annotated[
+            int | None,
+            Parameter(ge=0, le=MAX_INT64, description="operators: another lifetime of the room"),
+        ] = None,
     ) -> ChatPage:
         """A player (session token) reads the room they hold a seat in; an operator
-        (``X-API-Key``, viewer or above) reads any room. Pass ``next`` back as
+        (``X-API-Key``, viewer or above) reads any room. The history is that of the
+        room's current lifetime (a room closed and opened again starts empty);
+        operators may ask for another with ``lifetime``. Pass ``next`` back as
         ``cursor`` with the same ``order`` for the following page."""
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         bearer = token.strip() if scheme.lower() == "bearer" else ""
@@ -52,4 +59,6 @@ class ChatController(Controller):
         else:
             claims = await player_session(request)
             await svc.chat_history.check_player(claims.sub, room_id)
-        return await svc.chat_history.page(room_id, order, cursor, limit)
+            if lifetime is not None:
+                raise Forbidden("players read the current lifetime of their room only")
+        return await svc.chat_history.page(room_id, order, cursor, limit, lifetime)

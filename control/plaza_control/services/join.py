@@ -43,6 +43,8 @@ class Joined(msgspec.Struct, frozen=True, kw_only=True):
     world_version: int
     settings: WorldSettings
     created: bool
+    #: The room's lifetime (decisions/009), also the ticket's ``rlt``.
+    room_lifetime: int
 
 
 class JoinService:
@@ -97,7 +99,7 @@ class JoinService:
             world_id,
             session.sub,
         )
-        wait, world, ban = adm.wait_ms, adm.world, adm.ban
+        wait, world, ban, mute = adm.wait_ms, adm.world, adm.ban, adm.mute
         if wait is not None:
             raise RateLimited("too many joins", retry_after=max(1, (wait + 999) // 1000))
         now_ms = self._clock()
@@ -140,6 +142,8 @@ class JoinService:
             name=session.name,
             perms=PERMISSIONS,
             now=now_ms // 1000,
+            room_lifetime=outcome.room_lifetime,
+            muted_until_ms=0 if mute is None else mute.claim(outcome.room_id, now_ms),
             resume_session_id=resume_session_id,
         )
         return Joined(
@@ -153,4 +157,5 @@ class JoinService:
             world_version=world.version,
             settings=world.settings,
             created=outcome.created,
+            room_lifetime=outcome.room_lifetime,
         )

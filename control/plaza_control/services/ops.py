@@ -14,6 +14,7 @@ from plaza_control.models import (
     CommandRecord,
     DrainBody,
     KickBody,
+    Mute,
     MuteBody,
     RelayInfo,
     RoomInfo,
@@ -119,6 +120,19 @@ class OpsService:
     ) -> CommandRecord:
         async with self._audit.action(key.id, "user.mute", f"{room_id}/{user_id}") as detail:
             relay = await self._room_relay(room_id) if room_id else ""
+            now = self._clock()
+            # Kept in Redis too, so the mute outlives the room and the session it
+            # was given in: every join mints it into the ticket (claim ``mut``).
+            await self._cache.put_mute(
+                Mute(
+                    user_id=user_id,
+                    reason=reason,
+                    until_ms=now + duration_seconds * 1000 if duration_seconds else 0,
+                    by=key.id,
+                    at_ms=now,
+                    room_id=room_id,
+                )
+            )
             cmd = await self._commands.send(
                 key.id,
                 relay,
@@ -135,6 +149,7 @@ class OpsService:
     async def unmute(self, key: ApiKey, user_id: str, room_id: str) -> CommandRecord:
         async with self._audit.action(key.id, "user.unmute", f"{room_id}/{user_id}") as detail:
             relay = await self._room_relay(room_id) if room_id else ""
+            await self._cache.drop_mute(user_id)
             cmd = await self._commands.send(
                 key.id, relay, UnmuteBody(room_id=room_id, user_id=user_id)
             )
