@@ -197,7 +197,10 @@ func (r *Room) restore(ctx context.Context) {
 	for i, e := range snap.Entries {
 		entries[i] = roomstate.Entry{Key: e.Key, Value: e.Value, Version: e.Version, UpdatedBy: e.UpdatedBy}
 	}
-	r.state.Restore(entries)
+	// Every state change advanced the sequence, so it bounds every version
+	// issued before the snapshot, deleted keys' included: versions go on
+	// above it and never repeat within the lifetime.
+	r.state.Restore(entries, snap.Sequence)
 	r.seq = snap.Sequence
 }
 

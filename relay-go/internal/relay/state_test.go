@@ -87,3 +87,30 @@ func TestPingPong(t *testing.T) {
 		t.Fatalf("%+v", p)
 	}
 }
+
+// A writer that read a key before it was deleted and re-created cannot
+// overwrite the new key with a compare-and-set: versions never repeat for
+// a key within a room lifetime (before the fix the re-created key started
+// over at version 1 and the stale write applied).
+func TestStaleCASAfterDeleteRefused(t *testing.T) {
+	e := startRelay(t, nil)
+	a, _ := e.join("room-sv", "alice")
+	versions := []uint64{}
+	for i, set := range []*wire.StateSet{
+		{Key: "door", Value: []byte("open"), CompareAndSet: true, RequestID: 1},
+		{Key: "door", Delete: true, RequestID: 2},
+		{Key: "door", Value: []byte("new"), RequestID: 3},
+	} {
+		a.send(a.enc.StateSet(set))
+		sc := a.expect(protocol.MessageStateChanged).(*protocol.StateChangedT)
+		if i > 0 && sc.Entry.Version <= versions[i-1] {
+			t.Fatalf("version %d after %v", sc.Entry.Version, versions)
+		}
+		versions = append(versions, sc.Entry.Version)
+	}
+	// A writer that saw "door" at its first version, before the delete.
+	a.send(a.enc.StateSet(&wire.StateSet{Key: "door", Value: []byte("stale"), CompareAndSet: true, ExpectedVersion: versions[0], RequestID: 4}))
+	if er := a.expectError(common.ErrorCodeStateVersionConflict); er.RequestId != 4 {
+		t.Fatalf("%+v", er)
+	}
+}

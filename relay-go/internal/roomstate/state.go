@@ -36,21 +36,42 @@ type Set struct {
 }
 
 // State holds the entries.
+//
+// Versions come from one counter per state (per room lifetime), not one per
+// key: every accepted change takes the next number. So a key's version
+// grows with each of its changes and never repeats, not even after the key
+// was deleted and created again, and a compare-and-set written against a
+// version the key had before (a stale client) can never match the new key.
+// A tombstone per deleted key would do the same for that key only, and
+// would grow without bound under create/delete churn; the counter is one
+// number.
 type State struct {
 	entries map[string]*Entry
+	// version is the highest version issued (0: none yet).
+	version uint64
 }
 
 // New returns an empty state.
 func New() *State { return &State{entries: make(map[string]*Entry)} }
 
-// Restore replaces the state with entries (from a RoomStateStore).
-func (s *State) Restore(entries []Entry) {
+// Restore replaces the state with entries (from a RoomStateStore). The
+// next version issued is above floor and above every entry's version;
+// floor must be at least the highest version issued before the snapshot
+// was taken, including those of keys deleted since (the room passes its
+// restored sequence, which every state change advanced, so it is never
+// below the version count).
+func (s *State) Restore(entries []Entry, floor uint64) {
 	s.entries = make(map[string]*Entry, len(entries))
+	s.version = floor
 	for i := range entries {
 		e := entries[i]
 		s.entries[e.Key] = &e
+		s.version = max(s.version, e.Version)
 	}
 }
+
+// Version returns the highest version issued so far (0: none).
+func (s *State) Version() uint64 { return s.version }
 
 // Len returns the number of keys.
 func (s *State) Len() int { return len(s.entries) }
@@ -69,8 +90,9 @@ func (s *State) Snapshot() []Entry {
 // Apply validates and applies set written by member `by` (0 = server). On
 // success it returns the resulting entry (for a delete: the key with the
 // version the deletion got and no value) and code ErrorCodeUnknown (0).
-// Versions start at 1 and grow by one per change; a deleted key that is
-// set again starts over at 1. Rules, in order:
+// Each accepted change gets the state's next version (the first is 1), so
+// versions grow per key and never repeat within the state's life, across
+// deletes (see State). A refused change issues no version. Rules, in order:
 //   - key: 1..MaxKeyBytes bytes of valid UTF-8, else StateKeyInvalid
 //   - value: at most MaxValueBytes, else StateValueTooLarge
 //   - compare-and-set: the current version (0 when absent) must equal
@@ -97,12 +119,14 @@ func (s *State) Apply(set Set, by uint32, lim Limits) (Entry, common.ErrorCode) 
 			return Entry{}, common.ErrorCodeStateVersionConflict
 		}
 		delete(s.entries, set.Key)
-		return Entry{Key: set.Key, Version: curVersion + 1, UpdatedBy: by}, common.ErrorCodeUnknown
+		s.version++
+		return Entry{Key: set.Key, Version: s.version, UpdatedBy: by}, common.ErrorCodeUnknown
 	}
 	if cur == nil && len(s.entries) >= lim.MaxKeys {
 		return Entry{}, common.ErrorCodeStateTooManyKeys
 	}
-	e := &Entry{Key: set.Key, Value: set.Value, Version: curVersion + 1, UpdatedBy: by}
+	s.version++
+	e := &Entry{Key: set.Key, Value: set.Value, Version: s.version, UpdatedBy: by}
 	if e.Value == nil {
 		e.Value = []byte{}
 	}
