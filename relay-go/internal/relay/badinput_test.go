@@ -240,29 +240,25 @@ func TestBadInputFloodAbuse(t *testing.T) {
 	}
 }
 
-func TestBadInputMoveRateLimited(t *testing.T) {
-	e := startRelay(t, func(c *config.Config) { c.World.MovesPerSecond, c.World.MoveBurst = 1, 3 })
-	a, _ := e.join("room-b", "alice")
-	for i := 0; i < 6; i++ {
+func TestBadInputMovesOverTheRateCoalesce(t *testing.T) {
+	e := startRelay(t, func(c *config.Config) {
+		c.World.MovesPerSecond, c.World.MoveBurst = 1, 3
+		c.World.TickRateHz = 5
+	})
+	a, wa := e.join("room-b", "alice")
+	b, _ := e.join("room-b", "bob")
+	a.expect(protocol.MessageMemberJoined)
+	for i := 0; i < 60; i++ {
 		a.send(a.enc.Move(at(float32(i), 0), int64(i)))
 	}
-	// Excess moves are dropped; one RateLimited error says so (not one per
-	// move), and the session stays open.
-	er := a.expectError(common.ErrorCodeRateLimited)
-	if er.RequestType != byte(protocol.MessageMove) {
-		t.Fatalf("%+v", er)
-	}
+	// Far over the rate, nothing is refused: no Error, no abuse close, and
+	// the newest Move is the one the room sends (latest wins).
 	a.send(a.enc.Ping(1, 2))
+	a.expect(protocol.MessagePong) // fails on an Error
 	for {
-		env, err := a.read(2 * time.Second)
-		if err != nil {
-			t.Fatal(err)
-		}
-		switch env.Message.Type {
-		case protocol.MessageError:
-			t.Fatalf("second error within a second: %+v", env.Message.Value)
-		case protocol.MessagePong:
-			return
+		got := b.batchWith(wa.MemberId, 2*time.Second)
+		if got.Transform.Position.X == 59 {
+			break
 		}
 	}
 }

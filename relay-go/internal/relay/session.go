@@ -71,16 +71,17 @@ type closeReq struct {
 }
 
 // sessionLimits are the receive path's buckets; only the receive path
-// touches them, so they need no lock.
+// touches them, so they need no lock. Moves have none: they coalesce in
+// the move mailbox (latest wins), whatever their rate.
 type sessionLimits struct {
-	move, chat, emote, state, ping, abuse ratelimit.Bucket
-	maxChatBytes                          int
-	lastMoveLimited                       time.Time
+	chat, emote, state, ping, abuse ratelimit.Bucket
+	maxChatBytes                    int
 }
 
 // Fixed limits not in WorldConfig: Pings and the abuse budget. Every
 // refused message (rate limited, malformed, unknown, not a client message)
 // takes an abuse token; an empty abuse bucket closes the session (Abuse).
+// A Move is never refused for its rate, so it never takes one.
 const (
 	pingsPerSecond  = 5
 	pingBurst       = 10

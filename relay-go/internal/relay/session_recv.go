@@ -73,16 +73,13 @@ func (s *Session) joinedFrame(data []byte, now time.Time) {
 		s.sendError(common.ErrorCodeDuplicateHello, "already joined", 0, f.Type)
 		s.strike(now)
 	case protocol.MessageMove:
-		if !lim.move.Allow(now) {
-			// Moves are unreliable: excess ones are dropped; the client
-			// hears about it at most once a second.
-			if now.Sub(lim.lastMoveLimited) >= time.Second {
-				lim.lastMoveLimited = now
-				s.sendError(common.ErrorCodeRateLimited, "moves over the rate limit are dropped", 0, f.Type)
-			}
-			s.strike(now)
-			return
-		}
+		// Moves coalesce instead of being rate limited: the room takes each
+		// mover's newest Move once per tick, so however often a client
+		// sends (games send one per rendered frame, 30–144 Hz), a Move
+		// only replaces the pending one (latest wins). It is never refused
+		// for its rate and never spends the abuse budget: refusing it would
+		// leave the others looking at a stale position, and an honest
+		// client at 60 Hz would be closed as abusive.
 		if !s.permitted(ticket.PermMove, f.Type, 0) {
 			return
 		}
@@ -237,7 +234,6 @@ func (s *Session) hello(h *wire.Hello) {
 	now := time.Now()
 	w := res.world
 	s.lim = &sessionLimits{
-		move:         ratelimit.NewBucket(w.MovesPerSecond, w.MoveBurst, now),
 		chat:         ratelimit.NewBucket(w.ChatsPerSecond, w.ChatBurst, now),
 		emote:        ratelimit.NewBucket(w.EmotesPerSecond, w.EmoteBurst, now),
 		state:        ratelimit.NewBucket(w.StateSetsPerSecond, w.StateSetBurst, now),
