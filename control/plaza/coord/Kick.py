@@ -51,8 +51,17 @@ class Kick(object):
             return self._tab.String(o + self._tab.Pos)
         return None
 
+    # True when the kick enforces a ban: the relay closes the session with
+    # CloseCode.Banned (4108) instead of Kicked (4107).
+    # Kick
+    def Banned(self):
+        o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(10))
+        if o != 0:
+            return bool(self._tab.Get(flatbuffers.number_types.BoolFlags, o + self._tab.Pos))
+        return False
+
 def KickStart(builder: flatbuffers.Builder):
-    builder.StartObject(3)
+    builder.StartObject(4)
 
 def Start(builder: flatbuffers.Builder):
     KickStart(builder)
@@ -75,6 +84,12 @@ def KickAddReason(builder: flatbuffers.Builder, reason: int):
 def AddReason(builder: flatbuffers.Builder, reason: int):
     KickAddReason(builder, reason)
 
+def KickAddBanned(builder: flatbuffers.Builder, banned: bool):
+    builder.PrependBoolSlot(3, banned, 0)
+
+def AddBanned(builder: flatbuffers.Builder, banned: bool):
+    KickAddBanned(builder, banned)
+
 def KickEnd(builder: flatbuffers.Builder) -> int:
     return builder.EndObject()
 
@@ -90,10 +105,12 @@ class KickT(object):
         roomId = None,
         userId = None,
         reason = None,
+        banned = False,
     ):
         self.roomId = roomId  # type: Optional[str]
         self.userId = userId  # type: Optional[str]
         self.reason = reason  # type: Optional[str]
+        self.banned = banned  # type: bool
 
     @classmethod
     def InitFromBuf(cls, buf, pos):
@@ -119,6 +136,7 @@ class KickT(object):
         self.roomId = kick.RoomId()
         self.userId = kick.UserId()
         self.reason = kick.Reason()
+        self.banned = kick.Banned()
 
     # KickT
     def Pack(self, builder):
@@ -135,5 +153,6 @@ class KickT(object):
             KickAddUserId(builder, userId)
         if self.reason is not None:
             KickAddReason(builder, reason)
+        KickAddBanned(builder, self.banned)
         kick = KickEnd(builder)
         return kick

@@ -8,7 +8,9 @@ from typing import Any
 from typing import Optional
 np = import_numpy()
 
-# One key of room state. Versions start at 1 and grow by one per change.
+# One key of room state. Every accepted change in a room takes the room's
+# next version (the first is 1), so a key's version grows with each change
+# and never repeats within a room lifetime, not even after a delete.
 class StateEntry(object):
     __slots__ = ['_tab']
 

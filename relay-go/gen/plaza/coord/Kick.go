@@ -10,6 +10,7 @@ type KickT struct {
 	RoomId string `json:"room_id"`
 	UserId string `json:"user_id"`
 	Reason string `json:"reason"`
+	Banned bool   `json:"banned"`
 }
 
 func (t *KickT) Pack(builder *flatbuffers.Builder) flatbuffers.UOffsetT {
@@ -32,6 +33,7 @@ func (t *KickT) Pack(builder *flatbuffers.Builder) flatbuffers.UOffsetT {
 	KickAddRoomId(builder, roomIdOffset)
 	KickAddUserId(builder, userIdOffset)
 	KickAddReason(builder, reasonOffset)
+	KickAddBanned(builder, t.Banned)
 	return KickEnd(builder)
 }
 
@@ -39,6 +41,7 @@ func (rcv *Kick) UnPackTo(t *KickT) {
 	t.RoomId = string(rcv.RoomId())
 	t.UserId = string(rcv.UserId())
 	t.Reason = string(rcv.Reason())
+	t.Banned = rcv.Banned()
 }
 
 func (rcv *Kick) UnPack() *KickT {
@@ -109,8 +112,24 @@ func (rcv *Kick) Reason() []byte {
 	return nil
 }
 
+// / True when the kick enforces a ban: the relay closes the session with
+// / CloseCode.Banned (4108) instead of Kicked (4107).
+func (rcv *Kick) Banned() bool {
+	o := flatbuffers.UOffsetT(rcv._tab.Offset(10))
+	if o != 0 {
+		return rcv._tab.GetBool(o + rcv._tab.Pos)
+	}
+	return false
+}
+
+// / True when the kick enforces a ban: the relay closes the session with
+// / CloseCode.Banned (4108) instead of Kicked (4107).
+func (rcv *Kick) MutateBanned(n bool) bool {
+	return rcv._tab.MutateBoolSlot(10, n)
+}
+
 func KickStart(builder *flatbuffers.Builder) {
-	builder.StartObject(3)
+	builder.StartObject(4)
 }
 func KickAddRoomId(builder *flatbuffers.Builder, roomId flatbuffers.UOffsetT) {
 	builder.PrependUOffsetTSlot(0, flatbuffers.UOffsetT(roomId), 0)
@@ -120,6 +139,9 @@ func KickAddUserId(builder *flatbuffers.Builder, userId flatbuffers.UOffsetT) {
 }
 func KickAddReason(builder *flatbuffers.Builder, reason flatbuffers.UOffsetT) {
 	builder.PrependUOffsetTSlot(2, flatbuffers.UOffsetT(reason), 0)
+}
+func KickAddBanned(builder *flatbuffers.Builder, banned bool) {
+	builder.PrependBoolSlot(3, banned, false)
 }
 func KickEnd(builder *flatbuffers.Builder) flatbuffers.UOffsetT {
 	return builder.EndObject()

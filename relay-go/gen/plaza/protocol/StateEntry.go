@@ -6,7 +6,9 @@ import (
 	flatbuffers "github.com/google/flatbuffers/go"
 )
 
-// / One key of room state. Versions start at 1 and grow by one per change.
+// / One key of room state. Every accepted change in a room takes the room's
+// / next version (the first is 1), so a key's version grows with each change
+// / and never repeats within a room lifetime, not even after a delete.
 type StateEntryT struct {
 	Key       string `json:"key"`
 	Value     []byte `json:"value"`

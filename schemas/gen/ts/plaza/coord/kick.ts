@@ -45,8 +45,17 @@ reason(optionalEncoding?:any):string|Uint8Array|null {
   return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
 }
 
+/**
+ * True when the kick enforces a ban: the relay closes the session with
+ * CloseCode.Banned (4108) instead of Kicked (4107).
+ */
+banned():boolean {
+  const offset = this.bb!.__offset(this.bb_pos, 10);
+  return offset ? !!this.bb!.readInt8(this.bb_pos + offset) : false;
+}
+
 static startKick(builder:flatbuffers.Builder) {
-  builder.startObject(3);
+  builder.startObject(4);
 }
 
 static addRoomId(builder:flatbuffers.Builder, roomIdOffset:flatbuffers.Offset) {
@@ -61,16 +70,21 @@ static addReason(builder:flatbuffers.Builder, reasonOffset:flatbuffers.Offset) {
   builder.addFieldOffset(2, reasonOffset, 0);
 }
 
+static addBanned(builder:flatbuffers.Builder, banned:boolean) {
+  builder.addFieldInt8(3, +banned, +false);
+}
+
 static endKick(builder:flatbuffers.Builder):flatbuffers.Offset {
   const offset = builder.endObject();
   return offset;
 }
 
-static createKick(builder:flatbuffers.Builder, roomIdOffset:flatbuffers.Offset, userIdOffset:flatbuffers.Offset, reasonOffset:flatbuffers.Offset):flatbuffers.Offset {
+static createKick(builder:flatbuffers.Builder, roomIdOffset:flatbuffers.Offset, userIdOffset:flatbuffers.Offset, reasonOffset:flatbuffers.Offset, banned:boolean):flatbuffers.Offset {
   Kick.startKick(builder);
   Kick.addRoomId(builder, roomIdOffset);
   Kick.addUserId(builder, userIdOffset);
   Kick.addReason(builder, reasonOffset);
+  Kick.addBanned(builder, banned);
   return Kick.endKick(builder);
 }
 
@@ -78,7 +92,8 @@ unpack(): KickT {
   return new KickT(
     this.roomId(),
     this.userId(),
-    this.reason()
+    this.reason(),
+    this.banned()
   );
 }
 
@@ -87,6 +102,7 @@ unpackTo(_o: KickT): void {
   _o.roomId = this.roomId();
   _o.userId = this.userId();
   _o.reason = this.reason();
+  _o.banned = this.banned();
 }
 }
 
@@ -94,7 +110,8 @@ export class KickT implements flatbuffers.IGeneratedObject {
 constructor(
   public roomId: string|Uint8Array|null = null,
   public userId: string|Uint8Array|null = null,
-  public reason: string|Uint8Array|null = null
+  public reason: string|Uint8Array|null = null,
+  public banned: boolean = false
 ){}
 
 
@@ -106,7 +123,8 @@ pack(builder:flatbuffers.Builder): flatbuffers.Offset {
   return Kick.createKick(builder,
     roomId,
     userId,
-    reason
+    reason,
+    this.banned
   );
 }
 }
