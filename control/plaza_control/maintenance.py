@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 
 import structlog
 
+from plaza_control import placement
 from plaza_control.clock import system_clock_ms
 from plaza_control.container import Services
 from plaza_control.repositories import mongo
@@ -36,6 +37,7 @@ def start_loops(svc: Services) -> list[asyncio.Task[None]]:
         released = await svc.allocator.sweep(system_clock_ms())
         if released:
             svc.metrics.swept_rooms.inc(released)
+        svc.metrics.placeable_relays.set(placement.placeable(await svc.allocator.relays()))
 
     async def repair_cache() -> None:
         await mongo.ensure_indexes(svc.db)

@@ -75,6 +75,12 @@ class Metrics:
             "Empty rooms released by the sweeper",
             registry=self.registry,
         )
+        self.placeable_relays = Gauge(
+            "plaza_control_placeable_relays",
+            "Live relays that can take a new room (ready, not drained, a free connection); "
+            "0 = every join needing a new room answers no-relay",
+            registry=self.registry,
+        )
         self.events = EventMetrics(self.registry)
 
 

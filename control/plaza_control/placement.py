@@ -52,6 +52,12 @@ def candidates(relays: Iterable[RelayInfo], region: str | None) -> list[RelayInf
     return ready
 
 
+def placeable(relays: Iterable[RelayInfo]) -> int:
+    """How many relays could take a new room now (``candidates`` of any region):
+    0 means every join that needs a new room answers 503 ``no-relay``."""
+    return len(candidates(relays, None))
+
+
 def pick_relay(
     offered: Iterable[RelayInfo],
     *,

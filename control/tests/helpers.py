@@ -34,6 +34,7 @@ def relay(
     connections: int = 0,
     region: str = "eu-west",
     state: str = "ready",
+    boot: str = "",
 ) -> RelayInfo:
     return RelayInfo(
         relay_id=relay_id,
@@ -48,6 +49,7 @@ def relay(
         sent_at_ms=system_clock_ms(),
         build="test",
         started_at_ms=system_clock_ms() - 1000,
+        boot_id=boot,
     )
 
 

@@ -209,6 +209,8 @@ class MemoryAllocator:
         self.heartbeats: dict[str, RelayInfo] = {}
         self.relay_seats: dict[str, int] = {}
         self.draining: set[str] = set()
+        #: ``A drain_incarnations``: relay -> boot id the drain is for.
+        self.drain_boots: dict[str, str] = {}
         self.room_map: dict[str, _Room] = {}
         self.user_seats: dict[str, str] = {}
         #: ``A room_lifetimes``: the last lifetime given to each room id, never released.
@@ -220,7 +222,10 @@ class MemoryAllocator:
     async def relays(self) -> list[RelayInfo]:
         return [
             msgspec.structs.replace(
-                h, seats=self.relay_seats.get(i, 0), drain_requested=i in self.draining
+                h,
+                seats=self.relay_seats.get(i, 0),
+                drain_requested=i in self.draining,
+                drain_boot_id=self.drain_boots.get(i, "") if i in self.draining else "",
             )
             for i, h in sorted(self.heartbeats.items())
         ]
@@ -391,8 +396,20 @@ class MemoryAllocator:
         self.relay_seats[room.relay] = self.relay_seats.get(room.relay, 0) - len(room.seats)
         return room.relay
 
+    def _forget_past_drains(self) -> None:
+        for relay_id in sorted(self.draining):
+            hb = self.heartbeats.get(relay_id)
+            recorded = self.drain_boots.get(relay_id)
+            if (
+                hb is None
+                or (recorded is None and hb.state in ("starting", "ready"))
+                or (recorded is not None and hb.boot_id != recorded)
+            ):
+                self.draining.discard(relay_id)
+                self.drain_boots.pop(relay_id, None)
+
     async def sweep(self, now_ms: int) -> int:
-        self.draining &= set(self.heartbeats)
+        self._forget_past_drains()
         released = 0
         for room_id in list(self.room_map):
             if self._purge(room_id, now_ms) == 0:
@@ -429,8 +446,16 @@ class MemoryAllocator:
     async def last_lifetime(self, room_id: str) -> int:
         return self.lifetimes.get(room_id, 0)
 
-    async def mark_draining(self, relay_id: str) -> None:
+    async def mark_draining(self, relay_id: str, boot_id: str = "") -> None:
         self.draining.add(relay_id)
+        self.drain_boots[relay_id] = boot_id
+
+    async def unmark_draining(self, relay_id: str) -> bool:
+        self.drain_boots.pop(relay_id, None)
+        if relay_id not in self.draining:
+            return False
+        self.draining.discard(relay_id)
+        return True
 
 
 class MemoryEventSeats:

@@ -153,12 +153,16 @@ class SeatEventHandler:
 
 async def mirror_relay_drains(allocator: Allocator) -> int:
     """A relay draining on its own (SIGTERM) reports it in its heartbeat; adding it
-    to ``A draining`` lets join.lua move its rooms once they are empty, exactly as
-    after an operator's drain. The sweeper removes it when its heartbeat expires.
-    Returns how many relays it marked. The seat consumer runs it as housekeeping."""
+    to ``A draining`` for its boot id (``A drain_incarnations``) lets join.lua move
+    its rooms once they are empty, exactly as after an operator's drain. The
+    sweeper removes the mark when a later incarnation heartbeats or the heartbeat
+    expires. Returns how many relays it marked. The seat consumer runs it as
+    housekeeping."""
     n = 0
     for r in await allocator.relays():
-        if r.state in ("draining", "stopping") and not r.drain_requested:
-            await allocator.mark_draining(r.relay_id)
+        if r.state in ("draining", "stopping") and (
+            not r.drain_requested or r.drain_boot_id != r.boot_id
+        ):
+            await allocator.mark_draining(r.relay_id, r.boot_id)
             n += 1
     return n

@@ -1,7 +1,7 @@
 """Every Lua script Plaza runs on Redis, loaded from this folder once per process.
 
 Allocation scripts (``join``, ``seat_confirm``, ``seat_release``, ``room_release``,
-``sweep``) get ``_common.lua`` prepended; the Go relay may load the same files
+``sweep``, ``undrain``) get ``_common.lua`` prepended; the Go relay may load the same files
 (the concatenation is the script).
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from importlib import resources
 
-ALLOCATION_SCRIPTS = ("join", "seat_confirm", "seat_release", "room_release", "sweep")
+ALLOCATION_SCRIPTS = ("join", "seat_confirm", "seat_release", "room_release", "sweep", "undrain")
 STANDALONE_SCRIPTS: tuple[str, ...] = ()
 
 

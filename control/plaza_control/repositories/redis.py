@@ -62,9 +62,11 @@ class RedisAllocator:
         pipe.mget([self._k.relay_hb(i) for i in ids])
         pipe.hgetall(self._k.relay_seats)
         pipe.smembers(self._k.draining)
-        hbs, seats, draining = await pipe.execute()
+        pipe.hgetall(self._k.drain_incarnations)
+        hbs, seats, draining, incarnations = await pipe.execute()
         seat_map = {_b(k): int(v) for k, v in seats.items()}
         drain_set = {_b(x) for x in draining}
+        boots = {_b(k): _b(v) for k, v in incarnations.items()}
         out: list[RelayInfo] = []
         for relay_id, raw in zip(ids, hbs, strict=True):
             if raw is None:
@@ -77,7 +79,10 @@ class RedisAllocator:
                 continue
             out.append(
                 msgspec.structs.replace(
-                    info, seats=seat_map.get(relay_id, 0), drain_requested=relay_id in drain_set
+                    info,
+                    seats=seat_map.get(relay_id, 0),
+                    drain_requested=relay_id in drain_set,
+                    drain_boot_id=boots.get(relay_id, "") if relay_id in drain_set else "",
                 )
             )
         return out
@@ -131,6 +136,7 @@ class RedisAllocator:
 
     async def sweep(self, now_ms: int) -> int:
         await self._forget_dead_relays()
+        await self._forget_past_drains()
         released = 0
         cursor: int = 0
         while True:
@@ -160,7 +166,45 @@ class RedisAllocator:
             pipe = self._r.pipeline(transaction=False)
             pipe.srem(self._k.relays, *dead)
             pipe.srem(self._k.draining, *dead)
+            pipe.hdel(self._k.drain_incarnations, *dead)
             await pipe.execute()
+
+    async def _forget_past_drains(self) -> None:
+        """A drain is for one incarnation (decisions/009): drop the mark of a relay
+        whose live heartbeat shows another boot id, or that has no heartbeat. A
+        mark with no incarnation (written before that) is dropped once the relay
+        reports itself ``starting`` or ``ready``. Each removal is a compare-and-
+        delete (undrain.lua), so a drain written meanwhile is kept."""
+        pipe = self._r.pipeline(transaction=False)
+        pipe.smembers(self._k.draining)
+        pipe.hgetall(self._k.drain_incarnations)
+        draining, incarnations = await pipe.execute()
+        ids = sorted(_b(x) for x in draining)
+        if not ids:
+            return
+        boots = {_b(k): _b(v) for k, v in incarnations.items()}
+        hbs = await self._r.mget([self._k.relay_hb(i) for i in ids])
+        for relay_id, raw in zip(ids, hbs, strict=True):
+            recorded = boots.get(relay_id)
+            expected = "-" if recorded is None else "=" + recorded
+            if raw is None:
+                await self._undrain(relay_id, expected)
+                continue
+            try:
+                info = self._decode_heartbeat(raw)
+            except CodecError:
+                continue
+            if recorded is None:
+                if info.state in ("starting", "ready"):
+                    await self._undrain(relay_id, expected)
+            elif info.boot_id != recorded:
+                await self._undrain(relay_id, expected)
+
+    async def _undrain(self, relay_id: str, expected: str) -> bool:
+        res = await self._s["undrain"](
+            keys=[self._k.relays], args=[self._k.alloc, relay_id, expected]
+        )
+        return bool(res)
 
     async def _room_infos(self, room_ids: list[str]) -> list[RoomInfo]:
         pipe = self._r.pipeline(transaction=False)
@@ -204,8 +248,14 @@ class RedisAllocator:
     async def last_lifetime(self, room_id: str) -> int:
         return int(await self._r.hget(self._k.room_lifetimes, room_id) or 0)
 
-    async def mark_draining(self, relay_id: str) -> None:
-        await self._r.sadd(self._k.draining, relay_id)
+    async def mark_draining(self, relay_id: str, boot_id: str = "") -> None:
+        pipe = self._r.pipeline(transaction=True)
+        pipe.sadd(self._k.draining, relay_id)
+        pipe.hset(self._k.drain_incarnations, relay_id, boot_id)
+        await pipe.execute()
+
+    async def unmark_draining(self, relay_id: str) -> bool:
+        return await self._undrain(relay_id, "")
 
 
 class BanCacheEntry(msgspec.Struct, frozen=True):

@@ -31,6 +31,7 @@ from plaza_control.routes.bodies import (
     MuteIn,
     RelaysOut,
     RoomsOut,
+    UndrainIn,
     UnmuteIn,
     UserDetail,
     UsersPage,
@@ -39,6 +40,7 @@ from plaza_control.routes.bodies import (
     user_out,
 )
 from plaza_control.routes.deps import Key, Svc, operator, operator_guard, services
+from plaza_control.services.ops import Undrained
 
 UserIdP = Annotated[str, Parameter(pattern=v.USER_ID)]
 RoomIdP = Annotated[str, Parameter(pattern=v.ROOM_ID)]
@@ -185,6 +187,20 @@ class OpsController(Controller):
         self, svc: Svc, key: Key, relay_id: RelayIdP, data: JSONBody[DrainIn]
     ) -> CommandOut:
         return command_out(await svc.ops.drain(key, relay_id, data.deadline_seconds, data.reason))
+
+    @post(
+        "/relays/{relay_id:str}/undrain",
+        opt={"role": Role.ADMIN, "action": "relay.undrain"},
+        status_code=HTTP_200_OK,
+        summary="Undrain a relay: rooms may be placed there again",
+    )
+    async def undrain(
+        self, svc: Svc, key: Key, relay_id: RelayIdP, data: JSONBody[UndrainIn]
+    ) -> Undrained:
+        """Removes the control plane's drain mark (also of a relay not live now). A
+        relay process that already began draining still exits; drains apply to
+        one incarnation, so its next one takes rooms anyway."""
+        return await svc.ops.undrain(key, relay_id, data.reason)
 
     @get("/audit", opt={"role": Role.ADMIN}, summary="Audit log, newest first")
     async def audit(

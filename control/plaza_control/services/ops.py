@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+import msgspec
+
 from plaza_control.clock import Clock
 from plaza_control.errors import InvalidInput, NotFound
 from plaza_control.models import (
@@ -24,6 +26,12 @@ from plaza_control.models import (
 from plaza_control.repositories.base import Allocator, BanRepository, ConfigCache, UserRepository
 from plaza_control.services.commands import CommandService
 from plaza_control.services.operators import Auditor
+
+
+class Undrained(msgspec.Struct, frozen=True, kw_only=True):
+    relay_id: str
+    #: False: the relay had no drain mark (nothing changed).
+    undrained: bool
 
 
 class OpsService:
@@ -94,7 +102,7 @@ class OpsService:
             cmd = await self._commands.send(
                 key.id,
                 room.relay_id,
-                KickBody(room_id=room_id, user_id=user_id, reason=f"banned: {reason}"),
+                KickBody(room_id=room_id, user_id=user_id, reason=f"banned: {reason}", banned=True),
             )
             detail.append(f"command {cmd.id}")
             return cmd
@@ -199,16 +207,29 @@ class OpsService:
     async def drain(
         self, key: ApiKey, relay_id: str, deadline_seconds: int, reason: str
     ) -> CommandRecord:
-        """Stop placing rooms on the relay at once, then tell it to drain."""
+        """Stop placing rooms on the relay's current incarnation at once, then tell
+        it to drain. The mark is for the boot id of its heartbeat: a later process
+        under the same id is not drained (decisions/009)."""
         async with self._audit.action(key.id, "relay.drain", relay_id) as detail:
-            if relay_id not in {r.relay_id for r in await self._alloc.relays()}:
+            live = {r.relay_id: r for r in await self._alloc.relays()}
+            if relay_id not in live:
                 raise NotFound(f"relay {relay_id} is not live")
-            await self._alloc.mark_draining(relay_id)
+            boot_id = live[relay_id].boot_id
+            await self._alloc.mark_draining(relay_id, boot_id)
             cmd = await self._commands.send(
                 key.id, relay_id, DrainBody(deadline_seconds=deadline_seconds, reason=reason)
             )
-            detail.append(f"command {cmd.id}")
+            detail.append(f"boot {boot_id or '-'}; reason: {reason}; command {cmd.id}")
             return cmd
+
+    async def undrain(self, key: ApiKey, relay_id: str, reason: str) -> Undrained:
+        """Remove the control plane's drain mark: rooms may be placed on the relay
+        again. No command is sent: a relay process that already began draining
+        still exits, and its next incarnation is not drained."""
+        async with self._audit.action(key.id, "relay.undrain", relay_id) as detail:
+            removed = await self._alloc.unmark_draining(relay_id)
+            detail.append(f"reason: {reason}" + ("" if removed else "; was not drained"))
+            return Undrained(relay_id=relay_id, undrained=removed)
 
     async def warm_bans(self) -> int:
         """Rewrite the ban cache from MongoDB (startup and periodic repair)."""
