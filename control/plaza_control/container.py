@@ -119,7 +119,10 @@ class Services:
         bans = mongo.MongoBanRepository(self.db)
         self.auditor = Auditor(mongo.MongoAuditRepository(self.db), clock)
         self.commands = CommandService(
-            mongo.MongoCommandRepository(self.db), RedisCommandBus(self.redis, self.keyspace), clock
+            mongo.MongoCommandRepository(self.db),
+            RedisCommandBus(self.redis, self.keyspace),
+            clock,
+            deadline_ms=s.command_deadline_seconds * 1000,
         )
         self.api_keys = ApiKeyService(mongo.MongoApiKeyRepository(self.db), clock)
         self.sessions = SessionTokens(

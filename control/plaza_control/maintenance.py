@@ -1,4 +1,5 @@
-"""Background loops of one process: seat sweeper, cache repair, key reload.
+"""Background loops of one process: seat sweeper (and the placeable-relays
+gauge), command expiry, cache repair, key reload.
 
 Each loop is idempotent (every process runs them; doing it twice is harmless) and
 never dies on an error: it logs and tries again on its next tick.
@@ -39,6 +40,11 @@ def start_loops(svc: Services) -> list[asyncio.Task[None]]:
             svc.metrics.swept_rooms.inc(released)
         svc.metrics.placeable_relays.set(placement.placeable(await svc.allocator.relays()))
 
+    async def expire_commands() -> None:
+        expired = await svc.commands.expire_overdue()
+        if expired:
+            _log.info("commands expired unacknowledged", count=expired)
+
     async def repair_cache() -> None:
         await mongo.ensure_indexes(svc.db)
         await svc.worlds.warm_cache()
@@ -49,6 +55,7 @@ def start_loops(svc: Services) -> list[asyncio.Task[None]]:
 
     return [
         asyncio.create_task(_every(s.sweep_interval_seconds, "sweep", sweep)),
+        asyncio.create_task(_every(s.sweep_interval_seconds, "commands", expire_commands)),
         asyncio.create_task(_every(s.cache_refresh_seconds, "cache", repair_cache)),
         asyncio.create_task(_every(float(s.key_reload_seconds), "keys", reload_keys)),
     ]

@@ -166,8 +166,14 @@ class CommandRecord(msgspec.Struct, frozen=True, kw_only=True):
     target_relay_id: str
     kind: str
     body: dict[str, object]
-    ack: Literal["pending", "ok", "failed"] = "pending"
+    #: ``expired``: no relay acknowledged it by ``deadline_ms`` (pub/sub delivers
+    #: at most once; a final state, set by the maintenance loop).
+    ack: Literal["pending", "ok", "failed", "expired"] = "pending"
     ack_detail: str = ""
+    #: When a still ``pending`` command becomes ``expired``; 0 for records written
+    #: before deadlines existed (they expire ``PLAZA_COMMAND_DEADLINE_SECONDS``
+    #: after ``at_ms``).
+    deadline_ms: int = 0
 
 
 class RelayInfo(msgspec.Struct, frozen=True, kw_only=True):
@@ -216,6 +222,8 @@ class KickBody(msgspec.Struct, frozen=True, tag="kick"):
     room_id: str
     user_id: str
     reason: str
+    # True when the kick enforces a ban: the relay closes with 4108 Banned.
+    banned: bool = False
 
 
 class MuteBody(msgspec.Struct, frozen=True, tag="mute"):

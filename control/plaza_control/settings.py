@@ -59,6 +59,9 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     seat_reservation_seconds: Annotated[int, msgspec.Meta(ge=10, le=3600)] = 60
     relay_cache_ms: Annotated[int, msgspec.Meta(ge=0, le=10000)] = 500
     sweep_interval_seconds: Annotated[float, msgspec.Meta(gt=0)] = 5.0
+    #: A command no relay acknowledged within this becomes ``expired`` (checked
+    #: by the sweeper loop).
+    command_deadline_seconds: Annotated[int, msgspec.Meta(ge=1, le=86400)] = 30
     cache_refresh_seconds: Annotated[float, msgspec.Meta(gt=0)] = 30.0
     room_scan_limit: Annotated[int, msgspec.Meta(ge=1, le=256)] = 16
 

@@ -189,6 +189,17 @@ class MemoryCommandRepository:
     async def get(self, command_id: str) -> CommandRecord | None:
         return self.records.get(command_id)
 
+    async def expire(self, now_ms: int, legacy_deadline_ms: int = 30_000) -> int:
+        n = 0
+        for cid, r in list(self.records.items()):
+            deadline = r.deadline_ms or r.at_ms + legacy_deadline_ms
+            if r.ack == "pending" and deadline <= now_ms:
+                self.records[cid] = msgspec.structs.replace(
+                    r, ack="expired", ack_detail="no relay acknowledged it before its deadline"
+                )
+                n += 1
+        return n
+
 
 class _Room(msgspec.Struct):
     world: str

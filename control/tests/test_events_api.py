@@ -131,6 +131,43 @@ async def test_command_acks_are_visible_in_the_ops_api(
     assert [c["command_id"] for c in failed["items"]] == [everyone["command_id"]]
 
 
+async def test_a_command_no_relay_acknowledged_expires_and_stays_expired(
+    client: Any, settings: Settings, redis_client: aioredis.Redis, keyspace: Keyspace
+) -> None:
+    """Pub/sub delivers at most once: a command sent while no relay listened reaches
+    the final state ``expired`` after its deadline; a later ack is kept in
+    ``acks`` without changing it."""
+    admin = {"X-API-Key": await make_api_key(settings, Role.ADMIN)}
+    sent = (
+        await client.post(
+            "/v1/ops/announce", json={"scope": "everyone", "text": "hi"}, headers=admin
+        )
+    ).json()
+    svc = Services(settings, Metrics())  # on this test's loop (the app runs on another)
+    try:
+        assert await svc.commands.expire_overdue() == 0  # within its deadline
+        got = (await client.get(f"/v1/ops/commands/{sent['command_id']}", headers=admin)).json()
+        assert got["ack"] == "pending"
+        assert got["deadline_ms"] == got["at_ms"] + settings.command_deadline_seconds * 1000
+        # The maintenance loop runs this every sweep interval; here, past the deadline.
+        assert await svc.commands._records.expire(got["deadline_ms"]) == 1
+    finally:
+        await svc.close()
+    got = (await client.get(f"/v1/ops/commands/{sent['command_id']}", headers=admin)).json()
+    assert (got["ack"], got["ack_detail"]) == (
+        "expired",
+        "no relay acknowledged it before its deadline",
+    )
+    late = CommandAcked(command_id=sent["command_id"], ok=True, detail="late")
+    await redis_client.xadd(keyspace.events, {"e": _ev(late, 1)})
+    await _consume(settings)
+    got = (await client.get(f"/v1/ops/commands/{sent['command_id']}", headers=admin)).json()
+    assert got["ack"] == "expired"
+    assert [a["detail"] for a in got["acks"]] == ["late"]
+    page = (await client.get("/v1/ops/commands?ack=expired", headers=admin)).json()
+    assert [c["command_id"] for c in page["items"]] == [sent["command_id"]]
+
+
 async def test_chat_history_pages_and_who_may_read_it(
     client: Any, settings: Settings, redis_client: aioredis.Redis, keyspace: Keyspace
 ) -> None:

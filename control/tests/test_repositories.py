@@ -283,6 +283,35 @@ async def test_commands_insert_get(stores: Stores) -> None:
     assert await stores.commands.get("c0ffee00-0000-4000-8000-000000000002") is None
 
 
+async def test_pending_commands_past_their_deadline_expire(stores: Stores) -> None:
+    """A command no relay acknowledged by its deadline reaches the final state
+    ``expired``; an acknowledged one, or one still in time, is left alone."""
+
+    def rec(n: int, deadline_ms: int, ack: str = "pending") -> CommandRecord:
+        return CommandRecord(
+            id=f"c0ffee00-0000-4000-8000-00000000001{n}",
+            at_ms=NOW,
+            issued_by="k1",
+            target_relay_id="relay-a",
+            kind="drain",
+            body={},
+            ack=ack,  # type: ignore[arg-type]
+            deadline_ms=deadline_ms,
+        )
+
+    late, in_time, acked = rec(1, NOW + 30_000), rec(2, NOW + 90_000), rec(3, NOW + 30_000, "ok")
+    for r in (late, in_time, acked):
+        await stores.commands.insert(r)
+    assert await stores.commands.expire(NOW + 60_000) == 1
+    assert await stores.commands.expire(NOW + 60_000) == 0
+    got = await stores.commands.get(late.id)
+    assert got is not None
+    assert got.ack == "expired"
+    assert "deadline" in got.ack_detail
+    assert await stores.commands.get(in_time.id) == in_time
+    assert await stores.commands.get(acked.id) == acked
+
+
 # Redis-side stores.
 
 

@@ -54,7 +54,9 @@ class RelayAck(msgspec.Struct, frozen=True, kw_only=True):
 class CommandStatus(msgspec.Struct, frozen=True, kw_only=True):
     """A command as the ops API shows it: the record plus every relay's ack.
     ``ack``: a targeted command takes its relay's answer; a broadcast is ``ok``
-    once one relay acknowledged and ``failed`` once any relay failed."""
+    once one relay acknowledged and ``failed`` once any relay failed;
+    ``expired`` (final) when no relay acknowledged it by ``deadline_ms``. An ack
+    arriving after that is kept in ``acks`` but changes ``ack`` no more."""
 
     #: ``command_id`` on the wire, as in the answers of the ops actions.
     id: str = msgspec.field(name="command_id")
@@ -63,8 +65,9 @@ class CommandStatus(msgspec.Struct, frozen=True, kw_only=True):
     target_relay_id: str
     kind: str
     body: dict[str, object]
-    ack: Literal["pending", "ok", "failed"] = "pending"
+    ack: Literal["pending", "ok", "failed", "expired"] = "pending"
     ack_detail: str = ""
+    deadline_ms: int = 0
     #: First acknowledgement; 0 while pending.
     acked_at_ms: int = 0
     acks: list[RelayAck] = msgspec.field(default_factory=list)

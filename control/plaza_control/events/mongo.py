@@ -183,15 +183,17 @@ class MongoCommandAckRepository:
         )
         if res.matched_count == 0:
             return False
-        # The summary: "failed" is sticky (any relay failed); else "ok".
+        # The summary: "failed" is sticky (any relay failed); else "ok". "expired"
+        # is final: a late ack is kept in ``acks`` only.
         if ok:
             await self._c.update_one(
-                {"_id": command_id, "ack": {"$ne": "failed"}},
+                {"_id": command_id, "ack": {"$nin": ["failed", "expired"]}},
                 {"$set": {"ack": "ok", "ack_detail": detail}},
             )
         else:
             await self._c.update_one(
-                {"_id": command_id}, {"$set": {"ack": "failed", "ack_detail": detail}}
+                {"_id": command_id, "ack": {"$ne": "expired"}},
+                {"$set": {"ack": "failed", "ack_detail": detail}},
             )
         return True
 

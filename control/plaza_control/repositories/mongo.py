@@ -204,6 +204,9 @@ class MongoWorldRepository:
         return res.deleted_count > 0
 
 
+EXPIRED_DETAIL = "no relay acknowledged it before its deadline"
+
+
 class MongoCommandRepository:
     def __init__(self, db: Db) -> None:
         self._c = db.commands
@@ -214,3 +217,19 @@ class MongoCommandRepository:
     async def get(self, command_id: str) -> CommandRecord | None:
         doc = await self._c.find_one({"_id": command_id})
         return None if doc is None else _from_doc(doc, CommandRecord)
+
+    async def expire(self, now_ms: int, legacy_deadline_ms: int = 30_000) -> int:
+        res = await self._c.update_many(
+            {
+                "ack": "pending",
+                "$or": [
+                    {"deadline_ms": {"$gt": 0, "$lte": now_ms}},
+                    {
+                        "deadline_ms": {"$in": [0, None]},
+                        "at_ms": {"$lte": now_ms - legacy_deadline_ms},
+                    },
+                ],
+            },
+            {"$set": {"ack": "expired", "ack_detail": EXPIRED_DETAIL}},
+        )
+        return int(res.modified_count)

@@ -191,7 +191,7 @@ class RedisAllocator:
                 await self._undrain(relay_id, expected)
                 continue
             try:
-                info = self._decode_heartbeat(raw)
+                info = self._decode_heartbeat(raw if isinstance(raw, bytes) else raw.encode())
             except CodecError:
                 continue
             if recorded is None:

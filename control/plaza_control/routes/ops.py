@@ -218,7 +218,8 @@ class OpsController(Controller):
         svc: Svc,
         before: Annotated[str | None, Parameter(pattern=r"^\d{1,15}-[0-9a-f-]{36}$")] = None,
         ack: Annotated[
-            Literal["pending", "ok", "failed"] | None, Parameter(description="only this status")
+            Literal["pending", "ok", "failed", "expired"] | None,
+            Parameter(description="only this status"),
         ] = None,
         limit: PageLimit = 100,
     ) -> CommandPage:

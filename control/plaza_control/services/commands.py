@@ -13,10 +13,22 @@ from plaza_control.repositories.base import CommandBus, CommandRepository
 
 
 class CommandService:
-    def __init__(self, records: CommandRepository, bus: CommandBus, clock: Clock) -> None:
+    def __init__(
+        self,
+        records: CommandRepository,
+        bus: CommandBus,
+        clock: Clock,
+        deadline_ms: int = 30_000,
+    ) -> None:
         self._records = records
         self._bus = bus
         self._clock = clock
+        self._deadline_ms = deadline_ms
+
+    async def expire_overdue(self) -> int:
+        """Commands still ``pending`` past their deadline become ``expired``: pub/sub
+        delivers at most once, so one no relay received would wait forever."""
+        return await self._records.expire(self._clock(), self._deadline_ms)
 
     async def send(self, issued_by: str, relay_id: str, body: CommandBodyT) -> CommandRecord:
         """Record the command (ack ``pending``) before publishing it, so an ack can
@@ -32,6 +44,7 @@ class CommandService:
             target_relay_id=relay_id,
             kind=kind,
             body=builtins,
+            deadline_ms=now + self._deadline_ms,
         )
         await self._records.insert(record)
         await self._bus.publish(relay_id, codec.encode_command(cid, relay_id, issued_by, now, body))
