@@ -31,6 +31,7 @@ SAMPLES = {
     "session_id": "s9",
     "scope": "join-ip",
     "subject": "127.0.0.1",
+    "jti": "j1",
 }
 
 

@@ -72,6 +72,10 @@ type Config struct {
 	// EventBuffer is the most room events held while Redis is slow or away;
 	// beyond it the oldest are dropped (counted).
 	EventBuffer int
+	// AssignmentCheckInterval is how often the relay re-checks that each
+	// open room's allocation still names this relay and the room's
+	// lifetime, closing those that lost it (decision 009).
+	AssignmentCheckInterval time.Duration
 }
 
 // Default returns the documented defaults.
@@ -90,6 +94,7 @@ func Default() Config {
 		DrainTimeout: 60 * time.Second, DrainRate: 500,
 		AllowedOrigins: []string{"*"}, LogLevel: slog.LevelInfo, ReportInterval: 5 * time.Second,
 		RedisPrefix: "plaza:", HeartbeatInterval: 2 * time.Second, EventBuffer: 100000,
+		AssignmentCheckInterval: 5 * time.Second,
 	}
 }
 
@@ -192,6 +197,7 @@ func Flags(fs *flag.FlagSet, c *Config) {
 	fs.StringVar(&c.RedisPrefix, "redis-prefix", c.RedisPrefix, "prefix of every Redis key and channel (same as the control plane's PLAZA_REDIS_PREFIX)")
 	fs.DurationVar(&c.HeartbeatInterval, "heartbeat-interval", c.HeartbeatInterval, "Redis heartbeat interval (key TTL 3x); with --redis-url it replaces --report-interval")
 	fs.IntVar(&c.EventBuffer, "event-buffer", c.EventBuffer, "room events buffered while Redis is slow or away; beyond it the oldest are dropped")
+	fs.DurationVar(&c.AssignmentCheckInterval, "assignment-check-interval", c.AssignmentCheckInterval, "how often every open room's allocation is re-checked (one pipelined HMGET); a room whose allocation is gone or names another relay or lifetime is closed")
 }
 
 // Parse reads args (without the program name) and environment variables
@@ -295,6 +301,9 @@ func (c Config) Validate() error {
 	}
 	if len(c.AllowedOrigins) == 0 {
 		bad("--allowed-origins is empty (use * to allow any)")
+	}
+	if c.AssignmentCheckInterval < 10*time.Millisecond {
+		bad("--assignment-check-interval %v is below 10ms", c.AssignmentCheckInterval)
 	}
 	if c.ReportInterval < 100*time.Millisecond {
 		bad("--report-interval %v is below 100ms", c.ReportInterval)

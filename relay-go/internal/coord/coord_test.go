@@ -47,20 +47,33 @@ func TestMemoryWorldConfigs(t *testing.T) {
 }
 
 func TestMemoryAssignmentsAndStates(t *testing.T) {
+	ctx := context.Background()
 	var a MemoryAssignments
-	if ok, _ := a.Assigned(context.Background(), "any"); !ok {
+	if ok, _ := a.Assigned(ctx, "any", 5); !ok {
 		t.Fatal("unrestricted assignments refuse")
 	}
 	a.Restrict("r1")
-	if ok, _ := a.Assigned(context.Background(), "r2"); ok {
+	if ok, _ := a.Assigned(ctx, "r2", 1); ok {
 		t.Fatal("restricted assignments accept others")
 	}
+	a.Assign("r3", 2)
+	got, _ := a.AssignedAll(ctx, []RoomLifetime{{"r1", 9}, {"r3", 1}, {"r3", 2}, {"r2", 2}})
+	if !got[0] || got[1] || !got[2] || got[3] {
+		t.Fatalf("AssignedAll %v", got)
+	}
+	a.Release("r3")
+	if ok, _ := a.Assigned(ctx, "r3", 2); ok {
+		t.Fatal("released room still assigned")
+	}
 	s := NewMemoryRoomStates()
-	if _, found, _ := s.Load(context.Background(), "r1"); found {
+	if _, found, _ := s.Load(ctx, "r1", 1); found {
 		t.Fatal("found unsaved")
 	}
-	_ = s.Save(context.Background(), RoomSnapshot{RoomID: "r1", Sequence: 9})
-	if snap, found, _ := s.Load(context.Background(), "r1"); !found || snap.Sequence != 9 {
+	_ = s.Save(ctx, RoomSnapshot{RoomID: "r1", Sequence: 9, RoomLifetime: 1})
+	if snap, found, _ := s.Load(ctx, "r1", 1); !found || snap.Sequence != 9 {
 		t.Fatal("save/load")
+	}
+	if _, found, _ := s.Load(ctx, "r1", 2); found {
+		t.Fatal("a snapshot of lifetime 1 restored into lifetime 2")
 	}
 }

@@ -28,10 +28,13 @@ const (
 // Event is a room event for the control plane (encoded later as
 // plaza.coord.RoomEvent). Fields not used by Kind are zero.
 type Event struct {
-	Kind       EventKind
-	RoomID     string // empty for CommandAck of relay-wide commands
-	WorldID    string
-	OccurredAt time.Time
+	Kind    EventKind
+	RoomID  string // empty for CommandAck of relay-wide commands
+	WorldID string
+	// RoomLifetime is the lifetime of the room that published the event
+	// (decision 009); 0 for events not about a room (CommandAck).
+	RoomLifetime uint64
+	OccurredAt   time.Time
 
 	UserID      string
 	MemberID    uint32

@@ -11,7 +11,12 @@
 //   - WorldConfigs (coord.WorldConfigSource): GET P world:{<world>}:config,
 //     cached by version, updated by ReloadConfig.
 //   - RoomStates (coord.RoomStateStore): P room:{<room>}:snapshot, written
-//     on change (coalesced per room) and on close, read when a room opens.
+//     on change (coalesced per room) and on close, read when a room opens;
+//     restored only into the lifetime that wrote it.
+//   - Assignments (coord.Assignments): HMGET A room:<room> relay lifetime
+//     per join, and pipelined for every open room per re-check.
+//   - UsedTickets (ticket.UsedTickets): SET P ticket_used:{<jti>} 1 NX
+//     PXAT <exp+skew> per join.
 //
 // Client library: github.com/redis/go-redis/v9. The relay's Redis traffic is
 // a handful of commands per second plus one pipelined event batch per
@@ -107,6 +112,10 @@ type Bridge struct {
 	Commands  *Commands
 	Worlds    *WorldConfigs
 	States    *RoomStates
+	// Assignments and UsedTickets are the Hello path's checks (decision
+	// 009): the room lifetime's allocation and single use of tickets.
+	Assignments *Assignments
+	UsedTickets *UsedTickets
 
 	health  atomic.Pointer[healthState]
 	stop    chan struct{} // closed by Shutdown: flush and stop
@@ -164,6 +173,8 @@ func New(cfg Config) (*Bridge, error) {
 	b.Heartbeat = newHeartbeat(b)
 	b.Commands = newCommands(b)
 	b.Worlds = newWorldConfigs(b)
+	b.Assignments = &Assignments{b: b}
+	b.UsedTickets = &UsedTickets{b: b}
 	return b, nil
 }
 

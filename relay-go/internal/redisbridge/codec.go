@@ -24,7 +24,7 @@ const (
 // returned slice aliases b's buffer until b is reset.
 func encodeEvent(b *flatbuffers.Builder, id, relayID string, e *coord.Event) []byte {
 	b.Reset()
-	ev := &gen.RoomEventT{EventId: id, RelayId: relayID, RoomId: e.RoomID, WorldId: e.WorldID, OccurredAtMs: e.OccurredAt.UnixMilli()}
+	ev := &gen.RoomEventT{EventId: id, RelayId: relayID, RoomId: e.RoomID, WorldId: e.WorldID, OccurredAtMs: e.OccurredAt.UnixMilli(), RoomLifetime: e.RoomLifetime}
 	switch e.Kind {
 	case coord.EventMemberJoined:
 		ev.Body = &gen.EventBodyT{Type: gen.EventBodyMemberJoinedEvent, Value: &gen.MemberJoinedEventT{UserId: e.UserID, MemberId: e.MemberID, DisplayName: e.DisplayName, SessionId: e.SessionID}}
@@ -51,6 +51,7 @@ func encodeHeartbeat(b *flatbuffers.Builder, l coord.Load, state gen.RelayState,
 		RelayId: l.RelayID, PublicUrl: l.PublicURL, Region: l.Region, State: state,
 		CapacityConnections: clampU32(l.MaxConnections), Connections: clampU32(l.Connections), Rooms: clampU32(l.Rooms),
 		CpuPercent: cpuPercent, EgressBytesPerSecond: egress, SentAtMs: l.At.UnixMilli(), Build: l.Build, StartedAtMs: l.StartedAt.UnixMilli(),
+		BootId: l.BootID,
 	}
 	gen.FinishRelayHeartbeatBuffer(b, hb.Pack(b))
 	return append([]byte(nil), b.FinishedBytes()...)
@@ -71,7 +72,7 @@ func clampU32(n int) uint32 {
 // are written in key order.
 func encodeSnapshot(s coord.RoomSnapshot) []byte {
 	b := flatbuffers.NewBuilder(256 + 64*len(s.Entries))
-	t := &gen.RoomStateSnapshotT{RoomId: s.RoomID, WorldId: s.WorldID, Sequence: s.Sequence, SavedAtMs: s.SavedAt.UnixMilli(), RelayId: s.RelayID}
+	t := &gen.RoomStateSnapshotT{RoomId: s.RoomID, WorldId: s.WorldID, Sequence: s.Sequence, SavedAtMs: s.SavedAt.UnixMilli(), RelayId: s.RelayID, RoomLifetime: s.RoomLifetime}
 	entries := append([]coord.StateEntry(nil), s.Entries...)
 	sort.Slice(entries, func(i, j int) bool { return entries[i].Key < entries[j].Key })
 	for _, e := range entries {
@@ -87,7 +88,7 @@ func decodeSnapshot(buf []byte) (coord.RoomSnapshot, error) {
 		return coord.RoomSnapshot{}, fmt.Errorf("decode room snapshot: %w", err)
 	}
 	t := gen.GetRootAsRoomStateSnapshot(buf, 0).UnPack()
-	s := coord.RoomSnapshot{RoomID: t.RoomId, WorldID: t.WorldId, Sequence: t.Sequence, SavedAt: time.UnixMilli(t.SavedAtMs), RelayID: t.RelayId}
+	s := coord.RoomSnapshot{RoomID: t.RoomId, WorldID: t.WorldId, Sequence: t.Sequence, SavedAt: time.UnixMilli(t.SavedAtMs), RelayID: t.RelayId, RoomLifetime: t.RoomLifetime}
 	for _, e := range t.Entries {
 		if e == nil {
 			continue

@@ -53,7 +53,7 @@ func counterOf(t *testing.T, id string) uint64 {
 }
 
 func chat(seq uint64) coord.Event {
-	return coord.Event{Kind: coord.EventChat, RoomID: "room-1", WorldID: "lobby", OccurredAt: time.UnixMilli(1700000000000 + int64(seq)),
+	return coord.Event{Kind: coord.EventChat, RoomID: "room-1", WorldID: "lobby", RoomLifetime: 1, OccurredAt: time.UnixMilli(1700000000000 + int64(seq)),
 		UserID: "u_a", DisplayName: "A", Sequence: seq, Text: fmt.Sprintf("hello %d", seq)}
 }
 
@@ -64,7 +64,7 @@ func TestEventsRoundTrip(t *testing.T) {
 		{Kind: coord.EventMemberJoined, RoomID: "room-1", WorldID: "lobby", OccurredAt: time.UnixMilli(1), UserID: "u_a", MemberID: 3, DisplayName: "A", SessionID: "s1"},
 		{Kind: coord.EventMemberLeft, RoomID: "room-1", WorldID: "lobby", OccurredAt: time.UnixMilli(2), UserID: "u_a", MemberID: 3, SessionID: "s1", LeaveReason: common.LeaveReasonKicked, Duration: 1500 * time.Millisecond},
 		{Kind: coord.EventStateChanged, RoomID: "room-1", WorldID: "lobby", OccurredAt: time.UnixMilli(3), Sequence: 9, Key: "door", Value: []byte("open"), Version: 4, By: 3},
-		{Kind: coord.EventRoomClosed, RoomID: "room-1", WorldID: "lobby", OccurredAt: time.UnixMilli(4), Reason: "empty", Sequence: 10},
+		{Kind: coord.EventRoomClosed, RoomID: "room-1", WorldID: "lobby", RoomLifetime: 7, OccurredAt: time.UnixMilli(4), Reason: "empty", Sequence: 10},
 		{Kind: coord.EventCommandAck, OccurredAt: time.UnixMilli(5), CommandID: "c-1", OK: true, Detail: "kick affected 1"},
 	}
 	for _, e := range kinds {
@@ -93,15 +93,15 @@ func TestEventsRoundTrip(t *testing.T) {
 	if v := got[2].Body.Value.(*gen.StateChangedEventT); v.Sequence != 9 || v.Entry.Key != "door" || string(v.Entry.Value) != "open" || v.Entry.Version != 4 || v.Entry.UpdatedBy != 3 || v.Deleted {
 		t.Fatalf("state %+v %+v", v, v.Entry)
 	}
-	if v := got[3].Body.Value.(*gen.RoomClosedEventT); v.Reason != "empty" || v.LastSequence != 10 {
+	if v := got[3].Body.Value.(*gen.RoomClosedEventT); v.Reason != "empty" || v.LastSequence != 10 || got[3].RoomLifetime != 7 {
 		t.Fatalf("closed %+v", v)
 	}
-	if v := got[4].Body.Value.(*gen.CommandAckT); v.CommandId != "c-1" || !v.Ok || v.Detail != "kick affected 1" || got[4].RoomId != "" {
+	if v := got[4].Body.Value.(*gen.CommandAckT); v.CommandId != "c-1" || !v.Ok || v.Detail != "kick affected 1" || got[4].RoomId != "" || got[4].RoomLifetime != 0 {
 		t.Fatalf("ack %+v", v)
 	}
 	for i := 0; i < chats; i++ {
 		v := got[len(kinds)+i].Body.Value.(*gen.ChatMessageEventT)
-		if v.Sequence != uint64(i+1) || v.Text != fmt.Sprintf("hello %d", i+1) {
+		if v.Sequence != uint64(i+1) || v.Text != fmt.Sprintf("hello %d", i+1) || got[len(kinds)+i].RoomLifetime != 1 {
 			t.Fatalf("chat %d out of order: %+v", i, v)
 		}
 	}

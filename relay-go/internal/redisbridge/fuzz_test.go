@@ -48,9 +48,9 @@ func TestDecodersRoundTrip(t *testing.T) {
 	if err != nil || w != wc {
 		t.Fatalf("%+v %v", w, err)
 	}
-	s := coord.RoomSnapshot{RoomID: "r", WorldID: "w", Sequence: 3, Entries: []coord.StateEntry{{Key: "k", Value: []byte("v"), Version: 1, UpdatedBy: 2}}, RelayID: "x"}
+	s := coord.RoomSnapshot{RoomID: "r", WorldID: "w", Sequence: 3, Entries: []coord.StateEntry{{Key: "k", Value: []byte("v"), Version: 1, UpdatedBy: 2}}, RelayID: "x", RoomLifetime: 1 << 40}
 	got, err := decodeSnapshot(encodeSnapshot(s))
-	if err != nil || got.RoomID != "r" || got.Sequence != 3 || len(got.Entries) != 1 || string(got.Entries[0].Value) != "v" || got.Entries[0].UpdatedBy != 2 {
+	if err != nil || got.RoomID != "r" || got.Sequence != 3 || got.RoomLifetime != 1<<40 || len(got.Entries) != 1 || string(got.Entries[0].Value) != "v" || got.Entries[0].UpdatedBy != 2 {
 		t.Fatalf("%+v %v", got, err)
 	}
 	// Truncations of a valid command are refused, never a panic.

@@ -27,14 +27,14 @@ func TestHeartbeatKeyTTLAndSet(t *testing.T) {
 	b := newTestBridge(t, true, func(c *Config) { c.OnHeartbeatLost = func(time.Duration) { lost.Add(1) } })
 	ctx := context.Background()
 	started := time.Now().Add(-time.Minute)
-	l := coord.Load{RelayID: "relay-t", PublicURL: "ws://127.0.0.1:1/ws", Region: "local", Build: "test", MaxConnections: 500,
+	l := coord.Load{RelayID: "relay-t", BootID: "0123456789abcdef", PublicURL: "ws://127.0.0.1:1/ws", Region: "local", Build: "test", MaxConnections: 500,
 		Connections: 7, Rooms: 2, CPUSeconds: 10, BytesOut: 1000, StartedAt: started, At: time.Now()}
 	if err := b.Heartbeat.Register(ctx, l); err != nil {
 		t.Fatal(err)
 	}
 	hb := readHeartbeat(t, b)
 	if hb.State != gen.RelayStateStarting || hb.RelayId != "relay-t" || hb.CapacityConnections != 500 || hb.Connections != 7 || hb.Rooms != 2 ||
-		hb.PublicUrl != l.PublicURL || hb.Region != "local" || hb.Build != "test" || hb.StartedAtMs != started.UnixMilli() {
+		hb.PublicUrl != l.PublicURL || hb.Region != "local" || hb.Build != "test" || hb.StartedAtMs != started.UnixMilli() || hb.BootId != "0123456789abcdef" {
 		t.Fatalf("heartbeat %+v", hb)
 	}
 	pttl, _ := rdb(t).PTTL(ctx, b.keyspace.relayHB()).Result()

@@ -39,3 +39,10 @@ func (k keyspace) cmdRelay() string { return k.p + "cmd:relay:" + k.relay }
 
 // cmdAll is the broadcast command channel P cmd:all.
 func (k keyspace) cmdAll() string { return k.p + "cmd:all" }
+
+// room is A room:<room_id>, the room's allocation (fields relay, lifetime,
+// …; written by the control plane's scripts, read by the relay).
+func (k keyspace) room(roomID string) string { return k.alloc() + "room:" + roomID }
+
+// ticketUsed is P ticket_used:{<jti>}, the record that a ticket was used.
+func (k keyspace) ticketUsed(jti string) string { return k.p + "ticket_used:{" + jti + "}" }

@@ -59,7 +59,7 @@ func (f keyspaceFile) expand(t *testing.T, e keyspaceEntry, prefix string, args 
 // schemas/keyspace.json and renders exactly as declared.
 func TestKeyspaceMatchesDeclaration(t *testing.T) {
 	f := loadKeyspace(t)
-	const prefix, relay, world, room = "tp:", "relay-7", "lobby", "lobby.abc"
+	const prefix, relay, world, room, jti = "tp:", "relay-7", "lobby", "lobby.abc", "j1"
 	k := keyspace{p: prefix, relay: relay}
 	if f.AllocSuffix != allocSuffix {
 		t.Fatalf("alloc suffix: declared %q, Go uses %q", f.AllocSuffix, allocSuffix)
@@ -79,6 +79,8 @@ func TestKeyspaceMatchesDeclaration(t *testing.T) {
 		{"room_snapshot", map[string]string{"room_id": room}, k.roomSnapshot(room)},
 		{"cmd_relay", map[string]string{"relay_id": relay}, k.cmdRelay()},
 		{"cmd_all", nil, k.cmdAll()},
+		{"room", map[string]string{"room_id": room}, k.room(room)},
+		{"ticket_used", map[string]string{"jti": jti}, k.ticketUsed(jti)},
 	}
 	byName := map[string]keyspaceEntry{}
 	for _, e := range f.Entries {

@@ -20,10 +20,13 @@ func FromConfig(cfg config.Config, log *slog.Logger) (*Bridge, error) {
 	})
 }
 
-// RelaySeams returns the bridge's seams for relay.New. Assignments stay in
-// memory (every room is accepted): the control plane alone assigns rooms.
+// RelaySeams returns the bridge's seams for relay.New: every seam on
+// Redis, the room allocations the control plane writes included, so a
+// ticket opens only the room lifetime allocated to this relay, and a
+// ticket is used once across relays and restarts (decision 009).
 func (b *Bridge) RelaySeams() relay.Seams {
-	return relay.Seams{Worlds: b.Worlds, Events: b.Events, States: b.States, Commands: b.Commands, Reporter: b.Heartbeat}
+	return relay.Seams{Worlds: b.Worlds, Events: b.Events, States: b.States, Commands: b.Commands, Reporter: b.Heartbeat,
+		Assignments: b.Assignments, UsedTickets: b.UsedTickets}
 }
 
 // Attach connects the bridge to a built (not yet running) relay: it

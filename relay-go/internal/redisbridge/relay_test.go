@@ -31,12 +31,22 @@ type testRelay struct {
 // registered as cleanup (and may be called earlier: a relay going away).
 func startRelay(t *testing.T, relayID, prefix string) (*testRelay, func()) {
 	t.Helper()
+	return startRelayWith(t, relayID, prefix, tickettest.NewSigner("k1"), nil)
+}
+
+// startRelayWith is startRelay with the ticket signer given (a restarted
+// relay trusts the same key) and edit applied to the config.
+func startRelayWith(t *testing.T, relayID, prefix string, signer *tickettest.Signer, edit func(*config.Config)) (*testRelay, func()) {
+	t.Helper()
 	cfg := config.Default()
 	cfg.Listen, cfg.AdminListen, cfg.RelayID = "127.0.0.1:0", "127.0.0.1:0", relayID
 	cfg.JWKSFile = "relay_test.go" // replaced by Seams.Keys; must exist for Validate
 	cfg.RedisURL, cfg.RedisPrefix, cfg.HeartbeatInterval = testRedis.url, prefix, 200*time.Millisecond
 	cfg.ReportInterval = cfg.HeartbeatInterval
 	cfg.DrainTimeout = 2 * time.Second
+	if edit != nil {
+		edit(&cfg)
+	}
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +54,6 @@ func startRelay(t *testing.T, relayID, prefix string) (*testRelay, func()) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	signer := tickettest.NewSigner("k1")
 	seams := b.RelaySeams()
 	seams.Keys = ticket.StaticKeys{signer.Kid: signer.Pub}
 	srv, err := relay.New(cfg, seams, testLogger())
@@ -79,8 +88,26 @@ type wsClient struct {
 	enc  *wire.Encoder
 }
 
-// join dials r and joins room as user; it returns the client and Welcome.
+// allocate writes room's allocation as the control plane's join.lua does:
+// A room:<room> fields relay (this relay) and lifetime.
+func (r *testRelay) allocate(t *testing.T, room string, lifetime uint64) {
+	t.Helper()
+	if err := rdb(t).HSet(context.Background(), r.b.keyspace.room(room), "relay", r.cfg.RelayID, "lifetime", lifetime).Err(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// join allocates room to r at lifetime 1, dials r and joins room as user;
+// it returns the client and Welcome.
 func (r *testRelay) join(t *testing.T, room, user string) (*wsClient, *protocol.WelcomeT) {
+	t.Helper()
+	r.allocate(t, room, 1)
+	c := r.dial(t, r.signer.Mint(tickettest.Claims(r.cfg.RelayID, room, user)))
+	return c, c.expect(protocol.MessageWelcome).Message.Value.(*protocol.WelcomeT)
+}
+
+// dial connects to r and sends a Hello with ticket.
+func (r *testRelay) dial(t *testing.T, ticket string) *wsClient {
 	t.Helper()
 	dctx, dcancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer dcancel()
@@ -90,8 +117,8 @@ func (r *testRelay) join(t *testing.T, room, user string) (*wsClient, *protocol.
 	}
 	t.Cleanup(func() { _ = conn.CloseNow() })
 	c := &wsClient{t: t, conn: conn, enc: wire.NewEncoder(256)}
-	c.send(c.enc.Hello(r.signer.Mint(tickettest.Claims(r.cfg.RelayID, room, user)), "go/test", 1))
-	return c, c.expect(protocol.MessageWelcome).Message.Value.(*protocol.WelcomeT)
+	c.send(c.enc.Hello(ticket, "go/test", 1))
+	return c
 }
 
 func (c *wsClient) send(frame []byte) {
@@ -179,6 +206,10 @@ func TestRelayWithRedis(t *testing.T) {
 		t.Fatal(err)
 	}
 	restarted = true
+	// The test Redis restarts empty: write the room's allocation again, as
+	// a Redis that kept its data would hold it (else the assignment
+	// re-check rightly closes the room).
+	r.allocate(t, "room-it", 1)
 	eventually(t, 10*time.Second, "outage chat on the stream", func() bool { return findChat("said during the outage") != nil })
 	eventually(t, 10*time.Second, "/readyz 200 again", func() bool { return readyz() == http.StatusOK })
 	eventually(t, 5*time.Second, "heartbeat back", func() bool {

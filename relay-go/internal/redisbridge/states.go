@@ -38,8 +38,9 @@ type RoomStates struct {
 
 // tracked is a room's state as learned from its Load and its events.
 type tracked struct {
-	world   string
-	seq     uint64
+	world    string
+	lifetime uint64
+	seq      uint64
 	entries map[string]coord.StateEntry
 	dirty   bool
 }
@@ -51,34 +52,47 @@ func newRoomStates(b *Bridge) *RoomStates {
 // Ready implements relay.ReadyChecker.
 func (s *RoomStates) Ready(ctx context.Context) error { return s.b.Ready(ctx) }
 
-// Load implements coord.RoomStateStore. It also starts tracking the room.
-func (s *RoomStates) Load(ctx context.Context, roomID string) (coord.RoomSnapshot, bool, error) {
+// Load implements coord.RoomStateStore. It also starts tracking the room's
+// lifetime, from the snapshot when it is of that lifetime, else empty (a
+// snapshot of an ended lifetime is then overwritten by the first write).
+func (s *RoomStates) Load(ctx context.Context, roomID string, lifetime uint64) (coord.RoomSnapshot, bool, error) {
+	fresh := coord.RoomSnapshot{RoomID: roomID, RoomLifetime: lifetime}
 	buf, err := s.b.rdb.Get(ctx, s.b.keyspace.roomSnapshot(roomID)).Bytes()
 	snap, found := coord.RoomSnapshot{}, false
 	switch {
 	case errors.Is(err, redis.Nil):
+		snap = fresh
 	case err != nil:
 		s.b.redisError("snapshot_load")
-		s.track(roomID, coord.RoomSnapshot{})
+		s.track(fresh)
 		return coord.RoomSnapshot{}, false, fmt.Errorf("load room %s: %w", roomID, err)
 	default:
 		snap, err = decodeSnapshot(buf)
 		if err != nil {
-			s.track(roomID, coord.RoomSnapshot{})
+			s.track(fresh)
 			return coord.RoomSnapshot{}, false, fmt.Errorf("load room %s: %w", roomID, err)
 		}
 		if snap.RoomID != roomID {
-			s.track(roomID, coord.RoomSnapshot{})
+			s.track(fresh)
 			return coord.RoomSnapshot{}, false, fmt.Errorf("load room %s: snapshot is for room %q", roomID, snap.RoomID)
 		}
-		found = true
+		if snap.RoomLifetime != lifetime {
+			s.b.log.Info("room snapshot of another lifetime not restored", "room", roomID, "lifetime", lifetime, "snapshot_lifetime", snap.RoomLifetime)
+			snap = fresh
+		} else {
+			found = true
+		}
 	}
-	s.track(roomID, snap)
-	return snap, found, nil
+	s.track(snap)
+	if !found {
+		return coord.RoomSnapshot{}, false, nil
+	}
+	return snap, true, nil
 }
 
-func (s *RoomStates) track(roomID string, snap coord.RoomSnapshot) {
-	t := &tracked{world: snap.WorldID, seq: snap.Sequence, entries: make(map[string]coord.StateEntry, len(snap.Entries))}
+func (s *RoomStates) track(snap coord.RoomSnapshot) {
+	roomID := snap.RoomID
+	t := &tracked{world: snap.WorldID, lifetime: snap.RoomLifetime, seq: snap.Sequence, entries: make(map[string]coord.StateEntry, len(snap.Entries))}
 	for _, e := range snap.Entries {
 		t.entries[e.Key] = e
 	}
@@ -110,7 +124,8 @@ func (s *RoomStates) Save(ctx context.Context, snap coord.RoomSnapshot) error {
 }
 
 // observe follows a room's events (called by Events.Publish on the room's
-// goroutine, so in room order). Rooms not loaded on this relay are ignored.
+// goroutine, so in room order). Rooms not loaded on this relay, and events
+// of another lifetime than the one loaded, are ignored.
 func (s *RoomStates) observe(e coord.Event) {
 	switch e.Kind {
 	case coord.EventChat, coord.EventStateChanged, coord.EventMemberJoined, coord.EventMemberLeft,
@@ -120,7 +135,7 @@ func (s *RoomStates) observe(e coord.Event) {
 	}
 	s.mu.Lock()
 	t := s.rooms[e.RoomID]
-	if t == nil {
+	if t == nil || t.lifetime != e.RoomLifetime {
 		s.mu.Unlock()
 		return
 	}
@@ -185,7 +200,7 @@ func (s *RoomStates) flush(ctx context.Context) error {
 			continue
 		}
 		t.dirty = false
-		snap := coord.RoomSnapshot{RoomID: id, WorldID: t.world, Sequence: t.seq, SavedAt: now, RelayID: s.b.cfg.RelayID}
+		snap := coord.RoomSnapshot{RoomID: id, WorldID: t.world, Sequence: t.seq, SavedAt: now, RelayID: s.b.cfg.RelayID, RoomLifetime: t.lifetime}
 		for _, e := range t.entries {
 			snap.Entries = append(snap.Entries, e)
 		}

@@ -73,7 +73,7 @@ func TestDrainRefusesNewJoins(t *testing.T) {
 	b.send(b.enc.Hello(e.ticket("room-d2", "bob", nil), "x", 1))
 	b.expectClose(common.CloseCodeDraining)
 	// The drained room saved its state and reported itself closed.
-	if _, found, _ := e.states.Load(t.Context(), "room-d2"); !found {
+	if _, found, _ := e.states.Load(t.Context(), "room-d2", 1); !found {
 		t.Fatal("room state not saved on drain")
 	}
 }

@@ -5,6 +5,8 @@ package relay
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -54,6 +56,12 @@ type HubConfig struct {
 	IdleTimeout      time.Duration
 	DrainTimeout     time.Duration
 	DrainRate        int // notices per second
+	// AssignmentCheckInterval is the period of the re-check of every open
+	// room's allocation (assignment_check.go); 0 = 5 s.
+	AssignmentCheckInterval time.Duration
+	// BootID names this incarnation of the relay (decision 009), reported
+	// with the load; "" = 16 random hex characters drawn by NewHub.
+	BootID string
 }
 
 // Hub holds every session and room of this relay.
@@ -118,6 +126,12 @@ func NewHub(cfg HubConfig) (*Hub, error) {
 	if cfg.ReportInterval <= 0 {
 		cfg.ReportInterval = 5 * time.Second
 	}
+	if cfg.AssignmentCheckInterval <= 0 {
+		cfg.AssignmentCheckInterval = 5 * time.Second
+	}
+	if cfg.BootID == "" {
+		cfg.BootID = newBootID()
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	h := &Hub{
 		cfg: cfg, log: cfg.Logger, metrics: cfg.Metrics, ctx: ctx, cancel: cancel,
@@ -176,6 +190,16 @@ func (h *Hub) flushWorker() {
 	}
 }
 
+// BootID returns this relay incarnation's boot id.
+func (h *Hub) BootID() string { return h.cfg.BootID }
+
+// newBootID draws 16 random lowercase hex characters.
+func newBootID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24)
+	return hex.EncodeToString(b[:])
+}
+
 // Draining reports whether the relay is draining.
 func (h *Hub) Draining() bool { return h.draining.Load() }
 
@@ -186,8 +210,13 @@ func (h *Hub) Counts() (conns, rooms int) {
 	return len(h.sessions), len(h.rooms)
 }
 
-// join puts s into the room its ticket names, creating the room on first
-// use. It waits for the room's answer (the Welcome is already queued then).
+// join puts s into the room lifetime its ticket names (c.Room at
+// c.RoomLifetime, already checked against the room's allocation), creating
+// the room on first use. An open copy of an older lifetime of the room is
+// closed first (its members get RoomClosed), and a newer one refuses the
+// ticket with TicketWrongRoom: one relay never hosts two lifetimes of a
+// room, and never re-opens an ended one (decision 009). It waits for the
+// room's answer (the Welcome is already queued then).
 func (h *Hub) join(ctx context.Context, s *Session, c *ticket.Claims) (joinResult, error) {
 	if h.Draining() {
 		return joinResult{}, &joinError{code: common.CloseCodeDraining, msg: "relay is draining; rejoin through the control plane"}
@@ -196,17 +225,32 @@ func (h *Hub) join(ctx context.Context, s *Session, c *ticket.Claims) (joinResul
 	if err != nil {
 		return joinResult{}, fmt.Errorf("join: world config: %w", err)
 	}
-	h.mu.Lock()
-	r := h.rooms[c.Room]
-	if r == nil {
-		r = newRoom(h, c.Room, c.World, cfg)
-		h.rooms[c.Room] = r
-		h.metrics.Rooms.Inc()
-		go r.run(h.ctx)
-		h.log.Info("room opened", "room", c.Room, "world", c.World)
+	var r *Room
+	for r == nil {
+		h.mu.Lock()
+		old := h.rooms[c.Room]
+		switch {
+		case old == nil:
+			r = newRoom(h, c.Room, c.World, c.RoomLifetime, cfg)
+			h.rooms[c.Room] = r
+			h.metrics.Rooms.Inc()
+			go r.run(h.ctx)
+			h.log.Info("room opened", "room", c.Room, "world", c.World, "lifetime", c.RoomLifetime)
+		case old.lifetime == c.RoomLifetime:
+			r = old
+		case old.lifetime > c.RoomLifetime:
+			h.mu.Unlock()
+			return joinResult{}, &joinError{code: common.CloseCodeTicketWrongRoom, msg: fmt.Sprintf("room %s lifetime %d has ended", c.Room, c.RoomLifetime)}
+		default:
+			h.mu.Unlock()
+			if err := h.endLifetime(ctx, old, "room lifetime ended: the room was re-opened"); err != nil {
+				return joinResult{}, fmt.Errorf("join: %w", err)
+			}
+			continue
+		}
+		h.joinsInFlight[r]++
+		h.mu.Unlock()
 	}
-	h.joinsInFlight[r]++
-	h.mu.Unlock()
 	s.setRoom(r)
 	rep, err := r.request(ctx, joinRequest{s: s, claims: c})
 	if err != nil {
@@ -225,6 +269,25 @@ func (h *Hub) join(ctx context.Context, s *Session, c *ticket.Claims) (joinResul
 		return joinResult{}, fmt.Errorf("join: %w", err)
 	}
 	return rep.join, nil
+}
+
+// endLifetime closes r because its lifetime ended (a newer lifetime of the
+// room was allocated, or its allocation is gone): every member leaves and
+// is closed with RoomClosed, the room publishes RoomClosed and saves its
+// state. It returns once r has stopped (or ctx ended first), so the next
+// lifetime of the id never overlaps it.
+func (h *Hub) endLifetime(ctx context.Context, r *Room, reason string) error {
+	_, err := r.request(ctx, closeRequest{code: common.CloseCodeRoomClosed, reason: reason, leave: common.LeaveReasonRoomClosed})
+	if err != nil && !errors.Is(err, errRoomGone) {
+		return fmt.Errorf("end room %s lifetime %d: %w", r.id, r.lifetime, err)
+	}
+	select {
+	case <-r.done:
+		h.log.Info("room lifetime ended", "room", r.id, "lifetime", r.lifetime, "reason", reason)
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("end room %s lifetime %d: %w", r.id, r.lifetime, ctx.Err())
+	}
 }
 
 // joinArrived uncounts one join in flight to r: the room took it off its
@@ -304,8 +367,9 @@ func (h *Hub) allSessions() []*Session {
 // operator commands) until ctx ends. It does not drain; call Shutdown.
 func (h *Hub) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
-	wg.Add(1)
+	wg.Add(2)
 	go func() { defer wg.Done(); h.sweep(ctx) }()
+	go func() { defer wg.Done(); h.checkAssignments(ctx) }()
 	if h.cfg.Reporter != nil {
 		wg.Add(1)
 		go func() { defer wg.Done(); h.report(ctx) }()
@@ -373,7 +437,7 @@ func (h *Hub) report(ctx context.Context) {
 func (h *Hub) Load() coord.Load {
 	conns, rooms := h.Counts()
 	return coord.Load{
-		RelayID: h.cfg.RelayID, PublicURL: h.cfg.PublicURL, Region: h.cfg.Region, Build: h.cfg.Build,
+		RelayID: h.cfg.RelayID, BootID: h.cfg.BootID, PublicURL: h.cfg.PublicURL, Region: h.cfg.Region, Build: h.cfg.Build,
 		Draining: h.Draining(), MaxConnections: h.cfg.MaxConnections,
 		Connections: conns, Sessions: int(h.joined.Load()), Rooms: rooms,
 		CPUSeconds: cpuSeconds(), BytesOut: h.bytesOut.Load(), StartedAt: h.started, At: time.Now(),

@@ -26,7 +26,10 @@ type Room struct {
 	hub   *Hub
 	id    string
 	world string
-	log   *slog.Logger
+	// lifetime is the room lifetime this Room hosts (decision 009): the
+	// rlt of the ticket that opened it. Its events and snapshots carry it.
+	lifetime uint64
+	log      *slog.Logger
 
 	// inbox is written through offer, submit and request and read only by
 	// the room goroutine; done is closed when run returns (wait).
@@ -81,10 +84,10 @@ type member struct {
 	farPending bool
 }
 
-func newRoom(h *Hub, id, world string, cfg coord.WorldConfig) *Room {
+func newRoom(h *Hub, id, world string, lifetime uint64, cfg coord.WorldConfig) *Room {
 	return &Room{
-		hub: h, id: id, world: world, cfg: cfg,
-		log:   h.log.With("room", id, "world", world),
+		hub: h, id: id, world: world, lifetime: lifetime, cfg: cfg,
+		log:   h.log.With("room", id, "world", world, "lifetime", lifetime),
 		inbox: make(chan roomInput, inboxSize), done: make(chan struct{}), leaveSig: make(chan struct{}, 1),
 		bySession: make(map[*Session]*member), byUser: make(map[string]*member),
 		state: roomstate.New(), muted: make(map[string]time.Time), enc: wire.NewEncoder(1024),
@@ -181,16 +184,17 @@ func (r *Room) handleBurst(ctx context.Context) {
 	}
 }
 
-// restore loads persisted state and sequence, if any.
+// restore loads the persisted state and sequence of the room's lifetime,
+// if any; a snapshot of another lifetime is never restored (decision 009).
 func (r *Room) restore(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	snap, found, err := r.hub.cfg.States.Load(ctx, r.id)
+	snap, found, err := r.hub.cfg.States.Load(ctx, r.id, r.lifetime)
 	if err != nil {
 		r.log.Warn("room state load failed; starting empty", "err", err)
 		return
 	}
-	if !found {
+	if !found || snap.RoomLifetime != r.lifetime {
 		return
 	}
 	entries := make([]roomstate.Entry, len(snap.Entries))
@@ -207,7 +211,7 @@ func (r *Room) restore(ctx context.Context) {
 // shutdown persists state and reports the room closed.
 func (r *Room) shutdown(ctx context.Context, reason string) {
 	r.hub.forgetRoom(r)
-	snap := coord.RoomSnapshot{RoomID: r.id, WorldID: r.world, Sequence: r.seq, SavedAt: time.Now(), RelayID: r.hub.cfg.RelayID}
+	snap := coord.RoomSnapshot{RoomID: r.id, WorldID: r.world, Sequence: r.seq, SavedAt: time.Now(), RelayID: r.hub.cfg.RelayID, RoomLifetime: r.lifetime}
 	for _, e := range r.state.Snapshot() {
 		snap.Entries = append(snap.Entries, coord.StateEntry{Key: e.Key, Value: e.Value, Version: e.Version, UpdatedBy: e.UpdatedBy})
 	}
@@ -221,7 +225,7 @@ func (r *Room) shutdown(ctx context.Context, reason string) {
 }
 
 func (r *Room) publish(e coord.Event) {
-	e.RoomID, e.WorldID = r.id, r.world
+	e.RoomID, e.WorldID, e.RoomLifetime = r.id, r.world, r.lifetime
 	if e.OccurredAt.IsZero() {
 		e.OccurredAt = time.Now()
 	}
@@ -306,8 +310,9 @@ func (r *Room) join(s *Session, c *ticket.Claims) (joinResult, error) {
 	if len(r.members) >= r.cfg.RoomCapacity {
 		return joinResult{}, &joinError{code: common.CloseCodeRoomFull, msg: "room is full"}
 	}
-	r.nextMember++
 	now := time.Now()
+	r.muteFromTicket(c, now)
+	r.nextMember++
 	m := &member{id: r.nextMember, s: s, userID: c.Subject, name: c.Name, joinedAt: now, transform: wire.Transform{Rotation: [4]float32{0, 0, 0, 1}}}
 	r.members = append(r.members, m)
 	r.bySession[s] = m
@@ -386,6 +391,20 @@ func (r *Room) broadcast(frame []byte, skip *Session) {
 	for _, m := range slow {
 		r.remove(m, m.s.leaveReason())
 	}
+}
+
+// muteFromTicket applies the ticket's mut claim (decision 009: the control
+// plane records mutes beyond a room's life and mints them into tickets): a
+// mute that ends later than now holds at least until then. A longer mute
+// the room already holds (an operator's, or one until unmuted) stays.
+func (r *Room) muteFromTicket(c *ticket.Claims, now time.Time) {
+	if c.MutedUntil.IsZero() || !c.MutedUntil.After(now) {
+		return
+	}
+	if until, ok := r.muted[c.Subject]; ok && (until.IsZero() || !until.Before(c.MutedUntil)) {
+		return
+	}
+	r.muted[c.Subject] = c.MutedUntil
 }
 
 func (r *Room) isMuted(user string, now time.Time) bool {

@@ -34,6 +34,9 @@ type Seams struct {
 	Assignments coord.Assignments
 	Commands    coord.CommandSource
 	Reporter    coord.Reporter
+	// UsedTickets records used tickets beyond this process (Redis); nil:
+	// single use is the in-memory replay cache only.
+	UsedTickets ticket.UsedTickets
 	// Keys overrides the JWKS URL/file key set (tests).
 	Keys ticket.KeySet
 }
@@ -89,7 +92,7 @@ func New(cfg config.Config, seams Seams, log *slog.Logger) (*Server, error) {
 	}
 	v, err := ticket.NewVerifier(ticket.Config{
 		Keys: keys, Issuer: cfg.TicketIssuer, Audience: cfg.RelayID, Skew: cfg.TicketSkew,
-		Replay: ticket.NewReplayCache(cfg.ReplayCache),
+		Replay: ticket.NewReplayCache(cfg.ReplayCache), Used: seams.UsedTickets,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("new relay: %w", err)
@@ -99,6 +102,7 @@ func New(cfg config.Config, seams Seams, log *slog.Logger) (*Server, error) {
 		Assignments: seams.Assignments, Commands: seams.Commands, Reporter: seams.Reporter, ReportInterval: cfg.ReportInterval,
 		Metrics: m, Logger: log, MaxFrameBytes: cfg.MaxFrameBytes, SendQueue: cfg.SendQueue, SendBufferBytes: cfg.SendBufferBytes, ReliableWithTick: cfg.ReliableWithTick,
 		HelloTimeout: cfg.HelloTimeout, IdleTimeout: cfg.IdleTimeout, DrainTimeout: cfg.DrainTimeout, DrainRate: cfg.DrainRate,
+		AssignmentCheckInterval: cfg.AssignmentCheckInterval,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("new relay: %w", err)
@@ -243,7 +247,7 @@ func (s *Server) adminHandler() http.Handler {
 			http.Error(w, msg, http.StatusServiceUnavailable)
 			return
 		}
-		_, _ = w.Write([]byte("ready\n"))
+		_, _ = w.Write([]byte("ready\nboot_id " + s.Hub.BootID() + "\n"))
 	})
 	mux.HandleFunc("POST /admin/drain", func(w http.ResponseWriter, _ *http.Request) {
 		s.Drain("drain requested by an operator")
@@ -270,7 +274,7 @@ func (s *Server) notReady() string {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	for _, seam := range []any{s.seams.Worlds, s.seams.Events, s.seams.States, s.seams.Assignments, s.seams.Commands, s.seams.Reporter} {
+	for _, seam := range []any{s.seams.Worlds, s.seams.Events, s.seams.States, s.seams.Assignments, s.seams.Commands, s.seams.Reporter, s.seams.UsedTickets} {
 		if rc, ok := seam.(ReadyChecker); ok {
 			if err := rc.Ready(ctx); err != nil {
 				return fmt.Sprintf("%T not ready: %v", seam, err)

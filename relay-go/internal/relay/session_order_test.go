@@ -18,13 +18,21 @@ import (
 // closed, so a test controls when a join finishes.
 type gatedAssignments struct{ open chan struct{} }
 
-func (g *gatedAssignments) Assigned(ctx context.Context, _ string) (bool, error) {
+func (g *gatedAssignments) Assigned(ctx context.Context, _ string, _ uint64) (bool, error) {
 	select {
 	case <-g.open:
 		return true, nil
 	case <-ctx.Done():
 		return false, ctx.Err()
 	}
+}
+
+func (g *gatedAssignments) AssignedAll(_ context.Context, rooms []coord.RoomLifetime) ([]bool, error) {
+	out := make([]bool, len(rooms))
+	for i := range out {
+		out[i] = true
+	}
+	return out, nil
 }
 
 // gatedSession starts a session whose Hello is accepted but whose join

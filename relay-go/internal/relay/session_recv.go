@@ -213,8 +213,16 @@ func (s *Session) hello(h *wire.Hello) {
 		return
 	}
 	s.claims.Store(c)
-	if ok, err := h0.cfg.Assignments.Assigned(ctx, c.Room); err != nil || !ok {
-		s.refuseTicket(ticket.ReasonWrongRoom, fmt.Errorf("room %q is not assigned to this relay (err %v)", c.Room, err))
+	// The room's allocation must name this relay and the ticket's lifetime
+	// now (decision 009): a ticket minted before its room was released
+	// never re-opens the room. Fail closed when Redis cannot say.
+	ok, err := h0.cfg.Assignments.Assigned(ctx, c.Room, c.RoomLifetime)
+	if err != nil {
+		s.refuseTicket(ticket.ReasonUnavailable, fmt.Errorf("room %q lifetime %d: assignment check failed: %w", c.Room, c.RoomLifetime, err))
+		return
+	}
+	if !ok {
+		s.refuseTicket(ticket.ReasonWrongRoom, fmt.Errorf("room %q lifetime %d is not assigned to this relay", c.Room, c.RoomLifetime))
 		return
 	}
 	res, err := h0.join(ctx, s, c)
