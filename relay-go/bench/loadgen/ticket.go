@@ -25,6 +25,9 @@ type TicketClaims struct {
 	Iat   int64    `json:"iat"`
 	Exp   int64    `json:"exp"`
 	Jti   string   `json:"jti"`
+	// Rlt is the room lifetime (decision 009); relay-only runs use a
+	// standalone relay, which hosts every room at any lifetime: always 1.
+	Rlt uint64 `json:"rlt"`
 }
 
 // Minter signs join tickets the way the control plane does, for relay-only
@@ -77,7 +80,7 @@ func (m *Minter) Mint(user, name, room string) (string, error) {
 		Iss: iss, Sub: user, Aud: m.Audience, Room: room, World: m.WorldID, WCV: 1, Name: name,
 		Perms: []string{"move", "chat", "emote", "state"},
 		Iat:   now.Unix(), Exp: now.Add(ttl).Unix(),
-		Jti: fmt.Sprintf("lg-%s-%d", m.run, m.seq.Add(1)),
+		Jti: fmt.Sprintf("lg-%s-%d", m.run, m.seq.Add(1)), Rlt: 1,
 	}
 	hdr, err := json.Marshal(map[string]string{"alg": "EdDSA", "typ": "JWT", "kid": m.Kid})
 	if err != nil {

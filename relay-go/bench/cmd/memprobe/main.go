@@ -44,7 +44,7 @@ func mint(priv ed25519.PrivateKey, room, user string) string {
 	h, _ := json.Marshal(map[string]any{"alg": "EdDSA", "typ": "JWT", "kid": "k1"})
 	now := time.Now().Unix()
 	c, _ := json.Marshal(map[string]any{"iss": "plaza-control", "sub": user, "aud": "probe", "room": room, "world": "w", "wcv": 1,
-		"name": user, "perms": []string{"move", "chat"}, "iat": now, "exp": now + 300, "jti": user})
+		"name": user, "perms": []string{"move", "chat"}, "iat": now, "exp": now + 300, "jti": user, "rlt": 1})
 	s := b64(h) + "." + b64(c)
 	return s + "." + b64(ed25519.Sign(priv, []byte(s)))
 }
