@@ -19,12 +19,15 @@ from plaza_control.container import Services
 from plaza_control.maintenance import start_loops
 from plaza_control.observability import Metrics, ObservabilityMiddleware, configure_logging
 from plaza_control.routes import players, system
+from plaza_control.routes.bodies import JsonRequest
 from plaza_control.routes.chat import ChatController
 from plaza_control.routes.ops import OpsController, WorldsController
 from plaza_control.routes.problems import EXCEPTION_HANDLERS
 from plaza_control.settings import Settings
 
 _log = structlog.get_logger("plaza.app")
+#: Request bodies over this many bytes answer 413 ``too-large`` before decoding.
+MAX_BODY_BYTES = 64 * 1024
 
 
 def create_app(settings: Settings, *, background: bool = True) -> Litestar:
@@ -76,6 +79,7 @@ def create_app(settings: Settings, *, background: bool = True) -> Litestar:
             )
         ],
         exception_handlers=EXCEPTION_HANDLERS,
+        request_class=JsonRequest,
         openapi_config=OpenAPIConfig(
             title="Plaza control plane",
             version=__version__,
@@ -90,6 +94,6 @@ def create_app(settings: Settings, *, background: bool = True) -> Litestar:
                 }
             ),
         ),
-        request_max_body_size=64 * 1024,
+        request_max_body_size=MAX_BODY_BYTES,
         debug=False,
     )

@@ -3,7 +3,9 @@
 Services and repositories raise these; ``plaza_control.routes.problems`` maps every one
 of them (and Litestar's own HTTP errors) to an RFC 9457 problem-details response
 in one place. Each class fixes its HTTP status and a stable ``code`` that becomes
-the problem ``type`` (``urn:plaza:problem:<code>``).
+the problem ``type`` (``urn:plaza:problem:<code>``). The problem table in
+``docs/control.md`` lists exactly these codes (``over_http`` ones) and the
+``http-error`` fallback; ``control/tests/test_bad_input.py`` holds them equal.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ class PlazaError(Exception):
     status: int = 500
     code: str = "internal"
     title: str = "Internal error"
+    #: False for errors that stop the process at start and never reach a client.
+    over_http: bool = True
 
     def __init__(
         self,
@@ -32,6 +36,7 @@ class PlazaError(Exception):
 class ConfigError(PlazaError):
     code = "config"
     title = "Invalid configuration"
+    over_http = False
 
 
 class InvalidInput(PlazaError):
@@ -63,6 +68,12 @@ class NotFound(PlazaError):
     title = "Not found"
 
 
+class MethodNotAllowed(PlazaError):
+    status = 405
+    code = "method-not-allowed"
+    title = "Method not allowed"
+
+
 class Conflict(PlazaError):
     status = 409
     code = "conflict"
@@ -72,6 +83,18 @@ class Conflict(PlazaError):
 class RoomFull(Conflict):
     code = "room-full"
     title = "Room is full"
+
+
+class TooLarge(PlazaError):
+    status = 413
+    code = "too-large"
+    title = "Request body too large"
+
+
+class UnsupportedMediaType(PlazaError):
+    status = 415
+    code = "unsupported-media-type"
+    title = "Unsupported media type"
 
 
 class RateLimited(PlazaError):

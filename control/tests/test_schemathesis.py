@@ -132,3 +132,8 @@ def test_no_server_errors(case: Any, api: Api) -> None:
     assert response.status_code < 500, (
         f"{case.method} {case.formatted_path} -> {response.status_code}: {response.text[:500]}"
     )
+    if response.status_code >= 400:
+        # Every refusal is a problem (RFC 9457); test_bad_input.py covers bodies
+        # the schema does not describe.
+        assert response.headers["content-type"] == ["application/problem+json"], response.text
+        assert response.json()["status"] == response.status_code, response.text

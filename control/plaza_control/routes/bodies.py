@@ -1,17 +1,58 @@
-"""Request and response bodies at the HTTP edge. Unknown fields are refused."""
+"""Request and response bodies at the HTTP edge, and how request bodies are decoded.
+Unknown fields are refused."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
+from litestar import Request
+from litestar.exceptions import SerializationException
 
 from plaza_control import validation as v
+from plaza_control.errors import InvalidInput, UnsupportedMediaType
 from plaza_control.models import AuditEntry, Ban, RelayInfo, RoomInfo, User, WorldSettings
 
 
 class Body(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """Base of every request body."""
+
+
+def is_json_media_type(media_type: str, params: dict[str, str]) -> bool:
+    """``application/json`` or ``application/<anything>+json`` (RFC 6839), in UTF-8
+    (RFC 8259: JSON between systems is UTF-8; other charsets are refused)."""
+    json = media_type == "application/json" or (
+        media_type.startswith("application/") and media_type.endswith("+json")
+    )
+    return json and params.get("charset", "utf-8").strip('"').lower() in ("utf-8", "utf8")
+
+
+class JsonRequest(Request[Any, Any, Any]):
+    """The app's request class: the one place a JSON body is decoded.
+
+    Litestar reads the body (413 over the limit, before any decoding), skips an
+    empty one (a required body then fails validation: 400), and calls ``json()``
+    for the rest. Here a body sent as anything but JSON is refused with 415, and
+    every way msgspec can fail on untrusted bytes becomes 400 ``invalid-input``:
+    malformed JSON (``SerializationException``), invalid UTF-8 inside a string
+    (msgspec raises ``UnicodeDecodeError``), and nesting deeper than the
+    interpreter's recursion limit (``RecursionError``, ~1,000 levels). Decoding a
+    body into its struct (types, unknown fields, constraints) is Litestar's
+    validation: 400 with ``errors``."""
+
+    async def json(self) -> Any:
+        media_type, params = self.content_type
+        if not is_json_media_type(media_type, params):
+            shown = media_type or "no Content-Type"
+            raise UnsupportedMediaType(f"send the body as application/json, not {shown}")
+        try:
+            return await super().json()
+        except SerializationException as exc:
+            raise InvalidInput(f"the body is not valid JSON: {exc.detail}") from None
+        except UnicodeDecodeError:
+            raise InvalidInput("the body is not valid UTF-8") from None
+        except RecursionError:
+            raise InvalidInput("the body nests too deeply") from None
 
 
 WorldId = Annotated[str, msgspec.Meta(pattern=v.WORLD_ID, examples=["lobby"])]

@@ -1,7 +1,15 @@
-"""The one place errors become RFC 9457 problem-details responses."""
+"""The one place errors become RFC 9457 problem-details responses.
+
+Every answer of 400 or more is ``application/problem+json``: the control plane's
+own errors (``plaza_control.errors``) by their class, Litestar's HTTP errors
+(routing 404/405, body limit 413, validation 400, ...) by their status through
+``HTTP_STATUS_PROBLEMS``, any other Litestar status as ``http-error``, and
+anything unexpected as a logged 500 ``internal``. Bodies are decoded, and
+refused, in ``plaza_control.routes.bodies.JsonRequest``."""
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from typing import Any
 
 import structlog
@@ -9,10 +17,37 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.types import ExceptionHandlersMap
 
-from plaza_control.errors import PlazaError
+from plaza_control.errors import (
+    DependencyDown,
+    Forbidden,
+    InvalidInput,
+    MethodNotAllowed,
+    NotFound,
+    PlazaError,
+    RateLimited,
+    TooLarge,
+    Unauthenticated,
+    Unavailable,
+    UnsupportedMediaType,
+)
 from plaza_control.observability import current_request_id
 
 MEDIA_TYPE = "application/problem+json"
+#: The problem code of a Litestar HTTP error whose status has no class below.
+HTTP_ERROR = "http-error"
+#: Litestar's own HTTP errors, by status: the class whose code and title they take.
+HTTP_STATUS_PROBLEMS: dict[int, type[PlazaError]] = {
+    400: InvalidInput,
+    401: Unauthenticated,
+    403: Forbidden,
+    404: NotFound,
+    405: MethodNotAllowed,
+    413: TooLarge,
+    415: UnsupportedMediaType,
+    429: RateLimited,
+    500: PlazaError,
+    503: Unavailable,
+}
 _log = structlog.get_logger("plaza.errors")
 
 
@@ -51,24 +86,27 @@ def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[
     if isinstance(exc, ValidationException):
         errors = exc.extra if isinstance(exc.extra, list) else []
         return problem(
-            400, "invalid-input", "Invalid input", str(exc.detail), request, {"errors": errors}
+            400, InvalidInput.code, InvalidInput.title, str(exc.detail), request, {"errors": errors}
         )
     status = exc.status_code
-    code = {
-        401: "unauthenticated",
-        403: "forbidden",
-        404: "not-found",
-        405: "method-not-allowed",
-        413: "too-large",
-        415: "unsupported-media-type",
-    }.get(status, "http-error")
     headers = dict(exc.headers) if exc.headers else None
-    return problem(status, code, str(exc.detail), str(exc.detail), request, headers=headers)
+    if status >= 500:
+        # Litestar's 5xx details can name internals: log them, answer a fixed text.
+        _log.error("http error", status=status, detail=str(exc.detail), path=request.url.path)
+    detail = str(exc.detail) if status < 500 else "the server could not answer this request"
+    cls = HTTP_STATUS_PROBLEMS.get(status)
+    if cls is not None:
+        return problem(status, cls.code, cls.title, detail, request, headers=headers)
+    try:
+        title = HTTPStatus(status).phrase
+    except ValueError:
+        title = "HTTP error"
+    return problem(status, HTTP_ERROR, title, detail, request, headers=headers)
 
 
 def unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     _log.error("unhandled error", exc_info=exc, path=request.url.path)
-    return problem(500, "internal", "Internal error", "an unexpected error occurred", request)
+    return problem(500, PlazaError.code, PlazaError.title, "an unexpected error occurred", request)
 
 
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {
@@ -81,9 +119,9 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
 def dependency_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     _log.error("backing service error", error=type(exc).__name__, path=request.url.path)
     return problem(
-        503,
-        "dependency-down",
-        "A backing service is unreachable",
+        DependencyDown.status,
+        DependencyDown.code,
+        DependencyDown.title,
         "retry later",
         request,
         headers={"Retry-After": "2"},
