@@ -1,0 +1,186 @@
+package relay
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/plaza-dev/plaza/relay-go/gen/plaza/common"
+	"github.com/plaza-dev/plaza/relay-go/gen/plaza/protocol"
+	"github.com/plaza-dev/plaza/relay-go/internal/config"
+	"github.com/plaza-dev/plaza/relay-go/internal/coord"
+	"github.com/plaza-dev/plaza/relay-go/internal/ticket"
+	"github.com/plaza-dev/plaza/relay-go/internal/ticket/tickettest"
+)
+
+// Decision 009 on the memory seams: room lifetimes on the Hello path, the
+// periodic re-check, lifetimes on events and snapshots, mutes from tickets.
+// internal/redisbridge/lifetime_test.go runs the same rules over Redis.
+
+// lifetimeTicket is a ticket for user in room at lifetime rlt.
+func (e *testRelayEnv) lifetimeTicket(room, user string, rlt uint64) string {
+	return e.ticket(room, user, func(c map[string]any) { c["rlt"] = rlt })
+}
+
+func (e *testRelayEnv) hello(token string) *client {
+	e.t.Helper()
+	c := e.dial()
+	c.send(c.enc.Hello(token, "go/test", 1))
+	return c
+}
+
+func TestLifetimeOnTheHelloPath(t *testing.T) {
+	e := startRelay(t, nil)
+	e.assign.Assign("room-l", 1)
+	stale := e.lifetimeTicket("room-l", "late", 1)
+	a := e.hello(e.lifetimeTicket("room-l", "alice", 1))
+	a.expect(protocol.MessageWelcome)
+	a.send(a.enc.ChatSend("one", 1))
+	a.expect(protocol.MessageChatMessage)
+
+	// Released: a ticket of lifetime 1 no longer opens anything.
+	e.assign.Release("room-l")
+	if _, err := e.srv.Hub.CloseRoom(t.Context(), "room-l", "closed"); err != nil {
+		t.Fatal(err)
+	}
+	a.expectClose(common.CloseCodeRoomClosed)
+	before := e.counter("ticket_rejections", string(ticket.ReasonWrongRoom))
+	e.hello(stale).expectClose(common.CloseCodeTicketWrongRoom)
+	if got := e.counter("ticket_rejections", string(ticket.ReasonWrongRoom)); got != before+1 {
+		t.Fatalf("wrong_room rejections %v, want %v", got, before+1)
+	}
+	if _, rooms := e.srv.Hub.Counts(); rooms != 0 {
+		t.Fatalf("%d rooms after a stale ticket", rooms)
+	}
+
+	// Lifetime 2 on this relay; lifetime 3 replaces it while a member is in.
+	e.assign.Assign("room-l", 2)
+	b := e.hello(e.lifetimeTicket("room-l", "bob", 2))
+	if w := b.expect(protocol.MessageWelcome).(*protocol.WelcomeT); w.Snapshot.Sequence != 1 {
+		t.Fatalf("lifetime 2 starts at sequence %d", w.Snapshot.Sequence)
+	}
+	e.assign.Assign("room-l", 3)
+	c := e.hello(e.lifetimeTicket("room-l", "carol", 3))
+	c.expect(protocol.MessageWelcome)
+	b.expectClose(common.CloseCodeRoomClosed)
+	e.hello(e.lifetimeTicket("room-l", "dave", 2)).expectClose(common.CloseCodeTicketWrongRoom)
+
+	// Every event a room published carries its lifetime.
+	seen := map[uint64]bool{}
+	for _, ev := range e.events.Events() {
+		if ev.RoomID != "room-l" {
+			continue
+		}
+		if ev.RoomLifetime < 1 || ev.RoomLifetime > 3 {
+			t.Fatalf("event %+v: lifetime %d", ev, ev.RoomLifetime)
+		}
+		seen[ev.RoomLifetime] = true
+	}
+	if !seen[1] || !seen[2] || !seen[3] {
+		t.Fatalf("lifetimes seen on events: %v", seen)
+	}
+}
+
+// A snapshot is restored only into the lifetime that wrote it.
+func TestSnapshotRestoredOnlyIntoItsLifetime(t *testing.T) {
+	e := startRelay(t, nil)
+	_ = e.states.Save(t.Context(), coord.RoomSnapshot{RoomID: "room-s", WorldID: "world-1", RoomLifetime: 4, Sequence: 40,
+		Entries: []coord.StateEntry{{Key: "door", Value: []byte("open"), Version: 3}}})
+	e.assign.Assign("room-s", 5)
+	w := e.hello(e.lifetimeTicket("room-s", "alice", 5)).expect(protocol.MessageWelcome).(*protocol.WelcomeT)
+	if len(w.Snapshot.State) != 0 || w.Snapshot.Sequence != 1 {
+		t.Fatalf("lifetime 5 opened with lifetime 4's state: %+v", w.Snapshot)
+	}
+	_ = e.states.Save(t.Context(), coord.RoomSnapshot{RoomID: "room-r", WorldID: "world-1", RoomLifetime: 4, Sequence: 40,
+		Entries: []coord.StateEntry{{Key: "door", Value: []byte("open"), Version: 3}}})
+	e.assign.Assign("room-r", 4) // a re-homed room keeps its lifetime
+	w = e.hello(e.lifetimeTicket("room-r", "bob", 4)).expect(protocol.MessageWelcome).(*protocol.WelcomeT)
+	if len(w.Snapshot.State) != 1 || w.Snapshot.Sequence != 41 {
+		t.Fatalf("re-homed lifetime 4 did not restore its state: %+v", w.Snapshot)
+	}
+}
+
+func TestAssignmentRecheckClosesReleasedRoom(t *testing.T) {
+	e := startRelay(t, func(c *config.Config) { c.AssignmentCheckInterval = 50 * time.Millisecond })
+	e.assign.Assign("room-a", 1)
+	e.assign.Assign("room-b", 1)
+	a := e.hello(e.lifetimeTicket("room-a", "alice", 1))
+	a.expect(protocol.MessageWelcome)
+	b := e.hello(e.lifetimeTicket("room-b", "bob", 1))
+	b.expect(protocol.MessageWelcome)
+	e.assign.Release("room-a") // the CloseRoom command was lost
+	a.expectClose(common.CloseCodeRoomClosed)
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	if _, ok := e.events.Wait(ctx, func(ev coord.Event) bool {
+		return ev.Kind == coord.EventRoomClosed && ev.RoomID == "room-a" && ev.RoomLifetime == 1
+	}); !ok {
+		t.Fatal("no RoomClosed event for the released room")
+	}
+	time.Sleep(200 * time.Millisecond)
+	b.send(b.enc.ChatSend("still open", 1))
+	b.expect(protocol.MessageChatMessage)
+}
+
+// The ticket's mut claim mutes the member on join (decision 009: mutes
+// outlive their room); a mute that already ended does not.
+func TestMuteFromTicket(t *testing.T) {
+	e := startRelay(t, nil)
+	a := e.hello(e.ticket("room-m", "alice", func(c map[string]any) { c["mut"] = time.Now().Add(time.Hour).UnixMilli() }))
+	a.expect(protocol.MessageWelcome)
+	a.send(a.enc.ChatSend("hello?", 7))
+	if er := a.expectError(common.ErrorCodeMuted); er.RequestId != 7 {
+		t.Fatalf("%+v", er)
+	}
+	b := e.hello(e.ticket("room-m", "bob", func(c map[string]any) { c["mut"] = time.Now().Add(-time.Second).UnixMilli() }))
+	b.expect(protocol.MessageWelcome)
+	b.send(b.enc.ChatSend("hi", 8))
+	b.expect(protocol.MessageChatMessage)
+	// A ticket's shorter mute never shortens an operator's open-ended one.
+	if _, err := e.srv.Hub.Mute(t.Context(), "room-m", "carol", 0); err != nil {
+		t.Fatal(err)
+	}
+	c := e.hello(e.ticket("room-m", "carol", func(c map[string]any) { c["mut"] = time.Now().Add(50 * time.Millisecond).UnixMilli() }))
+	c.expect(protocol.MessageWelcome)
+	time.Sleep(100 * time.Millisecond)
+	c.send(c.enc.ChatSend("now?", 9))
+	c.expectError(common.ErrorCodeMuted)
+}
+
+// brokenAssignments is an Assignments whose store is away.
+type brokenAssignments struct{}
+
+func (brokenAssignments) Assigned(context.Context, string, uint64) (bool, error) {
+	return false, errors.New("connection refused")
+}
+func (brokenAssignments) AssignedAll(context.Context, []coord.RoomLifetime) ([]bool, error) {
+	return nil, errors.New("connection refused")
+}
+
+// Fail closed: an assignment check that cannot be made refuses the ticket
+// with 4009 (retryable) and opens nothing.
+func TestAssignmentErrorRefusesWithServerOverloaded(t *testing.T) {
+	signer := tickettest.NewSigner("k1")
+	cfg := testConfig()
+	srv, err := New(cfg, Seams{Assignments: brokenAssignments{}, Keys: ticket.StaticKeys{signer.Kid: signer.Pub}}, testLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	for srv.Addr() == "" {
+		time.Sleep(5 * time.Millisecond)
+	}
+	c, err := dialOpts(t, "ws://"+srv.Addr()+"/ws", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.send(c.enc.Hello(signer.Mint(tickettest.Claims(testRelay, "room-x", "u")), "go/test", 1))
+	c.expectClose(common.CloseCodeServerOverloaded)
+	if _, rooms := srv.Hub.Counts(); rooms != 0 {
+		t.Fatalf("%d rooms opened unchecked", rooms)
+	}
+}
