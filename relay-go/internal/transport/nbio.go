@@ -26,8 +26,12 @@ import (
 // buffer. OnWrittenSize tells us how much of that buffer drained, which is
 // how Buffered works.
 
-// closeGrace is how long Close waits for the client's close frame.
+// closeGrace is how long Close waits for the client's close frame once its
+// own reached the socket.
 const closeGrace = time.Second
+
+// errClosing refuses writes after Close: nothing may follow a close frame.
+var errClosing = errors.New("write: connection is closing")
 
 // Server accepts WebSocket connections with nbio.
 type Server struct {
@@ -65,31 +69,27 @@ func NewServer(cfg Config) (*Server, error) {
 	u.HandshakeTimeout = cfg.HandshakeTimeout
 	u.MessageLengthLimit = 4 * cfg.MaxFrameBytes
 	u.OnMessage(func(c *websocket.Conn, mt websocket.MessageType, data []byte) {
-		nc, ok := c.Session().(*nbConn)
-		if !ok {
-			return
+		if nc, ok := c.Session().(*nbConn); ok {
+			nc.message(data, mt == websocket.TextMessage)
 		}
-		if len(data) > cfg.MaxFrameBytes {
-			nc.Close(uint16(common.CloseCodeMessageTooBig), fmt.Sprintf("frame of %d bytes exceeds %d", len(data), cfg.MaxFrameBytes))
-			return
-		}
-		if !nc.deadlineCleared && nc.nbc != nil {
-			// See serveWS: the first message comes after any late arm of
-			// the HTTP-phase deadline, so clearing it here is final.
-			nc.deadlineCleared = true
-			_ = nc.nbc.SetReadDeadline(time.Time{})
-		}
-		nc.peer.Frame(data, mt == websocket.TextMessage)
 	})
 	u.SetPingHandler(func(c *websocket.Conn, data string) {
+		nc, ok := c.Session().(*nbConn)
+		if ok {
+			nc.buffered.Add(wireLen(len(data))) // written() will count it out
+		}
 		_ = c.WriteMessage(websocket.PongMessage, []byte(data))
-		if nc, ok := c.Session().(*nbConn); ok {
+		if ok {
 			nc.peer.Alive()
 		}
 	})
 	u.SetCloseHandler(func(c *websocket.Conn, code int, reason string) {
+		nc, ok := c.Session().(*nbConn)
+		if ok {
+			nc.clientClose.Store(&ClientClose{Code: uint16(code), Reason: reason})
+		}
 		// A client's close frame: echo it unless we started the close.
-		if nc, ok := c.Session().(*nbConn); ok && nc.closing.Load() {
+		if ok && nc.closing.Load() {
 			return
 		}
 		if code == 1005 {
@@ -108,6 +108,9 @@ func NewServer(cfg Config) (*Server, error) {
 				s.conns.remove(nc.nbc, nc)
 			}
 			s.open.Add(-1)
+			if cc := nc.clientClose.Load(); cc != nil {
+				err = cc
+			}
 			nc.peer.Closed(err)
 		}
 	})
@@ -213,7 +216,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	if nbc != nil && s.cfg.SocketSendBuffer > 0 {
 		_ = nbc.SetWriteBuffer(s.cfg.SocketSendBuffer)
 	}
-	nc := &nbConn{ws: wc, nbc: nbc, low: int64(s.cfg.SendBufferBytes / 2), tls: s.cfg.TLSCertFile != ""}
+	nc := &nbConn{ws: wc, nbc: nbc, low: int64(s.cfg.SendBufferBytes / 2), tls: s.cfg.TLSCertFile != "", maxFrame: s.cfg.MaxFrameBytes}
 	if nbc != nil {
 		s.conns.store(nbc, nc)
 	}
@@ -231,6 +234,13 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	nc.peer = peer
 	wc.SetSession(nc)
 	if nbc != nil {
+		// Every byte the client sends after the upgrade passes nc.Parse
+		// (frameguard.go) on its way to the websocket parser: nbio's
+		// event loop hands a connection's data to its session's Parse.
+		// The handler runs on that loop (the inline executor), so no data
+		// of this connection is parsed before the swap.
+		nbc.SetSession(nc)
+
 		// nbhttp arms the HTTP-phase read deadline from its accept goroutine
 		// right after handing the connection to a poller, which can run
 		// after this upgrade cleared it (seen under load: idle sessions
@@ -264,15 +274,39 @@ type nbConn struct {
 	peer Peer
 	low  int64
 
-	tls bool // wss: frames are written one by one (writeEach)
+	tls      bool // wss: frames are written one by one (writeEach)
+	maxFrame int
 	// deadlineCleared is set by the first message (callbacks for one
 	// connection are serial, so it needs no lock).
 	deadlineCleared bool
-	buffered        atomic.Int64
-	wantWrite       atomic.Bool
-	closing         atomic.Bool
-	done            atomic.Bool
-	closeTimer      atomic.Pointer[time.Timer]
+	// scan follows the client's frame headers (frameguard.go); only the
+	// connection's event loop touches it.
+	scan        frameScan
+	buffered    atomic.Int64
+	wantWrite   atomic.Bool
+	closing     atomic.Bool
+	closeSent   atomic.Bool // the close frame reached the socket: grace armed
+	done        atomic.Bool
+	clientClose atomic.Pointer[ClientClose]
+}
+
+// message delivers one complete client message to the peer, refusing one
+// over the size limit with 1009.
+func (c *nbConn) message(data []byte, text bool) {
+	if c.closing.Load() {
+		return
+	}
+	if len(data) > c.maxFrame {
+		c.Close(uint16(common.CloseCodeMessageTooBig), fmt.Sprintf("frame of %d bytes exceeds %d", len(data), c.maxFrame))
+		return
+	}
+	if !c.deadlineCleared && c.nbc != nil {
+		// See serveWS: the first message comes after any late arm of
+		// the HTTP-phase deadline, so clearing it here is final.
+		c.deadlineCleared = true
+		_ = c.nbc.SetReadDeadline(time.Time{})
+	}
+	c.peer.Frame(data, text)
 }
 
 // wireLen is a server frame's size on the wire: payload plus header.
@@ -296,6 +330,9 @@ func (c *nbConn) WriteBinary(b []byte) error {
 // peer goes away (a data race on the record cipher, found by -race), and
 // only nbio's websocket methods take the lock that does.
 func (c *nbConn) writeEach(frames [][]byte) error {
+	if c.closing.Load() {
+		return errClosing
+	}
 	for _, f := range frames {
 		c.buffered.Add(wireLen(len(f)))
 		if err := c.ws.WriteMessage(websocket.BinaryMessage, f); err != nil {
@@ -315,6 +352,9 @@ func (c *nbConn) writeEach(frames [][]byte) error {
 func (c *nbConn) WriteBinaryBatch(frames [][]byte) error {
 	if c.tls {
 		return c.writeEach(frames)
+	}
+	if c.closing.Load() {
+		return errClosing // nothing may follow the close frame
 	}
 	var total int64
 	for _, f := range frames {
@@ -371,6 +411,9 @@ func (c *nbConn) written(n int) {
 			nv = 0
 		}
 		if c.buffered.CompareAndSwap(old, nv) {
+			if nv == 0 && c.closing.Load() {
+				c.closeReachedSocket()
+			}
 			if nv <= c.low && c.wantWrite.CompareAndSwap(true, false) && c.peer != nil {
 				c.peer.Writable()
 			}
@@ -387,6 +430,12 @@ func (c *nbConn) NotifyWritable() {
 	}
 }
 
+// Close queues the close frame behind everything written before it (a
+// socket stream cannot be reordered, and nbio's pending bytes may end in
+// the middle of a frame). Its bytes are counted in buffered like a data
+// frame's, so buffered reaching 0 means the close frame is on the socket:
+// then the client gets closeGrace to answer (closeReachedSocket). A client
+// that does not read for CloseWriteTimeout is cut off without it.
 func (c *nbConn) Close(code uint16, reason string) {
 	if !c.closing.CompareAndSwap(false, true) {
 		return
@@ -394,9 +443,19 @@ func (c *nbConn) Close(code uint16, reason string) {
 	if len(reason) > 120 { // a close frame payload is at most 125 bytes
 		reason = reason[:120]
 	}
+	c.buffered.Add(wireLen(2 + len(reason)))
 	_ = c.ws.WriteClose(int(code), reason)
-	t := time.AfterFunc(closeGrace, c.Abort)
-	c.closeTimer.Store(t)
+	time.AfterFunc(CloseWriteTimeout, c.Abort)
+	if c.buffered.Load() == 0 {
+		c.closeReachedSocket()
+	}
+}
+
+// closeReachedSocket arms the grace for the client's close answer, once.
+func (c *nbConn) closeReachedSocket() {
+	if c.closeSent.CompareAndSwap(false, true) {
+		time.AfterFunc(closeGrace, c.Abort)
+	}
 }
 
 func (c *nbConn) Abort() {

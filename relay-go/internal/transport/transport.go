@@ -5,6 +5,7 @@
 package transport
 
 import (
+	"fmt"
 	"net"
 	"net/http"
 	"time"
@@ -29,8 +30,11 @@ type Conn interface {
 	// NotifyWritable asks for one Peer.Writable call once Buffered drops to
 	// the low-water mark (immediately if it already has).
 	NotifyWritable()
-	// Close sends a close frame with code and reason, then closes the
-	// connection when the client answers or after a short grace period.
+	// Close sends a close frame with code and reason after what was already
+	// written, and is final: later writes fail. The connection is closed
+	// a short grace after the close frame reached the socket (time for the
+	// client's answer), and at the latest CloseWriteTimeout after Close: a
+	// client that reads nothing for that long sees a dropped connection.
 	Close(code uint16, reason string)
 	// Abort closes the connection at once, without a close frame.
 	Abort()
@@ -45,7 +49,8 @@ type Conn interface {
 // many connections: they must not block (hand slow work to a goroutine of
 // your own, keeping the connection's order yourself).
 type Peer interface {
-	// Frame is one complete message; data is only valid during the call.
+	// Frame is one complete message; data is only valid during the call
+	// and is empty for a zero-length message (which is delivered too).
 	// text is true for a text (opcode 1) message.
 	Frame(data []byte, text bool)
 	// Writable follows NotifyWritable.
@@ -53,9 +58,32 @@ type Peer interface {
 	// Alive reports a WebSocket ping from the client (answered with a pong
 	// by the transport); it proves the client is there without a frame.
 	Alive()
-	// Closed reports the connection is gone (err may be nil).
+	// Closed reports the connection is gone (err may be nil). When the
+	// client ended it with a close frame, err is a *ClientClose.
 	Closed(err error)
 }
+
+// ClientClose is the error Peer.Closed receives when the client closed the
+// connection with a close frame (RFC 6455 section 5.5.1), whoever sent the
+// first close frame. Code is the client's status code (1005: none given).
+type ClientClose struct {
+	Code   uint16
+	Reason string
+}
+
+func (e *ClientClose) Error() string {
+	return fmt.Sprintf("client closed the connection: %d %q", e.Code, e.Reason)
+}
+
+// CloseWriteTimeout bounds how long Conn.Close waits for its close frame
+// (behind everything written before it) to reach the socket.
+const CloseWriteTimeout = 5 * time.Second
+
+// Protocol violations the transport refuses itself, before any Peer call:
+//   - a client frame without a mask (RFC 6455 section 5.1: "The server MUST
+//     close the connection upon receiving a frame that is not masked"):
+//     close 1002 (Protocol Error), and nothing after it is read;
+//   - messages over MaxFrameBytes: close 1009 (see Config).
 
 // Acceptor creates the Peer for a new connection. It runs after the
 // handshake, before any frame is delivered. Returning nil refuses the
