@@ -198,8 +198,22 @@ func (s *Session) Ping(nowMs int64) error {
 // KeepAlive is how long a session may stay silent before it must Ping.
 const KeepAlive = 10 * time.Second
 
-// Close ends the session with a normal close (1000); the Handler sees no
-// Closed for it. It does not wait for the relay's answer.
+// Leave leaves the room: the relay removes the member at once (the others
+// see MemberLeft with reason Left) and closes the connection with 1000;
+// the Handler sees no Closed for it. It returns once the Leave is written.
+// Close has the same outcome for the others; Leave also says it in the
+// protocol, before anything queued behind the close.
+func (s *Session) Leave() error {
+	s.closing.Store(true)
+	enc := wire.GetEncoder()
+	f := enc.Leave()
+	wire.PutEncoder(enc)
+	return s.conn.WriteMessage(gws.OpcodeBinary, f)
+}
+
+// Close ends the session with a normal close (1000): the others see
+// MemberLeft with reason Left. The Handler sees no Closed for it. It does
+// not wait for the relay's answer.
 func (s *Session) Close() error {
 	s.closing.Store(true)
 	return s.conn.WriteClose(1000, nil)

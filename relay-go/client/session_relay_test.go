@@ -82,3 +82,48 @@ func TestDialRefusedTicketIsJoinError(t *testing.T) {
 		}
 	}
 }
+
+// leaves records the members a session sees leave.
+type leaves struct {
+	client.NopHandler
+	left   chan string
+	closed chan string
+}
+
+func (l *leaves) MemberLeft(_ uint32, user string, _ uint64) { l.left <- user }
+func (l *leaves) Closed(kind string)                         { l.closed <- kind }
+
+// Leave removes the member from the room for the others, and its own
+// Handler sees no Closed.
+func TestSessionLeaveAgainstRelay(t *testing.T) {
+	r := mustStartRelay(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ha := &leaves{left: make(chan string, 4), closed: make(chan string, 4)}
+	hb := &leaves{left: make(chan string, 4), closed: make(chan string, 4)}
+	a, err := client.Dial(ctx, r.url, r.ticket("room-lv", "u1"), client.DialOptions{Handler: ha})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := client.Dial(ctx, r.url, r.ticket("room-lv", "u2"), client.DialOptions{Handler: hb})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if err := a.Leave(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case u := <-hb.left:
+		if u != "u1" {
+			t.Fatalf("%s left, want u1", u)
+		}
+	case <-ctx.Done():
+		t.Fatal("no MemberLeft after Leave")
+	}
+	select {
+	case k := <-ha.closed:
+		t.Fatalf("the leaving session's Handler saw Closed(%s)", k)
+	case <-time.After(300 * time.Millisecond):
+	}
+}

@@ -68,22 +68,26 @@ func New() *Metrics {
 		m.TickDuration, m.SendQueueDrops, m.SlowConsumers, m.RoomBacklogged, m.TicketRejections, m.Closes, m.ErrorsSent, m.EventsPublished, m.Commands} {
 		f(c)
 	}
-	for i := 0; i <= int(protocol.MessageAnnouncement); i++ {
+	for i := 0; i <= int(lastKnownMessage); i++ {
 		k := KindName(protocol.Message(i))
 		m.in[i], m.inBytes[i] = m.MessagesIn.WithLabelValues(k), m.BytesIn.WithLabelValues(k)
 		m.out[i], m.outBytes[i] = m.MessagesOut.WithLabelValues(k), m.BytesOut.WithLabelValues(k)
 	}
 	// Unknown tags share the "invalid" series.
-	for i := int(protocol.MessageAnnouncement) + 1; i < 256; i++ {
+	for i := int(lastKnownMessage) + 1; i < 256; i++ {
 		m.in[i], m.inBytes[i], m.out[i], m.outBytes[i] = m.in[0], m.inBytes[0], m.out[0], m.outBytes[0]
 	}
 	m.dropMovement = m.SendQueueDrops.WithLabelValues("movement")
 	return m
 }
 
+// lastKnownMessage is the highest union tag this build names; a newer tag
+// is counted as "invalid" (the relay answers it UnknownMessage).
+const lastKnownMessage = protocol.MessageLeave
+
 // KindName is the kind label of a union tag ("invalid" for NONE/unknown).
 func KindName(t protocol.Message) string {
-	if t == protocol.MessageNONE || t > protocol.MessageAnnouncement {
+	if t == protocol.MessageNONE || t > lastKnownMessage {
 		return "invalid"
 	}
 	return protocol.EnumNamesMessage[t]

@@ -84,3 +84,9 @@ func (e *Encoder) Ping(clientTimeMs int64, requestID uint32) []byte {
 func (e *Encoder) Raw(tag protocol.Message, build func(b *flatbuffers.Builder) flatbuffers.UOffsetT) []byte {
 	return e.finish(tag, build(e.b))
 }
+
+// Leave encodes a Leave frame (an empty table).
+func (e *Encoder) Leave() []byte {
+	protocol.LeaveStart(e.b)
+	return e.finish(protocol.MessageLeave, protocol.LeaveEnd(e.b))
+}

@@ -82,7 +82,7 @@ type Ping struct {
 }
 
 // Frame is one decoded client frame. Type selects which field is set; the
-// others are zero. A flat struct instead of an interface keeps the receive
+// others are zero (a Leave has no field). A flat struct instead of an interface keeps the receive
 // path free of per-message allocations (apart from copied strings).
 type Frame struct {
 	Type  protocol.Message
@@ -102,10 +102,11 @@ var clientFields = map[protocol.Message][]field{
 	protocol.MessageEmoteSend: emoteSendFields,
 	protocol.MessageStateSet:  stateSetFields,
 	protocol.MessagePing:      pingFields,
+	protocol.MessageLeave:     leaveFields,
 }
 
 // maxMessageTag is the highest union tag this build knows.
-const maxMessageTag = protocol.MessageAnnouncement
+const maxMessageTag = protocol.MessageLeave
 
 // Verify checks that buf is a well-formed Envelope holding a client ->
 // relay message, and returns its union tag. Errors are *DecodeError with
@@ -202,6 +203,8 @@ func Decode(buf []byte, f *Frame) (err error) {
 		var m protocol.Ping
 		m.Init(tab.Bytes, tab.Pos)
 		f.Ping = Ping{ClientTimeMs: m.ClientTimeMs(), RequestID: m.RequestId()}
+	case protocol.MessageLeave:
+		// No fields yet: the tag (with its table) is the message.
 	}
 	return nil
 }

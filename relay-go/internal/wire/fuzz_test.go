@@ -24,6 +24,8 @@ func reencode(f *Frame) []byte {
 		return e.StateSet(&f.State)
 	case protocol.MessagePing:
 		return e.Ping(f.Ping.ClientTimeMs, f.Ping.RequestID)
+	case protocol.MessageLeave:
+		return e.Leave()
 	}
 	return nil
 }
@@ -96,4 +98,9 @@ func FuzzDecodeStateSet(f *testing.F) {
 func FuzzDecodePing(f *testing.F) {
 	seed(f, "protocol.ping")
 	f.Fuzz(func(t *testing.T, b []byte) { fuzzDecode(t, b, protocol.MessagePing) })
+}
+
+func FuzzDecodeLeave(f *testing.F) {
+	seed(f, "protocol.leave")
+	f.Fuzz(func(t *testing.T, b []byte) { fuzzDecode(t, b, protocol.MessageLeave) })
 }

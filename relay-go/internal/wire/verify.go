@@ -41,6 +41,7 @@ var (
 	emoteSendFields = []field{{fString, 0}, {fScalar, 4}}
 	stateSetFields  = []field{{fString, 0}, {fByteVector, 0}, {fScalar, 1}, {fScalar, 8}, {fScalar, 1}, {fScalar, 4}}
 	pingFields      = []field{{fScalar, 8}, {fScalar, 4}}
+	leaveFields     = []field{}
 )
 
 // TransformSize is the inline size of plaza.common.Transform.

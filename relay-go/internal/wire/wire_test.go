@@ -47,6 +47,7 @@ func clientFrames() []struct {
 		{"emote", e.EmoteSend("wave", 6), Frame{Type: protocol.MessageEmoteSend, Emote: EmoteSend{Emote: "wave", RequestID: 6}}},
 		{"state", e.StateSet(&ss), Frame{Type: protocol.MessageStateSet, State: ss}},
 		{"ping", e.Ping(42, 8), Frame{Type: protocol.MessagePing, Ping: Ping{ClientTimeMs: 42, RequestID: 8}}},
+		{"leave", e.Leave(), Frame{Type: protocol.MessageLeave}},
 	}
 }
 
@@ -77,6 +78,7 @@ func TestDecodeVectors(t *testing.T) {
 		{"protocol.emote_send", protocol.MessageEmoteSend},
 		{"protocol.state_set", protocol.MessageStateSet},
 		{"protocol.ping", protocol.MessagePing},
+		{"protocol.leave", protocol.MessageLeave},
 	}
 	for _, c := range cases {
 		t.Run(c.vector, func(t *testing.T) {
