@@ -212,7 +212,7 @@ def _command_body_t(body: CommandBodyT) -> tuple[int, Any]:
     match body:
         case KickBody():
             return CommandBody.Kick, KickT(
-                roomId=body.room_id, userId=body.user_id, reason=body.reason
+                roomId=body.room_id, userId=body.user_id, reason=body.reason, banned=body.banned
             )
         case MuteBody():
             return CommandBody.Mute, MuteT(

@@ -38,6 +38,7 @@ type Command struct {
 	UserID   string // Kick, Mute, Unmute
 	WorldID  string // Announce (ScopeWorld)
 	Reason   string
+	Banned   bool          // Kick: it enforces a ban (close 4108 Banned, not 4107 Kicked)
 	Duration time.Duration // Mute: 0 = until unmuted; Drain: deadline
 	Scope    AnnounceScope
 	Text     string

@@ -161,7 +161,7 @@ func decodeCommand(buf []byte) (decodedCommand, error) {
 	c := &d.Cmd
 	switch v := t.Body.Value.(type) {
 	case *gen.KickT:
-		c.Kind, c.RoomID, c.UserID, c.Reason = coord.CommandKick, v.RoomId, v.UserId, v.Reason
+		c.Kind, c.RoomID, c.UserID, c.Reason, c.Banned = coord.CommandKick, v.RoomId, v.UserId, v.Reason, v.Banned
 	case *gen.MuteT:
 		c.Kind, c.RoomID, c.UserID, c.Reason = coord.CommandMute, v.RoomId, v.UserId, v.Reason
 		c.Duration = time.Duration(v.DurationSeconds) * time.Second

@@ -159,3 +159,40 @@ func TestStaleMovementDroppedFirst(t *testing.T) {
 		t.Fatalf("%d movement batches reached a congested client; stale ones should have been dropped", batches)
 	}
 }
+
+// A slow consumer is told why: its 4004 close frame follows what was
+// already on its way to it, and the relay keeps the connection until the
+// close frame reached the socket (at most transport.CloseWriteTimeout), so
+// a client that resumes reading within that time reads everything, then
+// 4004. Before the fix the connection was cut a second after the close
+// was queued behind a full buffer, and the client saw a dropped
+// connection instead.
+func TestSlowConsumerReceivesItsClose(t *testing.T) {
+	e := startRelay(t, func(c *config.Config) {
+		bigStateConfig(c)
+		c.SendQueue = 32
+	})
+	slow := e.joinSlow("room-slow2", "slow")
+	a, _ := e.join("room-slow2", "alice")
+	frames := a.reader()
+	go func() {
+		for range frames {
+		}
+	}()
+	value := make([]byte, 12000)
+	ctx := context.Background()
+	for i := 0; e.counter("slow_consumers") == 0; i++ {
+		if i > 2000 {
+			t.Fatal("the slow client was never closed")
+		}
+		if err := a.c.Write(ctx, websocket.MessageBinary, a.enc.StateSet(&wire.StateSet{Key: "blob", Value: value, RequestID: uint32(i + 1)})); err != nil {
+			t.Fatal(err)
+		}
+		if i%8 == 7 {
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	// The client is slow, not gone: it reads again a while later.
+	time.Sleep(1500 * time.Millisecond)
+	slow.expectClose(common.CloseCodeSlowConsumer)
+}

@@ -41,12 +41,22 @@ func (h *Hub) each(ctx context.Context, rooms []*Room, req roomRequest) (int, er
 }
 
 // Kick removes userID from roomID (every room when empty) and closes its
-// session with Kicked (4107).
+// session with Kicked (4107), after a DisconnectNotice saying so.
 func (h *Hub) Kick(ctx context.Context, roomID, userID, reason string) (int, error) {
 	if reason == "" {
 		reason = "kicked by an operator"
 	}
-	return h.each(ctx, h.roomsFor(roomID), kickRequest{userID: userID, reason: reason})
+	return h.each(ctx, h.roomsFor(roomID), kickRequest{userID: userID, reason: reason, code: common.CloseCodeKicked})
+}
+
+// Ban is Kick for a banned user: the session is closed with Banned (4108),
+// after a DisconnectNotice saying so. The ban itself (refusing new joins)
+// is the control plane's; the relay only removes the user.
+func (h *Hub) Ban(ctx context.Context, roomID, userID, reason string) (int, error) {
+	if reason == "" {
+		reason = "banned"
+	}
+	return h.each(ctx, h.roomsFor(roomID), kickRequest{userID: userID, reason: reason, code: common.CloseCodeBanned})
 }
 
 // Mute refuses userID's chat in roomID (every room when empty) for d
@@ -65,7 +75,8 @@ func (h *Hub) Unmute(ctx context.Context, roomID, userID string) (int, error) {
 }
 
 // CloseRoom closes a room: every member leaves with RoomClosed and is
-// closed with RoomClosed (4007); its state is saved.
+// closed with RoomClosed (4007), after a DisconnectNotice; its state is
+// saved.
 func (h *Hub) CloseRoom(ctx context.Context, roomID, reason string) (int, error) {
 	r := h.room(roomID)
 	if r == nil {
@@ -138,7 +149,11 @@ func (h *Hub) HandleCommand(ctx context.Context, c coord.Command) (string, error
 	var what string
 	switch c.Kind {
 	case coord.CommandKick:
-		n, err = h.Kick(ctx, c.RoomID, c.UserID, c.Reason)
+		if c.Banned {
+			n, err = h.Ban(ctx, c.RoomID, c.UserID, c.Reason)
+		} else {
+			n, err = h.Kick(ctx, c.RoomID, c.UserID, c.Reason)
+		}
 		what = "kick"
 	case coord.CommandMute:
 		n, err = h.Mute(ctx, c.RoomID, c.UserID, c.Duration)

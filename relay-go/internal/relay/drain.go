@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/plaza-dev/plaza/relay-go/gen/plaza/common"
-	"github.com/plaza-dev/plaza/relay-go/internal/wire"
 )
 
 // Drain empties the relay: readiness turns false and new joins are refused
@@ -82,22 +81,10 @@ func (h *Hub) Drain(ctx context.Context, reason string) error {
 	return nil
 }
 
-// drainNotice tells one session to resume elsewhere and closes it.
+// drainNotice tells one session to resume elsewhere (after retry) and
+// closes it; a session still joining is told too.
 func (s *Session) drainNotice(reason string, retry time.Duration) {
-	if s.closing.Load() {
-		return
-	}
-	roomID := ""
-	// The ticket's room, whether or not the join completed yet: that is
-	// where the client wants to be.
-	if c := s.claims.Load(); c != nil {
-		roomID = c.Room
-	}
-	e := wire.GetEncoder()
-	f := e.DisconnectNotice(reason, common.CloseCodeDraining, true, uint32(retry/time.Millisecond), roomID)
-	wire.PutEncoder(e)
-	s.pushReliable(f)
-	s.closeGraceful(common.CloseCodeDraining, reason, common.LeaveReasonDrained)
+	s.closeAfter(common.CloseCodeDraining, reason, common.LeaveReasonDrained, true, retry)
 }
 
 // waitConnectionsGone polls until no connection is counted or limit passes.

@@ -247,15 +247,16 @@ func (r *Room) drainLeaves(ctx context.Context) {
 	}
 }
 
-// kick removes userID's member and closes its session with Kicked; it
-// returns 1 if userID was a member, else 0.
-func (r *Room) kick(userID, reason string) int {
+// kick removes userID's member (MemberLeft{Kicked}) and closes its session
+// with code (Kicked, or Banned for a ban); it returns 1 if userID was a
+// member, else 0.
+func (r *Room) kick(userID, reason string, code common.CloseCode) int {
 	m := r.byUser[userID]
 	if m == nil {
 		return 0
 	}
 	r.remove(m, common.LeaveReasonKicked)
-	m.s.closeGraceful(common.CloseCodeKicked, reason, common.LeaveReasonKicked)
+	m.s.closeGraceful(code, reason, common.LeaveReasonKicked)
 	return 1
 }
 

@@ -162,12 +162,15 @@ func (q joinRequest) handle(_ context.Context, r *Room) roomReply {
 	return roomReply{join: res, err: err}
 }
 
-// kickRequest removes userID and closes its session with Kicked; n is 0
-// or 1.
-type kickRequest struct{ userID, reason string }
+// kickRequest removes userID and closes its session with code (Kicked or
+// Banned); n is 0 or 1.
+type kickRequest struct {
+	userID, reason string
+	code           common.CloseCode
+}
 
 func (q kickRequest) handle(_ context.Context, r *Room) roomReply {
-	return roomReply{n: r.kick(q.userID, q.reason)}
+	return roomReply{n: r.kick(q.userID, q.reason, q.code)}
 }
 
 // muteRequest refuses userID's chat until until (zero: until unmuted).

@@ -2,6 +2,7 @@ package relay
 
 import (
 	"crypto/rand"
+	"errors"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -172,10 +173,26 @@ func (s *Session) sendError(code common.ErrorCode, msg string, requestID uint32,
 }
 
 // closeGraceful flushes what is queued, then sends a close frame. The
-// session leaves its room with leave (if it was in one).
+// session leaves its room with leave (if it was in one). A joined session
+// is told why first: every close the relay starts after the Welcome,
+// except 1000 (the client's own Leave) and the queue-discarding closeNow
+// (4004, 4106), ends with a DisconnectNotice carrying the close code.
 func (s *Session) closeGraceful(code common.CloseCode, reason string, leave common.LeaveReason) {
+	s.closeAfter(code, reason, leave, code != common.CloseCodeNormal && s.state.Load() == stateJoined, 0)
+}
+
+// closeAfter is closeGraceful with the notice decided by the caller: with
+// notice, a DisconnectNotice{reason, close_code: code, resume} is queued
+// as the session's last frame; retry becomes resume.retry_after_ms (the
+// drain spreads rejoins with it).
+func (s *Session) closeAfter(code common.CloseCode, reason string, leave common.LeaveReason, notice bool, retry time.Duration) {
 	if !s.closing.CompareAndSwap(false, true) {
 		return
+	}
+	if notice {
+		// Queued before the close is armed, so a flush running meanwhile
+		// writes it before it closes.
+		s.pushNotice(code, reason, retry)
 	}
 	s.setLeave(leave)
 	s.hub.metrics.Closed(code)
@@ -184,7 +201,32 @@ func (s *Session) closeGraceful(code common.CloseCode, reason string, leave comm
 	if s.q.Kick() {
 		s.hub.schedule(s)
 	}
-	time.AfterFunc(closeDeadline, s.conn.Abort)
+	// A queue that cannot drain (the client stopped reading) must not
+	// keep the close from being sent: at the deadline what is still queued
+	// is dropped and the close frame goes out past it (a no-op if the
+	// flush already sent it; the transport bounds how long it waits for
+	// the socket).
+	time.AfterFunc(closeDeadline, func() {
+		s.q.Close()
+		s.conn.Close(uint16(code), reason)
+	})
+}
+
+// pushNotice queues the DisconnectNotice that precedes a close with code.
+// resume.rejoin says whether the client should come back on its own: yes
+// for 1001, 1011 and the 40xx codes ("get a new ticket and rejoin"), no for
+// the terminal 41xx. resume.room_id is the ticket's room, whether or not
+// the join completed: that is where the client wants to be.
+func (s *Session) pushNotice(code common.CloseCode, reason string, retry time.Duration) {
+	roomID := ""
+	if c := s.claims.Load(); c != nil {
+		roomID = c.Room
+	}
+	rejoin := code == common.CloseCodeGoingAway || code == common.CloseCodeInternalError || (code >= 4000 && code < 4100)
+	e := wire.GetEncoder()
+	f := e.DisconnectNotice(reason, code, rejoin, uint32(retry/time.Millisecond), roomID)
+	wire.PutEncoder(e)
+	s.pushReliable(f)
 }
 
 // closeNow discards the queue and closes at once (slow consumers, abuse).
@@ -294,8 +336,15 @@ func (s *Session) Writable() {
 	}
 }
 
-// Closed implements transport.Peer: the connection is gone.
+// Closed implements transport.Peer: the connection is gone. A client that
+// closed it with 1000 or 1001 left (MemberLeft{Left}); one that vanished
+// without a close frame is Disconnected. A reason the relay decided first
+// (its own close) wins either way.
 func (s *Session) Closed(err error) {
+	var cc *transport.ClientClose
+	if errors.As(err, &cc) && (cc.Code == 1000 || cc.Code == 1001) {
+		s.setLeave(common.LeaveReasonLeft)
+	}
 	s.closing.Store(true)
 	s.closed.Store(true)
 	s.q.Close()

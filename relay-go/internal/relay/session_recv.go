@@ -131,6 +131,14 @@ func (s *Session) joinedFrame(data []byte, now time.Time) {
 		frame := e.Pong(p.ClientTimeMs, now.UnixMilli(), p.RequestID)
 		wire.PutEncoder(e)
 		s.writePong(frame)
+	case protocol.MessageLeave:
+		// The client is done: the member leaves now (the others get
+		// MemberLeft{Left}), what is queued is still written, then the
+		// connection closes with 1000. Frames after it are ignored.
+		s.closeGraceful(common.CloseCodeNormal, "left the room", common.LeaveReasonLeft)
+		if r := s.room.Load(); r != nil {
+			r.leave(s)
+		}
 	}
 }
 
