@@ -11,8 +11,8 @@ import (
 
 	"github.com/coder/websocket"
 
-	gen "github.com/plaza-dev/plaza/relay-go/gen/plaza/coord"
 	"github.com/plaza-dev/plaza/relay-go/gen/plaza/common"
+	gen "github.com/plaza-dev/plaza/relay-go/gen/plaza/coord"
 	"github.com/plaza-dev/plaza/relay-go/gen/plaza/protocol"
 	"github.com/plaza-dev/plaza/relay-go/internal/config"
 	"github.com/plaza-dev/plaza/relay-go/internal/ticket/tickettest"

@@ -41,8 +41,8 @@ type tracked struct {
 	world    string
 	lifetime uint64
 	seq      uint64
-	entries map[string]coord.StateEntry
-	dirty   bool
+	entries  map[string]coord.StateEntry
+	dirty    bool
 }
 
 func newRoomStates(b *Bridge) *RoomStates {
