@@ -184,3 +184,26 @@ func TestAssignmentErrorRefusesWithServerOverloaded(t *testing.T) {
 		t.Fatalf("%d rooms opened unchecked", rooms)
 	}
 }
+
+// A drained relay hands its rooms over: it saves their state with their
+// lifetime and publishes no RoomClosed (which would end the lifetime in the
+// control plane), so the room continues on the next relay (decision 009).
+func TestDrainHandsRoomsOverWithoutRoomClosed(t *testing.T) {
+	e := startRelay(t, nil)
+	e.assign.Assign("room-h", 6)
+	a := e.hello(e.lifetimeTicket("room-h", "alice", 6))
+	a.expect(protocol.MessageWelcome)
+	if err := e.srv.Hub.Drain(t.Context(), ""); err != nil {
+		t.Fatal(err)
+	}
+	a.expectClose(common.CloseCodeDraining)
+	snap, found, _ := e.states.Load(t.Context(), "room-h", 6)
+	if !found || snap.RoomLifetime != 6 || snap.Sequence < 2 {
+		t.Fatalf("saved %+v found %v", snap, found)
+	}
+	for _, ev := range e.events.Events() {
+		if ev.Kind == coord.EventRoomClosed && ev.RoomID == "room-h" {
+			t.Fatalf("drain published %+v", ev)
+		}
+	}
+}

@@ -208,7 +208,8 @@ func (r *Room) restore(ctx context.Context) {
 	r.seq = snap.Sequence
 }
 
-// shutdown persists state and reports the room closed.
+// shutdown persists state and reports the room closed (RoomClosed), unless
+// the relay is draining or stopping.
 func (r *Room) shutdown(ctx context.Context, reason string) {
 	r.hub.forgetRoom(r)
 	snap := coord.RoomSnapshot{RoomID: r.id, WorldID: r.world, Sequence: r.seq, SavedAt: time.Now(), RelayID: r.hub.cfg.RelayID, RoomLifetime: r.lifetime}
@@ -219,6 +220,14 @@ func (r *Room) shutdown(ctx context.Context, reason string) {
 	defer cancel()
 	if err := r.hub.cfg.States.Save(sctx, snap); err != nil {
 		r.log.Warn("room state save failed", "err", err)
+	}
+	if r.hub.Draining() || r.hub.ctx.Err() != nil {
+		// Handed over, not closed: a room its relay drains or stops keeps
+		// its lifetime and continues, from this snapshot, on the relay the
+		// next join picks (decision 009). RoomClosed would end the lifetime
+		// (room_release), so none is published.
+		r.log.Info("room handed over", "reason", reason, "sequence", r.seq)
+		return
 	}
 	r.publish(coord.Event{Kind: coord.EventRoomClosed, Reason: reason, Sequence: r.seq})
 	r.log.Info("room closed", "reason", reason, "sequence", r.seq)
