@@ -125,6 +125,8 @@ cat <<INFO
 
   Operator API key (admin): $ADMIN_KEY_FILE
     curl -s $CONTROL_URL/v1/ops/relays -H "x-api-key: \$(cat $ADMIN_KEY_FILE)"
+    curl -s -X POST $CONTROL_URL/v1/ops/relays/${RELAYS[0]}/drain -H "x-api-key: \$(cat $ADMIN_KEY_FILE)" \\
+          -H 'content-type: application/json' -d '{"reason":"try a drain"}'
 
 INFO
 while true; do
