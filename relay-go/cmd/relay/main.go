@@ -9,7 +9,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
@@ -35,7 +34,7 @@ func run(args []string) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
-	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.LogLevel})).With("relay_id", cfg.RelayID)
+	log := newLogger(os.Stderr, cfg.LogLevel, cfg.RelayID)
 	seams := relay.Seams{}
 	var bridge *redisbridge.Bridge
 	if cfg.RedisURL != "" {

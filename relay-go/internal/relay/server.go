@@ -167,7 +167,7 @@ func (s *Server) Start(ctx context.Context) error {
 		_ = s.admin.Close()
 		return fmt.Errorf("start relay: %w", err)
 	}
-	s.log.Info("relay listening", "ws", s.ws.Addr(), "admin", ln.Addr().String(), "relay_id", s.cfg.RelayID, "tls", s.cfg.TLSCertFile != "")
+	s.log.Info("relay listening", "ws", s.ws.Addr(), "admin", ln.Addr().String(), "tls", s.cfg.TLSCertFile != "")
 	return nil
 }
 

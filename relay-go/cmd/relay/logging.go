@@ -1,0 +1,55 @@
+package main
+
+import (
+	"io"
+	"log/slog"
+	"time"
+)
+
+// serviceName is the ECS service.name of every relay log line.
+const serviceName = "plaza-relay"
+
+// newLogger returns the relay's JSON logger: one object per line, with the
+// Elastic Common Schema names ElasticSearch and Kibana map without a custom
+// template — `@timestamp` (RFC 3339, UTC), `log.level` (lower case),
+// `message`, `service.name`, and an error under `error.message` (ECS makes
+// `error` an object, so a plain string `error`/`err` would clash with it).
+// Keys are dotted, not nested: ElasticSearch expands dots into objects.
+func newLogger(w io.Writer, level slog.Leveler, relayID string) *slog.Logger {
+	h := slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level, ReplaceAttr: ecsAttr})
+	return slog.New(h).With("service.name", serviceName, "relay_id", relayID)
+}
+
+// ecsAttr renames slog's built-in keys (and the error key) to their ECS names.
+func ecsAttr(groups []string, a slog.Attr) slog.Attr {
+	if len(groups) > 0 {
+		return a
+	}
+	switch a.Key {
+	case slog.TimeKey:
+		if t, ok := a.Value.Any().(time.Time); ok {
+			return slog.String("@timestamp", t.UTC().Format(time.RFC3339Nano))
+		}
+		a.Key = "@timestamp"
+	case slog.LevelKey:
+		if l, ok := a.Value.Any().(slog.Level); ok {
+			return slog.String("log.level", lower(l.String()))
+		}
+		a.Key = "log.level"
+	case slog.MessageKey:
+		a.Key = "message"
+	case "err", "error":
+		a.Key = "error.message"
+	}
+	return a
+}
+
+func lower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}
