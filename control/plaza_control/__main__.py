@@ -34,6 +34,8 @@ def _serve(settings: Settings) -> int:
         return 0
     import uvicorn
 
+    from plaza_control.observability import uvicorn_log_config
+
     uvicorn.run(
         FACTORY,
         factory=True,
@@ -42,6 +44,7 @@ def _serve(settings: Settings) -> int:
         workers=settings.workers,
         access_log=False,
         log_level=settings.log_level,
+        log_config=uvicorn_log_config(settings.log_level),
         lifespan="on",
         server_header=False,
     )

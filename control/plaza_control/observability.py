@@ -7,6 +7,7 @@ import re
 import secrets
 import sys
 import time
+from collections.abc import MutableMapping
 from typing import Any
 
 import structlog
@@ -14,22 +15,92 @@ from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from structlog.contextvars import bind_contextvars, clear_contextvars, get_contextvars
+from structlog.typing import Processor
 
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
-def configure_logging(level: str) -> None:
-    """JSON lines on stdout. structlog's configuration is process-wide by design;
-    calling this again only changes the level."""
-    logging.basicConfig(format="%(message)s", stream=sys.stdout, level=level.upper(), force=True)
-    structlog.configure(
+SERVICE_NAME = "plaza-control"
+
+# Log lines carry Elastic Common Schema names, so ElasticSearch/Kibana ingest
+# them with no mapping work: ``@timestamp`` (RFC 3339, UTC), ``log.level``,
+# ``message``, ``service.name``, ``trace.id`` (the request id), ``log.logger``
+# (stdlib records) and ``error.stack_trace``. Keys are dotted, not nested:
+# ElasticSearch expands dots into objects.
+_ECS_RENAMES = {
+    "event": "message",
+    "level": "log.level",
+    "request_id": "trace.id",
+    "exception": "error.stack_trace",
+}
+
+
+def _ecs_fields(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    for old, new in _ECS_RENAMES.items():
+        if old in event_dict:
+            event_dict[new] = event_dict.pop(old)
+    record = event_dict.get("_record")
+    if isinstance(record, logging.LogRecord):
+        event_dict["log.logger"] = record.name
+    event_dict["service.name"] = SERVICE_NAME
+    return event_dict
+
+
+def _level_name(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    # stdlib records say "warning"/"critical"; structlog's own lines say the method name.
+    level = event_dict.get("level")
+    if isinstance(level, str):
+        event_dict["level"] = level.lower()
+    return event_dict
+
+
+_SHARED: list[Processor] = [
+    structlog.contextvars.merge_contextvars,
+    structlog.processors.add_log_level,
+    _level_name,
+    structlog.processors.TimeStamper(fmt="iso", utc=True, key="@timestamp"),
+    structlog.processors.format_exc_info,
+    _ecs_fields,
+]
+
+
+def json_formatter() -> logging.Formatter:
+    """The formatter for stdlib records (uvicorn, litestar, libraries): the same
+    JSON line shape as structlog's own. Named in uvicorn's log config."""
+    return structlog.stdlib.ProcessorFormatter(
         processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.processors.format_exc_info,
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             structlog.processors.JSONRenderer(),
         ],
+        foreign_pre_chain=_SHARED,
+    )
+
+
+def uvicorn_log_config(level: str) -> dict[str, Any]:
+    """A ``logging.config.dictConfig`` for uvicorn: every line (its start-up and
+    error lines too) becomes a JSON object on stdout, in every worker process."""
+    handler = {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stdout"}
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": "plaza_control.observability.json_formatter"}},
+        "handlers": {"json": handler},
+        "root": {"handlers": ["json"], "level": level.upper()},
+        "loggers": {
+            name: {"handlers": [], "level": level.upper(), "propagate": True}
+            for name in ("uvicorn", "uvicorn.error", "uvicorn.access")
+        },
+    }
+
+
+def configure_logging(level: str) -> None:
+    """JSON lines on stdout, from structlog and from every stdlib logger. structlog's
+    configuration is process-wide by design; calling this again only changes the level."""
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(json_formatter())
+    logging.basicConfig(handlers=[handler], level=level.upper(), force=True)
+    structlog.configure(
+        processors=[*_SHARED, structlog.processors.JSONRenderer()],
         wrapper_class=structlog.make_filtering_bound_logger(
             logging.getLevelNamesMapping()[level.upper()]
         ),
@@ -222,5 +293,11 @@ class ObservabilityMiddleware:
             self.metrics.requests.labels(method, route, str(status)).inc()
             self.metrics.latency.labels(method, route).observe(elapsed)
             if self.access_log:
-                extra: dict[str, Any] = {"method": method, "route": route, "status": status}
-                self.log.info("request", ms=round(elapsed * 1000, 2), **extra)
+                # ECS names: the route template goes in url.path (no ids, no query).
+                extra: dict[str, Any] = {
+                    "http.request.method": method,
+                    "url.path": route,
+                    "http.response.status_code": status,
+                    "event.duration": int(elapsed * 1e9),
+                }
+                self.log.info("request", **extra)
