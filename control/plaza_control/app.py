@@ -96,4 +96,6 @@ def create_app(settings: Settings, *, background: bool = True) -> Litestar:
         ),
         request_max_body_size=MAX_BODY_BYTES,
         debug=False,
+        # observability.configure_logging owns the root logger: ECS JSON only.
+        logging_config=None,
     )
