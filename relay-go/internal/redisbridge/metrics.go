@@ -19,7 +19,7 @@ type bridgeMetrics struct {
 
 func newMetrics() *bridgeMetrics {
 	const ns, sub = "plaza_relay", "redis"
-	return &bridgeMetrics{
+	m := &bridgeMetrics{
 		up:               prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "up", Help: "1 while Redis answers PING."}),
 		eventsWritten:    prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "events_written_total", Help: "Room events XADDed to the events stream."}),
 		eventsBuffered:   prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "events_buffered", Help: "Room events waiting to be written."}),
@@ -31,7 +31,17 @@ func newMetrics() *bridgeMetrics {
 		heartbeatLost:    prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "heartbeat_lost_total", Help: "Times the relay found its own heartbeat key expired (its rooms may have moved)."}),
 		snapshotsWritten: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "snapshots_written_total", Help: "Room state snapshots written."}),
 	}
+	for _, op := range redisOps {
+		m.errors.WithLabelValues(op)
+	}
+	for _, k := range []string{"invalid", "ignored"} {
+		m.commands.WithLabelValues(k)
+	}
+	return m
 }
+
+// redisOps are the operations redisError counts; each series starts at 0.
+var redisOps = []string{"assignment", "assignment_check", "heartbeat", "snapshot_flush", "snapshot_load", "snapshot_save", "subscribe", "ticket_used", "world_config", "xadd"}
 
 func (m *bridgeMetrics) all() []prometheus.Collector {
 	return []prometheus.Collector{m.up, m.eventsWritten, m.eventsBuffered, m.eventsDropped, m.errors, m.commands, m.heartbeats, m.heartbeatFails, m.heartbeatLost, m.snapshotsWritten}

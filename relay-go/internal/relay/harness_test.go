@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -19,6 +20,7 @@ import (
 	"github.com/plaza-dev/plaza/relay-go/gen/plaza/protocol"
 	"github.com/plaza-dev/plaza/relay-go/internal/config"
 	"github.com/plaza-dev/plaza/relay-go/internal/coord"
+	"github.com/plaza-dev/plaza/relay-go/internal/metrics"
 	"github.com/plaza-dev/plaza/relay-go/internal/ticket"
 	"github.com/plaza-dev/plaza/relay-go/internal/ticket/tickettest"
 	"github.com/plaza-dev/plaza/relay-go/internal/wire"
@@ -119,7 +121,11 @@ func (e *testRelayEnv) counter(name string, labels ...string) float64 {
 	case "slow_consumers":
 		return testutil.ToFloat64(e.srv.Metrics.SlowConsumers)
 	case "closes":
-		return testutil.ToFloat64(e.srv.Metrics.Closes.WithLabelValues(labels...))
+		code, err := strconv.Atoi(labels[0])
+		if err != nil {
+			e.t.Fatalf("close code %q: %v", labels[0], err)
+		}
+		return testutil.ToFloat64(e.srv.Metrics.Closes.WithLabelValues(labels[0], metrics.CloseReason(common.CloseCode(code))))
 	case "drops":
 		return testutil.ToFloat64(e.srv.Metrics.SendQueueDrops.WithLabelValues(labels...))
 	}

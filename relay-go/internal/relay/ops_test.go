@@ -43,11 +43,19 @@ func TestAdminEndpointsAndMetrics(t *testing.T) {
 	}
 	for _, want := range []string{
 		"plaza_relay_connections 1", "plaza_relay_sessions 1", "plaza_relay_rooms 1",
-		`plaza_relay_messages_in_total{kind="ChatSend"} 1`, `plaza_relay_messages_out_total{kind="ChatMessage"} 1`,
-		`plaza_relay_bytes_in_total{kind="Hello"}`, "plaza_relay_tick_duration_seconds_bucket", "go_goroutines", "process_resident_memory_bytes",
+		`plaza_relay_messages_in_total{kind="chat_send"} 1`, `plaza_relay_messages_out_total{kind="chat_message"} 1`,
+		`plaza_relay_messages_in_bytes_total{kind="hello"}`, `plaza_relay_closes_total{code="4004",reason="slow_consumer"} 0`,
+		`plaza_relay_ticket_rejections_total{reason="expired"} 0`, `plaza_relay_errors_sent_total{code="rate_limited"} 0`,
+		`plaza_relay_max_connections `, `plaza_build_info{commit=`, "plaza_relay_tick_duration_seconds_bucket", "go_goroutines", "process_resident_memory_bytes",
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("metrics lack %q", want)
+		}
+	}
+	// Series that could never be non-zero are not created.
+	for _, never := range []string{`messages_in_total{kind="welcome"}`, `messages_out_total{kind="hello"}`, `messages_out_total{kind="invalid"}`, "_created"} {
+		if strings.Contains(body, never) {
+			t.Errorf("metrics hold %q", never)
 		}
 	}
 	if code, _ := httpGet(t, base+"/debug/pprof/cmdline"); code != 200 {

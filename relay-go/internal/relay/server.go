@@ -64,6 +64,8 @@ func New(cfg config.Config, seams Seams, log *slog.Logger) (*Server, error) {
 		return nil, fmt.Errorf("new relay: %w", err)
 	}
 	m := metrics.New()
+	m.SetBuild(Build)
+	m.MaxConnections.Set(float64(cfg.MaxConnections))
 	if seams.Worlds == nil {
 		seams.Worlds = coord.NewMemoryWorldConfigs(cfg.World)
 	}

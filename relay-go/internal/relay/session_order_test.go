@@ -120,7 +120,7 @@ func TestFullRoomInboxBacklogKeepsOrder(t *testing.T) {
 	<-hold.held
 	enc := wire.NewEncoder(256)
 	n := inboxSize + maxBacklog + 10 // more than the inbox and the backlog hold
-	refusedBefore := testutil.ToFloat64(r.hub.metrics.ErrorsSent.WithLabelValues("RateLimited"))
+	refusedBefore := testutil.ToFloat64(r.hub.metrics.ErrorsSent.WithLabelValues("rate_limited"))
 	start := time.Now()
 	for i := 0; i < n; i++ {
 		s.lastRecv.Store(0)
@@ -129,7 +129,7 @@ func TestFullRoomInboxBacklogKeepsOrder(t *testing.T) {
 	if d := time.Since(start); d > time.Second {
 		t.Fatalf("Frame waited %v for a busy room", d)
 	}
-	refused := int(testutil.ToFloat64(r.hub.metrics.ErrorsSent.WithLabelValues("RateLimited")) - refusedBefore)
+	refused := int(testutil.ToFloat64(r.hub.metrics.ErrorsSent.WithLabelValues("rate_limited")) - refusedBefore)
 	// The held request is off the inbox, so 10 inputs did not fit (the
 	// bound allows one more for a room that had not taken it yet).
 	if refused < 10 || refused > 11 {

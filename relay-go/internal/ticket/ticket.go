@@ -37,6 +37,12 @@ const (
 	ReasonUnavailable Reason = "coordination_unavailable"
 )
 
+// Reasons lists every Reason (the metrics create each series at zero).
+func Reasons() []Reason {
+	return []Reason{ReasonMalformed, ReasonSignature, ReasonUnknownKey, ReasonExpired, ReasonNotYet,
+		ReasonWrongRelay, ReasonWrongRoom, ReasonReplayed, ReasonOverloaded, ReasonUnavailable}
+}
+
 // CloseCode returns the WebSocket close code for a refusal.
 func (r Reason) CloseCode() common.CloseCode {
 	switch r {
