@@ -27,8 +27,9 @@ type Control struct {
 	SignInPath string // zero value: /v1/auth/guest
 	JoinPath   string // zero value: /v1/join
 	HTTP       *http.Client
-	// Attempts per call when the control plane answers 409, 429 or 503
-	// (honouring Retry-After, at most 5 s); zero value: 5.
+	// Attempts per call when the control plane answers 409, 429 or 503 or
+	// the connection fails, paced by Backoff (Retry-After is its hint);
+	// zero value: 5.
 	Attempts int
 
 	// DevicePrefix starts the guest device ids DeviceID makes; zero value:
@@ -147,6 +148,21 @@ func (c *Control) SignIn(ctx context.Context, g Guest, local net.IP) (string, er
 // Join asks the control plane, with the session token from SignIn, for a
 // seat in a room of c.World: relay URL + ticket.
 func (c *Control) Join(ctx context.Context, session string, local net.IP) (*Joined, error) {
+	return c.JoinWith(ctx, session, local, JoinRequest{})
+}
+
+// JoinRequest narrows a join. The zero value joins any room of the world.
+type JoinRequest struct {
+	// RoomID asks for this room of the world (after a drain or failure:
+	// the DisconnectNotice's room, or the room the member was in).
+	RoomID string
+	// ResumeSessionID is the previous relay session (Session.SessionID)
+	// when rejoining after a drain or failure.
+	ResumeSessionID string
+}
+
+// JoinWith is Join with a room and a session to resume.
+func (c *Control) JoinWith(ctx context.Context, session string, local net.IP, r JoinRequest) (*Joined, error) {
 	jp := c.JoinPath
 	if jp == "" {
 		jp = "/v1/join"
@@ -157,7 +173,14 @@ func (c *Control) Join(ctx context.Context, session string, local net.IP) (*Join
 		Ticket   string `json:"ticket"`
 		Room     string `json:"room_id"`
 	}
-	if err := c.post(ctx, c.client(local), jp, session, map[string]any{"world_id": c.World}, &j, "join"); err != nil {
+	body := map[string]any{"world_id": c.World}
+	if r.RoomID != "" {
+		body["room_id"] = r.RoomID
+	}
+	if r.ResumeSessionID != "" {
+		body["resume_session_id"] = r.ResumeSessionID
+	}
+	if err := c.post(ctx, c.client(local), jp, session, body, &j, "join"); err != nil {
 		return nil, err
 	}
 	out := &Joined{URL: firstNonEmpty(j.RelayURL, j.URL), Ticket: j.Ticket, Room: j.Room}
@@ -182,23 +205,24 @@ func (c *Control) post(ctx context.Context, hc *http.Client, path, bearer string
 		attempts = 5
 	}
 	for i := 1; ; i++ {
-		wait, err := c.post1(ctx, hc, path, bearer, b, out, what)
-		if wait == 0 || i >= attempts {
+		retry, hint, err := c.post1(ctx, hc, path, bearer, b, out, what)
+		if !retry || i >= attempts {
 			return err
 		}
 		select {
-		case <-time.After(wait):
+		case <-time.After(Backoff(i-1, hint, nil)):
 		case <-ctx.Done():
 			return err
 		}
 	}
 }
 
-// post1 makes one attempt; a non-zero wait means "retry after this long".
-func (c *Control) post1(ctx context.Context, hc *http.Client, path, bearer string, b []byte, out any, what string) (time.Duration, error) {
+// post1 makes one attempt; retry means "try again after Backoff", with
+// the server's Retry-After as hint (0: none).
+func (c *Control) post1(ctx context.Context, hc *http.Client, path, bearer string, b []byte, out any, what string) (retry bool, hint time.Duration, err error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.BaseURL+path, bytes.NewReader(b))
 	if err != nil {
-		return 0, err
+		return false, 0, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	if bearer != "" {
@@ -207,31 +231,31 @@ func (c *Control) post1(ctx context.Context, hc *http.Client, path, bearer strin
 	resp, err := hc.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
-			return 0, &JoinError{Kind: "deadline", Err: err}
+			return false, 0, &JoinError{Kind: "deadline", Err: err}
 		}
-		return 300 * time.Millisecond, &JoinError{Kind: what + "_http", Err: err}
+		return true, 0, &JoinError{Kind: what + "_http", Err: err}
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
-		return 0, &JoinError{Kind: what + "_http", Err: err}
+		return false, 0, &JoinError{Kind: what + "_http", Err: err}
 	}
 	if resp.StatusCode/100 != 2 {
 		err := &JoinError{Kind: fmt.Sprintf("%s_http_%d", what, resp.StatusCode), Err: fmt.Errorf("%s %s: %s", what, resp.Status, bytes.TrimSpace(data))}
 		switch resp.StatusCode {
 		case http.StatusConflict, http.StatusTooManyRequests, http.StatusServiceUnavailable:
-			wait := 200 * time.Millisecond
+			var hint time.Duration
 			if s, perr := strconv.Atoi(resp.Header.Get("Retry-After")); perr == nil && s > 0 {
-				wait = min(time.Duration(s)*time.Second, 5*time.Second)
+				hint = time.Duration(s) * time.Second
 			}
-			return wait, err
+			return true, hint, err
 		}
-		return 0, err
+		return false, 0, err
 	}
 	if err := json.Unmarshal(data, out); err != nil {
-		return 0, &JoinError{Kind: what + "_decode", Err: err}
+		return false, 0, &JoinError{Kind: what + "_decode", Err: err}
 	}
-	return 0, nil
+	return false, 0, nil
 }
 
 func firstNonEmpty(s ...string) string {

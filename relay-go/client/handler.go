@@ -54,6 +54,27 @@ type RoomHandler interface {
 	Announcement(text string, seq uint64)
 }
 
+// NoticeHandler is optionally implemented by a Handler that wants the
+// DisconnectNotice the relay sends before it closes a session itself
+// (docs/protocol.md §5): where to resume and when. Dial checks for it once;
+// the same goroutine and blocking rules as Handler apply, and it comes
+// before the Closed of the same session.
+type NoticeHandler interface {
+	DisconnectNotice(n Notice)
+}
+
+// Notice is a decoded DisconnectNotice. Rejoin false means do not
+// reconnect (a terminal 41xx close follows); RetryAfter is the server's
+// hint for Backoff; RoomID is the room to join again (the same room, on
+// whichever relay now hosts it).
+type Notice struct {
+	CloseCode  int
+	Reason     string
+	Rejoin     bool
+	RetryAfter time.Duration
+	RoomID     string
+}
+
 // Member is a room member as the relay describes it (Welcome snapshot,
 // MemberJoined).
 type Member struct {

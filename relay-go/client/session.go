@@ -52,14 +52,16 @@ type Session struct {
 	gws.BuiltinEventHandler
 	conn     *gws.Conn
 	sink     Handler
-	room     RoomHandler // sink as a RoomHandler, or nil
-	welcome  chan error  // receives exactly once: nil on Welcome, else why not
+	room     RoomHandler   // sink as a RoomHandler, or nil
+	notice   NoticeHandler // sink as a NoticeHandler, or nil
+	welcome  chan error    // receives exactly once: nil on Welcome, else why not
 	welcomed atomic.Bool
 	closing  atomic.Bool
 	connect  time.Duration
 	memberID uint32
 	tickHz   uint16
 	members  []Member // Welcome snapshot; read-only after Dial returns
+	id       string   // Welcome's session_id; read-only after Dial returns
 	seq      uint64   // last room sequence seen (Welcome snapshot, then every reliable event); read goroutine only
 }
 
@@ -77,6 +79,7 @@ func Dial(ctx context.Context, url, ticket string, opt DialOptions) (*Session, e
 	}
 	s := &Session{sink: h, welcome: make(chan error, 1)}
 	s.room, _ = h.(RoomHandler)
+	s.notice, _ = h.(NoticeHandler)
 	conn, _, err := gws.NewClient(s, &gws.ClientOption{
 		Addr:             url,
 		HandshakeTimeout: 10 * time.Second,
@@ -131,6 +134,10 @@ func Dial(ctx context.Context, url, ticket string, opt DialOptions) (*Session, e
 	}
 	return s, nil
 }
+
+// SessionID is the relay's id of this session (Welcome's session_id): the
+// resume_session_id of the next join after a drain or failure.
+func (s *Session) SessionID() string { return s.id }
 
 // ConnectTime is how long the TCP connect and WebSocket upgrade took.
 func (s *Session) ConnectTime() time.Duration { return s.connect }
@@ -352,6 +359,7 @@ func (s *Session) handle(b []byte) {
 		first := !s.welcomed.Load() // what Dial's caller reads is set once, before it returns
 		if first {
 			s.tickHz = w.TickRateHz()
+			s.id = string(w.SessionId())
 		}
 		var snap protocol.RoomSnapshot
 		if w.Snapshot(&snap) != nil {
@@ -379,5 +387,15 @@ func (s *Session) handle(b []byte) {
 		var d protocol.DisconnectNotice
 		d.Init(tab.Bytes, tab.Pos)
 		s.sink.Event("disconnect_notice_" + d.CloseCode().String())
+		if s.notice != nil {
+			n := Notice{CloseCode: int(d.CloseCode()), Reason: string(d.Reason())}
+			var r protocol.ResumeHint
+			if d.Resume(&r) != nil {
+				n.Rejoin = r.Rejoin()
+				n.RetryAfter = time.Duration(r.RetryAfterMs()) * time.Millisecond
+				n.RoomID = string(r.RoomId())
+			}
+			s.notice.DisconnectNotice(n)
+		}
 	}
 }

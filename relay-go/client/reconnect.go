@@ -1,0 +1,69 @@
+package client
+
+import (
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// The reconnect rule, the one every Plaza client follows (docs/protocol.md
+// §8): before reconnect attempt n (0-based, reset to 0 after a Welcome)
+// wait
+//
+//	hint + uniform(0, min(BackoffMax, BackoffBase · 2^n))
+//
+// where hint is the server's own pacing when it gave one — a
+// DisconnectNotice's resume.retry_after_ms, or the Retry-After of a 409,
+// 429 or 503 — and 0 otherwise. The server's hint is already spread
+// (jittered) over its clients; the full-jitter term keeps clients that got
+// the same hint apart.
+const (
+	BackoffBase = 250 * time.Millisecond
+	BackoffMax  = 10 * time.Second
+)
+
+// Backoff returns how long to wait before reconnect attempt attempt
+// (0-based; negative counts as 0) given the server's hint (0: none), by the
+// rule above. rnd(n) must return a uniform value in [0, n); nil uses
+// math/rand/v2's Int64N. It never overflows, whatever attempt is.
+func Backoff(attempt int, hint time.Duration, rnd func(n int64) int64) time.Duration {
+	if rnd == nil {
+		rnd = rand.Int64N
+	}
+	ceiling := BackoffMax
+	if attempt < 0 {
+		attempt = 0
+	}
+	if attempt < 16 { // 250 ms · 2^16 is far past BackoffMax
+		ceiling = min(BackoffMax, BackoffBase<<attempt)
+	}
+	return max(hint, 0) + time.Duration(rnd(int64(ceiling)))
+}
+
+// CloseCode returns the WebSocket close code in a close kind as
+// Handler.Closed and JoinError.Kind name it ("close_4107_Kicked" → 4107);
+// false for kinds without one (conn_reset, dial, signin_http_503, ...).
+func CloseCode(kind string) (int, bool) {
+	rest, ok := strings.CutPrefix(kind, "close_")
+	if !ok {
+		return 0, false
+	}
+	digits, _, _ := strings.Cut(rest, "_")
+	code, err := strconv.Atoi(digits)
+	return code, err == nil
+}
+
+// Terminal reports whether close code code means "do not reconnect
+// automatically" (docs/protocol.md §7): 1000 (you left), 1002 and 1009
+// (client bugs) and every 41xx (kicked, banned, abuse, bad ticket, ...).
+// Every other code means reconnect, after Backoff.
+func Terminal(code int) bool {
+	switch {
+	case code == 1000, code == 1002, code == 1009:
+		return true
+	case code >= 4100 && code <= 4199:
+		return true
+	}
+	return false
+}
