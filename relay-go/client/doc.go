@@ -18,6 +18,19 @@
 //	err = s.Move(&pose, time.Now().UnixMilli())
 //	err = s.Chat("hi all!", 1)
 //
+// Reconnecting (docs/protocol.md §8), the one rule: when a session ends
+// (Handler.Closed) with a close code that is not Terminal — or with no
+// close code at all (a dropped connection) — wait Backoff(n, hint, nil)
+// before join attempt n (0-based, reset after a Welcome): hint plus
+// uniform(0, min(10 s, 250 ms · 2^n)), where hint is the
+// DisconnectNotice's RetryAfter (NoticeHandler) or a 409/429/503's
+// Retry-After, else 0. Then join again through the control plane with
+// JoinRoom, naming the notice's RoomID (or the room you were in) and
+// ResumeSessionID = Session.SessionID(). Terminal codes (1000, 1002, 1009,
+// every 41xx: kicked, banned, abuse, ...) mean do not reconnect.
+// Control's own retries (409/429/503, transport errors) and JoinWorld's
+// retries after a 40xx Hello refusal follow the same rule.
+//
 // A caller that already holds a relay URL and a ticket (from its own call
 // to Control.Join, or a test key) calls Dial directly.
 //

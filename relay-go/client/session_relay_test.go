@@ -127,3 +127,51 @@ func TestSessionLeaveAgainstRelay(t *testing.T) {
 	case <-time.After(300 * time.Millisecond):
 	}
 }
+
+// notices records the DisconnectNotice and the close of a session.
+type notices struct {
+	client.NopHandler
+	notice chan client.Notice
+	closed chan string
+}
+
+func (n *notices) DisconnectNotice(x client.Notice) { n.notice <- x }
+func (n *notices) Closed(kind string)               { n.closed <- kind }
+
+// A draining relay tells the session where to resume (NoticeHandler), then
+// closes it with 4006, which is not terminal: the client rejoins the room.
+func TestDrainNoticeSaysRejoinTheRoom(t *testing.T) {
+	r, err := startRelay()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	h := &notices{notice: make(chan client.Notice, 1), closed: make(chan string, 1)}
+	s, err := client.Dial(ctx, r.url, r.ticket("room-d", "u1"), client.DialOptions{Handler: h})
+	if err != nil {
+		r.stop()
+		t.Fatal(err)
+	}
+	if s.SessionID() == "" {
+		t.Error("no session id from the Welcome")
+	}
+	go r.stop() // cancelling Run drains the relay
+	select {
+	case n := <-h.notice:
+		if n.CloseCode != 4006 || !n.Rejoin || n.RoomID != "room-d" || n.RetryAfter <= 0 {
+			t.Errorf("notice %+v, want 4006, rejoin room-d after a delay", n)
+		}
+	case <-ctx.Done():
+		t.Fatal("no DisconnectNotice on drain")
+	}
+	select {
+	case kind := <-h.closed:
+		code, ok := client.CloseCode(kind)
+		if !ok || code != 4006 || client.Terminal(code) {
+			t.Errorf("closed %q: want a non-terminal 4006", kind)
+		}
+	case <-ctx.Done():
+		t.Fatal("no close after the notice")
+	}
+}
