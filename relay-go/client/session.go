@@ -62,6 +62,8 @@ type Session struct {
 	tickHz   uint16
 	members  []Member // Welcome snapshot; read-only after Dial returns
 	id       string   // Welcome's session_id; read-only after Dial returns
+	roomID   string   // Welcome snapshot's room_id; read-only after Dial returns
+	url      string   // the relay URL dialled
 	seq      uint64   // last room sequence seen (Welcome snapshot, then every reliable event); read goroutine only
 }
 
@@ -77,7 +79,7 @@ func Dial(ctx context.Context, url, ticket string, opt DialOptions) (*Session, e
 	if h == nil {
 		h = NopHandler{}
 	}
-	s := &Session{sink: h, welcome: make(chan error, 1)}
+	s := &Session{sink: h, welcome: make(chan error, 1), url: url}
 	s.room, _ = h.(RoomHandler)
 	s.notice, _ = h.(NoticeHandler)
 	conn, _, err := gws.NewClient(s, &gws.ClientOption{
@@ -138,6 +140,12 @@ func Dial(ctx context.Context, url, ticket string, opt DialOptions) (*Session, e
 // SessionID is the relay's id of this session (Welcome's session_id): the
 // resume_session_id of the next join after a drain or failure.
 func (s *Session) SessionID() string { return s.id }
+
+// RoomID is the room the session is in (the Welcome snapshot's room_id).
+func (s *Session) RoomID() string { return s.roomID }
+
+// RelayURL is the relay URL the session was dialled at.
+func (s *Session) RelayURL() string { return s.url }
 
 // ConnectTime is how long the TCP connect and WebSocket upgrade took.
 func (s *Session) ConnectTime() time.Duration { return s.connect }
@@ -365,6 +373,7 @@ func (s *Session) handle(b []byte) {
 		if w.Snapshot(&snap) != nil {
 			s.seq = snap.Sequence()
 			if first {
+				s.roomID = string(snap.RoomId())
 				var m protocol.Member
 				for i, n := 0, snap.MembersLength(); i < n; i++ {
 					if snap.Members(&m, i) {

@@ -153,8 +153,8 @@ func TestDrainNoticeSaysRejoinTheRoom(t *testing.T) {
 		r.stop()
 		t.Fatal(err)
 	}
-	if s.SessionID() == "" {
-		t.Error("no session id from the Welcome")
+	if s.SessionID() == "" || s.RoomID() != "room-d" || s.RelayURL() != r.url {
+		t.Errorf("session %q room %q url %q", s.SessionID(), s.RoomID(), s.RelayURL())
 	}
 	go r.stop() // cancelling Run drains the relay
 	select {

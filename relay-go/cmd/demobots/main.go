@@ -1,8 +1,12 @@
 // Command demobots fills a local Plaza with a few players for `make run`:
 // each bot signs in as a guest through the control plane, joins a world,
-// walks a smooth path, chats now and then, and — like a real client — rejoins
-// through the control plane with backoff and jitter whenever its relay closes
-// the connection (drain, failure, kick). It runs until SIGINT/SIGTERM.
+// walks a smooth path, chats now and then, and — like a real client —
+// follows the reconnect rule of docs/protocol.md §8 (client.Backoff): after
+// a drain or failure it rejoins the same room through the control plane
+// (the DisconnectNotice's room, waiting its retry_after_ms), so a drained
+// relay's room visibly moves to another relay; after a terminal close
+// (kicked 4107, banned 4108, abuse 4106, any 41xx) or a 403 at sign-in or
+// join (banned) that bot stops for good. It runs until SIGINT/SIGTERM.
 package main
 
 import (
@@ -63,21 +67,78 @@ func main() {
 var names = []string{"Ada", "Bao", "Chidi", "Dana", "Emeka", "Freya", "Goro", "Hana", "Ines", "Jun", "Kofi", "Lena"}
 var lines = []string{"hi all!", "nice plaza", "anyone up for a race?", "brb", "look at the fountain", "gg", "wave if you can read this"}
 
-// botSink counts what a bot receives and signals when its session ends.
+// botSink counts what a bot receives and signals when its session ends,
+// with the DisconnectNotice that came before the close, if any.
 type botSink struct {
 	client.NopHandler
 	moves, chats atomic.Int64
+	notice       atomic.Pointer[client.Notice]
 	closed       chan string
 }
 
-func (s *botSink) Movement(int64, uint32, uint32) { s.moves.Add(1) }
-func (s *botSink) Chat(int64, []byte, uint64)     { s.chats.Add(1) }
-func (s *botSink) Closed(kind string)             { s.closed <- kind }
+func (s *botSink) Movement(int64, uint32, uint32)   { s.moves.Add(1) }
+func (s *botSink) Chat(int64, []byte, uint64)       { s.chats.Add(1) }
+func (s *botSink) DisconnectNotice(n client.Notice) { s.notice.Store(&n) }
+func (s *botSink) Closed(kind string)               { s.closed <- kind }
 
-func backoff(attempt int, rng *rand.Rand) time.Duration {
-	// Exponential from 500 ms, capped at 15 s, full jitter (docs/protocol.md).
-	ceiling := min(15*time.Second, 500*time.Millisecond<<min(attempt, 5))
-	return time.Duration(rng.Int64N(int64(ceiling))) + 100*time.Millisecond
+// next is what a bot does once its session ended or a join failed.
+type next struct {
+	stop bool          // terminal: this bot stops for good
+	room string        // room to join next; "" = any room of the world
+	hint time.Duration // the server's pacing, added by client.Backoff
+	why  string        // for the log
+}
+
+// afterClose decides after a session in room ended with close kind
+// (Handler.Closed) and notice (nil: none came): stop on a terminal code or
+// a notice that says do not rejoin; otherwise rejoin the notice's room (else
+// the same room) after its retry_after. A closed room (4007) ended its
+// lifetime, so the bot lets the control plane pick a room.
+func afterClose(kind string, notice *client.Notice, room string) next {
+	code, hasCode := client.CloseCode(kind)
+	if hasCode && client.Terminal(code) {
+		return next{stop: true, why: "terminal close " + kind}
+	}
+	if notice != nil && !notice.Rejoin {
+		return next{stop: true, why: "the relay said do not rejoin: " + notice.Reason}
+	}
+	n := next{room: room, why: kind}
+	if notice != nil {
+		n.hint = notice.RetryAfter
+		if notice.RoomID != "" {
+			n.room = notice.RoomID
+		}
+	}
+	if hasCode && code == 4007 {
+		n.room = ""
+	}
+	return n
+}
+
+// afterJoinError decides after a failed join for room: a 403 (banned) or a
+// terminal Hello refusal stops the bot; a room that is gone, full or now
+// elsewhere (404, 409, 4104) is forgotten, so the next join takes any room
+// of the world; anything else is retried as it was.
+func afterJoinError(err error, room string) next {
+	var je *client.JoinError
+	if !errors.As(err, &je) {
+		return next{room: room, why: err.Error()}
+	}
+	switch {
+	case je.Kind == "signin_http_403" || je.Kind == "join_http_403":
+		return next{stop: true, why: je.Kind}
+	case je.Kind == "join_http_404" || je.Kind == "join_http_409" || je.Kind == "join_http_400":
+		return next{why: je.Kind}
+	}
+	if code, ok := client.CloseCode(je.Kind); ok {
+		if code == 4104 {
+			return next{why: je.Kind}
+		}
+		if client.Terminal(code) {
+			return next{stop: true, why: je.Kind}
+		}
+	}
+	return next{room: room, why: je.Kind}
 }
 
 func runBot(ctx context.Context, log *slog.Logger, ctl *client.Control, c *config, i int) {
@@ -85,24 +146,43 @@ func runBot(ctx context.Context, log *slog.Logger, ctl *client.Control, c *confi
 	m := client.Guest{DeviceID: ctl.DeviceID(fmt.Sprintf("bot%d", i)), Name: fmt.Sprintf("%s bot", names[i%len(names)])}
 	walker := client.NewWalker(rng, c.area)
 	start := time.Now()
-	for attempt := 0; ctx.Err() == nil; attempt++ {
+	var req client.JoinRequest
+	attempt := 0 // reconnect attempts since the last Welcome
+	for ctx.Err() == nil {
 		sink := &botSink{closed: make(chan string, 1)}
-		session, timing, err := ctl.JoinWorld(ctx, m, client.DialOptions{Handler: sink})
+		session, timing, err := ctl.JoinRoom(ctx, m, req, client.DialOptions{Handler: sink})
 		if err != nil {
-			wait := backoff(attempt, rng)
-			log.Warn("join failed; retrying", "bot", m.Name, "err", err, "retry_in", wait.String())
+			if ctx.Err() != nil {
+				return
+			}
+			n := afterJoinError(err, req.RoomID)
+			if n.stop {
+				log.Warn("bot stopped: join refused for good", "bot", m.Name, "reason", n.why)
+				return
+			}
+			req.RoomID = n.room
+			wait := client.Backoff(attempt, 0, rng.Int64N)
+			attempt++
+			log.Warn("join failed; retrying", "bot", m.Name, "reason", n.why, "room", req.RoomID, "retry_in", wait.String())
 			sleep(ctx, wait)
 			continue
 		}
 		attempt = 0
-		log.Info("bot joined", "bot", m.Name, "join_ms", timing.Join.Milliseconds())
+		log.Info("bot joined", "bot", m.Name, "room", session.RoomID(), "relay_url", session.RelayURL(), "resumed", req.ResumeSessionID != "", "join_ms", timing.Join.Milliseconds())
 		kind := play(ctx, session, sink, &walker, c, rng, start)
 		_ = session.Close()
 		if ctx.Err() != nil {
 			return
 		}
-		wait := backoff(1, rng)
-		log.Info("bot disconnected; rejoining", "bot", m.Name, "reason", kind, "moves_seen", sink.moves.Load(), "chats_seen", sink.chats.Load(), "retry_in", wait.String())
+		n := afterClose(kind, sink.notice.Load(), session.RoomID())
+		if n.stop {
+			log.Warn("bot stopped: terminal close", "bot", m.Name, "reason", n.why)
+			return
+		}
+		req = client.JoinRequest{RoomID: n.room, ResumeSessionID: session.SessionID()}
+		wait := client.Backoff(attempt, n.hint, rng.Int64N)
+		attempt++
+		log.Info("bot disconnected; rejoining", "bot", m.Name, "reason", n.why, "room", n.room, "moves_seen", sink.moves.Load(), "chats_seen", sink.chats.Load(), "retry_in", wait.String())
 		sleep(ctx, wait)
 	}
 }
