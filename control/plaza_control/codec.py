@@ -38,6 +38,7 @@ from plaza.coord.ReloadConfig import ReloadConfigT
 from plaza.coord.RoomClosedEvent import RoomClosedEventT
 from plaza.coord.RoomEvent import RoomEvent as RoomEventFb
 from plaza.coord.RoomEvent import RoomEventT
+from plaza.coord.RoomStateSnapshot import RoomStateSnapshot as RoomStateSnapshotFb
 from plaza.coord.StateChangedEvent import StateChangedEventT
 from plaza.coord.Unmute import UnmuteT
 from plaza.coord.WorldConfig import WorldConfig, WorldConfigT
@@ -58,7 +59,9 @@ from plaza_control.models import (
     ReloadConfigBody,
     RoomClosed,
     RoomEvent,
+    RoomStateSnapshot,
     StateChanged,
+    StateKey,
     UnmuteBody,
     WorldConfigView,
     WorldSettings,
@@ -199,6 +202,40 @@ def decode_heartbeat(buf: bytes) -> RelayInfo:
         )
     except (IndexError, ValueError, UnicodeDecodeError, struct.error) as exc:
         raise CodecError("corrupt RelayHeartbeat buffer") from exc
+
+
+def decode_room_state(buf: bytes) -> RoomStateSnapshot:
+    """``P room:{<id>}:snapshot``: a ``RoomStateSnapshot`` root finished without a
+    file identifier (the schema's belongs to ``RoomEvent``). Values are not
+    copied, only their length."""
+    if len(buf) < 8:
+        raise CodecError("not a RoomStateSnapshot buffer")
+    try:
+        t = RoomStateSnapshotFb.GetRootAs(buf, 0)
+        keys: list[StateKey] = []
+        for i in range(t.EntriesLength()):
+            e = t.Entries(i)
+            if e is None:
+                continue
+            keys.append(
+                StateKey(
+                    key=_s(e.Key()),
+                    version=e.Version(),
+                    updated_by=e.UpdatedBy(),
+                    value_bytes=e.ValueLength(),
+                )
+            )
+        return RoomStateSnapshot(
+            room_id=_s(t.RoomId()),
+            world_id=_s(t.WorldId()),
+            relay_id=_s(t.RelayId()),
+            sequence=t.Sequence(),
+            saved_at_ms=t.SavedAtMs(),
+            room_lifetime=t.RoomLifetime(),
+            keys=keys,
+        )
+    except (IndexError, ValueError, UnicodeDecodeError, struct.error) as exc:
+        raise CodecError("corrupt RoomStateSnapshot buffer") from exc
 
 
 _SCOPES = {

@@ -184,7 +184,9 @@ class Services:
         self.ack_store = event_mongo.MongoCommandAckRepository(self.db)
         self.dead_letters = event_mongo.MongoDeadLetterRepository(self.db)
         self.chat_history = ChatHistoryService(self.chat_store, self.allocator)
-        self.event_records = EventRecordsService(self.ack_store, self.session_store)
+        self.event_records = EventRecordsService(
+            self.ack_store, self.session_store, self.allocator, users
+        )
         self._consumer_clients: list[aioredis.Redis] = []
         self._consumers: list[EventConsumer] = []
 

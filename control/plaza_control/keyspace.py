@@ -44,6 +44,9 @@ class Keyspace:
     def room_seats(self, room_id: str) -> str:
         return f"{self.alloc}room:{room_id}:seats"
 
+    def room_sessions(self, room_id: str) -> str:
+        return f"{self.alloc}room:{room_id}:sessions"
+
     def world_rooms(self, world_id: str) -> str:
         return f"{self.alloc}world:{world_id}:rooms"
 

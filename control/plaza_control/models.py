@@ -214,6 +214,44 @@ class RoomInfo(msgspec.Struct, frozen=True, kw_only=True):
     lifetime: int = 0
 
 
+class Seat(msgspec.Struct, frozen=True, kw_only=True):
+    """One seat of a room (``A room:<id>:seats`` and ``A room:<id>:sessions``)."""
+
+    user_id: str
+    #: Admitted by the relay (the ``seats`` group confirmed it); else reserved
+    #: for a ticket not redeemed yet.
+    confirmed: bool
+    #: When an unconfirmed reservation lapses (ms); 0 once confirmed.
+    expires_at_ms: int = 0
+    #: The relay session that confirmed the seat; '' while reserved.
+    session_id: str = ""
+
+
+class StateKey(msgspec.Struct, frozen=True, kw_only=True):
+    """One key of a room's state as the relay last saved it."""
+
+    key: str
+    version: int
+    #: member id of the last writer; 0 = the server or an operator.
+    updated_by: int
+    #: Length of the value in bytes (values are opaque to the control plane).
+    value_bytes: int
+
+
+class RoomStateSnapshot(msgspec.Struct, frozen=True, kw_only=True):
+    """``P room:{<id>}:snapshot`` decoded (schemas/room_event.fbs)."""
+
+    room_id: str
+    world_id: str
+    relay_id: str
+    #: The room sequence of the last reliable event in the snapshot.
+    sequence: int
+    saved_at_ms: int
+    #: The lifetime the state belongs to (decisions/009); 0: an older relay.
+    room_lifetime: int
+    keys: list[StateKey]
+
+
 # Commands to relays (schemas/relay_command.fbs, union ``CommandBody``): what a
 # service sends; ``codec.encode_command`` builds the schema's table from them.
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import msgspec
 
-from plaza_control import placement
+from plaza_control import codec, placement
 from plaza_control.errors import Conflict, NotFound
 from plaza_control.models import (
     ApiKey,
@@ -25,6 +25,8 @@ from plaza_control.models import (
     RefreshRecord,
     RelayInfo,
     RoomInfo,
+    RoomStateSnapshot,
+    Seat,
     User,
     World,
     WorldConfigView,
@@ -61,9 +63,24 @@ class MemoryUserRepository:
         self.users[user.id] = user
         return user
 
-    async def page(self, limit: int, after: str | None) -> list[User]:
+    async def page(
+        self,
+        limit: int,
+        after: str | None,
+        *,
+        name_prefix: str | None = None,
+        device_hash: str | None = None,
+        external_key: str | None = None,
+    ) -> list[User]:
         ids = sorted(i for i in self.users if after is None or i > after)
-        return [self.users[i] for i in ids[:limit]]
+        found = [
+            u
+            for u in (self.users[i] for i in ids)
+            if (name_prefix is None or u.display_name.startswith(name_prefix))
+            and (device_hash is None or u.device_hash == device_hash)
+            and (external_key is None or u.external_key == external_key)
+        ]
+        return found[:limit]
 
 
 class MemoryBanRepository:
@@ -229,6 +246,8 @@ class MemoryAllocator:
         #: ``A ended:<relay>:<session>`` tombstones (kept for good: the TTL is the
         #: suite's to leave open).
         self.ended: set[tuple[str, str]] = set()
+        #: ``P room:{<id>}:snapshot`` as the relay writes it (FlatBuffers bytes).
+        self.snapshots: dict[str, bytes] = {}
 
     async def relays(self) -> list[RelayInfo]:
         return [
@@ -442,11 +461,43 @@ class MemoryAllocator:
             lifetime=r.lifetime,
         )
 
-    async def rooms(self, world_id: str | None, limit: int) -> list[RoomInfo]:
-        ids = sorted(
-            r for r, room in self.room_map.items() if world_id is None or room.world == world_id
-        )
-        return [self._info(r) for r in ids[:limit]]
+    async def rooms(
+        self,
+        world_id: str | None,
+        limit: int,
+        *,
+        after: str | None = None,
+        relay_id: str | None = None,
+        min_seats: int = 0,
+        max_seats: int | None = None,
+    ) -> list[RoomInfo]:
+        infos = [self._info(r) for r in sorted(self.room_map) if after is None or r > after]
+        return [
+            i
+            for i in infos
+            if (world_id is None or i.world_id == world_id)
+            and (relay_id is None or i.relay_id == relay_id)
+            and i.seats >= min_seats
+            and (max_seats is None or i.seats <= max_seats)
+        ][:limit]
+
+    async def seats(self, room_id: str) -> list[Seat]:
+        room = self.room_map.get(room_id)
+        if room is None:
+            return []
+        return [
+            Seat(
+                user_id=u,
+                confirmed=score >= CONFIRMED,
+                expires_at_ms=0 if score >= CONFIRMED else score,
+                session_id=room.sessions.get(u, ""),
+            )
+            for u, score in sorted(room.seats.items())
+        ]
+
+    async def room_state(self, room_id: str) -> RoomStateSnapshot | None:
+        raw = self.snapshots.get(room_id)
+        return None if raw is None else codec.decode_room_state(raw)
 
     async def room(self, room_id: str) -> RoomInfo | None:
         return self._info(room_id) if room_id in self.room_map else None

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
+import flatbuffers
 import pytest
 import redis.asyncio as aioredis
 
+from plaza.coord.RoomStateSnapshot import RoomStateSnapshotT
+from plaza.protocol.StateEntry import StateEntryT
 from plaza_control.keyspace import Keyspace
 from plaza_control.models import RelayInfo
 from plaza_control.repositories.base import Allocator, JoinRequest
@@ -267,3 +271,67 @@ async def test_sweep_forgets_dead_relays(rig: Rig) -> None:
     if rig.r is not None and rig.keyspace is not None:
         assert await rig.r.smembers(rig.keyspace.relays) == {b"relay-b"}
         assert await rig.r.smembers(rig.keyspace.draining) == set()
+
+
+async def test_rooms_filter_by_world_relay_and_members_in_id_order(rig: Rig) -> None:
+    a, b = relay("relay-a"), relay("relay-b")
+    await rig.add(a)
+    await rig.add(b)
+    # lobby.r1 (2 seats) and lobby.r3 (1) on relay-a; plaza.r4 (1) on relay-b.
+    for n, cands, world, wanted in (
+        (1, [a], "lobby", ""),
+        (2, [a], "lobby", "lobby.r1"),
+        (3, [a], "lobby", ""),
+        (4, [b], "plaza", ""),
+    ):
+        out = await rig.alloc.join(req(n, cands, cap=2, world=world, wanted=wanted))
+        assert out.status == "ok", (n, out)
+
+    async def ids(limit: int = 10, **kw: Any) -> list[str]:
+        return [r.room_id for r in await rig.alloc.rooms(kw.pop("world", None), limit, **kw)]
+
+    assert await ids() == ["lobby.r1", "lobby.r3", "plaza.r4"]
+    assert await ids(2) == ["lobby.r1", "lobby.r3"]
+    assert await ids(after="lobby.r1") == ["lobby.r3", "plaza.r4"]
+    assert await ids(world="lobby") == ["lobby.r1", "lobby.r3"]
+    assert await ids(relay_id="relay-b") == ["plaza.r4"]
+    assert await ids(relay_id="relay-c") == []
+    assert await ids(min_seats=2) == ["lobby.r1"]
+    assert await ids(max_seats=1) == ["lobby.r3", "plaza.r4"]
+    assert await ids(1, world="lobby", max_seats=1) == ["lobby.r3"]
+
+
+async def test_seats_show_reserved_and_confirmed(rig: Rig) -> None:
+    a = relay("relay-a")
+    await rig.add(a)
+    await rig.alloc.join(req(2, [a], new_room="lobby.r1"))
+    await rig.alloc.join(req(1, [a], wanted="lobby.r1"))
+    assert await rig.alloc.confirm_seat("lobby.r1", user_id(2))
+    seats = await rig.alloc.seats("lobby.r1")
+    assert [(s.user_id, s.confirmed, s.expires_at_ms) for s in seats] == [
+        (user_id(1), False, NOW + RES),
+        (user_id(2), True, 0),
+    ]
+    assert await rig.alloc.seats("lobby.nope") == []
+
+
+async def test_room_state_is_the_relay_snapshot(rig: Rig) -> None:
+    assert await rig.alloc.room_state("lobby.r1") is None
+    snap = RoomStateSnapshotT()
+    snap.roomId, snap.worldId, snap.relayId, snap.roomLifetime = "lobby.r1", "lobby", "a", 2
+    e = StateEntryT()
+    e.key, e.version, e.value = "door", 3, [1, 2, 3]
+    snap.entries = [e]
+    b = flatbuffers.Builder(128)
+    b.Finish(snap.Pack(b))  # type: ignore[func-returns-value]
+    raw = bytes(b.Output())
+    if rig.memory is not None:
+        rig.memory.snapshots["lobby.r1"] = raw
+    else:
+        assert rig.r is not None
+        assert rig.keyspace is not None
+        await rig.r.set(rig.keyspace.room_snapshot("lobby.r1"), raw)
+    got = await rig.alloc.room_state("lobby.r1")
+    assert got is not None
+    assert (got.room_lifetime, got.relay_id) == (2, "a")
+    assert [(k.key, k.version, k.value_bytes) for k in got.keys] == [("door", 3, 3)]

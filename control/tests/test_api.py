@@ -71,9 +71,9 @@ async def test_sign_in_join_and_verify_ticket_with_served_jwks(
     assert claims["room"] == joined["room_id"]
     assert claims["wcv"] == 1
     # The seat is visible to operators.
-    rooms = (await client.get("/v1/ops/rooms", headers={"X-API-Key": admin})).json()["rooms"]
+    rooms = (await client.get("/v1/ops/rooms", headers={"X-API-Key": admin})).json()["items"]
     assert [(r["room_id"], r["seats"]) for r in rooms] == [(joined["room_id"], 1)]
-    relays = (await client.get("/v1/ops/relays", headers={"X-API-Key": admin})).json()["relays"]
+    relays = (await client.get("/v1/ops/relays", headers={"X-API-Key": admin})).json()["items"]
     assert relays[0]["seats"] == 1
     detail = (
         await client.get(f"/v1/ops/users/{signed['user_id']}", headers={"X-API-Key": admin})
@@ -247,7 +247,7 @@ async def test_audit_pages(client: Any, settings: Settings) -> None:
     seen: list[str] = []
     before = None
     while True:
-        params = {"limit": 2} | ({"before": before} if before else {})
+        params = {"limit": 2} | ({"cursor": before} if before else {})
         page = (await client.get("/v1/ops/audit", params=params, headers=h)).json()
         seen += [e["id"] for e in page["items"]]
         before = page["next"]

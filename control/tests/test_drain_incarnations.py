@@ -94,7 +94,7 @@ async def test_drain_and_undrain_over_http_need_a_reason_and_are_audited(
         "/v1/ops/relays/relay-a/drain", json={"reason": "deploy"}, headers=admin
     )
     assert resp.status_code == 202, resp.text
-    [view] = (await client.get("/v1/ops/relays", headers=admin)).json()["relays"]
+    [view] = (await client.get("/v1/ops/relays", headers=admin)).json()["items"]
     assert (view["boot_id"], view["drain_requested"], view["drain_boot_id"]) == (
         "0123456789abcdef",
         True,

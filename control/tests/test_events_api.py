@@ -7,7 +7,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from plaza_control import codec
+from plaza_control import codec, paging
 from plaza_control.clock import system_clock_ms
 from plaza_control.container import Services
 from plaza_control.keyspace import Keyspace
@@ -123,7 +123,7 @@ async def test_command_acks_are_visible_in_the_ops_api(
     assert [c["command_id"] for c in page["items"]] == [kick["command_id"]]
     nxt = (
         await client.get(
-            f"/v1/ops/commands?limit=1&before={page['next']}", headers={"X-API-Key": viewer}
+            f"/v1/ops/commands?limit=1&cursor={page['next']}", headers={"X-API-Key": viewer}
         )
     ).json()
     assert [c["command_id"] for c in nxt["items"]] == [everyone["command_id"]]
@@ -203,7 +203,9 @@ async def test_chat_history_pages_and_who_may_read_it(
             break
     assert seen == list(range(25, 0, -1))
     oldest = (
-        await client.get("/v1/rooms/hall/chat?order=oldest&limit=5&cursor=20", headers=mine)
+        await client.get(
+            f"/v1/rooms/hall/chat?order=oldest&limit=5&cursor={paging.encode(20)}", headers=mine
+        )
     ).json()
     assert [m["sequence"] for m in oldest["items"]] == [21, 22, 23, 24, 25]
     first = oldest["items"][0]
@@ -316,7 +318,7 @@ async def test_rejoin_after_the_relay_died_lands_in_the_same_room_on_a_live_rela
     again = resp.json()
     assert again["room_id"] == first["room_id"]
     assert again["relay_id"] == "relay-b"
-    rooms = (await client.get("/v1/ops/rooms", headers={"X-API-Key": admin})).json()["rooms"]
+    rooms = (await client.get("/v1/ops/rooms", headers={"X-API-Key": admin})).json()["items"]
     assert [(r["room_id"], r["relay_id"], r["seats"]) for r in rooms] == [
         (first["room_id"], "relay-b", 1)
     ]

@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
 import pytest
 import redis.asyncio as aioredis
 from pymongo import AsyncMongoClient
@@ -138,6 +139,27 @@ async def test_users_page_by_id(stores: Stores) -> None:
     rest = await stores.users.page(10, first[-1].id)
     assert [u.id for u in rest] == [user_id(3), user_id(4), user_id(5)]
     assert await stores.users.page(10, user_id(5)) == []
+
+
+async def test_users_search_by_name_prefix_device_and_identity(stores: Stores) -> None:
+    names = {1: "Al.ice", 2: "Alfred", 3: "Alxice", 4: "bob", 5: "Al.ice B"}
+    for n, name in names.items():
+        user = msgspec.structs.replace(_user(n, device=f"dev-{n}"), display_name=name)
+        await stores.users.create(user)
+    await stores.users.create(_user(6, external="iss|sub-6"))
+
+    async def ids(**kw: Any) -> list[str]:
+        return [u.id for u in await stores.users.page(10, kw.pop("after", None), **kw)]
+
+    assert await ids(name_prefix="Al") == [user_id(1), user_id(2), user_id(3), user_id(5)]
+    # The prefix is literal: "." is not "any character"; case matters.
+    assert await ids(name_prefix="Al.i") == [user_id(1), user_id(5)]
+    assert await ids(name_prefix="al") == []
+    assert await ids(name_prefix="Al", after=user_id(2)) == [user_id(3), user_id(5)]
+    assert await ids(device_hash="dev-4") == [user_id(4)]
+    assert await ids(device_hash="dev-4", name_prefix="Al") == []
+    assert await ids(external_key="iss|sub-6") == [user_id(6)]
+    assert await ids(external_key="iss|nope") == []
 
 
 async def test_bans_put_replace_get_delete(stores: Stores) -> None:

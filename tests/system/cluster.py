@@ -285,7 +285,7 @@ class Cluster:
             # 503 while the control plane itself waits for Redis is expected.
             if resp is not None and resp.status_code != 503:
                 resp.raise_for_status()
-                seen = {r["relay_id"] for r in resp.json()["relays"] if r["state"] == "ready"}
+                seen = {r["relay_id"] for r in resp.json()["items"] if r["state"] == "ready"}
                 if want <= seen:
                     return
             time.sleep(0.2)

@@ -82,7 +82,7 @@ async def test_stale_ticket_after_a_close_is_refused_and_the_room_reopens_on_one
                 f"{cluster.controls[0].url}/v1/ops/rooms",
                 headers={"x-api-key": cluster.admin_key},
             )
-            [info] = [r for r in rooms.json()["rooms"] if r["room_id"] == room]
+            [info] = [r for r in rooms.json()["items"] if r["room_id"] == room]
             assert (info["relay_id"], info["lifetime"]) == (relays.pop(), after["room_lifetime"])
     finally:
         await asyncio.gather(*(p.close() for p in players))

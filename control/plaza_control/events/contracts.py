@@ -82,6 +82,10 @@ class SessionRepository(Protocol):
         """Newest first by join time, joined before ``before`` when given."""
         ...
 
+    async def get_many(self, session_ids: list[str]) -> dict[str, SessionRecord]:
+        """The records of these session ids that exist, by id."""
+        ...
+
 
 class CommandAckRepository(Protocol):
     async def ack(self, command_id: str, relay_id: str, ok: bool, detail: str, at_ms: int) -> bool:

@@ -49,6 +49,9 @@ class RelayAck(msgspec.Struct, frozen=True, kw_only=True):
     ok: bool
     detail: str
     at_ms: int
+    #: Sessions or rooms the relay says it affected (parsed from ``detail``,
+    #: "announce affected 7"); null when its detail names no count.
+    affected: int | None = None
 
 
 class CommandStatus(msgspec.Struct, frozen=True, kw_only=True):
@@ -71,6 +74,11 @@ class CommandStatus(msgspec.Struct, frozen=True, kw_only=True):
     #: First acknowledgement; 0 while pending.
     acked_at_ms: int = 0
     acks: list[RelayAck] = msgspec.field(default_factory=list)
+    #: The sum of the relays' ``affected``: for a broadcast, the total.
+    affected: int = 0
+    #: Relays that answered, and how many of them failed.
+    relays_acked: int = 0
+    relays_failed: int = 0
 
 
 class DeadLetter(msgspec.Struct, frozen=True, kw_only=True):

@@ -156,6 +156,12 @@ class MongoSessionRepository:
         cursor = self._c.find(query).sort([("joined_at_ms", DESCENDING), ("_id", DESCENDING)])
         return [_from(d, SessionRecord) async for d in cursor.limit(limit)]
 
+    async def get_many(self, session_ids: list[str]) -> dict[str, SessionRecord]:
+        if not session_ids:
+            return {}
+        cursor = self._c.find({"_id": {"$in": session_ids}})
+        return {r.id: r async for r in (_from(d, SessionRecord) async for d in cursor)}
+
 
 def _status(doc: Doc) -> CommandStatus:
     d = dict(doc)

@@ -15,6 +15,8 @@ from plaza_control.models import (
     RefreshRecord,
     RelayInfo,
     RoomInfo,
+    RoomStateSnapshot,
+    Seat,
     User,
     World,
     WorldConfigView,
@@ -30,8 +32,18 @@ class UserRepository(Protocol):
         """Insert; on a duplicate device or external key return the existing user."""
         ...
 
-    async def page(self, limit: int, after: str | None) -> list[User]:
-        """Users ordered by id, ids greater than ``after``."""
+    async def page(
+        self,
+        limit: int,
+        after: str | None,
+        *,
+        name_prefix: str | None = None,
+        device_hash: str | None = None,
+        external_key: str | None = None,
+    ) -> list[User]:
+        """Users ordered by id, ids greater than ``after``; only those whose
+        display name starts with ``name_prefix`` (case-sensitive), whose
+        ``device_hash`` or ``external_key`` is the one given."""
         ...
 
 
@@ -147,7 +159,30 @@ class Allocator(Protocol):
         reservations; release rooms empty past their grace. Returns rooms released."""
         ...
 
-    async def rooms(self, world_id: str | None, limit: int) -> list[RoomInfo]: ...
+    async def rooms(
+        self,
+        world_id: str | None,
+        limit: int,
+        *,
+        after: str | None = None,
+        relay_id: str | None = None,
+        min_seats: int = 0,
+        max_seats: int | None = None,
+    ) -> list[RoomInfo]:
+        """Open rooms ordered by id, ids greater than ``after``, at most ``limit``,
+        of the world and the relay when given, with ``min_seats`` ≤ seats ≤
+        ``max_seats`` (seats: reserved and confirmed)."""
+        ...
+
+    async def seats(self, room_id: str) -> list[Seat]:
+        """The room's seats ordered by user id (none for a room not open)."""
+        ...
+
+    async def room_state(self, room_id: str) -> RoomStateSnapshot | None:
+        """The relay's last saved state of the room (``P room:{<id>}:snapshot``),
+        whichever lifetime it belongs to; None when there is none."""
+        ...
+
     async def room(self, room_id: str) -> RoomInfo | None: ...
     async def user_room(self, user_id: str) -> str | None: ...
     async def last_lifetime(self, room_id: str) -> int:

@@ -3,6 +3,7 @@ also supports: CRUD, unique indexes, find_one_and_update, sort + limit."""
 
 from __future__ import annotations
 
+import re
 from typing import Any, TypeVar
 
 import msgspec
@@ -37,6 +38,12 @@ def _from_doc(doc: Doc, cls: type[T], id_field: str = "id") -> T:
     d = dict(doc)
     d[id_field] = d.pop("_id")
     return msgspec.convert(d, cls)
+
+
+def _regex_literal(text: str) -> str:
+    """``text`` matched literally by PCRE (MongoDB) and RE2 (FerretDB): only ASCII
+    punctuation is escaped, which both accept (RE2 refuses ``\\ `` and letters)."""
+    return re.sub(r"([!-/:-@\[-`{-~])", r"\\\1", text)
 
 
 async def ensure_indexes(db: Db) -> None:
@@ -77,8 +84,22 @@ class MongoUserRepository:
             return existing
         return user
 
-    async def page(self, limit: int, after: str | None) -> list[User]:
+    async def page(
+        self,
+        limit: int,
+        after: str | None,
+        *,
+        name_prefix: str | None = None,
+        device_hash: str | None = None,
+        external_key: str | None = None,
+    ) -> list[User]:
         query: Doc = {} if after is None else {"_id": {"$gt": after}}
+        if name_prefix is not None:
+            query["display_name"] = {"$regex": "^" + _regex_literal(name_prefix)}
+        if device_hash is not None:
+            query["device_hash"] = device_hash
+        if external_key is not None:
+            query["external_key"] = external_key
         cursor = self._c.find(query).sort("_id", ASCENDING).limit(limit)
         return [_from_doc(d, User) async for d in cursor]
 

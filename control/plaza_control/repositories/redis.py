@@ -11,10 +11,21 @@ from redis.commands.core import AsyncScript
 from plaza_control import codec, redis_scripts
 from plaza_control.codec import CodecError
 from plaza_control.keyspace import Keyspace
-from plaza_control.models import Ban, Mute, RelayInfo, RoomInfo, WorldConfigView, WorldSettings
+from plaza_control.models import (
+    Ban,
+    Mute,
+    RelayInfo,
+    RoomInfo,
+    RoomStateSnapshot,
+    Seat,
+    WorldConfigView,
+    WorldSettings,
+)
 from plaza_control.repositories.base import Admission, JoinOutcome, JoinRequest
 
 Redis = aioredis.Redis
+#: The score of a confirmed seat (2^53-1, ``CONFIRMED`` in ``_common.lua``).
+CONFIRMED_SCORE = 9007199254740991
 
 
 class RedisScripts:
@@ -229,13 +240,61 @@ class RedisAllocator:
             )
         return out
 
-    async def rooms(self, world_id: str | None, limit: int) -> list[RoomInfo]:
-        if world_id is not None:
-            raw = await self._r.zrevrange(self._k.world_rooms(world_id), 0, limit - 1)
-            ids = [_b(x) for x in raw if isinstance(x, bytes | str)]
+    async def rooms(
+        self,
+        world_id: str | None,
+        limit: int,
+        *,
+        after: str | None = None,
+        relay_id: str | None = None,
+        min_seats: int = 0,
+        max_seats: int | None = None,
+    ) -> list[RoomInfo]:
+        if relay_id is not None:
+            raw: Any = await self._r.smembers(self._k.relay_rooms(relay_id))
+        elif world_id is not None:
+            raw = await self._r.zrange(self._k.world_rooms(world_id), 0, -1)
         else:
-            ids = sorted(_b(x) for x in await self._r.smembers(self._k.rooms))[:limit]
-        return await self._room_infos(ids)
+            raw = await self._r.smembers(self._k.rooms)
+        ids = sorted(_b(x) for x in raw if isinstance(x, bytes | str))
+        if after is not None:
+            ids = [i for i in ids if i > after]
+        out: list[RoomInfo] = []
+        chunk = max(limit, 100)
+        for start in range(0, len(ids), chunk):
+            for info in await self._room_infos(ids[start : start + chunk]):
+                if not _room_matches(info, world_id, relay_id, min_seats, max_seats):
+                    continue
+                out.append(info)
+                if len(out) == limit:
+                    return out
+        return out
+
+    async def seats(self, room_id: str) -> list[Seat]:
+        pipe = self._r.pipeline(transaction=False)
+        pipe.zrange(self._k.room_seats(room_id), 0, -1, withscores=True)
+        pipe.hgetall(self._k.room_sessions(room_id))
+        scored, sessions = await pipe.execute()
+        by_user = {_b(k): _b(v) for k, v in sessions.items()}
+        out: list[Seat] = []
+        for member, score in scored:
+            user = _b(member)
+            confirmed = int(score) >= CONFIRMED_SCORE
+            out.append(
+                Seat(
+                    user_id=user,
+                    confirmed=confirmed,
+                    expires_at_ms=0 if confirmed else int(score),
+                    session_id=by_user.get(user, ""),
+                )
+            )
+        return sorted(out, key=lambda x: x.user_id)
+
+    async def room_state(self, room_id: str) -> RoomStateSnapshot | None:
+        raw = await self._r.get(self._k.room_snapshot(room_id))
+        if raw is None:
+            return None
+        return codec.decode_room_state(raw if isinstance(raw, bytes) else raw.encode())
 
     async def room(self, room_id: str) -> RoomInfo | None:
         found = await self._room_infos([room_id])
@@ -256,6 +315,21 @@ class RedisAllocator:
 
     async def unmark_draining(self, relay_id: str) -> bool:
         return await self._undrain(relay_id, "")
+
+
+def _room_matches(
+    info: RoomInfo,
+    world_id: str | None,
+    relay_id: str | None,
+    min_seats: int,
+    max_seats: int | None,
+) -> bool:
+    return (
+        (world_id is None or info.world_id == world_id)
+        and (relay_id is None or info.relay_id == relay_id)
+        and info.seats >= min_seats
+        and (max_seats is None or info.seats <= max_seats)
+    )
 
 
 class BanCacheEntry(msgspec.Struct, frozen=True):

@@ -11,7 +11,7 @@ from litestar.exceptions import SerializationException
 
 from plaza_control import validation as v
 from plaza_control.errors import InvalidInput, UnsupportedMediaType
-from plaza_control.models import AuditEntry, Ban, RelayInfo, RoomInfo, User, WorldSettings
+from plaza_control.models import AuditEntry, Ban, RelayInfo, RoomInfo, User, World, WorldSettings
 
 
 class Body(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -149,12 +149,20 @@ class CommandOut(msgspec.Struct, frozen=True, kw_only=True):
     ack: str
 
 
-class RelaysOut(msgspec.Struct, frozen=True):
-    relays: list[RelayInfo]
+# Lists: every list answers ``{"items": [...], "next": cursor | null}``; pass
+# ``next`` back as ``?cursor=`` (same filters) for the following page.
 
 
-class RoomsOut(msgspec.Struct, frozen=True):
-    rooms: list[RoomInfo]
+class RelayPage(msgspec.Struct, frozen=True):
+    items: list[RelayInfo]
+    #: Pass as ``cursor`` for the next page; null at the end.
+    next: str | None
+
+
+class RoomPage(msgspec.Struct, frozen=True):
+    items: list[RoomInfo]
+    #: Pass as ``cursor`` for the next page; null at the end.
+    next: str | None
 
 
 class UserOut(msgspec.Struct, frozen=True, kw_only=True):
@@ -166,7 +174,19 @@ class UserOut(msgspec.Struct, frozen=True, kw_only=True):
 
 class UsersPage(msgspec.Struct, frozen=True):
     items: list[UserOut]
-    #: Pass as ``after`` for the next page; null at the end.
+    #: Pass as ``cursor`` for the next page; null at the end.
+    next: str | None
+
+
+class BanPage(msgspec.Struct, frozen=True):
+    items: list[Ban]
+    #: Pass as ``cursor`` for the next page; null at the end.
+    next: str | None
+
+
+class WorldPage(msgspec.Struct, frozen=True):
+    items: list[World]
+    #: Pass as ``cursor`` for the next page; null at the end.
     next: str | None
 
 
@@ -178,7 +198,7 @@ class UserDetail(msgspec.Struct, frozen=True, kw_only=True):
 
 class AuditPage(msgspec.Struct, frozen=True):
     items: list[AuditEntry]
-    #: Pass as ``before`` for the next (older) page; null at the end.
+    #: Pass as ``cursor`` for the next (older) page; null at the end.
     next: str | None
 
 

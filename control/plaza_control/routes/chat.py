@@ -8,6 +8,7 @@ from litestar import Controller, Request, get
 from litestar.di import Provide
 from litestar.params import Parameter
 
+from plaza_control import paging
 from plaza_control import validation as v
 from plaza_control.errors import Forbidden
 from plaza_control.events.reads import MAX_PAGE, ChatPage
@@ -38,7 +39,9 @@ class ChatController(Controller):
         order: Annotated[
             Literal["newest", "oldest"], Parameter(description="newest or oldest first")
         ] = "newest",
-        cursor: Annotated[int | None, Parameter(ge=0, le=MAX_INT64)] = None,
+        cursor: Annotated[
+            str | None, Parameter(pattern=paging.CURSOR_PATTERN, description="a page's `next`")
+        ] = None,
         limit: Limit = 50,
         lifetime: Annotated[
             int | None,

@@ -16,26 +16,29 @@ from litestar.status_codes import (
     HTTP_204_NO_CONTENT,
 )
 
+from plaza_control import paging
 from plaza_control import validation as v
 from plaza_control.events.models import CommandStatus
-from plaza_control.events.reads import MAX_PAGE, CommandPage, SessionPage
-from plaza_control.models import CommandRecord, Role, World
+from plaza_control.events.reads import MAX_PAGE, CommandPage, MemberPage, SessionPage
+from plaza_control.models import CommandRecord, Role, RoomStateSnapshot, World
 from plaza_control.routes.bodies import (
     AnnounceIn,
     AuditPage,
     BanIn,
+    BanPage,
     CloseRoomIn,
     CommandOut,
     DrainIn,
     KickIn,
     MuteIn,
-    RelaysOut,
-    RoomsOut,
+    RelayPage,
+    RoomPage,
     UndrainIn,
     UnmuteIn,
     UserDetail,
     UsersPage,
     WorldCreate,
+    WorldPage,
     WorldUpdate,
     user_out,
 )
@@ -49,13 +52,19 @@ WorldIdP = Annotated[str, Parameter(pattern=v.WORLD_ID)]
 Limit = Annotated[int, Parameter(ge=1, le=500)]
 #: Pages of what the event consumer wrote (MongoDB).
 PageLimit = Annotated[int, Parameter(ge=1, le=MAX_PAGE)]
-#: MongoDB integers are signed 64-bit.
-MAX_INT64 = 2**63 - 1
+#: A page's ``next``, passed back unchanged.
+Cursor = Annotated[
+    str | None, Parameter(pattern=paging.CURSOR_PATTERN, description="a page's `next`")
+]
 VIEWER = {"role": Role.VIEWER}
 
 
 def _mod(action: str) -> dict[str, object]:
     return {"role": Role.MODERATOR, "action": action}
+
+
+def _world_key(w: World) -> str:
+    return w.id
 
 
 def command_out(c: CommandRecord) -> CommandOut:
@@ -73,27 +82,77 @@ class OpsController(Controller):
     }
 
     @get("/relays", opt=VIEWER, summary="Live relays with load and state")
-    async def relays(self, svc: Svc) -> RelaysOut:
-        return RelaysOut(await svc.ops.relays())
+    async def relays(self, svc: Svc, limit: Limit = 100, cursor: Cursor = None) -> RelayPage:
+        return RelayPage(*await svc.ops.relays(limit, cursor))
 
     @get("/rooms", opt=VIEWER, summary="Open rooms with relay and member count")
     async def rooms(
         self,
         svc: Svc,
-        world_id: Annotated[str | None, Parameter(pattern=v.WORLD_ID)] = None,
+        world: Annotated[str | None, Parameter(pattern=v.WORLD_ID)] = None,
+        relay: Annotated[str | None, Parameter(pattern=v.RELAY_ID)] = None,
+        min_members: Annotated[int, Parameter(ge=0, le=1_000_000)] = 0,
+        max_members: Annotated[int | None, Parameter(ge=0, le=1_000_000)] = None,
         limit: Limit = 100,
-    ) -> RoomsOut:
-        return RoomsOut(await svc.ops.rooms(world_id, limit))
+        cursor: Cursor = None,
+    ) -> RoomPage:
+        """Rooms by id; members are seats (reserved and confirmed)."""
+        page = await svc.ops.rooms(
+            limit,
+            cursor,
+            world_id=world,
+            relay_id=relay,
+            min_members=min_members,
+            max_members=max_members,
+        )
+        return RoomPage(*page)
 
-    @get("/users", opt=VIEWER, summary="Users, paged by id")
+    @get("/rooms/{room_id:str}/members", opt=VIEWER, summary="Members of an open room")
+    async def members(
+        self, svc: Svc, room_id: RoomIdP, limit: PageLimit = 100, cursor: Cursor = None
+    ) -> MemberPage:
+        """Seats from Redis (by user id) with the session the relay confirmed each
+        with and its join time (session records, written by the ``control``
+        event group: empty until it has)."""
+        return await svc.event_records.members(room_id, limit, cursor)
+
+    @get("/rooms/{room_id:str}/state", opt=VIEWER, summary="A room's saved state keys")
+    async def room_state(self, svc: Svc, room_id: RoomIdP) -> RoomStateSnapshot:
+        """The relay's last snapshot (``P room:{<id>}:snapshot``): keys, versions,
+        value sizes, the room sequence and the lifetime it belongs to."""
+        return await svc.ops.room_state(room_id)
+
+    @get("/users", opt=VIEWER, summary="Users by id; search by name, device or identity")
     async def users(
         self,
         svc: Svc,
-        after: Annotated[str | None, Parameter(pattern=v.USER_ID)] = None,
+        name: Annotated[
+            str | None, Parameter(min_length=1, max_length=64, description="display name prefix")
+        ] = None,
+        device: Annotated[
+            str | None, Parameter(pattern=v.DEVICE_ID, description="a guest's device id")
+        ] = None,
+        identity: Annotated[
+            str | None,
+            Parameter(min_length=3, max_length=600, description="external issuer|subject"),
+        ] = None,
         limit: Limit = 100,
+        cursor: Cursor = None,
     ) -> UsersPage:
-        page = await svc.ops.users(limit, after)
-        return UsersPage([user_out(u) for u in page], page[-1].id if len(page) == limit else None)
+        items, nxt = await svc.ops.users(
+            limit, cursor, name_prefix=name, device_id=device, identity=identity
+        )
+        return UsersPage([user_out(u) for u in items], nxt)
+
+    @get("/bans", opt=VIEWER, summary="Bans in force, by user id")
+    async def bans(
+        self,
+        svc: Svc,
+        ended: Annotated[bool, Parameter(description="include bans that ended")] = False,
+        limit: Limit = 100,
+        cursor: Cursor = None,
+    ) -> BanPage:
+        return BanPage(*await svc.ops.bans(limit, cursor, ended))
 
     @get("/users/{user_id:str}", opt=VIEWER, summary="One user, with ban and current room")
     async def user(self, svc: Svc, user_id: UserIdP) -> UserDetail:
@@ -203,27 +262,23 @@ class OpsController(Controller):
         return await svc.ops.undrain(key, relay_id, data.reason)
 
     @get("/audit", opt={"role": Role.ADMIN}, summary="Audit log, newest first")
-    async def audit(
-        self,
-        svc: Svc,
-        before: Annotated[str | None, Parameter(pattern=r"^\d{13}-[0-9a-f]{8}$")] = None,
-        limit: Limit = 100,
-    ) -> AuditPage:
-        items = await svc.auditor.page(limit, before)
-        return AuditPage(items, items[-1].id if len(items) == limit else None)
+    async def audit(self, svc: Svc, limit: Limit = 100, cursor: Cursor = None) -> AuditPage:
+        items = await svc.auditor.page(limit + 1, paging.decode_str(cursor))
+        page = items[:limit]
+        return AuditPage(page, paging.encode(page[-1].id) if len(items) > limit else None)
 
     @get("/commands", opt=VIEWER, summary="Commands, newest first, with their acks")
     async def commands(
         self,
         svc: Svc,
-        before: Annotated[str | None, Parameter(pattern=r"^\d{1,15}-[0-9a-f-]{36}$")] = None,
         ack: Annotated[
             Literal["pending", "ok", "failed", "expired"] | None,
             Parameter(description="only this status"),
         ] = None,
         limit: PageLimit = 100,
+        cursor: Cursor = None,
     ) -> CommandPage:
-        return await svc.event_records.commands(limit, before, ack)
+        return await svc.event_records.commands(limit, cursor, ack)
 
     @get(
         "/commands/{command_id:str}",
@@ -240,10 +295,10 @@ class OpsController(Controller):
         self,
         svc: Svc,
         user_id: UserIdP,
-        before: Annotated[int | None, Parameter(ge=0, le=MAX_INT64)] = None,
         limit: PageLimit = 50,
+        cursor: Cursor = None,
     ) -> SessionPage:
-        return await svc.event_records.sessions(user_id, limit, before)
+        return await svc.event_records.sessions(user_id, limit, cursor)
 
 
 class WorldsController(Controller):
@@ -257,8 +312,8 @@ class WorldsController(Controller):
     }
 
     @get("/", opt={"role": Role.VIEWER}, summary="All worlds")
-    async def list_worlds(self, svc: Svc) -> list[World]:
-        return await svc.worlds.all()
+    async def list_worlds(self, svc: Svc, limit: Limit = 100, cursor: Cursor = None) -> WorldPage:
+        return WorldPage(*paging.after_key(await svc.worlds.all(), _world_key, limit, cursor))
 
     @get("/{world_id:str}", opt={"role": Role.VIEWER}, summary="One world")
     async def get_world(self, svc: Svc, world_id: WorldIdP) -> World:

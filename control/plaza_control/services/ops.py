@@ -6,6 +6,7 @@ from typing import Literal
 
 import msgspec
 
+from plaza_control import paging
 from plaza_control.clock import Clock
 from plaza_control.errors import InvalidInput, NotFound
 from plaza_control.models import (
@@ -20,12 +21,22 @@ from plaza_control.models import (
     MuteBody,
     RelayInfo,
     RoomInfo,
+    RoomStateSnapshot,
     UnmuteBody,
     User,
 )
 from plaza_control.repositories.base import Allocator, BanRepository, ConfigCache, UserRepository
 from plaza_control.services.commands import CommandService
 from plaza_control.services.operators import Auditor
+from plaza_control.services.players import sha256_hex
+
+
+def _relay_key(r: RelayInfo) -> str:
+    return r.relay_id
+
+
+def _ban_key(b: Ban) -> str:
+    return b.user_id
 
 
 class Undrained(msgspec.Struct, frozen=True, kw_only=True):
@@ -54,15 +65,68 @@ class OpsService:
         self._audit = auditor
         self._clock = clock
 
-    # Reads.
-    async def relays(self) -> list[RelayInfo]:
-        return await self._alloc.relays()
+    # Reads. Lists return one page and the cursor of the next (``paging``).
+    async def relays(self, limit: int, cursor: str | None) -> tuple[list[RelayInfo], str | None]:
+        return paging.after_key(await self._alloc.relays(), _relay_key, limit, cursor)
 
-    async def rooms(self, world_id: str | None, limit: int) -> list[RoomInfo]:
-        return await self._alloc.rooms(world_id, limit)
+    async def rooms(
+        self,
+        limit: int,
+        cursor: str | None,
+        *,
+        world_id: str | None = None,
+        relay_id: str | None = None,
+        min_members: int = 0,
+        max_members: int | None = None,
+    ) -> tuple[list[RoomInfo], str | None]:
+        """Members are seats (reserved and confirmed)."""
+        items = await self._alloc.rooms(
+            world_id,
+            limit + 1,
+            after=paging.decode_str(cursor),
+            relay_id=relay_id,
+            min_seats=min_members,
+            max_seats=max_members,
+        )
+        page = items[:limit]
+        return page, paging.encode(page[-1].room_id) if len(items) > limit else None
 
-    async def users(self, limit: int, after: str | None) -> list[User]:
-        return await self._users.page(limit, after)
+    async def room_state(self, room_id: str) -> RoomStateSnapshot:
+        """The relay's last saved state of the room: keys and versions, with the
+        lifetime it belongs to (a closed room's snapshot may outlive it)."""
+        snap = await self._alloc.room_state(room_id)
+        if snap is None:
+            raise NotFound(f"room {room_id} has no saved state")
+        return snap
+
+    async def users(
+        self,
+        limit: int,
+        cursor: str | None,
+        *,
+        name_prefix: str | None = None,
+        device_id: str | None = None,
+        identity: str | None = None,
+    ) -> tuple[list[User], str | None]:
+        """Search by display-name prefix, device id (stored as its sha256, so the
+        query is hashed the same way) or external identity ``issuer|subject``."""
+        items = await self._users.page(
+            limit + 1,
+            paging.decode_str(cursor),
+            name_prefix=name_prefix,
+            device_hash=None if device_id is None else sha256_hex(device_id),
+            external_key=identity,
+        )
+        page = items[:limit]
+        return page, paging.encode(page[-1].id) if len(items) > limit else None
+
+    async def bans(
+        self, limit: int, cursor: str | None, include_ended: bool = False
+    ) -> tuple[list[Ban], str | None]:
+        """Bans by user id; those that ended only with ``include_ended``."""
+        now = self._clock()
+        found = [b for b in await self._bans.all() if include_ended or b.active(now)]
+        return paging.after_key(found, _ban_key, limit, cursor)
 
     async def user(self, user_id: str) -> tuple[User, Ban | None, str | None]:
         user = await self._users.get(user_id)
