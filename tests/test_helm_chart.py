@@ -14,39 +14,94 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 CHART = REPO_ROOT / "charts" / "plaza"
 HELM = REPO_ROOT / ".tools" / "bin" / "helm"
 
-# Suffixes Prometheus adds to histogram and counter series.
-_SERIES_SUFFIXES = ("_bucket", "_sum", "_count", "_total", "_created")
+_GO_CONST = re.compile(r"const ((?:\w+, )*\w+) = ((?:\"[a-z_]+\", )*\"[a-z_]+\")")
+_GO_METRIC = re.compile(
+    r"prometheus\.New(Counter|Gauge|Histogram)(?:Vec)?\(prometheus\.\w+Opts\{([^}]*)"
+)
+_GO_FIELD = re.compile(r"(Namespace|Subsystem|Name): (\"[a-z_]+\"|\w+)")
+_PY_METRIC = re.compile(r"\b(Counter|Gauge|Histogram)\(\s*\"(plaza_[a-z_]+)\"")
+_SUFFIXES = {"Counter": ("_total",), "Gauge": ("",), "Histogram": ("_bucket", "_sum", "_count")}
 
 
-def exported_metric_names() -> set[str]:
-    """Metric names declared in the relay (Go) and control plane (Python, any module) code."""
-    names: set[str] = set()
-    relay = (REPO_ROOT / "relay-go" / "internal" / "metrics" / "metrics.go").read_text()
-    namespace = re.search(r'const ns = "([a-z_]+)"', relay)
-    assert namespace, "relay metrics namespace not found"
-    names |= {f"{namespace[1]}_{n}" for n in re.findall(r'Name: "([a-z_]+)"', relay)}
-    for source in (REPO_ROOT / "control" / "plaza_control").rglob("*.py"):
-        names |= set(re.findall(r'"(plaza_control_[a-z_]+)"', source.read_text()))
-    return names
-
-
-def base_name(series: str) -> str:
-    for suffix in _SERIES_SUFFIXES:
-        if series.endswith(suffix):
-            return series[: -len(suffix)]
+def _go_metrics(source: str) -> set[str]:
+    consts: dict[str, str] = {}
+    for names, values in _GO_CONST.findall(source):
+        consts |= dict(zip(names.split(", "), re.findall(r'"([a-z_]+)"', values), strict=True))
+    series: set[str] = set()
+    for kind, opts in _GO_METRIC.findall(source):
+        fields = {k: consts.get(v, v.strip('"')) for k, v in _GO_FIELD.findall(opts)}
+        name = "_".join(fields[k] for k in ("Namespace", "Subsystem", "Name") if fields.get(k))
+        # client_golang keeps a counter's name as written (ours end in _total).
+        suffixes = ("",) if kind == "Counter" else _SUFFIXES[kind]
+        series |= {name + suffix for suffix in suffixes}
     return series
 
 
+def exported_series_names() -> set[str]:
+    """Every Plaza series name the code exports (exact, with _total/_bucket/...):
+    the relay's metric declarations (Go, every package) and the control plane's
+    (Python prometheus-client; counters gain _total, no _created: disabled)."""
+    names: set[str] = set()
+    for source in (REPO_ROOT / "relay-go" / "internal").rglob("*.go"):
+        if not source.name.endswith("_test.go"):
+            names |= _go_metrics(source.read_text())
+    for source in (REPO_ROOT / "control" / "plaza_control").rglob("*.py"):
+        for kind, name in _PY_METRIC.findall(source.read_text()):
+            names |= {name + suffix for suffix in _SUFFIXES[kind]}
+    return names
+
+
+def queried_names(expr: str) -> set[str]:
+    return set(re.findall(r"\b(plaza_[a-z_]+)\b", expr))
+
+
+def test_exported_names_parse() -> None:
+    names = exported_series_names()
+    for expected in (
+        "plaza_relay_sessions",
+        "plaza_relay_messages_out_bytes_total",
+        "plaza_relay_redis_up",
+        "plaza_build_info",
+        "plaza_relay_tick_duration_seconds_bucket",
+        "plaza_control_commands_total",
+        "plaza_control_events_ack_latency_seconds_bucket",
+    ):
+        assert expected in names
+    assert "plaza_control_commands" not in names
+    assert not [n for n in names if n.endswith("_created")]
+
+
 def test_dashboard_queries_only_exported_metrics() -> None:
+    """Strict: every Plaza name in every panel query is a series the code exports,
+    spelled exactly (a counter without _total, a histogram without _bucket fails)."""
     dashboard = json.loads((CHART / "dashboards" / "plaza.json").read_text())
-    exported = {base_name(n) for n in exported_metric_names()}
-    queried: set[str] = set()
+    exported = exported_series_names()
+    missing: list[str] = []
+    queried = 0
     for panel in dashboard["panels"]:
+        assert panel["targets"], f"panel {panel['title']!r} has no query"
         for target in panel["targets"]:
-            queried |= set(re.findall(r"\b(plaza_[a-z_]+)", target["expr"]))
+            names = queried_names(target["expr"])
+            queried += len(names)
+            missing += [f"{panel['title']}: {n}" for n in sorted(names - exported)]
     assert queried, "dashboard has no Plaza queries"
-    missing = sorted(q for q in queried if base_name(q) not in exported)
-    assert not missing, f"dashboard queries metrics nobody exports: {missing}"
+    assert not missing, f"dashboard queries series nobody exports: {missing}"
+    variables = {v["name"] for v in dashboard["templating"]["list"]}
+    assert {"datasource", "namespace", "release", "relay"} <= variables
+
+
+def test_alert_rules_query_only_exported_metrics() -> None:
+    import yaml
+
+    exported = exported_series_names()
+    alerts: list[str] = []
+    for rules in (CHART / "alerts").glob("*.rules.yaml"):
+        for group in yaml.safe_load(rules.read_text())["groups"]:
+            for rule in group["rules"]:
+                alerts.append(rule["alert"])
+                missing = queried_names(rule["expr"]) - exported
+                assert not missing, f"{rule['alert']} queries {sorted(missing)}"
+    assert alerts, "no alert rules"
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import logging
+import os
 import re
 import secrets
 import sys
@@ -13,7 +15,17 @@ from typing import Any
 import structlog
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import (
+    GC_COLLECTOR,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    GCCollector,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+    disable_created_metrics,
+)
 from structlog.contextvars import bind_contextvars, clear_contextvars, get_contextvars
 from structlog.typing import Processor
 
@@ -114,11 +126,42 @@ def current_request_id() -> str | None:
     return rid if isinstance(rid, str) else None
 
 
+#: Command kinds (models.*Body tags), each ``plaza_control_commands_total``
+#: series created at zero.
+COMMAND_KINDS = ("kick", "mute", "unmute", "close_room", "announce", "drain", "reload_config")
+
+
+def _build() -> tuple[str, str]:
+    """(version, commit) of this control plane: the package version, and the
+    commit from ``PLAZA_BUILD_COMMIT`` (set by the image build) or ``unknown``."""
+    try:
+        version = importlib.metadata.version("plaza-control")
+    except importlib.metadata.PackageNotFoundError:
+        version = "unknown"
+    return version, os.environ.get("PLAZA_BUILD_COMMIT") or "unknown"
+
+
 class Metrics:
-    """Every metric of one app instance, on its own registry (no global state)."""
+    """Every metric of one app instance, on its own registry (no global state but
+    one switch: prometheus-client's ``*_created`` series are off process-wide,
+    they only double every counter's series)."""
 
     def __init__(self) -> None:
+        disable_created_metrics()  # type: ignore[no-untyped-call]
         self.registry = CollectorRegistry(auto_describe=True)
+        # process_* (CPU, memory, fds), python_info, python_gc_*: the same
+        # families the default registry carries, on this app's registry.
+        ProcessCollector(registry=self.registry)
+        PlatformCollector(registry=self.registry)
+        if GC_COLLECTOR is not None:
+            GCCollector(registry=self.registry)
+        self.build_info = Gauge(
+            "plaza_build_info",
+            "Always 1; the labels name the running build",
+            ["program", "version", "commit"],
+            registry=self.registry,
+        )
+        self.build_info.labels("control", *_build()).set(1)
         self.requests = Counter(
             "plaza_control_http_requests",
             "HTTP requests",
@@ -139,8 +182,13 @@ class Metrics:
             "plaza_control_signins", "Sign-in outcomes", ["kind", "outcome"], registry=self.registry
         )
         self.commands = Counter(
-            "plaza_control_commands", "Relay commands sent", ["kind"], registry=self.registry
+            "plaza_control_commands",
+            "Relay commands published (an operator action), by kind",
+            ["kind"],
+            registry=self.registry,
         )
+        for kind in COMMAND_KINDS:
+            self.commands.labels(kind)
         self.swept_rooms = Counter(
             "plaza_control_swept_rooms",
             "Empty rooms released by the sweeper",
@@ -150,6 +198,42 @@ class Metrics:
             "plaza_control_placeable_relays",
             "Live relays that can take a new room (ready, not drained, a free connection); "
             "0 = every join needing a new room answers no-relay",
+            registry=self.registry,
+        )
+        self.joins.labels("ok")
+        self.relays = Gauge(
+            "plaza_control_relays",
+            "Relays with a live heartbeat, by state: live (ready, not marked draining), "
+            "draining (reported or marked), full (live but no free connection)",
+            ["state"],
+            registry=self.registry,
+        )
+        for state in ("live", "draining", "full"):
+            self.relays.labels(state)
+        self.rooms = Gauge(
+            "plaza_control_rooms",
+            "Open rooms, as the live relays last reported them",
+            registry=self.registry,
+        )
+        self.seats = Gauge(
+            "plaza_control_seats",
+            "Seats reserved or confirmed on live relays",
+            registry=self.registry,
+        )
+        self.capacity = Gauge(
+            "plaza_control_capacity_connections",
+            "Connection capacity of the live relays that are not draining",
+            registry=self.registry,
+        )
+        self.redis_up = Gauge(
+            "plaza_control_redis_up",
+            "1 while Redis answered the last health ping (every sweep interval)",
+            registry=self.registry,
+        )
+        self.mongodb_up = Gauge(
+            "plaza_control_mongodb_up",
+            "1 while MongoDB answered the last health ping; 0 degrades /healthz, "
+            "joins go on (they need only Redis)",
             registry=self.registry,
         )
         self.events = EventMetrics(self.registry)
