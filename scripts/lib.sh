@@ -14,6 +14,7 @@ UV_VERSION="0.13.9"
 FERRETDB_VERSION="v1.24.2"
 STATICCHECK_VERSION="v0.7.0"
 HELM_VERSION="v3.22.0"
+PROMTOOL_VERSION="v0.316.0"  # github.com/prometheus/prometheus (Go module versions are v0.x)
 
 # Loopback ports, chosen below the Linux ephemeral range (32768+) and away
 # from the defaults (6379, 27017, 8080) of services a machine may already run.

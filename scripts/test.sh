@@ -116,6 +116,13 @@ bench_smoke() {
   log "bench smoke: $(grep -m1 '^joins' "$log")"
 }
 
+# Alert rules (charts/plaza/alerts): syntax and every rule's unit tests.
+alert_rules() {
+  local dir="$PLAZA_ROOT/charts/plaza/alerts"
+  promtool check rules "$dir"/*.rules.yaml &&
+    promtool test rules "$dir"/*.rules.test.yaml
+}
+
 pytest_with_services() {
   scripts/services.sh stop
   rm -rf "$DATA_DIR"
@@ -138,6 +145,7 @@ step "staticcheck" in_modules staticcheck ./...
 step "go test -race" go_tests
 step "go fuzz smoke" fuzz_smoke
 step "bench smoke" bench_smoke
+step "promtool alert rules" alert_rules
 step "pytest (Redis+FerretDB)" pytest_with_services
 echo >&2; printf '%s\n' "${TIMINGS[@]}" >&2
 log "all checks passed in $((SECONDS - start_all))s"
