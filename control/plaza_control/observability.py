@@ -37,13 +37,15 @@ SERVICE_NAME = "plaza-control"
 # Log lines carry Elastic Common Schema names, so ElasticSearch/Kibana ingest
 # them with no mapping work: ``@timestamp`` (RFC 3339, UTC), ``log.level``,
 # ``message``, ``service.name``, ``trace.id`` (the request id), ``log.logger``
-# (stdlib records) and ``error.stack_trace``. Keys are dotted, not nested:
+# (stdlib records), ``error.message`` and ``error.stack_trace``. Keys are dotted, not nested:
 # ElasticSearch expands dots into objects.
 _ECS_RENAMES = {
     "event": "message",
     "level": "log.level",
     "request_id": "trace.id",
     "exception": "error.stack_trace",
+    # ECS maps ``error`` as an object: a plain string there would be refused.
+    "error": "error.message",
 }
 
 

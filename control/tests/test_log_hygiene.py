@@ -44,7 +44,7 @@ def test_structlog_and_stdlib_lines_share_the_ecs_shape(capsys: pytest.CaptureFi
     configure_logging("info")
     structlog.contextvars.bind_contextvars(request_id="rid-1")
     try:
-        structlog.get_logger("t").info("hello", room="r1")
+        structlog.get_logger("t").info("hello", room="r1", error="RedisError: gone")
         logging.getLogger("some.library").warning("plain %s", "text")
         try:
             raise ValueError("boom")
@@ -57,6 +57,8 @@ def test_structlog_and_stdlib_lines_share_the_ecs_shape(capsys: pytest.CaptureFi
     assert first["log.level"] == "info"
     assert first["trace.id"] == "rid-1"
     assert first["room"] == "r1"
+    assert first["error.message"] == "RedisError: gone"
+    assert "error" not in first
     assert second["message"] == "plain text"
     assert second["log.level"] == "warning"
     assert second["log.logger"] == "some.library"
