@@ -91,7 +91,7 @@ def test_dashboard_queries_only_exported_metrics() -> None:
 
 
 def test_alert_rules_query_only_exported_metrics() -> None:
-    import yaml
+    import yaml  # type: ignore[import-untyped]
 
     exported = exported_series_names()
     alerts: list[str] = []

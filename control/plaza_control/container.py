@@ -123,6 +123,7 @@ class Services:
             RedisCommandBus(self.redis, self.keyspace),
             clock,
             deadline_ms=s.command_deadline_seconds * 1000,
+            sent=lambda kind: self.metrics.commands.labels(kind).inc(),
         )
         self.api_keys = ApiKeyService(mongo.MongoApiKeyRepository(self.db), clock)
         self.sessions = SessionTokens(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 
 import msgspec
 
@@ -19,11 +20,14 @@ class CommandService:
         bus: CommandBus,
         clock: Clock,
         deadline_ms: int = 30_000,
+        sent: Callable[[str], None] | None = None,
     ) -> None:
         self._records = records
         self._bus = bus
         self._clock = clock
         self._deadline_ms = deadline_ms
+        #: Called with the kind of every published command (the commands metric).
+        self._sent = sent or (lambda _kind: None)
 
     async def expire_overdue(self) -> int:
         """Commands still ``pending`` past their deadline become ``expired``: pub/sub
@@ -48,4 +52,5 @@ class CommandService:
         )
         await self._records.insert(record)
         await self._bus.publish(relay_id, codec.encode_command(cid, relay_id, issued_by, now, body))
+        self._sent(kind)
         return record
