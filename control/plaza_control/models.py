@@ -154,8 +154,39 @@ class AuditEntry(msgspec.Struct, frozen=True, kw_only=True):
     action: str
     target: str
     result: Literal["ok", "error"]
+    #: The HTTP status of the answer (202, 204, 403, ...).
     status: int
     detail: str = ""
+    #: The API key's name (``actor`` is its id); '' for entries before names.
+    actor_name: str = ""
+    #: The operator's reason and the duration asked for (bans, mutes; 0 =
+    #: permanent), when the action takes them.
+    reason: str = ""
+    duration_seconds: int | None = None
+    #: The request's id (``X-Request-ID``, in the logs and problem bodies too).
+    request_id: str = ""
+
+
+class AuditFilter(msgspec.Struct, frozen=True, kw_only=True):
+    """What an audit page is narrowed to; every field given must match."""
+
+    #: A key id or a key name.
+    actor: str | None = None
+    action: str | None = None
+    #: A prefix of the target (``lobby.r1`` matches ``lobby.r1/u_...``).
+    target: str | None = None
+    #: ``since_ms`` ≤ ``at_ms`` < ``until_ms``.
+    since_ms: int | None = None
+    until_ms: int | None = None
+
+    def matches(self, e: AuditEntry) -> bool:
+        return (
+            (self.actor is None or self.actor in (e.actor, e.actor_name))
+            and (self.action is None or e.action == self.action)
+            and (self.target is None or e.target.startswith(self.target))
+            and (self.since_ms is None or e.at_ms >= self.since_ms)
+            and (self.until_ms is None or e.at_ms < self.until_ms)
+        )
 
 
 class CommandRecord(msgspec.Struct, frozen=True, kw_only=True):

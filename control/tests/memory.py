@@ -19,6 +19,7 @@ from plaza_control.errors import Conflict, NotFound
 from plaza_control.models import (
     ApiKey,
     AuditEntry,
+    AuditFilter,
     Ban,
     CommandRecord,
     Mute,
@@ -144,9 +145,15 @@ class MemoryAuditRepository:
     async def append(self, entry: AuditEntry) -> None:
         self.entries.append(entry)
 
-    async def page(self, limit: int, before: str | None) -> list[AuditEntry]:
+    async def page(
+        self, limit: int, before: str | None, where: AuditFilter | None = None
+    ) -> list[AuditEntry]:
         rows = sorted(
-            (e for e in self.entries if before is None or e.id < before),
+            (
+                e
+                for e in self.entries
+                if (before is None or e.id < before) and (where is None or where.matches(e))
+            ),
             key=lambda e: e.id,
             reverse=True,
         )

@@ -119,6 +119,7 @@ async def test_drain_and_undrain_over_http_need_a_reason_and_are_audited(
         ("relay.undrain", 200),
         ("relay.undrain", 200),
         ("relay.undrain", 403),
-        ("relay.drain", 200),
+        ("relay.drain", 202),  # the status the drain answered with
     ]
     assert "reason: deploy rolled back" in audit[1]["detail"]
+    assert audit[1]["reason"] == "deploy rolled back"

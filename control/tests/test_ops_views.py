@@ -252,3 +252,56 @@ async def test_broadcast_acks_add_up_what_each_relay_affected(
     page = (await client.get("/v1/ops/commands", headers=hdr)).json()["items"]
     [listed] = [c for c in page if c["command_id"] == cid]
     assert listed["affected"] == 7
+
+
+async def test_audit_names_the_key_status_reason_duration_and_request(
+    client: Any, settings: Settings, redis_client: aioredis.Redis, keyspace: Keyspace
+) -> None:
+    await _setup(client, settings, redis_client, keyspace)
+    mod = await make_api_key(settings, Role.MODERATOR, name="night-shift")
+    admin = await make_api_key(settings, Role.ADMIN, name="auditor")
+    ann = await _guest(client, "device-00000000000000c1", "Ann")
+    uid = ann["user_id"]
+    joined = await _join(client, ann)
+    hdr = {"X-API-Key": mod}
+    calls = [
+        ("POST", f"/v1/ops/users/{uid}/ban", {"reason": "spam", "duration_seconds": 600}, 200),
+        ("DELETE", f"/v1/ops/users/{uid}/ban", None, 204),
+        ("POST", f"/v1/ops/users/{uid}/mute", {"reason": "caps", "duration_seconds": 60}, 202),
+        ("POST", f"/v1/ops/rooms/{joined['room_id']}/kick", {"user_id": uid, "reason": "x"}, 202),
+    ]
+    for method, path, body, status in calls:
+        resp = await client.request(
+            method, path, json=body, headers=hdr | {"X-Request-ID": f"req-{status}-{method}"}
+        )
+        assert resp.status_code == status, resp.text
+    resp = await client.post(
+        f"/v1/ops/relays/{joined['relay_id']}/drain", json={"reason": "patch"}, headers=hdr
+    )
+    assert resp.status_code == 403
+    ah = {"X-API-Key": admin}
+    entries = (await client.get("/v1/ops/audit?actor=night-shift", headers=ah)).json()["items"]
+    got = {e["action"]: e for e in entries}
+    assert set(got) == {"user.ban", "user.unban", "user.mute", "room.kick", "relay.drain"}
+    assert all(e["actor_name"] == "night-shift" and e["actor"] != "" for e in entries)
+    ban = got["user.ban"]
+    assert (ban["status"], ban["reason"], ban["duration_seconds"]) == (200, "spam", 600)
+    assert ban["request_id"] == "req-200-POST"
+    assert got["user.unban"]["status"] == 204
+    mute = got["user.mute"]
+    assert (mute["status"], mute["reason"], mute["duration_seconds"]) == (202, "caps", 60)
+    assert got["room.kick"]["status"] == 202
+    assert (got["relay.drain"]["status"], got["relay.drain"]["result"]) == (403, "error")
+    key_id = ban["actor"]
+    by_id = (await client.get(f"/v1/ops/audit?actor={key_id}", headers=ah)).json()["items"]
+    assert len(by_id) == 5
+    kicks = (await client.get("/v1/ops/audit?action=room.kick", headers=ah)).json()["items"]
+    assert [e["target"] for e in kicks] == [f"{joined['room_id']}/{uid}"]
+    room = joined["room_id"]
+    by_target = (await client.get(f"/v1/ops/audit?target={room}", headers=ah)).json()["items"]
+    assert {e["action"] for e in by_target} == {"room.kick"}
+    at = ban["at_ms"]
+    window = (await client.get(f"/v1/ops/audit?since={at}&until={at + 1}", headers=ah)).json()[
+        "items"
+    ]
+    assert "user.ban" in {e["action"] for e in window}

@@ -26,6 +26,7 @@ from plaza_control.keyspace import Keyspace
 from plaza_control.models import (
     ApiKey,
     AuditEntry,
+    AuditFilter,
     Ban,
     CommandRecord,
     Mute,
@@ -251,6 +252,33 @@ async def test_audit_pages_newest_first(stores: Stores) -> None:
     first = await stores.audit.page(2, None)
     assert first == [_audit(4), _audit(3)]
     assert await stores.audit.page(10, first[-1].id) == [_audit(2), _audit(1), _audit(0)]
+
+
+async def test_audit_filters(stores: Stores) -> None:
+    rows = [
+        msgspec.structs.replace(_audit(0), actor="k1", actor_name="ann", action="user.ban"),
+        msgspec.structs.replace(_audit(1), actor="k2", actor_name="bob", action="room.kick"),
+        msgspec.structs.replace(
+            _audit(2), actor="k1", actor_name="ann", action="room.kick", target="lobby.r1/u_x"
+        ),
+        msgspec.structs.replace(_audit(3), actor="k2", actor_name="", action="user.ban"),
+    ]
+    for e in rows:
+        await stores.audit.append(e)
+
+    async def ids(**kw: Any) -> list[int]:
+        found = await stores.audit.page(10, None, AuditFilter(**kw))
+        return [e.at_ms - NOW for e in found]
+
+    assert await ids() == [3, 2, 1, 0]
+    assert await ids(actor="k1") == [2, 0]
+    assert await ids(actor="bob") == [1]
+    assert await ids(action="room.kick") == [2, 1]
+    assert await ids(target="lobby.r1") == [2]
+    assert await ids(target="lobby.r1/u_y") == []
+    assert await ids(since_ms=NOW + 1, until_ms=NOW + 3) == [2, 1]
+    assert await ids(actor="k2", action="user.ban") == [3]
+    assert await stores.audit.page(10, None) == list(reversed(rows))
 
 
 def _world(world_id: str = "lobby") -> World:

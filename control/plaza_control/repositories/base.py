@@ -9,6 +9,7 @@ import msgspec
 from plaza_control.models import (
     ApiKey,
     AuditEntry,
+    AuditFilter,
     Ban,
     CommandRecord,
     Mute,
@@ -72,8 +73,11 @@ class ApiKeyRepository(Protocol):
 
 class AuditRepository(Protocol):
     async def append(self, entry: AuditEntry) -> None: ...
-    async def page(self, limit: int, before: str | None) -> list[AuditEntry]:
-        """Newest first; ids smaller than ``before``."""
+    async def page(
+        self, limit: int, before: str | None, where: AuditFilter | None = None
+    ) -> list[AuditEntry]:
+        """Newest first; ids smaller than ``before``; only entries ``where``
+        matches (``AuditFilter.matches``)."""
         ...
 
 

@@ -15,6 +15,7 @@ from plaza_control.errors import Conflict, NotFound
 from plaza_control.models import (
     ApiKey,
     AuditEntry,
+    AuditFilter,
     Ban,
     CommandRecord,
     RefreshRecord,
@@ -171,8 +172,24 @@ class MongoAuditRepository:
     async def append(self, entry: AuditEntry) -> None:
         await self._c.insert_one(_to_doc(entry))
 
-    async def page(self, limit: int, before: str | None) -> list[AuditEntry]:
+    async def page(
+        self, limit: int, before: str | None, where: AuditFilter | None = None
+    ) -> list[AuditEntry]:
         query: Doc = {} if before is None else {"_id": {"$lt": before}}
+        if where is not None:
+            if where.actor is not None:
+                query["$or"] = [{"actor": where.actor}, {"actor_name": where.actor}]
+            if where.action is not None:
+                query["action"] = where.action
+            if where.target is not None:
+                query["target"] = {"$regex": "^" + _regex_literal(where.target)}
+            at: Doc = {}
+            if where.since_ms is not None:
+                at["$gte"] = where.since_ms
+            if where.until_ms is not None:
+                at["$lt"] = where.until_ms
+            if at:
+                query["at_ms"] = at
         cursor = self._c.find(query).sort("_id", DESCENDING).limit(limit)
         return [_from_doc(d, AuditEntry) async for d in cursor]
 

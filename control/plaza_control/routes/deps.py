@@ -63,7 +63,7 @@ async def operator_guard(
     if not key.role.allows(needed):
         if connection.scope.get("method", "GET") != "GET":
             async with svc.auditor.action(
-                key.id, str(handler.opt.get("action", "ops")), connection.url.path
+                key, str(handler.opt.get("action", "ops")), connection.url.path
             ):
                 svc.api_keys.require(key, needed)
         svc.api_keys.require(key, needed)

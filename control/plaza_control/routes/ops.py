@@ -20,7 +20,7 @@ from plaza_control import paging
 from plaza_control import validation as v
 from plaza_control.events.models import CommandStatus
 from plaza_control.events.reads import MAX_PAGE, CommandPage, MemberPage, SessionPage
-from plaza_control.models import CommandRecord, Role, RoomStateSnapshot, World
+from plaza_control.models import AuditFilter, CommandRecord, Role, RoomStateSnapshot, World
 from plaza_control.routes.bodies import (
     AnnounceIn,
     AuditPage,
@@ -52,6 +52,8 @@ WorldIdP = Annotated[str, Parameter(pattern=v.WORLD_ID)]
 Limit = Annotated[int, Parameter(ge=1, le=500)]
 #: Pages of what the event consumer wrote (MongoDB).
 PageLimit = Annotated[int, Parameter(ge=1, le=MAX_PAGE)]
+#: Unix ms times accepted in queries (far past any real one, inside int64).
+MAX_MS = 2**53 - 1
 #: A page's ``next``, passed back unchanged.
 Cursor = Annotated[
     str | None, Parameter(pattern=paging.CURSOR_PATTERN, description="a page's `next`")
@@ -262,8 +264,34 @@ class OpsController(Controller):
         return await svc.ops.undrain(key, relay_id, data.reason)
 
     @get("/audit", opt={"role": Role.ADMIN}, summary="Audit log, newest first")
-    async def audit(self, svc: Svc, limit: Limit = 100, cursor: Cursor = None) -> AuditPage:
-        items = await svc.auditor.page(limit + 1, paging.decode_str(cursor))
+    async def audit(
+        self,
+        svc: Svc,
+        actor: Annotated[
+            str | None, Parameter(min_length=1, max_length=64, description="key id or name")
+        ] = None,
+        action: Annotated[
+            str | None, Parameter(pattern=r"^[a-z.]{1,32}$", description="e.g. user.ban")
+        ] = None,
+        target: Annotated[
+            str | None, Parameter(min_length=1, max_length=200, description="target prefix")
+        ] = None,
+        since: Annotated[
+            int | None, Parameter(ge=0, le=MAX_MS, description="ms, inclusive")
+        ] = None,
+        until: Annotated[
+            int | None, Parameter(ge=0, le=MAX_MS, description="ms, exclusive")
+        ] = None,
+        limit: Limit = 100,
+        cursor: Cursor = None,
+    ) -> AuditPage:
+        """Every mutating call (also refused ones): key id and name, the HTTP
+        status answered, reason and duration where the action takes them, the
+        request id."""
+        where = AuditFilter(
+            actor=actor, action=action, target=target, since_ms=since, until_ms=until
+        )
+        items = await svc.auditor.page(limit + 1, paging.decode_str(cursor), where)
         page = items[:limit]
         return AuditPage(page, paging.encode(page[-1].id) if len(items) > limit else None)
 

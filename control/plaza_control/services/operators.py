@@ -8,9 +8,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Literal
 
+import msgspec
+from structlog.contextvars import get_contextvars
+
 from plaza_control.clock import Clock
 from plaza_control.errors import Forbidden, PlazaError, Unauthenticated
-from plaza_control.models import ApiKey, AuditEntry, Role
+from plaza_control.models import ApiKey, AuditEntry, AuditFilter, Role
 from plaza_control.repositories.base import ApiKeyRepository, AuditRepository
 from plaza_control.services.players import sha256_hex
 
@@ -62,43 +65,62 @@ class Auditor:
         return f"{now:013d}-{secrets.token_hex(4)}"
 
     async def _record(
-        self,
-        actor: str,
-        action: str,
-        target: str,
-        result: Literal["ok", "error"],
-        status: int,
-        detail: str,
+        self, base: AuditEntry, result: Literal["ok", "error"], status: int, detail: str
     ) -> None:
         now = self._clock()
+        rid = get_contextvars().get("request_id")
         await self._audit.append(
-            AuditEntry(
+            msgspec.structs.replace(
+                base,
                 id=self._id(now),
                 at_ms=now,
-                actor=actor,
-                action=action,
-                target=target,
                 result=result,
                 status=status,
                 detail=detail[:500],
+                request_id=rid if isinstance(rid, str) else "",
             )
         )
 
     @asynccontextmanager
-    async def action(self, actor: str, action: str, target: str) -> AsyncIterator[list[str]]:
-        """Record one mutating call: ``ok`` when the block finishes, ``error`` with the
-        problem status when it raises (the error propagates). The block may append a
-        detail string to the yielded list."""
+    async def action(
+        self,
+        actor: str | ApiKey,
+        action: str,
+        target: str,
+        *,
+        ok_status: int = 200,
+        reason: str = "",
+        duration_seconds: int | None = None,
+    ) -> AsyncIterator[list[str]]:
+        """Record one mutating call: ``ok`` with ``ok_status`` (the HTTP status the
+        route answers with) when the block finishes, ``error`` with the problem
+        status when it raises (the error propagates). The block may append a
+        detail string to the yielded list. The request id is the one bound in
+        the log context by the observability middleware."""
+        base = AuditEntry(
+            id="",
+            at_ms=0,
+            actor=actor.id if isinstance(actor, ApiKey) else actor,
+            actor_name=actor.name if isinstance(actor, ApiKey) else "",
+            action=action,
+            target=target,
+            result="ok",
+            status=0,
+            reason=reason,
+            duration_seconds=duration_seconds,
+        )
         detail: list[str] = []
         try:
             yield detail
         except PlazaError as exc:
-            await self._record(actor, action, target, "error", exc.status, exc.detail)
+            await self._record(base, "error", exc.status, exc.detail)
             raise
         except Exception:
-            await self._record(actor, action, target, "error", 500, "internal error")
+            await self._record(base, "error", 500, "internal error")
             raise
-        await self._record(actor, action, target, "ok", 200, "; ".join(detail))
+        await self._record(base, "ok", ok_status, "; ".join(detail))
 
-    async def page(self, limit: int, before: str | None) -> list[AuditEntry]:
-        return await self._audit.page(limit, before)
+    async def page(
+        self, limit: int, before: str | None, where: AuditFilter | None = None
+    ) -> list[AuditEntry]:
+        return await self._audit.page(limit, before, where)

@@ -144,7 +144,9 @@ class OpsService:
     async def ban(
         self, key: ApiKey, user_id: str, reason: str, duration_seconds: int
     ) -> CommandRecord | None:
-        async with self._audit.action(key.id, "user.ban", user_id) as detail:
+        async with self._audit.action(
+            key, "user.ban", user_id, reason=reason, duration_seconds=duration_seconds
+        ) as detail:
             if await self._users.get(user_id) is None:
                 raise NotFound(f"user {user_id} not found")
             now = self._clock()
@@ -172,14 +174,16 @@ class OpsService:
             return cmd
 
     async def unban(self, key: ApiKey, user_id: str) -> None:
-        async with self._audit.action(key.id, "user.unban", user_id):
+        async with self._audit.action(key, "user.unban", user_id, ok_status=204):
             removed = await self._bans.delete(user_id)
             await self._cache.drop_ban(user_id)
             if not removed:
                 raise NotFound(f"user {user_id} is not banned")
 
     async def kick(self, key: ApiKey, room_id: str, user_id: str, reason: str) -> CommandRecord:
-        async with self._audit.action(key.id, "room.kick", f"{room_id}/{user_id}") as detail:
+        async with self._audit.action(
+            key, "room.kick", f"{room_id}/{user_id}", ok_status=202, reason=reason
+        ) as detail:
             relay = await self._room_relay(room_id)
             cmd = await self._commands.send(
                 key.id, relay, KickBody(room_id=room_id, user_id=user_id, reason=reason)
@@ -190,7 +194,14 @@ class OpsService:
     async def mute(
         self, key: ApiKey, user_id: str, room_id: str, duration_seconds: int, reason: str
     ) -> CommandRecord:
-        async with self._audit.action(key.id, "user.mute", f"{room_id}/{user_id}") as detail:
+        async with self._audit.action(
+            key,
+            "user.mute",
+            f"{room_id}/{user_id}",
+            ok_status=202,
+            reason=reason,
+            duration_seconds=duration_seconds,
+        ) as detail:
             relay = await self._room_relay(room_id) if room_id else ""
             now = self._clock()
             # Kept in Redis too, so the mute outlives the room and the session it
@@ -219,7 +230,9 @@ class OpsService:
             return cmd
 
     async def unmute(self, key: ApiKey, user_id: str, room_id: str) -> CommandRecord:
-        async with self._audit.action(key.id, "user.unmute", f"{room_id}/{user_id}") as detail:
+        async with self._audit.action(
+            key, "user.unmute", f"{room_id}/{user_id}", ok_status=202
+        ) as detail:
             relay = await self._room_relay(room_id) if room_id else ""
             await self._cache.drop_mute(user_id)
             cmd = await self._commands.send(
@@ -231,7 +244,9 @@ class OpsService:
     async def close_room(self, key: ApiKey, room_id: str, reason: str) -> CommandRecord:
         """Tell the relay to close the room, then release its allocation so new
         joins get a fresh room."""
-        async with self._audit.action(key.id, "room.close", room_id) as detail:
+        async with self._audit.action(
+            key, "room.close", room_id, ok_status=202, reason=reason
+        ) as detail:
             relay = await self._room_relay(room_id)
             cmd = await self._commands.send(
                 key.id, relay, CloseRoomBody(room_id=room_id, reason=reason)
@@ -249,7 +264,9 @@ class OpsService:
         text: str,
     ) -> CommandRecord:
         target = room_id if scope == "room" else (world_id if scope == "world" else "*")
-        async with self._audit.action(key.id, "announce", f"{scope}:{target}") as detail:
+        async with self._audit.action(
+            key, "announce", f"{scope}:{target}", ok_status=202
+        ) as detail:
             if scope == "room" and not room_id:
                 raise InvalidInput("room_id is required for scope room")
             if scope == "world" and not world_id:
@@ -274,7 +291,14 @@ class OpsService:
         """Stop placing rooms on the relay's current incarnation at once, then tell
         it to drain. The mark is for the boot id of its heartbeat: a later process
         under the same id is not drained (decisions/009)."""
-        async with self._audit.action(key.id, "relay.drain", relay_id) as detail:
+        async with self._audit.action(
+            key,
+            "relay.drain",
+            relay_id,
+            ok_status=202,
+            reason=reason,
+            duration_seconds=deadline_seconds,
+        ) as detail:
             live = {r.relay_id: r for r in await self._alloc.relays()}
             if relay_id not in live:
                 raise NotFound(f"relay {relay_id} is not live")
@@ -290,7 +314,7 @@ class OpsService:
         """Remove the control plane's drain mark: rooms may be placed on the relay
         again. No command is sent: a relay process that already began draining
         still exits, and its next incarnation is not drained."""
-        async with self._audit.action(key.id, "relay.undrain", relay_id) as detail:
+        async with self._audit.action(key, "relay.undrain", relay_id, reason=reason) as detail:
             removed = await self._alloc.unmark_draining(relay_id)
             detail.append(f"reason: {reason}" + ("" if removed else "; was not drained"))
             return Undrained(relay_id=relay_id, undrained=removed)
