@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/plaza-dev/plaza/relay-go/client"
+	"github.com/plaza-dev/plaza/relay-go/internal/ecslog"
 )
 
 type config struct {
@@ -44,7 +45,7 @@ func main() {
 	flag.DurationVar(&c.chatEvery, "chat-every", 15*time.Second, "mean time between a bot's chat lines")
 	flag.Float64Var(&c.area, "area", 40, "side of the square the bots walk in (m)")
 	flag.Parse()
-	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	log := ecslog.New(os.Stderr, nil, "plaza-demobots")
 	if c.bots < 1 || c.moveHz <= 0 || c.chatEvery <= 0 {
 		log.Error("invalid flags: need bots >= 1, move-hz > 0, chat-every > 0")
 		os.Exit(2)

@@ -14,6 +14,7 @@ import (
 	"syscall"
 
 	"github.com/plaza-dev/plaza/relay-go/internal/config"
+	"github.com/plaza-dev/plaza/relay-go/internal/ecslog"
 	"github.com/plaza-dev/plaza/relay-go/internal/redisbridge"
 	"github.com/plaza-dev/plaza/relay-go/internal/relay"
 )
@@ -34,7 +35,7 @@ func run(args []string) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
-	log := newLogger(os.Stderr, cfg.LogLevel, cfg.RelayID)
+	log := ecslog.New(os.Stderr, cfg.LogLevel, "plaza-relay").With("relay_id", cfg.RelayID)
 	seams := relay.Seams{}
 	var bridge *redisbridge.Bridge
 	if cfg.RedisURL != "" {

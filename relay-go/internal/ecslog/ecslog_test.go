@@ -1,4 +1,4 @@
-package main
+package ecslog
 
 import (
 	"bytes"
@@ -10,9 +10,9 @@ import (
 	"time"
 )
 
-func TestLoggerWritesECSFields(t *testing.T) {
+func TestNewWritesECSFields(t *testing.T) {
 	var buf bytes.Buffer
-	log := newLogger(&buf, slog.LevelDebug, "relay-a")
+	log := New(&buf, slog.LevelDebug, "plaza-relay").With("relay_id", "relay-a")
 	log.Warn("room closed", "room", "r1", "err", errors.New("boom"))
 	line := strings.TrimSpace(buf.String())
 	var got map[string]any

@@ -1,4 +1,6 @@
-package main
+// Package ecslog makes the JSON loggers of Plaza's Go programs: log/slog's
+// JSON handler with its keys renamed to Elastic Common Schema names.
+package ecslog
 
 import (
 	"io"
@@ -6,18 +8,17 @@ import (
 	"time"
 )
 
-// serviceName is the ECS service.name of every relay log line.
-const serviceName = "plaza-relay"
-
-// newLogger returns the relay's JSON logger: one object per line, with the
+// New returns a JSON logger writing to w: one object per line, with the
 // Elastic Common Schema names ElasticSearch and Kibana map without a custom
 // template — `@timestamp` (RFC 3339, UTC), `log.level` (lower case),
 // `message`, `service.name`, and an error under `error.message` (ECS makes
 // `error` an object, so a plain string `error`/`err` would clash with it).
 // Keys are dotted, not nested: ElasticSearch expands dots into objects.
-func newLogger(w io.Writer, level slog.Leveler, relayID string) *slog.Logger {
+// service is the ECS service.name of every line (plaza-relay, ...); level
+// nil means Info.
+func New(w io.Writer, level slog.Leveler, service string) *slog.Logger {
 	h := slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level, ReplaceAttr: ecsAttr})
-	return slog.New(h).With("service.name", serviceName, "relay_id", relayID)
+	return slog.New(h).With("service.name", service)
 }
 
 // ecsAttr renames slog's built-in keys (and the error key) to their ECS names.
