@@ -213,6 +213,11 @@ class MemoryCommandRepository:
     async def get(self, command_id: str) -> CommandRecord | None:
         return self.records.get(command_id)
 
+    async def set_receivers(self, command_id: str, receivers: int) -> None:
+        r = self.records.get(command_id)
+        if r is not None:
+            self.records[command_id] = msgspec.structs.replace(r, receivers=receivers)
+
     async def expire(self, now_ms: int, legacy_deadline_ms: int = 30_000) -> int:
         n = 0
         for cid, r in list(self.records.items()):

@@ -233,6 +233,7 @@ async def test_broadcast_acks_add_up_what_each_relay_affected(
         await client.post("/v1/ops/announce", json={"scope": "everyone", "text": "hi"}, headers=hdr)
     ).json()
     cid = sent["command_id"]
+    assert sent["receivers"] == 0  # no relay process subscribed here
     acks = [
         _ev(CommandAcked(command_id=cid, ok=True, detail="announce affected 3"), 1, "relay-a"),
         _ev(CommandAcked(command_id=cid, ok=True, detail="announce affected 4"), 2, "relay-b"),
@@ -243,7 +244,7 @@ async def test_broadcast_acks_add_up_what_each_relay_affected(
     await _consume(settings)
     got = (await client.get(f"/v1/ops/commands/{cid}", headers=hdr)).json()
     assert got["affected"] == 7
-    assert (got["relays_acked"], got["relays_failed"]) == (3, 1)
+    assert (got["relays_acked"], got["relays_failed"], got["receivers"]) == (3, 1, 0)
     assert [(a["relay_id"], a["ok"], a["affected"]) for a in got["acks"]] == [
         ("relay-a", True, 3),
         ("relay-b", True, 4),

@@ -331,6 +331,10 @@ async def test_commands_insert_get(stores: Stores) -> None:
     await stores.commands.insert(rec)
     assert await stores.commands.get(rec.id) == rec
     assert await stores.commands.get("c0ffee00-0000-4000-8000-000000000002") is None
+    assert rec.receivers == -1
+    await stores.commands.set_receivers(rec.id, 3)
+    assert await stores.commands.get(rec.id) == msgspec.structs.replace(rec, receivers=3)
+    await stores.commands.set_receivers("c0ffee00-0000-4000-8000-000000000002", 1)  # no error
 
 
 async def test_pending_commands_past_their_deadline_expire(stores: Stores) -> None:

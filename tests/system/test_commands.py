@@ -77,6 +77,10 @@ async def test_kick_mute_announce_close_are_applied_and_acknowledged(
             assert text(p.messages(AnnouncementT)[-1].text) == "maintenance soon"
         record = await _acked(shared_cluster, cmd["command_id"])
         assert record["ack"] == "ok", record
+        # The relay reports the members it reached ("announce affected 3").
+        assert record["affected"] == 3, record
+        assert record["receivers"] >= 1, record  # the host relay was subscribed
+        assert [(a["relay_id"], a["affected"]) for a in record["acks"]] == [(host, 3)], record
 
         # Mute player 1 in the room: their chat is refused with Muted.
         muted = players[1]

@@ -74,6 +74,8 @@ class CommandStatus(msgspec.Struct, frozen=True, kw_only=True):
     #: First acknowledgement; 0 while pending.
     acked_at_ms: int = 0
     acks: list[RelayAck] = msgspec.field(default_factory=list)
+    #: Relay processes that received it (``CommandRecord.receivers``; -1 unknown).
+    receivers: int = -1
     #: The sum of the relays' ``affected``: for a broadcast, the total.
     affected: int = 0
     #: Relays that answered, and how many of them failed.

@@ -106,6 +106,10 @@ class WorldRepository(Protocol):
 class CommandRepository(Protocol):
     async def insert(self, record: CommandRecord) -> None: ...
     async def get(self, command_id: str) -> CommandRecord | None: ...
+    async def set_receivers(self, command_id: str, receivers: int) -> None:
+        """Record how many relay processes the command was published to."""
+        ...
+
     async def expire(self, now_ms: int, legacy_deadline_ms: int = 30_000) -> int:
         """Every ``pending`` command whose ``deadline_ms`` passed becomes ``expired``
         (a record without a deadline: ``at_ms + legacy_deadline_ms``). Idempotent;

@@ -147,6 +147,9 @@ class CommandOut(msgspec.Struct, frozen=True, kw_only=True):
     #: Empty: sent on the broadcast channel.
     target_relay_id: str
     ack: str
+    #: Relay processes it was published to (0: none could receive it, it will
+    #: expire; -1: unknown).
+    receivers: int = -1
 
 
 # Lists: every list answers ``{"items": [...], "next": cursor | null}``; pass

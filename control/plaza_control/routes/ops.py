@@ -70,7 +70,13 @@ def _world_key(w: World) -> str:
 
 
 def command_out(c: CommandRecord) -> CommandOut:
-    return CommandOut(command_id=c.id, kind=c.kind, target_relay_id=c.target_relay_id, ack=c.ack)
+    return CommandOut(
+        command_id=c.id,
+        kind=c.kind,
+        target_relay_id=c.target_relay_id,
+        ack=c.ack,
+        receivers=c.receivers,
+    )
 
 
 class OpsController(Controller):

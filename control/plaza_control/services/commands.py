@@ -51,6 +51,11 @@ class CommandService:
             deadline_ms=now + self._deadline_ms,
         )
         await self._records.insert(record)
-        await self._bus.publish(relay_id, codec.encode_command(cid, relay_id, issued_by, now, body))
+        receivers = await self._bus.publish(
+            relay_id, codec.encode_command(cid, relay_id, issued_by, now, body)
+        )
         self._sent(kind)
-        return record
+        # After the publish: an ack may already have arrived; this sets only
+        # ``receivers``, so the two never overwrite each other.
+        await self._records.set_receivers(cid, receivers)
+        return msgspec.structs.replace(record, receivers=receivers)
