@@ -10,17 +10,14 @@ from contextlib import asynccontextmanager
 import structlog
 from litestar import Litestar
 from litestar.middleware import DefineMiddleware
-from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
-from litestar.openapi.spec import Components, SecurityScheme
 
-from plaza_control import __version__
 from plaza_control.container import Services
 from plaza_control.maintenance import start_loops
 from plaza_control.observability import Metrics, ObservabilityMiddleware, configure_logging
 from plaza_control.routes import players, system
 from plaza_control.routes.bodies import JsonRequest
 from plaza_control.routes.chat import ChatController
+from plaza_control.routes.openapi import assets_router, declare_problems, openapi_config
 from plaza_control.routes.ops import OpsController, WorldsController
 from plaza_control.routes.problems import EXCEPTION_HANDLERS
 from plaza_control.settings import Settings
@@ -60,7 +57,7 @@ def create_app(settings: Settings, *, background: bool = True) -> Litestar:
         finally:
             await svc.close()
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             players.AuthController,
             players.JoinController,
@@ -71,6 +68,7 @@ def create_app(settings: Settings, *, background: bool = True) -> Litestar:
             system.readyz,
             system.metrics,
             system.jwks,
+            assets_router(),
         ],
         lifespan=[lifespan],
         middleware=[
@@ -80,22 +78,11 @@ def create_app(settings: Settings, *, background: bool = True) -> Litestar:
         ],
         exception_handlers=EXCEPTION_HANDLERS,
         request_class=JsonRequest,
-        openapi_config=OpenAPIConfig(
-            title="Plaza control plane",
-            version=__version__,
-            path="/schema",
-            render_plugins=[SwaggerRenderPlugin()],
-            components=Components(
-                security_schemes={
-                    "apiKey": SecurityScheme(
-                        type="apiKey", name="X-API-Key", security_scheme_in="header"
-                    ),
-                    "session": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT"),
-                }
-            ),
-        ),
+        openapi_config=openapi_config(),
         request_max_body_size=MAX_BODY_BYTES,
         debug=False,
         # observability.configure_logging owns the root logger: ECS JSON only.
         logging_config=None,
     )
+    declare_problems(app)
+    return app

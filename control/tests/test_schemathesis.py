@@ -1,4 +1,6 @@
-"""Property-based fuzzing of the served OpenAPI schema: no input makes a 5xx.
+"""Property-based fuzzing of the served OpenAPI schema: no input makes a 5xx, and
+every answer's status and content type are declared for its operation (the schema
+is true to what the server does).
 
 A real server process on 127.0.0.1 with live relays, a world, an admin API key
 and a player session, so generated requests get past authentication and reach
@@ -114,6 +116,30 @@ def test_served_schema_is_the_fuzzed_one(api: Api) -> None:
     assert served == APP_SCHEMA
 
 
+def _declared(method: str, path: str) -> dict[str, Any]:
+    responses: dict[str, Any] = APP_SCHEMA["paths"][path][method.lower()]["responses"]
+    return responses
+
+
+def assert_declared(method: str, path: str, status: int, content_type: str | None) -> None:
+    """The answer ``status`` (with ``content_type``) is in the operation's schema. A
+    method the path does not have (the fuzzer tries some) must answer 405, or 204
+    for Litestar's automatic ``OPTIONS``."""
+    if method.lower() not in APP_SCHEMA["paths"][path]:
+        assert status == (204 if method.upper() == "OPTIONS" else 405), (
+            f"{method} {path} (no such operation) answered {status}"
+        )
+        return
+    declared = _declared(method, path)
+    assert str(status) in declared, (
+        f"{method} {path} answered {status}, undeclared (declared: {sorted(declared)})"
+    )
+    content = declared[str(status)].get("content")
+    if content and content_type:
+        media = content_type.split(";")[0].strip()
+        assert media in content, f"{method} {path} {status}: {media} not in {sorted(content)}"
+
+
 @schema.parametrize()
 @settings(
     max_examples=MAX_EXAMPLES,
@@ -124,6 +150,8 @@ def test_served_schema_is_the_fuzzed_one(api: Api) -> None:
 )
 def test_no_server_errors(case: Any, api: Api) -> None:
     response = case.call(base_url=api.base, headers=api.headers, timeout=10)
+    ctype = response.headers.get("content-type")
+    assert_declared(case.method, case.path, response.status_code, ctype[0] if ctype else None)
     if response.status_code == 503 and response.headers.get("retry-after"):
         # The one documented 5xx a client can cause: the fuzzer may drain every
         # relay (admin key), after which joins answer "no relay, retry later".

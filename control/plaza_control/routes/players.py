@@ -60,6 +60,7 @@ class AuthController(Controller):
 class JoinController(Controller):
     path = "/v1/join"
     tags = ["players"]
+    security = [{"session": []}]
     dependencies = {
         "svc": Provide(services, sync_to_thread=False),
         "session": Provide(player_session),

@@ -12,6 +12,7 @@ from __future__ import annotations
 from http import HTTPStatus
 from typing import Any
 
+import msgspec
 import structlog
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
@@ -49,6 +50,23 @@ HTTP_STATUS_PROBLEMS: dict[int, type[PlazaError]] = {
     503: Unavailable,
 }
 _log = structlog.get_logger("plaza.errors")
+
+
+class Problem(msgspec.Struct, frozen=True, kw_only=True):
+    """An RFC 9457 problem-details body, as ``problem`` writes it. Validation errors
+    (400) add ``errors``; some problems add fields of their own (``retry_after``
+    values travel in the ``Retry-After`` header)."""
+
+    #: ``urn:plaza:problem:<code>``; the codes are listed in docs/control.md.
+    type: str
+    title: str
+    status: int
+    detail: str
+    #: The request path.
+    instance: str
+    #: The request's id (``X-Request-ID``), also in the logs.
+    request_id: str | None = None
+    errors: list[dict[str, Any]] | None = None
 
 
 def problem(
