@@ -11,6 +11,7 @@ from pathlib import Path
 import msgspec
 
 from plaza_control.errors import PlazaError
+from plaza_control.models import ApiKey, Role
 from plaza_control.settings import Settings
 
 FACTORY = "plaza_control.asgi:app_from_env"
@@ -51,9 +52,13 @@ def _serve(settings: Settings) -> int:
     return 0
 
 
+#: The actor of CLI changes in the audit log.
+_CLI_ACTOR = ApiKey(id="system", name="cli", role=Role.ADMIN, hash="", created_at_ms=0)
+
+
 async def _with_services(settings: Settings, what: str, args: argparse.Namespace) -> int:
     from plaza_control.container import Services
-    from plaza_control.models import Role, WorldSettings
+    from plaza_control.models import WorldSettings
     from plaza_control.observability import Metrics
 
     svc = Services(settings, Metrics())
@@ -63,10 +68,18 @@ async def _with_services(settings: Settings, what: str, args: argparse.Namespace
             key, record = await svc.api_keys.create(Role(args.role), args.name)
             print(key)  # the only time the key is shown
             print(f"id={record.id} role={record.role.value} name={record.name}", file=sys.stderr)
+        elif what == "list-api-keys":
+            for k in await svc.api_keys.all():
+                state = "revoked" if k.revoked else "active"
+                print(
+                    f"{k.id}\t{k.role.value}\t{state}\tcreated_ms={k.created_at_ms}"
+                    f"\tlast_used_ms={k.last_used_at_ms}\t{k.name}"
+                )
+        elif what == "revoke-api-key":
+            await svc.api_keys.revoke(_CLI_ACTOR, args.id)
+            print(f"revoked {args.id}", file=sys.stderr)
         elif what == "create-world":
-            from plaza_control.models import ApiKey
-
-            system = ApiKey(id="system", name="cli", role=Role.ADMIN, hash="", created_at_ms=0)
+            system = _CLI_ACTOR
             ws = WorldSettings(room_capacity=args.capacity, tick_rate_hz=args.tick_rate)
             try:
                 world = await svc.worlds.create(system, args.id, args.name or args.id, ws)
@@ -87,6 +100,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     k = sub.add_parser("create-api-key", help="create an operator API key and print it once")
     k.add_argument("--role", required=True, choices=["viewer", "moderator", "admin"])
     k.add_argument("--name", required=True)
+    sub.add_parser("list-api-keys", help="list API keys (id, role, state, created, last used)")
+    r = sub.add_parser("revoke-api-key", help="revoke an API key by its id (audited)")
+    r.add_argument("--id", required=True, help="the 12 hex digits after pk_")
     for name, text in (
         ("gen-signing-key", "create the first ticket signing key (no-op if one exists)"),
         ("rotate-signing-key", "create a new ticket signing key; the old stays published"),

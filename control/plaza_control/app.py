@@ -18,7 +18,7 @@ from plaza_control.routes import players, system
 from plaza_control.routes.bodies import JsonRequest
 from plaza_control.routes.chat import ChatController
 from plaza_control.routes.openapi import assets_router, declare_problems, openapi_config
-from plaza_control.routes.ops import OpsController, WorldsController
+from plaza_control.routes.ops import ApiKeysController, OpsController, WorldsController
 from plaza_control.routes.problems import EXCEPTION_HANDLERS
 from plaza_control.settings import Settings
 
@@ -64,6 +64,7 @@ def create_app(settings: Settings, *, background: bool = True) -> Litestar:
             OpsController,
             ChatController,
             WorldsController,
+            ApiKeysController,
             system.healthz,
             system.readyz,
             system.metrics,

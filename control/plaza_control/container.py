@@ -125,7 +125,7 @@ class Services:
             deadline_ms=s.command_deadline_seconds * 1000,
             sent=lambda kind: self.metrics.commands.labels(kind).inc(),
         )
-        self.api_keys = ApiKeyService(mongo.MongoApiKeyRepository(self.db), clock)
+        self.api_keys = ApiKeyService(mongo.MongoApiKeyRepository(self.db), clock, self.auditor)
         self.sessions = SessionTokens(
             signing_keys.session_secret(Path(s.key_dir), s.session_secret),
             s.issuer,

@@ -133,6 +133,9 @@ class ApiKey(msgspec.Struct, frozen=True, kw_only=True):
     hash: str
     created_at_ms: int
     revoked: bool = False
+    #: When the key last authenticated a request (ms; 0 = never). Written at most
+    #: once per ``ApiKeyService.TOUCH_INTERVAL_MS`` per key and process.
+    last_used_at_ms: int = 0
 
 
 class RefreshRecord(msgspec.Struct, frozen=True, kw_only=True):

@@ -137,6 +137,21 @@ class MemoryApiKeyRepository:
     async def get(self, key_id: str) -> ApiKey | None:
         return self.keys.get(key_id)
 
+    async def all(self) -> list[ApiKey]:
+        return sorted(self.keys.values(), key=lambda k: (k.created_at_ms, k.id))
+
+    async def revoke(self, key_id: str) -> bool:
+        key = self.keys.get(key_id)
+        if key is None:
+            return False
+        self.keys[key_id] = msgspec.structs.replace(key, revoked=True)
+        return True
+
+    async def touch(self, key_id: str, now_ms: int) -> None:
+        key = self.keys.get(key_id)
+        if key is not None and key.last_used_at_ms < now_ms:
+            self.keys[key_id] = msgspec.structs.replace(key, last_used_at_ms=now_ms)
+
 
 class MemoryAuditRepository:
     def __init__(self) -> None:

@@ -82,3 +82,18 @@ def test_create_api_key_and_world(settings: Settings) -> None:
         assert resp.status_code == 200
         resp = httpx.delete(f"{base}/v1/ops/worlds/lobby", headers={"X-API-Key": key})
         assert resp.status_code == 403
+
+
+def test_list_and_revoke_api_keys(settings: Settings) -> None:
+    made = run(settings, "create-api-key", "--role", "admin", "--name", "ops-bob")
+    assert made.returncode == 0, made.stderr
+    key_id = made.stdout.strip().split("_")[1]
+    listed = run(settings, "list-api-keys")
+    assert listed.returncode == 0, listed.stderr
+    assert f"{key_id}\tadmin\tactive" in listed.stdout
+    assert made.stdout.strip() not in listed.stdout
+    assert run(settings, "revoke-api-key", "--id", key_id).returncode == 0
+    assert f"{key_id}\tadmin\trevoked" in run(settings, "list-api-keys").stdout
+    gone = run(settings, "revoke-api-key", "--id", "000000000000")
+    assert gone.returncode == 2
+    assert "not found" in gone.stderr

@@ -234,6 +234,31 @@ async def test_api_keys_insert_get(stores: Stores) -> None:
     assert await stores.api_keys.get("ba9876543210") is None
 
 
+async def test_api_keys_all_revoke_touch(stores: Stores) -> None:
+    def key(i: str, created: int) -> ApiKey:
+        return ApiKey(id=i * 12, name=i, role=Role.ADMIN, hash=i * 64, created_at_ms=created)
+
+    for k in (key("b", 2), key("a", 2), key("c", 1)):
+        await stores.api_keys.insert(k)
+    assert [k.id for k in await stores.api_keys.all()] == ["c" * 12, "a" * 12, "b" * 12]
+    assert await stores.api_keys.revoke("a" * 12)
+    assert await stores.api_keys.revoke("a" * 12), "revoking twice is fine"
+    assert not await stores.api_keys.revoke("0" * 12)
+    got = await stores.api_keys.get("a" * 12)
+    assert got is not None
+    assert got.revoked
+    assert got.last_used_at_ms == 0
+    await stores.api_keys.touch("a" * 12, 500)
+    await stores.api_keys.touch("a" * 12, 400)  # never lowered
+    await stores.api_keys.touch("0" * 12, 400)  # unknown: nothing
+    got = await stores.api_keys.get("a" * 12)
+    assert got is not None
+    assert got.last_used_at_ms == 500
+    other = await stores.api_keys.get("b" * 12)
+    assert other is not None
+    assert (other.revoked, other.last_used_at_ms) == (False, 0)
+
+
 def _audit(i: int) -> AuditEntry:
     return AuditEntry(
         id=f"{NOW + i:013d}-0000000{i}",

@@ -50,6 +50,9 @@ ENDPOINTS: list[tuple[str, str, dict[str, Any] | None, Role]] = [
     ("POST", "/v1/ops/worlds", {"id": "lobby2", "name": "L"}, A),
     ("PUT", "/v1/ops/worlds/lobby", {"name": "L"}, A),
     ("DELETE", "/v1/ops/worlds/nope", None, A),
+    ("GET", "/v1/ops/keys", None, A),
+    ("POST", "/v1/ops/keys", {"name": "k", "role": "viewer"}, A),
+    ("DELETE", "/v1/ops/keys/000000000000", None, A),
 ]
 
 

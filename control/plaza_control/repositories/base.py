@@ -69,6 +69,17 @@ class RefreshTokenRepository(Protocol):
 class ApiKeyRepository(Protocol):
     async def insert(self, key: ApiKey) -> None: ...
     async def get(self, key_id: str) -> ApiKey | None: ...
+    async def all(self) -> list[ApiKey]:
+        """Every key, revoked ones too, oldest first (by ``created_at_ms``, then id)."""
+        ...
+
+    async def revoke(self, key_id: str) -> bool:
+        """Mark the key revoked (idempotent); False when no such key exists."""
+        ...
+
+    async def touch(self, key_id: str, now_ms: int) -> None:
+        """Raise ``last_used_at_ms`` to ``now_ms`` (never lowers it)."""
+        ...
 
 
 class AuditRepository(Protocol):

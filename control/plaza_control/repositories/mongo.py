@@ -164,6 +164,21 @@ class MongoApiKeyRepository:
         doc = await self._c.find_one({"_id": key_id})
         return None if doc is None else _from_doc(doc, ApiKey)
 
+    async def all(self) -> list[ApiKey]:
+        keys = [_from_doc(d, ApiKey) async for d in self._c.find({})]
+        return sorted(keys, key=lambda k: (k.created_at_ms, k.id))
+
+    async def revoke(self, key_id: str) -> bool:
+        res = await self._c.update_one({"_id": key_id}, {"$set": {"revoked": True}})
+        return res.matched_count > 0
+
+    async def touch(self, key_id: str, now_ms: int) -> None:
+        # Keys created before last_used existed have no field: $lt misses them.
+        older = [{"last_used_at_ms": {"$lt": now_ms}}, {"last_used_at_ms": {"$exists": False}}]
+        await self._c.update_one(
+            {"_id": key_id, "$or": older}, {"$set": {"last_used_at_ms": now_ms}}
+        )
+
 
 class MongoAuditRepository:
     def __init__(self, db: Db) -> None:

@@ -11,7 +11,17 @@ from litestar.exceptions import SerializationException
 
 from plaza_control import validation as v
 from plaza_control.errors import InvalidInput, UnsupportedMediaType
-from plaza_control.models import AuditEntry, Ban, RelayInfo, RoomInfo, User, World, WorldSettings
+from plaza_control.models import (
+    ApiKey,
+    AuditEntry,
+    Ban,
+    RelayInfo,
+    Role,
+    RoomInfo,
+    User,
+    World,
+    WorldSettings,
+)
 
 
 class Body(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -218,3 +228,47 @@ class Readiness(Health, frozen=True, kw_only=True):
 
 def user_out(u: User) -> UserOut:
     return UserOut(id=u.id, display_name=u.display_name, kind=u.kind, created_at_ms=u.created_at_ms)
+
+
+#: An API key's id: the 12 hex digits after ``pk_``.
+API_KEY_ID = r"^[0-9a-f]{12}$"
+
+
+class ApiKeyIn(Body):
+    #: Who or what holds the key (shown in lists and the audit log).
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[\w .@:/-]+$")]
+    role: Role
+
+
+class ApiKeyOut(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    name: str
+    role: Role
+    created_at_ms: int
+    #: 0 = never used. Updated at most once a minute per key and process.
+    last_used_at_ms: int
+    revoked: bool
+
+
+class ApiKeyCreated(ApiKeyOut, frozen=True, kw_only=True):
+    #: The key itself, shown this once (only its sha256 is stored).
+    key: str
+
+
+class ApiKeyPage(msgspec.Struct, frozen=True):
+    """Keys, oldest first."""
+
+    items: list[ApiKeyOut]
+    #: Pass as ``cursor`` for the next page; null at the end.
+    next: str | None
+
+
+def api_key_out(k: ApiKey) -> ApiKeyOut:
+    return ApiKeyOut(
+        id=k.id,
+        name=k.name,
+        role=k.role,
+        created_at_ms=k.created_at_ms,
+        last_used_at_ms=k.last_used_at_ms,
+        revoked=k.revoked,
+    )

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
+import msgspec
 from litestar import Controller, delete, get, post, put
 from litestar.di import Provide
 from litestar.params import JSONBody, Parameter
@@ -22,7 +23,12 @@ from plaza_control.events.models import CommandStatus
 from plaza_control.events.reads import MAX_PAGE, CommandPage, MemberPage, SessionPage
 from plaza_control.models import AuditFilter, CommandRecord, Role, RoomStateSnapshot, World
 from plaza_control.routes.bodies import (
+    API_KEY_ID,
     AnnounceIn,
+    ApiKeyCreated,
+    ApiKeyIn,
+    ApiKeyOut,
+    ApiKeyPage,
     AuditPage,
     BanIn,
     BanPage,
@@ -40,6 +46,7 @@ from plaza_control.routes.bodies import (
     WorldCreate,
     WorldPage,
     WorldUpdate,
+    api_key_out,
     user_out,
 )
 from plaza_control.routes.deps import Key, Svc, operator, operator_guard, services
@@ -374,3 +381,49 @@ class WorldsController(Controller):
     )
     async def delete_world(self, svc: Svc, key: Key, world_id: WorldIdP) -> None:
         await svc.worlds.delete(key, world_id)
+
+
+def _key_order(k: ApiKeyOut) -> str:
+    """Oldest first (ids break ties)."""
+    return f"{k.created_at_ms:015d}-{k.id}"
+
+
+class ApiKeysController(Controller):
+    """Operator API keys (admin). A revoked key is refused by every control-plane
+    process from its next request on (keys are read per request, not cached)."""
+
+    path = "/v1/ops/keys"
+    tags = ["keys"]
+    guards = [operator_guard]
+    security = [{"apiKey": []}]
+    dependencies = {
+        "svc": Provide(services, sync_to_thread=False),
+        "key": Provide(operator),
+    }
+
+    @get("/", opt={"role": Role.ADMIN}, summary="API keys (never the keys themselves)")
+    async def list_keys(self, svc: Svc, limit: Limit = 100, cursor: Cursor = None) -> ApiKeyPage:
+        items = [api_key_out(k) for k in await svc.api_keys.all()]
+        return ApiKeyPage(*paging.after_key(items, _key_order, limit, cursor))
+
+    @post(
+        "/",
+        opt={"role": Role.ADMIN, "action": "key.create"},
+        status_code=HTTP_201_CREATED,
+        summary="Create an API key; the key is in this answer only",
+    )
+    async def create_key(self, svc: Svc, key: Key, data: JSONBody[ApiKeyIn]) -> ApiKeyCreated:
+        secret, record = await svc.api_keys.issue(key, data.role, data.name)
+        out = api_key_out(record)
+        return ApiKeyCreated(**msgspec.structs.asdict(out), key=secret)
+
+    @delete(
+        "/{key_id:str}",
+        opt={"role": Role.ADMIN, "action": "key.revoke"},
+        status_code=HTTP_204_NO_CONTENT,
+        summary="Revoke an API key (idempotent)",
+    )
+    async def revoke_key(
+        self, svc: Svc, key: Key, key_id: Annotated[str, Parameter(pattern=API_KEY_ID)]
+    ) -> None:
+        await svc.api_keys.revoke(key, key_id)

@@ -12,7 +12,7 @@ import msgspec
 from structlog.contextvars import get_contextvars
 
 from plaza_control.clock import Clock
-from plaza_control.errors import Forbidden, PlazaError, Unauthenticated
+from plaza_control.errors import Forbidden, NotFound, PlazaError, Unauthenticated
 from plaza_control.models import ApiKey, AuditEntry, AuditFilter, Role
 from plaza_control.repositories.base import ApiKeyRepository, AuditRepository
 from plaza_control.services.players import sha256_hex
@@ -22,11 +22,24 @@ KEY_PREFIX = "pk_"
 
 class ApiKeyService:
     """Keys look like ``pk_<12 hex id>_<43 char secret>``; only sha256 of the whole
-    key is stored, so a database leak reveals no usable key."""
+    key is stored, so a database leak reveals no usable key (a 256-bit random
+    secret needs no slow hash). The key itself is returned once, by ``create``.
 
-    def __init__(self, keys: ApiKeyRepository, clock: Clock) -> None:
+    Every request reads the key's record (no per-process cache), so a revocation
+    holds on every control-plane process from the next request on. ``last_used``
+    is written at most once per ``TOUCH_INTERVAL_MS`` per key and process."""
+
+    TOUCH_INTERVAL_MS = 60_000
+
+    def __init__(
+        self, keys: ApiKeyRepository, clock: Clock, auditor: Auditor | None = None
+    ) -> None:
         self._keys = keys
         self._clock = clock
+        #: Records the API's create and revoke (the CLI's ``create-api-key`` is not).
+        self._audit = auditor or Auditor(_NoAudit(), clock)
+        #: key id -> when this process last wrote its ``last_used_at_ms``.
+        self._touched: dict[str, int] = {}
 
     async def create(self, role: Role, name: str) -> tuple[str, ApiKey]:
         key_id = secrets.token_hex(6)
@@ -48,7 +61,32 @@ class ApiKeyService:
             or not hmac.compare_digest(record.hash, sha256_hex(presented))
         ):
             raise Unauthenticated("unknown or revoked API key")
+        await self._touch(record)
         return record
+
+    async def _touch(self, record: ApiKey) -> None:
+        now = self._clock()
+        last = max(self._touched.get(record.id, 0), record.last_used_at_ms)
+        if now - last < self.TOUCH_INTERVAL_MS:
+            return
+        self._touched[record.id] = now
+        await self._keys.touch(record.id, now)
+
+    async def all(self) -> list[ApiKey]:
+        return await self._keys.all()
+
+    async def issue(self, actor: ApiKey, role: Role, name: str) -> tuple[str, ApiKey]:
+        """``create`` on behalf of an operator, audited (never with the key)."""
+        async with self._audit.action(actor, "key.create", name, ok_status=201) as detail:
+            key, record = await self.create(role, name)
+            detail.append(f"id={record.id} role={record.role.value}")
+        return key, record
+
+    async def revoke(self, actor: ApiKey, key_id: str) -> None:
+        """Audited and idempotent; ``NotFound`` for an unknown id."""
+        async with self._audit.action(actor, "key.revoke", key_id, ok_status=204):
+            if not await self._keys.revoke(key_id):
+                raise NotFound(f"API key {key_id} not found")
 
     @staticmethod
     def require(key: ApiKey, role: Role) -> None:
@@ -124,3 +162,15 @@ class Auditor:
         self, limit: int, before: str | None, where: AuditFilter | None = None
     ) -> list[AuditEntry]:
         return await self._audit.page(limit, before, where)
+
+
+class _NoAudit:
+    """The audit log of an ``ApiKeyService`` built without one (tests, tools)."""
+
+    async def append(self, entry: AuditEntry) -> None:
+        return None
+
+    async def page(
+        self, limit: int, before: str | None, where: AuditFilter | None = None
+    ) -> list[AuditEntry]:
+        return []
