@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -258,10 +259,11 @@ async def test_audit_pages(client: Any, settings: Settings) -> None:
 
 
 async def test_health_metrics_openapi(client: Any) -> None:
-    assert (await client.get("/healthz")).json() == {"status": "ok", "checks": {}}
+    health = (await client.get("/healthz")).json()
+    assert health == {"status": "ok", "checks": {"mongodb": "ok"}}
     ready = await client.get("/readyz")
     assert ready.status_code == 200
-    assert ready.json()["checks"] == {"redis": "ok", "mongodb": "ok"}
+    assert ready.json()["checks"] == {"redis": "ok"}
     schema = (await client.get("/schema/openapi.json")).json()
     assert "/v1/join" in schema["paths"]
     assert "/v1/ops/relays/{relay_id}/drain" in schema["paths"]
@@ -271,7 +273,8 @@ async def test_health_metrics_openapi(client: Any) -> None:
 
 
 async def test_join_path_never_needs_mongodb(tmp_path: Path) -> None:
-    """MongoDB unreachable: readiness fails, but joins (Redis only) keep working."""
+    """MongoDB unreachable: joins (Redis only) keep working, so readiness holds;
+    health says degraded and the gauge says MongoDB is down."""
     settings = make_settings(
         tmp_path, mongo_url=f"mongodb://127.0.0.1:{free_port()}/", mongo_timeout_ms=300
     )
@@ -283,7 +286,15 @@ async def test_join_path_never_needs_mongodb(tmp_path: Path) -> None:
         async with AsyncTestClient(
             create_app(settings, background=False), base_url="http://127.0.0.1"
         ) as c:
-            assert (await c.get("/readyz")).status_code == 503
+            started = time.monotonic()
+            ready = await c.get("/readyz")
+            assert ready.status_code == 200, ready.text
+            health = await c.get("/healthz")
+            assert time.monotonic() - started < 2.5, "probes answer within their bounds"
+            assert health.status_code == 200
+            assert health.json()["status"] == "degraded"
+            assert health.json()["checks"]["mongodb"].startswith("fail")
+            assert "plaza_control_mongodb_up 0.0" in (await c.get("/metrics")).text
             resp = await c.post(
                 "/v1/join",
                 json={"world_id": "lobby"},
@@ -315,3 +326,20 @@ async def test_rate_limit_answers_429(tmp_path: Path) -> None:
             assert int(resp.headers["retry-after"]) >= 1
     finally:
         await cleanup(settings)
+
+
+async def test_readiness_fails_when_redis_does_not_answer(client: Any) -> None:
+    svc = client.app.state.services
+    live = svc.redis
+    svc.redis = aioredis.Redis.from_url(
+        f"redis://127.0.0.1:{free_port()}/0", socket_connect_timeout=0.2
+    )
+    try:
+        ready = await client.get("/readyz")
+    finally:
+        await svc.redis.aclose()
+        svc.redis = live
+    assert ready.status_code == 503
+    assert ready.json()["checks"]["redis"].startswith("fail")
+    assert "plaza_control_redis_up 0.0" in (await client.get("/metrics")).text
+    assert (await client.get("/readyz")).status_code == 200
