@@ -208,8 +208,8 @@ class CommandRecord(msgspec.Struct, frozen=True, kw_only=True):
     #: before deadlines existed (they expire ``PLAZA_COMMAND_DEADLINE_SECONDS``
     #: after ``at_ms``).
     deadline_ms: int = 0
-    #: Relay processes subscribed to its channel when it was published (Redis
-    #: ``PUBLISH``'s answer): how many answers a broadcast can get. 0: none
+    #: Relay processes subscribed to its channel just before it was published
+    #: (``PUBSUB NUMSUB``): how many answers a broadcast can get. 0: none
     #: could receive it (it will expire); -1: not known (older records, or not
     #: published yet).
     receivers: int = -1

@@ -228,11 +228,6 @@ class MemoryCommandRepository:
     async def get(self, command_id: str) -> CommandRecord | None:
         return self.records.get(command_id)
 
-    async def set_receivers(self, command_id: str, receivers: int) -> None:
-        r = self.records.get(command_id)
-        if r is not None:
-            self.records[command_id] = msgspec.structs.replace(r, receivers=receivers)
-
     async def expire(self, now_ms: int, legacy_deadline_ms: int = 30_000) -> int:
         n = 0
         for cid, r in list(self.records.items()):
@@ -682,19 +677,22 @@ class MemoryCommandBus:
 
     def __init__(self) -> None:
         self.published: list[tuple[str, bytes]] = []
-        self.subscribers: dict[str, list[list[bytes]]] = {}
+        self.inboxes: dict[str, list[list[bytes]]] = {}
 
     def subscribe(self, relay_id: str) -> list[bytes]:
         inbox: list[bytes] = []
-        self.subscribers.setdefault(relay_id, []).append(inbox)
+        self.inboxes.setdefault(relay_id, []).append(inbox)
         return inbox
 
     async def publish(self, relay_id: str, payload: bytes) -> int:
         self.published.append((relay_id, payload))
-        inboxes = self.subscribers.get(relay_id, [])
+        inboxes = self.inboxes.get(relay_id, [])
         for inbox in inboxes:
             inbox.append(payload)
         return len(inboxes)
+
+    async def subscribers(self, relay_id: str) -> int:
+        return len(self.inboxes.get(relay_id, []))
 
 
 class MemoryJoinGate:

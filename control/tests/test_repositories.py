@@ -356,10 +356,6 @@ async def test_commands_insert_get(stores: Stores) -> None:
     await stores.commands.insert(rec)
     assert await stores.commands.get(rec.id) == rec
     assert await stores.commands.get("c0ffee00-0000-4000-8000-000000000002") is None
-    assert rec.receivers == -1
-    await stores.commands.set_receivers(rec.id, 3)
-    assert await stores.commands.get(rec.id) == msgspec.structs.replace(rec, receivers=3)
-    await stores.commands.set_receivers("c0ffee00-0000-4000-8000-000000000002", 1)  # no error
 
 
 async def test_pending_commands_past_their_deadline_expire(stores: Stores) -> None:
@@ -558,8 +554,11 @@ async def test_join_gate_counts_and_reads_in_one_step(side: RedisSide) -> None:
 
 async def test_command_bus_channels(side: RedisSide) -> None:
     assert await side.bus.publish("relay-a", b"nobody listens") == 0
+    assert await side.bus.subscribers("relay-a") == 0
     to_a = await side.subscribe("relay-a")
     to_all = await side.subscribe("")
+    assert (await side.bus.subscribers("relay-a"), await side.bus.subscribers("")) == (1, 1)
+    assert await side.bus.subscribers("relay-b") == 0
     assert await side.bus.publish("relay-a", b"kick") == 1
     assert await side.bus.publish("", b"reload") == 1
     assert await side.bus.publish("relay-b", b"elsewhere") == 0

@@ -117,10 +117,6 @@ class WorldRepository(Protocol):
 class CommandRepository(Protocol):
     async def insert(self, record: CommandRecord) -> None: ...
     async def get(self, command_id: str) -> CommandRecord | None: ...
-    async def set_receivers(self, command_id: str, receivers: int) -> None:
-        """Record how many relay processes the command was published to."""
-        ...
-
     async def expire(self, now_ms: int, legacy_deadline_ms: int = 30_000) -> int:
         """Every ``pending`` command whose ``deadline_ms`` passed becomes ``expired``
         (a record without a deadline: ``at_ms + legacy_deadline_ms``). Idempotent;
@@ -273,4 +269,8 @@ class CommandBus(Protocol):
     async def publish(self, relay_id: str, payload: bytes) -> int:
         """Publish to relay ``relay_id``'s channel, or the broadcast channel for ''.
         Returns the number of subscribers that received it."""
+        ...
+
+    async def subscribers(self, relay_id: str) -> int:
+        """Subscribers of that channel now (pattern subscriptions not counted)."""
         ...

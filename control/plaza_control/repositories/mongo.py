@@ -271,9 +271,6 @@ class MongoCommandRepository:
         doc = await self._c.find_one({"_id": command_id})
         return None if doc is None else _from_doc(doc, CommandRecord)
 
-    async def set_receivers(self, command_id: str, receivers: int) -> None:
-        await self._c.update_one({"_id": command_id}, {"$set": {"receivers": receivers}})
-
     async def expire(self, now_ms: int, legacy_deadline_ms: int = 30_000) -> int:
         res = await self._c.update_many(
             {

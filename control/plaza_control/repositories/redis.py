@@ -507,3 +507,8 @@ class RedisCommandBus:
     async def publish(self, relay_id: str, payload: bytes) -> int:
         channel = self._k.cmd_relay(relay_id) if relay_id else self._k.cmd_all
         return int(await self._r.publish(channel, payload))
+
+    async def subscribers(self, relay_id: str) -> int:
+        channel = self._k.cmd_relay(relay_id) if relay_id else self._k.cmd_all
+        [(_, n)] = await self._r.pubsub_numsub(channel)
+        return int(n)

@@ -49,13 +49,12 @@ class CommandService:
             kind=kind,
             body=builtins,
             deadline_ms=now + self._deadline_ms,
+            # Counted before the insert, not written after the publish: an ack
+            # may arrive at once, and FerretDB's updates are not atomic (a
+            # second update of the record could lose it).
+            receivers=await self._bus.subscribers(relay_id),
         )
         await self._records.insert(record)
-        receivers = await self._bus.publish(
-            relay_id, codec.encode_command(cid, relay_id, issued_by, now, body)
-        )
+        await self._bus.publish(relay_id, codec.encode_command(cid, relay_id, issued_by, now, body))
         self._sent(kind)
-        # After the publish: an ack may already have arrived; this sets only
-        # ``receivers``, so the two never overwrite each other.
-        await self._records.set_receivers(cid, receivers)
-        return msgspec.structs.replace(record, receivers=receivers)
+        return record
