@@ -306,3 +306,5 @@ async def test_audit_names_the_key_status_reason_duration_and_request(
         "items"
     ]
     assert "user.ban" in {e["action"] for e in window}
+    worlds = (await client.get("/v1/ops/audit?action=world.create", headers=ah)).json()["items"]
+    assert {(e["status"], e["actor_name"]) for e in worlds} == {(201, "test")}

@@ -37,7 +37,7 @@ class WorldService:
         )
 
     async def create(self, key: ApiKey, world_id: str, name: str, settings: WorldSettings) -> World:
-        async with self._audit.action(key.id, "world.create", world_id):
+        async with self._audit.action(key, "world.create", world_id, ok_status=201):
             now = self._clock()
             world = await self._worlds.create(
                 World(
@@ -60,7 +60,7 @@ class WorldService:
         settings: WorldSettings | None,
         expected_version: int | None,
     ) -> World:
-        async with self._audit.action(key.id, "world.update", world_id) as detail:
+        async with self._audit.action(key, "world.update", world_id) as detail:
             world = await self._worlds.update(
                 world_id, name, settings, expected_version, self._clock()
             )
@@ -69,7 +69,7 @@ class WorldService:
             return world
 
     async def delete(self, key: ApiKey, world_id: str) -> None:
-        async with self._audit.action(key.id, "world.delete", world_id):
+        async with self._audit.action(key, "world.delete", world_id, ok_status=204):
             if not await self._worlds.delete(world_id):
                 raise NotFound(f"world {world_id} not found")
             await self._cache.drop_world(world_id)
