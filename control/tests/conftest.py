@@ -18,6 +18,8 @@ from plaza_control.app import create_app
 from plaza_control.keyspace import Keyspace
 from plaza_control.settings import Settings
 
+from .openapi_check import observe
+
 REDIS_URL = os.environ.get("PLAZA_REDIS_URL", "redis://127.0.0.1:16379/0")
 MONGO_URL = os.environ.get("PLAZA_MONGO_URL", "mongodb://127.0.0.1:27217/")
 
@@ -82,4 +84,5 @@ def keyspace(settings: Settings) -> Keyspace:
 async def client(settings: Settings) -> AsyncIterator[AsyncTestClient]:  # type: ignore[type-arg]
     app = create_app(settings, background=False)
     async with AsyncTestClient(app, base_url="http://127.0.0.1") as c:
+        observe(c)  # every answer a test sees must be declared in the schema
         yield c

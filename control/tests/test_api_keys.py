@@ -19,6 +19,7 @@ from plaza_control.settings import Settings
 
 from .helpers import make_api_key
 from .memory import MemoryApiKeyRepository
+from .openapi_check import observe
 
 
 @pytest.fixture
@@ -32,6 +33,8 @@ async def two_apps(
         AsyncTestClient(a, base_url="http://127.0.0.1") as ca,
         AsyncTestClient(b, base_url="http://127.0.0.1") as cb,
     ):
+        observe(ca)
+        observe(cb)
         yield ca, cb
 
 

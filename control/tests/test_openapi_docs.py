@@ -72,13 +72,15 @@ def test_every_operation_declares_security_and_problems() -> None:
             if path == "/v1/join":
                 assert op["security"] == [{"session": []}]
             for status, resp in op["responses"].items():
-                if status in PROBLEM_STATUSES:
+                if status in PROBLEM_STATUSES and path != "/readyz":
                     content = resp["content"]
                     assert list(content) == ["application/problem+json"], (method, path, status)
                     ref = content["application/problem+json"]["schema"]["$ref"]
                     assert ref == "#/components/schemas/Problem"
             if "requestBody" in op:
                 assert {"400", "413", "415"} <= set(op["responses"]), (method, path)
+    ready = doc["paths"]["/readyz"]["get"]["responses"]["503"]["content"]
+    assert list(ready) == ["application/json"], "/readyz answers its own body when not ready"
     assert len(ids) == len(set(ids))
     assert {s for ops in doc["paths"].values() for o in ops.values() for s in o["responses"]} >= (
         PROBLEM_STATUSES

@@ -17,6 +17,7 @@ from plaza_control.settings import Settings
 
 from .conftest import cleanup, make_settings
 from .helpers import make_api_key
+from .openapi_check import assert_declared
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -84,6 +85,7 @@ async def test_role_matrix(
 
     async def call(headers: dict[str, str]) -> int:
         resp = await rig.client.request(method, path, json=body, headers=headers)
+        assert_declared(method, path, resp.status_code, resp.headers.get("content-type"))
         return resp.status_code
 
     assert await call({}) == 401

@@ -22,10 +22,8 @@ import redis.asyncio as aioredis
 import schemathesis
 from hypothesis import HealthCheck, Phase, settings
 
-from plaza_control.app import create_app
 from plaza_control.keyspace import Keyspace
 from plaza_control.models import Role
-from plaza_control.settings import Settings
 
 from .conftest import cleanup, make_settings
 from .helpers import (
@@ -37,6 +35,7 @@ from .helpers import (
     user_id,
     write_heartbeat,
 )
+from .openapi_check import app_schema, assert_declared
 
 MAX_EXAMPLES = int(os.environ.get("PLAZA_FUZZ_EXAMPLES", "20"))
 
@@ -100,44 +99,15 @@ class _EmptyJwks(BaseHTTPRequestHandler):
         return
 
 
-def _app_schema() -> dict[str, Any]:
-    """The schema the app serves, built without I/O (create_app opens nothing);
-    test_served_schema_is_the_fuzzed_one checks the server really serves it."""
-    doc: dict[str, Any] = create_app(Settings(), background=False).openapi_schema.to_schema()
-    return doc
-
-
-APP_SCHEMA = _app_schema()
+#: The schema the app serves; test_served_schema_is_the_fuzzed_one checks the
+#: server really serves it.
+APP_SCHEMA = app_schema()
 schema = schemathesis.openapi.from_dict(APP_SCHEMA)
 
 
 def test_served_schema_is_the_fuzzed_one(api: Api) -> None:
     served = httpx.get(f"{api.base}/schema/openapi.json").json()
     assert served == APP_SCHEMA
-
-
-def _declared(method: str, path: str) -> dict[str, Any]:
-    responses: dict[str, Any] = APP_SCHEMA["paths"][path][method.lower()]["responses"]
-    return responses
-
-
-def assert_declared(method: str, path: str, status: int, content_type: str | None) -> None:
-    """The answer ``status`` (with ``content_type``) is in the operation's schema. A
-    method the path does not have (the fuzzer tries some) must answer 405, or 204
-    for Litestar's automatic ``OPTIONS``."""
-    if method.lower() not in APP_SCHEMA["paths"][path]:
-        assert status == (204 if method.upper() == "OPTIONS" else 405), (
-            f"{method} {path} (no such operation) answered {status}"
-        )
-        return
-    declared = _declared(method, path)
-    assert str(status) in declared, (
-        f"{method} {path} answered {status}, undeclared (declared: {sorted(declared)})"
-    )
-    content = declared[str(status)].get("content")
-    if content and content_type:
-        media = content_type.split(";")[0].strip()
-        assert media in content, f"{method} {path} {status}: {media} not in {sorted(content)}"
 
 
 @schema.parametrize()

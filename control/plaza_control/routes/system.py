@@ -7,6 +7,7 @@ from collections.abc import Awaitable
 
 from litestar import Response, get
 from litestar.datastructures import State
+from litestar.openapi.datastructures import ResponseSpec
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from plaza_control import placement
@@ -48,7 +49,16 @@ async def healthz(state: State) -> Health:
     return Health("ok" if mongo == "ok" else "degraded", {"mongodb": mongo})
 
 
-@get("/readyz", tags=["system"], summary="Readiness: Redis answers (joins need only Redis)")
+@get(
+    "/readyz",
+    tags=["system"],
+    summary="Readiness: Redis answers (joins need only Redis)",
+    responses={
+        503: ResponseSpec(
+            Readiness, description="Redis did not answer: the same body, status unavailable"
+        )
+    },
+)
 async def readyz(state: State) -> Response[Readiness]:
     """503 when Redis does not answer a ping within 1 s. MongoDB is not a
     readiness condition (joins never touch it): its outage shows as ``degraded``
