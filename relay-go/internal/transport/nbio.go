@@ -150,6 +150,17 @@ func NewServer(cfg Config) (*Server, error) {
 		}
 		conf.AddrsTLS = []string{cfg.Addr}
 		conf.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		// llib's TLS (v1.2.2) decrypts a record in place in its input
+		// buffer, frees that buffer to the allocator once the record was
+		// the last one in it, and only then hands the plaintext (which
+		// still points into it) to the websocket parser. With nbio's
+		// default pooled allocator the freed buffer could be reused by a
+		// flush worker's writeFrame while the parser still read it: a
+		// use-after-free the race detector caught in TestTLSJoinAndChat.
+		// The native allocator leaves buffers to the garbage collector, so
+		// a freed buffer is never reused while referenced. Cost: one
+		// allocation per TLS read buffer, on the wss path only.
+		conf.TLSAllocator = &tls.NativeAllocator{}
 	} else {
 		conf.Addrs = []string{cfg.Addr}
 	}
