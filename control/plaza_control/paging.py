@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 import msgspec
 
@@ -20,6 +20,14 @@ T = TypeVar("T")
 Position = list[str | int]
 #: What ``?cursor=`` accepts at the edge (pattern and length).
 CURSOR_PATTERN = r"^[A-Za-z0-9_-]{1,512}$"
+
+
+class Page(msgspec.Struct, Generic[T], frozen=True):
+    """One page of a list: ``items`` in the list's order, and ``next``, the cursor
+    of the following page (pass it back as ``?cursor=``), null at the end."""
+
+    items: list[T]
+    next: str | None
 
 
 def encode(*position: str | int) -> str:

@@ -70,16 +70,10 @@ class ChatHistoryService:
         return ChatPage(room_id=room_id, room_lifetime=lifetime, order=order, items=items, next=nxt)
 
 
-class CommandPage(msgspec.Struct, frozen=True):
-    items: list[CommandStatus]
-    #: Pass as ``cursor`` for the next (older) page; null at the end.
-    next: str | None
+CommandPage = paging.Page[CommandStatus]
 
 
-class SessionPage(msgspec.Struct, frozen=True):
-    items: list[SessionRecord]
-    #: Pass as ``cursor`` for the next (older) page; null at the end.
-    next: str | None
+SessionPage = paging.Page[SessionRecord]
 
 
 class RoomMember(msgspec.Struct, frozen=True, kw_only=True):
@@ -99,10 +93,7 @@ class RoomMember(msgspec.Struct, frozen=True, kw_only=True):
     expires_at_ms: int
 
 
-class MemberPage(msgspec.Struct, frozen=True):
-    items: list[RoomMember]
-    #: Pass as ``cursor`` for the next page (by user id); null at the end.
-    next: str | None
+MemberPage = paging.Page[RoomMember]
 
 
 #: What a relay's ``CommandAck.detail`` says it did: ``"<kind> affected <n>"``

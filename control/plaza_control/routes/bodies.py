@@ -22,6 +22,7 @@ from plaza_control.models import (
     World,
     WorldSettings,
 )
+from plaza_control.paging import Page
 
 
 class Body(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -166,16 +167,10 @@ class CommandOut(msgspec.Struct, frozen=True, kw_only=True):
 # ``next`` back as ``?cursor=`` (same filters) for the following page.
 
 
-class RelayPage(msgspec.Struct, frozen=True):
-    items: list[RelayInfo]
-    #: Pass as ``cursor`` for the next page; null at the end.
-    next: str | None
+RelayPage = Page[RelayInfo]
 
 
-class RoomPage(msgspec.Struct, frozen=True):
-    items: list[RoomInfo]
-    #: Pass as ``cursor`` for the next page; null at the end.
-    next: str | None
+RoomPage = Page[RoomInfo]
 
 
 class UserOut(msgspec.Struct, frozen=True, kw_only=True):
@@ -185,22 +180,13 @@ class UserOut(msgspec.Struct, frozen=True, kw_only=True):
     created_at_ms: int
 
 
-class UsersPage(msgspec.Struct, frozen=True):
-    items: list[UserOut]
-    #: Pass as ``cursor`` for the next page; null at the end.
-    next: str | None
+UsersPage = Page[UserOut]
 
 
-class BanPage(msgspec.Struct, frozen=True):
-    items: list[Ban]
-    #: Pass as ``cursor`` for the next page; null at the end.
-    next: str | None
+BanPage = Page[Ban]
 
 
-class WorldPage(msgspec.Struct, frozen=True):
-    items: list[World]
-    #: Pass as ``cursor`` for the next page; null at the end.
-    next: str | None
+WorldPage = Page[World]
 
 
 class UserDetail(msgspec.Struct, frozen=True, kw_only=True):
@@ -209,10 +195,7 @@ class UserDetail(msgspec.Struct, frozen=True, kw_only=True):
     room_id: str | None
 
 
-class AuditPage(msgspec.Struct, frozen=True):
-    items: list[AuditEntry]
-    #: Pass as ``cursor`` for the next (older) page; null at the end.
-    next: str | None
+AuditPage = Page[AuditEntry]
 
 
 class Health(msgspec.Struct, frozen=True):
@@ -255,12 +238,7 @@ class ApiKeyCreated(ApiKeyOut, frozen=True, kw_only=True):
     key: str
 
 
-class ApiKeyPage(msgspec.Struct, frozen=True):
-    """Keys, oldest first."""
-
-    items: list[ApiKeyOut]
-    #: Pass as ``cursor`` for the next page; null at the end.
-    next: str | None
+ApiKeyPage = Page[ApiKeyOut]
 
 
 def api_key_out(k: ApiKey) -> ApiKeyOut:
