@@ -10,7 +10,7 @@
 export PLAZA_REDIS_PORT="${PLAZA_TEST_REDIS_PORT:-16479}"
 export PLAZA_MONGO_PORT="${PLAZA_TEST_MONGO_PORT:-27317}"
 export PLAZA_FERRETDB_DEBUG_PORT="${PLAZA_TEST_FERRETDB_DEBUG_PORT:-27318}"
-PLAZA_DATA_DIR="$(cd "$(dirname "$0")/.." && pwd)/.data/test"
+PLAZA_DATA_DIR="${PLAZA_TEST_DATA_DIR:-$(cd "$(dirname "$0")/.." && pwd)/.data/test}"
 export PLAZA_DATA_DIR
 source "$(dirname "$0")/lib.sh"
 cd "$PLAZA_ROOT"
