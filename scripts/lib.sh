@@ -15,6 +15,15 @@ FERRETDB_VERSION="v1.24.2"
 STATICCHECK_VERSION="v0.7.0"
 HELM_VERSION="v3.22.0"
 PROMTOOL_VERSION="v0.316.0"  # github.com/prometheus/prometheus (Go module versions are v0.x)
+KUBE_VERSION="v1.37.2"            # kube-apiserver, kube-controller-manager, kubectl (scripts/tools/kube)
+ETCD_VERSION="v3.6.16"            # go.etcd.io/etcd/server/v3 (scripts/tools/etcd)
+HELM_UNITTEST_VERSION="v1.1.2"    # helm plugin (scripts/tools/helm-unittest)
+GO_CONTAINERREGISTRY_VERSION="v0.22.1"  # relay image writer (scripts/tools/image)
+
+# Test-cluster tools built by scripts/install_kube_tools.sh, keyed by version.
+KUBE_BIN_DIR="$TOOLS_DIR/kube/$KUBE_VERSION/bin"
+ETCD_BIN_DIR="$TOOLS_DIR/etcd/$ETCD_VERSION/bin"
+export HELM_PLUGINS="$TOOLS_DIR/helm-plugins"
 
 # Loopback ports, chosen below the Linux ephemeral range (32768+) and away
 # from the defaults (6379, 27017, 8080) of services a machine may already run.
