@@ -91,6 +91,32 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     join_max_in_flight: Annotated[int, msgspec.Meta(ge=0)] = 256
     join_retry_after_seconds: Annotated[int, msgspec.Meta(ge=1, le=300)] = 2
 
+    # Relay autoscaler (docs/autoscaler.md; env ``PLAZA_AUTOSCALER_*``).
+    autoscaler_enabled: bool = False
+    #: Decide and log, never write to Kubernetes or Redis.
+    autoscaler_dry_run: bool = False
+    #: '' = the in-cluster namespace file, else "default".
+    autoscaler_namespace: str = ""
+    autoscaler_statefulset: str = "plaza-relay"
+    #: '' = in-cluster config (the pod's ServiceAccount).
+    autoscaler_kubeconfig: str = ""
+    autoscaler_min_relays: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 1
+    autoscaler_max_relays: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 8
+    #: Free connection capacity to keep, in percent of the total.
+    autoscaler_headroom_percent: Annotated[int, msgspec.Meta(ge=0, le=90)] = 25
+    #: Rooms one relay is meant to hold (0 = rooms do not count).
+    autoscaler_rooms_per_relay: Annotated[int, msgspec.Meta(ge=0)] = 0
+    autoscaler_scale_down_stabilization_seconds: Annotated[int, msgspec.Meta(ge=0)] = 300
+    autoscaler_max_concurrent_drains: Annotated[int, msgspec.Meta(ge=1, le=100)] = 1
+    autoscaler_drain_timeout_seconds: Annotated[int, msgspec.Meta(ge=1)] = 600
+    autoscaler_interval_seconds: Annotated[float, msgspec.Meta(gt=0)] = 5
+    autoscaler_lease_name: Annotated[
+        str, msgspec.Meta(pattern=r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
+    ] = "plaza-autoscaler"
+    autoscaler_lease_seconds: Annotated[int, msgspec.Meta(ge=2, le=3600)] = 15
+    #: This process's name in the Lease ('' = hostname plus a random suffix).
+    autoscaler_identity: str = ""
+
     # Observability.
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     access_log: bool = True
@@ -98,6 +124,8 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     def __post_init__(self) -> None:
         if self.events_seats_group == self.events_group:
             raise ValueError("events_seats_group must differ from events_group")
+        if self.autoscaler_min_relays > self.autoscaler_max_relays:
+            raise ValueError("autoscaler_min_relays must not exceed autoscaler_max_relays")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
