@@ -117,6 +117,10 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     #: This process's name in the Lease ('' = hostname plus a random suffix).
     autoscaler_identity: str = ""
 
+    # The built web app (scripts/web.sh build: web/dist) served at /play/,
+    # /console/ and /assets/ (routes/web.py); empty or missing: not served.
+    web_dir: str = ""
+
     # Observability.
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     access_log: bool = True
