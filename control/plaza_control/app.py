@@ -20,6 +20,7 @@ from plaza_control.routes.chat import ChatController
 from plaza_control.routes.openapi import assets_router, declare_problems, openapi_config
 from plaza_control.routes.ops import ApiKeysController, OpsController, WorldsController
 from plaza_control.routes.problems import EXCEPTION_HANDLERS
+from plaza_control.routes.web import web_routers
 from plaza_control.settings import Settings
 
 _log = structlog.get_logger("plaza.app")
@@ -70,6 +71,7 @@ def create_app(settings: Settings, *, background: bool = True) -> Litestar:
             system.metrics,
             system.jwks,
             assets_router(),
+            *web_routers(settings.web_dir),
         ],
         lifespan=[lifespan],
         middleware=[
