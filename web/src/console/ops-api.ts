@@ -1,0 +1,121 @@
+// The ops API (docs/control.md "HTTP API", /schema/openapi.json), typed for
+// what the console shows. Every call sends the operator key in X-API-Key;
+// the key is never put in a URL.
+import { requestJson, queryString, type Page, type Query } from "../common/http.js";
+
+export interface RelayInfo {
+  relay_id: string;
+  public_url: string;
+  region: string;
+  state: string;
+  capacity_connections: number;
+  connections: number;
+  rooms: number;
+  cpu_percent: number;
+  egress_bytes_per_second: number;
+  sent_at_ms: number;
+  build: string;
+  started_at_ms: number;
+  boot_id?: string;
+  seats?: number;
+  drain_requested?: boolean;
+  drain_boot_id?: string;
+}
+
+export interface RoomInfo {
+  room_id: string;
+  world_id: string;
+  relay_id: string;
+  seats: number;
+  created_at_ms: number;
+  lifetime?: number;
+}
+
+export interface RoomMember {
+  user_id: string;
+  display_name: string;
+  session_id: string;
+  confirmed: boolean;
+  joined_at_ms: number;
+  expires_at_ms: number;
+}
+
+export interface AuditEntry {
+  id: string;
+  at_ms: number;
+  actor: string;
+  actor_name?: string;
+  action: string;
+  target: string;
+  result: string;
+  status: number;
+  detail?: string;
+  reason?: string;
+  duration_seconds?: number | null;
+  request_id?: string;
+}
+
+export interface CommandOut {
+  command_id: string;
+  kind: string;
+  target_relay_id: string;
+  ack: string;
+  receivers?: number;
+}
+
+export type AnnounceScope = "room" | "world" | "everyone";
+
+export class OpsApi {
+  constructor(private readonly key: string) {}
+
+  private call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    return requestJson<T>(method, path, { "x-api-key": this.key }, body);
+  }
+
+  relays(q: Query = {}): Promise<Page<RelayInfo>> {
+    return this.call("GET", `/v1/ops/relays${queryString(q)}`);
+  }
+  rooms(q: Query = {}): Promise<Page<RoomInfo>> {
+    return this.call("GET", `/v1/ops/rooms${queryString(q)}`);
+  }
+  members(roomId: string, q: Query = {}): Promise<Page<RoomMember>> {
+    return this.call("GET", `/v1/ops/rooms/${encodeURIComponent(roomId)}/members${queryString(q)}`);
+  }
+  audit(q: Query = {}): Promise<Page<AuditEntry>> {
+    return this.call("GET", `/v1/ops/audit${queryString(q)}`);
+  }
+  drain(relayId: string, reason: string, deadlineSeconds?: number): Promise<CommandOut> {
+    const body = deadlineSeconds ? { reason, deadline_seconds: deadlineSeconds } : { reason };
+    return this.call("POST", `/v1/ops/relays/${encodeURIComponent(relayId)}/drain`, body);
+  }
+  undrain(relayId: string, reason: string): Promise<{ relay_id: string; undrained: boolean }> {
+    return this.call("POST", `/v1/ops/relays/${encodeURIComponent(relayId)}/undrain`, { reason });
+  }
+  kick(roomId: string, userId: string, reason: string): Promise<CommandOut> {
+    return this.call("POST", `/v1/ops/rooms/${encodeURIComponent(roomId)}/kick`, { user_id: userId, reason });
+  }
+  /** `durationSeconds` 0 = until unmuted; `roomId` null = every room (broadcast). */
+  mute(userId: string, reason: string, durationSeconds: number, roomId: string | null): Promise<CommandOut> {
+    return this.call("POST", `/v1/ops/users/${encodeURIComponent(userId)}/mute`, {
+      reason,
+      duration_seconds: durationSeconds,
+      room_id: roomId,
+    });
+  }
+  /** `durationSeconds` 0 = permanent. The ban also kicks the user from their room. */
+  ban(userId: string, reason: string, durationSeconds: number): Promise<CommandOut | null> {
+    return this.call("POST", `/v1/ops/users/${encodeURIComponent(userId)}/ban`, {
+      reason,
+      duration_seconds: durationSeconds,
+    });
+  }
+  closeRoom(roomId: string, reason: string): Promise<CommandOut> {
+    return this.call("POST", `/v1/ops/rooms/${encodeURIComponent(roomId)}/close`, { reason });
+  }
+  announce(scope: AnnounceScope, text: string, target: string | null): Promise<CommandOut> {
+    const body: Record<string, string> = { scope, text };
+    if (scope === "room" && target) body["room_id"] = target;
+    if (scope === "world" && target) body["world_id"] = target;
+    return this.call("POST", "/v1/ops/announce", body);
+  }
+}

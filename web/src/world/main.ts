@@ -1,0 +1,2 @@
+// placeholder until the world lands
+export {};
