@@ -29,6 +29,8 @@ from prometheus_client import (
 from structlog.contextvars import bind_contextvars, clear_contextvars, get_contextvars
 from structlog.typing import Processor
 
+from plaza_control.autoscaler.metrics import AutoscalerMetrics
+
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
@@ -239,6 +241,7 @@ class Metrics:
             registry=self.registry,
         )
         self.events = EventMetrics(self.registry)
+        self.autoscaler = AutoscalerMetrics(self.registry)
 
 
 # Series of the event consumers. Every series carries the consumer group
