@@ -11,10 +11,12 @@ import structlog
 from litestar import Litestar
 from litestar.middleware import DefineMiddleware
 
+from plaza_control.autoscaler.service import start_autoscaler
 from plaza_control.container import Services
 from plaza_control.maintenance import start_loops
 from plaza_control.observability import Metrics, ObservabilityMiddleware, configure_logging
 from plaza_control.routes import players, system
+from plaza_control.routes.autoscaler import AutoscalerController
 from plaza_control.routes.bodies import JsonRequest
 from plaza_control.routes.chat import ChatController
 from plaza_control.routes.openapi import assets_router, declare_problems, openapi_config
@@ -43,6 +45,7 @@ def create_app(settings: Settings, *, background: bool = True) -> Litestar:
             tasks = start_loops(svc) if background else []
             if background:
                 tasks += svc.start_consumers()
+                tasks += start_autoscaler(app.state, svc)
             _log.info("control plane started", port=settings.port, kid=svc.key_ring().signing.kid)
             try:
                 yield
@@ -66,6 +69,7 @@ def create_app(settings: Settings, *, background: bool = True) -> Litestar:
             ChatController,
             WorldsController,
             ApiKeysController,
+            AutoscalerController,
             system.healthz,
             system.readyz,
             system.metrics,
