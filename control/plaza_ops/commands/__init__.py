@@ -1,0 +1,1 @@
+"""The commands of plaza-ops, one module per area of the ops API."""
