@@ -210,6 +210,7 @@ class LeaseElector:
         self.name = name
         self.identity = identity
         self._seconds = lease_seconds
+        self.seconds = lease_seconds
         self._mono = monotonic
         self._wall = wall
         self._observed: tuple[str, str] | None = None

@@ -336,11 +336,28 @@ class Reconciler:
 
     # --- the loop -----------------------------------------------------------
     async def run(self, interval_seconds: float) -> None:
-        """Pass after pass until cancelled; hands the Lease back on the way out."""
+        """Pass after pass until cancelled; hands the Lease back on the way out.
+        The Lease is renewed at least every third of its duration even when
+        passes are further apart (a pass renews it too, right before acting)."""
+        tick = min(interval_seconds, self._elector.seconds / 3)
+        loop = asyncio.get_running_loop()
+        next_pass = loop.time()
         try:
             while True:
-                await self.reconcile()
-                await asyncio.sleep(interval_seconds)
+                if loop.time() >= next_pass:
+                    await self.reconcile()
+                    next_pass = loop.time() + interval_seconds
+                elif not self.dry_run:
+                    await self._renew()
+                await asyncio.sleep(max(0.0, min(tick, next_pass - loop.time())))
         finally:
             if not self.dry_run:
                 await asyncio.shield(self._elector.release())
+
+    async def _renew(self) -> None:
+        try:
+            self._view = await self._elector.step()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            self._failed(exc)

@@ -13,7 +13,6 @@ from plaza_control.autoscaler import kube
 from plaza_control.autoscaler.policy import Policy
 from plaza_control.autoscaler.reconciler import OpsDrains, Reconciler, Status
 from plaza_control.container import Services
-from plaza_control.errors import ConfigError
 from plaza_control.observability import Metrics
 from plaza_control.settings import Settings
 
@@ -35,15 +34,6 @@ def policy_of(s: Settings) -> Policy:
     )
 
 
-def check(s: Settings) -> None:
-    """Settings that are valid one by one but not together."""
-    if s.autoscaler_interval_seconds * 2 > s.autoscaler_lease_seconds:
-        raise ConfigError(
-            "PLAZA_AUTOSCALER_LEASE_SECONDS must be at least twice "
-            "PLAZA_AUTOSCALER_INTERVAL_SECONDS (the leader renews once per pass)"
-        )
-
-
 def relay_drain_seconds(s: Settings) -> int:
     """The drain deadline sent to a relay: half the autoscaler's, so the relay
     closes what is left (players told to move) well before the autoscaler gives up."""
@@ -59,7 +49,6 @@ def build(
 ) -> Reconciler:
     """A reconciler over ``api`` (the caller owns and closes it)."""
     s = svc.settings
-    check(s)
     ns = namespace if namespace is not None else kube.resolve_namespace(s.autoscaler_namespace)
     return Reconciler(
         statefulset=kube.RelayStatefulSet(api, ns, s.autoscaler_statefulset),
@@ -129,5 +118,4 @@ def start_autoscaler(state: object, svc: Services) -> list[asyncio.Task[None]]:
     ``state.autoscaler`` once its Kubernetes client is built."""
     if not svc.settings.autoscaler_enabled:
         return []
-    check(svc.settings)
     return [asyncio.create_task(_run(state, svc), name="autoscaler")]
