@@ -16,7 +16,7 @@ import socket
 import subprocess
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -232,7 +232,8 @@ class Cluster:
         self.controls.append(control)
         return control
 
-    def start_relay(self, relay_id: str | None = None) -> Relay:
+    def start_relay(self, relay_id: str | None = None, extra_args: Sequence[str] = ()) -> Relay:
+        """``extra_args`` are appended to the relay's flags (a later flag wins)."""
         n = len(self.relays)
         relay_id = relay_id or f"relay-{n}"
         port, admin = free_port(), free_port()
@@ -258,6 +259,7 @@ class Cluster:
                 "500ms",
                 "--drain-timeout",
                 "10s",
+                *extra_args,
             ],
             {k: v for k, v in os.environ.items() if not k.startswith("PLAZA_")},
             self.workdir / f"{relay_id}.log",
