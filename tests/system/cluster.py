@@ -135,6 +135,8 @@ class Cluster:
     prefix: str = "plaza:"
     mongo_db: str = ""
     admin_key: str = ""
+    #: Extra environment for every control plane process (e.g. PLAZA_WEB_DIR).
+    extra_control_env: dict[str, str] = field(default_factory=dict)
 
     @property
     def redis_url(self) -> str:
@@ -160,6 +162,7 @@ class Cluster:
             PLAZA_EVENTS_CLAIM_INTERVAL_SECONDS="0.5",
             PLAZA_EVENTS_BATCH="8",
         )
+        env.update(self.extra_control_env)
         return env
 
     def control_cli(self, *args: str) -> str:
@@ -310,10 +313,17 @@ class Cluster:
 
 @contextlib.contextmanager
 def running_cluster(
-    workdir: Path, relay_binary: Path, *, controls: int, relays: int, world_capacity: int = 50
+    workdir: Path,
+    relay_binary: Path,
+    *,
+    controls: int,
+    relays: int,
+    world_capacity: int = 50,
+    control_env: dict[str, str] | None = None,
 ) -> Iterator[Cluster]:
     mongo_url = os.environ.get("PLAZA_MONGO_URL", "mongodb://127.0.0.1:27217/")
     cluster = Cluster(workdir=workdir, relay_binary=relay_binary, mongo_url=mongo_url)
+    cluster.extra_control_env = dict(control_env or {})
     cluster.prefix = f"t{uuid.uuid4().hex[:8]}:"
     cluster.mongo_db = f"plaza_sys_{uuid.uuid4().hex[:10]}"
     try:
