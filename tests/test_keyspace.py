@@ -32,6 +32,8 @@ SAMPLES = {
     "scope": "join-ip",
     "subject": "127.0.0.1",
     "jti": "j1",
+    "device_hash": "d" * 64,
+    "identity_hash": "e" * 64,
 }
 
 
