@@ -75,6 +75,12 @@ class Keyspace:
     def rate(self, scope: str, subject: str) -> str:
         return f"{self.prefix}rl:{{{scope}:{subject}}}"
 
+    def user_by_device(self, device_hash: str) -> str:
+        return f"{self.prefix}user:device:{{{device_hash}}}"
+
+    def user_by_identity(self, identity_hash: str) -> str:
+        return f"{self.prefix}user:identity:{{{identity_hash}}}"
+
     def room_snapshot(self, room_id: str) -> str:
         return f"{self.prefix}room:{{{room_id}}}:snapshot"
 

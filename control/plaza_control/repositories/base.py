@@ -48,6 +48,23 @@ class UserRepository(Protocol):
         ...
 
 
+class UserCache(Protocol):
+    """Users by device hash and by external key, in front of ``UserRepository``
+    (records never change, so a cached one is never stale)."""
+
+    async def by_device(self, device_hash: str) -> User | None: ...
+    async def by_external(self, external_key: str) -> User | None: ...
+    async def put(self, user: User) -> None:
+        """Remember ``user`` under its device hash and/or external key."""
+        ...
+
+
+class BanReader(Protocol):
+    """The one ban read sign-in makes."""
+
+    async def get(self, user_id: str) -> Ban | None: ...
+
+
 class BanRepository(Protocol):
     async def put(self, ban: Ban) -> None: ...
     async def delete(self, user_id: str) -> bool: ...

@@ -416,6 +416,13 @@ class RedisConfigCache:
     async def drop_mute(self, user_id: str) -> bool:
         return bool(await self._r.delete(self._k.mute(user_id)))
 
+    async def ban(self, user_id: str) -> Ban | None:
+        """The user's cached ban (may have ended: readers check ``Ban.active``)."""
+        raw = await self._r.get(self._k.ban(user_id))
+        return self.decode(
+            user_id, None, raw if raw is None or isinstance(raw, bytes) else raw.encode()
+        )[1]
+
     async def lookup(
         self, world_id: str, user_id: str
     ) -> tuple[WorldConfigView | None, Ban | None]:
@@ -434,6 +441,18 @@ class RedisConfigCache:
             e = msgspec.json.decode(raw_ban, type=BanCacheEntry)
             ban = Ban(user_id=user_id, reason=e.reason, until_ms=e.until_ms, by=e.by, at_ms=e.at_ms)
         return world, ban
+
+
+class RedisBanReader:
+    """``BanReader`` on the ban cache ``P ban:{<user_id>}``, the one the join path
+    reads: written with every ban and unban, rewritten from MongoDB at start and
+    every ``PLAZA_CACHE_REFRESH_SECONDS``; so sign-in needs no MongoDB read."""
+
+    def __init__(self, cache: RedisConfigCache) -> None:
+        self._cache = cache
+
+    async def get(self, user_id: str) -> Ban | None:
+        return await self._cache.ban(user_id)
 
 
 def _rate_commands(

@@ -12,7 +12,7 @@ from plaza_control.clock import Clock
 from plaza_control.errors import Banned, InvalidInput, RateLimited, Unauthenticated, Unavailable
 from plaza_control.models import Ban, RefreshRecord, User
 from plaza_control.repositories.base import (
-    BanRepository,
+    BanReader,
     RateLimiter,
     RefreshTokenRepository,
     UserRepository,
@@ -55,7 +55,7 @@ class PlayerService:
         self,
         *,
         users: UserRepository,
-        bans: BanRepository,
+        bans: BanReader,
         refresh_tokens: RefreshTokenRepository,
         sessions: SessionTokens,
         identity: IdentityVerifier | None,
@@ -115,12 +115,13 @@ class PlayerService:
             ]
         )
         name = validation.display_name(display_name)
-        # Insert first: the unique index on device_hash answers "is this device
-        # known?" as part of the insert, and a known device gets its user back
-        # (``create`` looks it up on the duplicate key). Looking up first costs a
-        # miss for every new device, and on FerretDB (SQLite) a lookup by a field
-        # other than _id scans the whole collection: sign-ins slowed down as
-        # users grew (~150 ms each at 3,000 users, the W3 join-storm limit).
+        # ``create`` answers "is this device known?": the container's user
+        # repository reads the Redis user cache first (a returning device costs
+        # no MongoDB read), then inserts; MongoDB's unique index on device_hash
+        # turns the insert of a known device into its existing user. Looking up
+        # MongoDB first costs a miss for every new device, and on FerretDB
+        # (SQLite) a lookup by a field other than _id scans the whole collection
+        # (~150 ms each at 3,000 users, the W3 join-storm limit).
         candidate = User(
             id=new_user_id(),
             display_name=name,
