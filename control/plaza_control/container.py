@@ -34,12 +34,14 @@ from plaza_control.repositories import mongo
 from plaza_control.repositories.identity import HttpJwksSource
 from plaza_control.repositories.redis import (
     RedisAllocator,
+    RedisBanReader,
     RedisCommandBus,
     RedisConfigCache,
     RedisJoinGate,
     RedisRateLimiter,
     RedisScripts,
 )
+from plaza_control.repositories.user_cache import CachedUserRepository, RedisUserCache
 from plaza_control.services.commands import CommandService
 from plaza_control.services.identity import IdentityVerifier
 from plaza_control.services.join import JoinPolicy, JoinService
@@ -115,7 +117,10 @@ class Services:
         self.allocator = RedisAllocator(self.redis, self.keyspace, scripts)
         self.cache = RedisConfigCache(self.redis, self.keyspace)
         self.limiter = RedisRateLimiter(self.redis, self.keyspace)
-        users = mongo.MongoUserRepository(self.db)
+        # Sign-in reads users from Redis first (records never change).
+        users = CachedUserRepository(
+            mongo.MongoUserRepository(self.db), RedisUserCache(self.redis, self.keyspace)
+        )
         bans = mongo.MongoBanRepository(self.db)
         self.auditor = Auditor(mongo.MongoAuditRepository(self.db), clock)
         self.commands = CommandService(
@@ -142,7 +147,7 @@ class Services:
         window_ms = s.rate_window_seconds * 1000
         self.players = PlayerService(
             users=users,
-            bans=bans,
+            bans=RedisBanReader(self.cache),
             refresh_tokens=mongo.MongoRefreshTokenRepository(self.db),
             sessions=self.sessions,
             identity=identity,
