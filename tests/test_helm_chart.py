@@ -118,14 +118,17 @@ def test_chart_lints(helm: str) -> None:
 
 def test_chart_renders_every_component(helm: str) -> None:
     rendered = subprocess.run(
-        [helm, "template", "demo", str(CHART), "--namespace", "plaza"],
+        [helm, "template", "demo", str(CHART), "--namespace", "plaza", "--kube-version", "1.37.0"],
         capture_output=True,
         text=True,
         check=True,
     ).stdout
     kinds = re.findall(r"^kind: (\w+)$", rendered, flags=re.MULTILINE)
-    for kind in ("Deployment", "Service", "PodDisruptionBudget", "Role", "ConfigMap"):
+    for kind in ("StatefulSet", "Deployment", "Service", "Ingress", "PodDisruptionBudget"):
         assert kind in kinds, f"{kind} missing from rendered chart"
-    assert kinds.count("Deployment") == 2
+    for kind in ("Secret", "NetworkPolicy", "ConfigMap", "ServiceAccount", "Pod"):
+        assert kind in kinds, f"{kind} missing from rendered chart"
+    assert kinds.count("StatefulSet") == 1
+    assert kinds.count("Deployment") == 1
     assert "PLAZA_RELAY_JWKS_URL" in rendered
     assert "http://demo-plaza-control:8080/.well-known/jwks.json" in rendered

@@ -1,0 +1,357 @@
+"""The Helm chart, rendered by real helm: its helm-unittest suites pass, every
+object validates against the Kubernetes schemas of the oldest (1.29) and newest
+(1.37) supported versions, the URL each relay advertises is the one its route
+serves, the generated keys load in the control plane's own loader, and every
+pod meets Pod Security "restricted"."""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import yaml  # type: ignore[import-untyped]
+
+from plaza_control import signing_keys
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+CHART = REPO_ROOT / "charts" / "plaza"
+HELM = REPO_ROOT / ".tools" / "bin" / "helm"
+HELM_PLUGINS = REPO_ROOT / ".tools" / "helm-plugins"
+VALIDATE = REPO_ROOT / ".venv" / "bin" / "kubernetes-validate"
+OLDEST, NEWEST = "1.29.0", "1.37.0"
+
+Manifest = dict[str, Any]
+
+# Value sets that together render every template.
+VALUE_SETS: dict[str, list[str]] = {
+    "defaults": [],
+    "everything": [
+        "--set=autoscaler.enabled=true",
+        "--set=autoscaler.maxRelays=4",
+        "--set=control.ingress.enabled=true",
+        "--set=relay.ingress.className=nginx",
+        "--set=imagePullSecrets[0].name=regcred",
+        "--set=priorityClassName=plaza",
+        "--api-versions=monitoring.coreos.com/v1",
+    ],
+    "existing-secrets": [
+        "--set=control.keys.existingSecret=my-keys",
+        "--set=redis.url=",
+        "--set=redis.existingSecret=my-redis",
+        "--set=mongo.url=",
+        "--set=mongo.existingSecret=my-mongo",
+        "--set=networkPolicy.enabled=false",
+        "--set=relay.ingress.tls.enabled=false",
+        "--set=relay.publicScheme=ws",
+    ],
+}
+
+
+@pytest.fixture(scope="module")
+def helm() -> str:
+    found = str(HELM) if HELM.exists() else shutil.which("helm")
+    assert found, "helm not installed: run scripts/bootstrap.sh"
+    return found
+
+
+def render(helm: str, *args: str, kube_version: str = NEWEST) -> str:
+    result = subprocess.run(
+        [
+            helm,
+            "template",
+            "demo",
+            str(CHART),
+            "--namespace",
+            "plaza",
+            "--kube-version",
+            kube_version,
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def manifests(text: str) -> list[Manifest]:
+    return [d for d in yaml.safe_load_all(text) if d]
+
+
+def by_kind(docs: list[Manifest], kind: str) -> list[Manifest]:
+    return [d for d in docs if d["kind"] == kind]
+
+
+def one(docs: list[Manifest], kind: str, name: str) -> Manifest:
+    found = [d for d in by_kind(docs, kind) if d["metadata"]["name"] == name]
+    assert len(found) == 1, f"{kind}/{name}: {len(found)} rendered"
+    return found[0]
+
+
+def test_helm_unittest_suites_pass(helm: str) -> None:
+    plugins = Path(os.environ.get("HELM_PLUGINS") or HELM_PLUGINS)
+    plugin = plugins / "unittest" / "plugin.yaml"
+    assert plugin.exists(), (
+        f"helm-unittest missing at {plugin.parent}: run scripts/install_kube_tools.sh"
+    )
+    env = {**os.environ, "HELM_PLUGINS": str(plugins)}
+    with tempfile.TemporaryDirectory() as scratch:
+        # helm-unittest writes tests/__snapshot__/ next to the suites; keep the
+        # tree clean by running on a copy.
+        chart = Path(scratch) / "plaza"
+        shutil.copytree(CHART, chart)
+        result = subprocess.run(
+            [helm, "unittest", "--color=false", str(chart)],
+            capture_output=True,
+            text=True,
+            env=env,
+        )
+    assert result.returncode == 0, result.stdout + result.stderr
+    suites = re.search(r"Test Suites:\s+(\d+) passed, (\d+) total", result.stdout)
+    assert suites
+    assert suites.group(1) == suites.group(2)
+    assert int(suites.group(2)) >= 9
+
+
+@pytest.mark.parametrize("kube_version", [OLDEST, NEWEST])
+@pytest.mark.parametrize("values", sorted(VALUE_SETS))
+def test_renders_valid_objects(helm: str, values: str, kube_version: str) -> None:
+    """kubernetes-validate --strict (unknown fields fail) against the version's
+    schemas; the Prometheus Operator's kinds have no schema there and are
+    checked by the unittest suites instead."""
+    text = render(helm, *VALUE_SETS[values], kube_version=kube_version)
+    docs = manifests(text)
+    builtin = [d for d in docs if not d["apiVersion"].startswith("monitoring.coreos.com/")]
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml") as out:
+        yaml.safe_dump_all(builtin, out)
+        out.flush()
+        result = subprocess.run(
+            [str(VALIDATE), "--strict", "--quiet", "-k", kube_version, out.name],
+            capture_output=True,
+            text=True,
+        )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert len(builtin) >= 12
+
+
+def test_refuses_kubernetes_older_than_supported(helm: str) -> None:
+    result = subprocess.run(
+        [helm, "template", "demo", str(CHART), "--kube-version", "1.28.9"],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode != 0
+    assert "kubeVersion" in result.stderr
+
+
+def test_schema_refuses_a_string_replica_count(helm: str) -> None:
+    result = subprocess.run(
+        [
+            helm,
+            "template",
+            "demo",
+            str(CHART),
+            "--kube-version",
+            NEWEST,
+            "--set",
+            "relay.replicas=three",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode != 0
+    assert "/relay/replicas" in result.stderr
+    assert "want integer" in result.stderr
+
+
+def _pod_labels(statefulset: Manifest, ordinal: int) -> dict[str, str]:
+    """The labels the StatefulSet controller gives pod <name>-<ordinal>."""
+    name = f"{statefulset['metadata']['name']}-{ordinal}"
+    return {
+        **statefulset["spec"]["template"]["metadata"]["labels"],
+        "statefulset.kubernetes.io/pod-name": name,
+        "apps.kubernetes.io/pod-index": str(ordinal),
+    }
+
+
+def _env(container: Manifest) -> dict[str, str]:
+    return {e["name"]: e.get("value", "") for e in container["env"]}
+
+
+def _expand(value: str, variables: dict[str, str]) -> str:
+    """Kubernetes' $(VAR) expansion of an env value."""
+    return re.sub(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)", lambda m: variables[m.group(1)], value)
+
+
+def _route(ingress: Manifest, host: str, path: str) -> Manifest:
+    for rule in ingress["spec"]["rules"]:
+        if rule["host"] != host:
+            continue
+        for candidate in rule["http"]["paths"]:
+            prefix = candidate["path"]
+            if candidate["pathType"] == "Prefix" and (
+                path == prefix or path.startswith(prefix.rstrip("/") + "/")
+            ):
+                return dict(candidate["backend"]["service"])
+    raise AssertionError(f"no Ingress route for {host}{path}")
+
+
+@pytest.mark.parametrize(
+    ("args", "slots"),
+    [([], 2), (["--set=autoscaler.enabled=true", "--set=autoscaler.maxRelays=5"], 5)],
+)
+def test_each_relay_is_reached_at_the_url_it_advertises(
+    helm: str, args: list[str], slots: int
+) -> None:
+    docs = manifests(render(helm, *args))
+    sts = one(docs, "StatefulSet", "demo-plaza-relay")
+    assert sts["spec"]["podManagementPolicy"] == "Parallel"
+    container = sts["spec"]["template"]["spec"]["containers"][0]
+    env = _env(container)
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    assert env["PLAZA_RELAY_LISTEN"] == f"0.0.0.0:{ports['ws']}"
+    ingress = one(docs, "Ingress", "demo-plaza-relay")
+    tls_hosts = {h for t in ingress["spec"].get("tls", []) for h in t["hosts"]}
+    services = {s["metadata"]["name"]: s for s in by_kind(docs, "Service")}
+    assert len(ingress["spec"]["rules"]) == slots
+    for ordinal in range(slots):
+        pod = f"demo-plaza-relay-{ordinal}"
+        url = urlsplit(_expand(env["PLAZA_RELAY_PUBLIC_URL"], {"POD_NAME": pod}))
+        assert _expand(env["PLAZA_RELAY_RELAY_ID"], {"POD_NAME": pod}) == pod
+        assert url.scheme == "wss"
+        assert url.hostname
+        assert url.path == "/ws"
+        assert url.hostname in tls_hosts, f"no TLS for {url.hostname}"
+        backend = _route(ingress, url.hostname, url.path)
+        service = services[backend["name"]]
+        (port,) = [p for p in service["spec"]["ports"] if p["name"] == backend["port"]["name"]]
+        assert port["targetPort"] == "ws"
+        selector = service["spec"]["selector"]
+        matching = [i for i in range(slots + 3) if selector.items() <= _pod_labels(sts, i).items()]
+        assert matching == [ordinal], f"{backend['name']} selects pods {matching}, not {pod}"
+
+
+def test_admin_listener_is_not_public(helm: str) -> None:
+    docs = manifests(render(helm, "--set=control.ingress.enabled=true"))
+    sts = one(docs, "StatefulSet", "demo-plaza-relay")
+    env = _env(sts["spec"]["template"]["spec"]["containers"][0])
+    assert env["PLAZA_RELAY_ADMIN_LISTEN"] == "[$(POD_IP)]:8200"
+    # No Service but the headless metrics one exposes the admin port, and no
+    # Ingress routes to it.
+    exposing = [
+        s["metadata"]["name"]
+        for s in by_kind(docs, "Service")
+        if any(p["targetPort"] == "admin" for p in s["spec"]["ports"])
+    ]
+    assert exposing == ["demo-plaza-relay"]
+    assert one(docs, "Service", "demo-plaza-relay")["spec"]["clusterIP"] == "None"
+    routed = {
+        path["backend"]["service"]["name"]
+        for ingress in by_kind(docs, "Ingress")
+        for rule in ingress["spec"]["rules"]
+        for path in rule["http"]["paths"]
+    }
+    assert "demo-plaza-relay" not in routed
+    policy = one(docs, "NetworkPolicy", "demo-plaza-relay")
+    admin_rules = [
+        r for r in policy["spec"]["ingress"] if {"port": "admin", "protocol": "TCP"} in r["ports"]
+    ]
+    assert len(admin_rules) == 1
+    assert admin_rules[0]["from"], "admin port open to every peer"
+
+
+def _pod_specs(docs: list[Manifest]) -> Iterator[tuple[str, Manifest]]:
+    for d in docs:
+        name = f"{d['kind']}/{d['metadata']['name']}"
+        if d["kind"] == "Pod":
+            yield name, d["spec"]
+        elif d["kind"] in {"Deployment", "StatefulSet"}:
+            yield name, d["spec"]["template"]["spec"]
+
+
+def test_every_pod_is_restricted(helm: str) -> None:
+    """The Pod Security "restricted" profile's checks, field by field."""
+    docs = manifests(render(helm, *VALUE_SETS["everything"]))
+    specs = dict(_pod_specs(docs))
+    assert set(specs) == {
+        "StatefulSet/demo-plaza-relay",
+        "Deployment/demo-plaza-control",
+        "Pod/demo-plaza-test-readyz",
+    }
+    for name, spec in specs.items():
+        pod_ctx = spec["securityContext"]
+        assert pod_ctx["runAsNonRoot"] is True, name
+        assert pod_ctx["seccompProfile"]["type"] == "RuntimeDefault", name
+        assert not spec.get("hostNetwork"), name
+        assert not spec.get("hostPID"), name
+        for volume in spec.get("volumes", []):
+            assert set(volume) - {"name"} <= {"emptyDir", "secret", "configMap", "projected"}, name
+        for container in spec["containers"]:
+            ctx = container["securityContext"]
+            assert ctx["allowPrivilegeEscalation"] is False, name
+            assert ctx["capabilities"] == {"drop": ["ALL"]}, name
+            assert ctx["readOnlyRootFilesystem"] is True, name
+            assert ctx["runAsUser"] == 65532, name
+            assert ctx["runAsGroup"] == 65532, name
+            assert "hostPort" not in str(container.get("ports", "")), name
+            for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+                if probe in container:
+                    assert container[probe]["timeoutSeconds"] >= 1, f"{name} {probe}"
+
+
+def test_generated_keys_load_in_the_control_plane(helm: str, tmp_path: Path) -> None:
+    """The chart's Secret, laid out as its volume mount is, is a key directory
+    the control plane's own loader reads without writing anything."""
+    docs = manifests(render(helm))
+    secret = one(docs, "Secret", "demo-plaza-keys")
+    data = {k: base64.b64decode(v) for k, v in secret["data"].items()}
+    key_files = [k for k in data if k.startswith("ed25519-")]
+    assert len(key_files) == 1
+    assert set(data) == {*key_files, "session-secret"}
+    for name, content in data.items():
+        (tmp_path / name).write_bytes(content)
+    tmp_path.chmod(0o500)  # read-only, like the mounted Secret
+    try:
+        keys = signing_keys.load_dir(tmp_path)
+        assert [f"ed25519-{k.kid}.pem" for k in keys] == key_files
+        ring = signing_keys.build_ring(keys, time.time(), 180)
+        assert ring.signing.kid == keys[0].kid
+        assert ring.jwks.keys[0].crv == "Ed25519"
+        # The kid's timestamp is the render time (UTC): activation works.
+        assert abs(signing_keys.kid_time(keys[0].kid) - time.time()) < 120
+        secret_value = data["session-secret"].decode()
+        assert signing_keys.session_secret(tmp_path, secret_value) == secret_value.encode()
+    finally:
+        tmp_path.chmod(0o700)
+    control = one(docs, "Deployment", "demo-plaza-control")
+    env = {e["name"]: e for e in control["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["PLAZA_SESSION_SECRET"]["valueFrom"]["secretKeyRef"] == {
+        "name": "demo-plaza-keys",
+        "key": "session-secret",
+    }
+    assert "PLAZA_SIGNING_KEY_PEM" not in env
+
+
+def test_generated_secrets_differ_per_render_and_roll_the_pods(helm: str) -> None:
+    """Without a cluster to look up, each render generates new keys (as
+    documented for `helm template`), and the checksum follows them."""
+
+    def keys_and_checksum() -> tuple[str, str]:
+        docs = manifests(render(helm))
+        secret = one(docs, "Secret", "demo-plaza-keys")["data"]["session-secret"]
+        control = one(docs, "Deployment", "demo-plaza-control")
+        return secret, control["spec"]["template"]["metadata"]["annotations"]["checksum/keys"]
+
+    first, second = keys_and_checksum(), keys_and_checksum()
+    assert first[0] != second[0]
+    assert first[1] != second[1]
