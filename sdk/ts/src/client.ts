@@ -97,6 +97,7 @@ export class PlazaClient {
   private wake: (() => void) | undefined;
   private leaveWaiters: (() => void)[] = [];
   private resumed = false;
+  private _lastJoin: JoinAnswer | null = null;
 
   constructor(options: PlazaClientOptions) {
     const f = options.fetch ?? (globalThis.fetch as typeof fetch | undefined);
@@ -125,6 +126,11 @@ export class PlazaClient {
 
   get account(): Account | null {
     return this._account;
+  }
+
+  /** The control plane's answer of the latest join (relay id and URL, room lifetime, settings). */
+  get lastJoin(): JoinAnswer | null {
+    return this._lastJoin;
   }
 
   /** The room view, rebuilt from each Welcome; null before the first. */
@@ -258,6 +264,7 @@ export class PlazaClient {
     if (this.intent !== "none") throw new PlazaError("closed", "the client was closed during the join");
     this.resumed = resumed;
     this.notice = null;
+    this._lastJoin = answer;
     const conn = new RelayConnection(factory, answer.relayUrl, answer.ticket, this.opts.clientVersion, this.opts.welcomeTimeoutMs, {
       message: (m) => this.onMessage(conn, m),
       closed: (c) => this.onClosed(conn, c),
