@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import subprocess
 import time
 import uuid
@@ -89,7 +90,8 @@ class RecordingStatefulSet(kube.RelayStatefulSet):
     def __init__(self, api: client.ApiClient, namespace: str, svc: Services) -> None:
         super().__init__(api, namespace, STS)
         self._svc = svc
-        self.writes: list[tuple[float, int, dict[str, tuple[int, int, int]]]] = []
+        #: (wall ms, replicas, relay id -> (connections, seats, rooms) above it)
+        self.writes: list[tuple[int, int, dict[str, tuple[int, int, int]]]] = []
 
     async def scale(self, replicas: int, resource_version: str) -> str:
         held = {
@@ -97,7 +99,7 @@ class RecordingStatefulSet(kube.RelayStatefulSet):
             for r in await self._svc.allocator.relays()
             if (o := ordinal_of(r.relay_id, STS)) is not None and o >= replicas
         }
-        self.writes.append((time.monotonic(), replicas, held))
+        self.writes.append((int(time.time() * 1000), replicas, held))
         return await super().scale(replicas, resource_version)
 
 
@@ -208,19 +210,15 @@ def _namespace(kube_cluster: KubeCluster, replicas: int) -> Iterator[str]:
         kube_cluster.kubectl("delete", "namespace", ns, "--wait=false", check=False)
 
 
-@pytest_asyncio.fixture
-async def make_rig(
-    kube_cluster: KubeCluster, relay_binary: Path, tmp_path: Path
-) -> AsyncIterator[Any]:
-    """``await make_rig(replicas)``: a namespace with the chart's objects, a Plaza
-    (1 control plane, private Redis) and relays ``plaza-relay-0..replicas-1``."""
-    stack = contextlib.ExitStack()
-    rigs: list[Rig] = []
-
-    async def make(replicas: int) -> Rig:
+@contextlib.asynccontextmanager
+async def rig_context(
+    kube_cluster: KubeCluster, relay_binary: Path, workdir: Path, replicas: int
+) -> AsyncIterator[Rig]:
+    """A namespace with the chart's objects, a Plaza (1 control plane, private
+    Redis) and relays ``plaza-relay-0..replicas-1``; torn down on exit."""
+    with contextlib.ExitStack() as stack:
         ns = stack.enter_context(_namespace(kube_cluster, replicas))
-        workdir = tmp_path / f"plaza-{len(rigs)}"
-        workdir.mkdir()
+        os.makedirs(workdir, exist_ok=True)
         cluster = stack.enter_context(
             running_cluster(workdir, relay_binary, controls=1, relays=0, world_capacity=20)
         )
@@ -235,19 +233,29 @@ async def make_rig(
         )
         svc = Services(settings, Metrics())
         rig = Rig(kube_cluster, ns, cluster, svc, kube_cluster.kubeconfig_for_token(token))
-        rig.start_relays(range(replicas))
-        rigs.append(rig)
-        return rig
-
-    try:
-        yield make
-    finally:
-        for rig in rigs:
+        try:
+            rig.start_relays(range(replicas))
+            yield rig
+        finally:
             await asyncio.gather(*(p.close() for p in rig.players), return_exceptions=True)
             for api in rig.apis:
                 await api.close()  # type: ignore[no-untyped-call]
-            await rig.svc.close()
-        stack.close()
+            await svc.close()
+
+
+@pytest_asyncio.fixture
+async def make_rig(
+    kube_cluster: KubeCluster, relay_binary: Path, tmp_path: Path
+) -> AsyncIterator[Any]:
+    """``await make_rig(replicas)``: a ``rig_context`` torn down after the test."""
+    async with contextlib.AsyncExitStack() as stack:
+
+        async def make(replicas: int) -> Rig:
+            return await stack.enter_async_context(
+                rig_context(kube_cluster, relay_binary, tmp_path / uuid.uuid4().hex[:8], replicas)
+            )
+
+        yield make
 
 
 def policy(**kw: Any) -> Policy:
@@ -320,13 +328,13 @@ async def test_scale_up_at_once_and_the_controller_creates_the_pods(make_rig: An
     # 9 players on one relay of capacity 10: 25 % headroom needs 2 relays.
     await rig.add_players({"up-a": 5, "up-b": 4})
     rec, sts = await rig.reconciler(policy(stabilization_ms=300_000))
-    started = time.monotonic()
+    started = int(time.time() * 1000)
     plan = await rec.reconcile()
     assert plan is not None, rec.status().last_error
     assert plan.outcome == "scale-up"
     assert rig.replicas() == 2
     assert [w[1] for w in sts.writes] == [2]
-    print(f"scale-up: decision to replicas written {sts.writes[0][0] - started:.3f}s")
+    print(f"scale-up: pass start to replicas written {sts.writes[0][0] - started} ms")
     await rig.wait("pod 1 created", lambda: rig.pods() == {f"{STS}-0", f"{STS}-1"}, 30)
     status = rec.status()
     assert status.leader
