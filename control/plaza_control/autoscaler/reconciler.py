@@ -21,7 +21,7 @@ import msgspec
 import structlog
 
 from plaza_control.autoscaler import policy as pol
-from plaza_control.autoscaler.kube import KubeError, LeaderView, LeaseElector, RelayStatefulSet
+from plaza_control.autoscaler.kube import LeaderView, LeaseElector, RelayStatefulSet
 from plaza_control.autoscaler.metrics import AutoscalerMetrics
 from plaza_control.clock import Clock, system_clock_ms
 from plaza_control.errors import PlazaError
@@ -195,9 +195,7 @@ class Reconciler:
             return await self._pass()
         except asyncio.CancelledError:
             raise
-        except (KubeError, PlazaError, OSError, ConnectionError) as exc:
-            self._failed(exc)
-        except Exception as exc:  # a Redis error, a client bug: the loop must live on
+        except Exception as exc:  # Kubernetes, Redis, MongoDB (audit): the loop lives on
             self._failed(exc)
         return None
 
