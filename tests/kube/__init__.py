@@ -1,0 +1,1 @@
+"""Tests against a real kube-apiserver and kube-controller-manager (see apiserver.py)."""
