@@ -4,7 +4,8 @@
 //   dist/console/index.html  the ops console    -> /console/
 //   dist/assets/*-<hash>.js|css  the bundles    -> /assets/ (cached for good)
 // `node build.mjs --unit OUT` instead bundles test/unit/*.test.ts into OUT for
-// `node --test` (Node 20 runs no TypeScript itself).
+// `node --test` (Node 20 runs no TypeScript itself); `--scenario OUT` the
+// browser scenario (test/browser/world-scenario.ts) into OUT/world-scenario.mjs.
 import * as esbuild from "esbuild";
 import { mkdir, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { basename, dirname, join, relative } from "node:path";
@@ -71,6 +72,22 @@ async function buildUnit(outdir) {
   });
 }
 
+// The browser scenario (test/browser/*.ts) for Node; playwright-core stays an
+// import of web/node_modules.
+async function buildScenario(outdir) {
+  await rm(outdir, { recursive: true, force: true });
+  await esbuild.build({
+    ...shared,
+    entryPoints: [join(here, "test/browser/world-scenario.ts")],
+    outdir,
+    outExtension: { ".js": ".mjs" },
+    platform: "node",
+    sourcemap: "inline",
+    external: ["playwright-core"],
+  });
+}
+
 const args = process.argv.slice(2);
 if (args[0] === "--unit") await buildUnit(args[1] ?? join(here, ".build/unit"));
+else if (args[0] === "--scenario") await buildScenario(args[1] ?? join(here, ".build/scenario"));
 else await buildApp();

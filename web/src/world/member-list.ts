@@ -24,9 +24,10 @@ export class MemberList {
     this.title = title;
   }
 
-  show(members: readonly MemberRow[]): void {
+  /** `title` replaces "In the room (n)" (e.g. once the session ended). */
+  show(members: readonly MemberRow[], title?: string): void {
     const sorted = [...members].sort((a, b) => Number(b.self) - Number(a.self) || a.name.localeCompare(b.name));
-    this.title.textContent = `In the room (${members.length})`;
+    this.title.textContent = title ?? `In the room (${members.length})`;
     replace(this.el, ...sorted.map((m) =>
       h("li", { "data-name": m.name, "data-member": m.memberId, class: m.self ? "self" : undefined },
         dot(colourOf(m.userId)), m.name, m.self ? " (you)" : "")));

@@ -80,6 +80,7 @@ export class WorldPage {
     c.on("welcome", ({ room, resumed }) => {
       if (room.sequence < this.chat.newestSequence) this.chat.clear(); // a new lifetime
       this.interpolator.clear();
+      this.emotes.clear(); // member ids are per connection: a new Welcome renumbers
       for (const m of room.members.values()) {
         if (m.memberId !== room.memberId) this.interpolator.set(m.memberId, m.transform, room.serverTimeMs);
       }
@@ -141,6 +142,7 @@ export class WorldPage {
         this.ended = true;
         this.banner.show("error", why);
         this.notice(why);
+        this.members.show([], "Not in the room");
       } else if (e.willReconnect) {
         this.banner.show("info", `${why} — reconnecting…`);
       }
@@ -210,7 +212,7 @@ export class WorldPage {
     const dt = Math.min(100, t - this.lastFrame);
     this.lastFrame = t;
     if (!this.ended) this.mover.step(dt, t);
-    const room = this.client.room;
+    const room = this.ended ? null : this.client.room;
     const sprites: AvatarSprite[] = [];
     if (room) {
       const sampled = this.interpolator.sampleAll(this.client.serverNow());
@@ -245,6 +247,7 @@ export class WorldPage {
       status: this.client.status,
       ended: this.ended,
       roomId: room?.roomId ?? null,
+      members: this.ended ? [] : [...(room?.members.values() ?? [])].map((m) => m.displayName),
       memberId: room?.memberId ?? null,
       sequence: room?.sequence ?? 0,
       light: this.light.on ? "on" : "off",
