@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from system.cluster import REPO_ROOT, Cluster, build_relay, running_cluster
 
 WEB = REPO_ROOT / "web"
