@@ -22,6 +22,7 @@ import pytest
 import yaml  # type: ignore[import-untyped]
 
 from plaza_control import signing_keys
+from plaza_control.settings import Settings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CHART = REPO_ROOT / "charts" / "plaza"
@@ -355,3 +356,64 @@ def test_generated_secrets_differ_per_render_and_roll_the_pods(helm: str) -> Non
     first, second = keys_and_checksum(), keys_and_checksum()
     assert first[0] != second[0]
     assert first[1] != second[1]
+
+
+def _literal_env(container: Manifest, secrets: dict[str, str]) -> dict[str, str]:
+    """A container's environment as the kubelet would give it: literal values
+    expanded, secretKeyRef values from `secrets` (by key), fieldRefs sampled."""
+    fields = {"metadata.name": "demo-plaza-relay-0", "status.podIP": "10.0.0.7"}
+    env: dict[str, str] = {}
+    for item in container["env"]:
+        source = item.get("valueFrom", {})
+        if "secretKeyRef" in source:
+            env[item["name"]] = secrets[source["secretKeyRef"]["key"]]
+        elif "fieldRef" in source:
+            env[item["name"]] = fields[source["fieldRef"]["fieldPath"]]
+        else:
+            env[item["name"]] = _expand(item["value"], env)
+    return env
+
+
+_SAMPLE_SECRETS = {
+    "redis-url": "redis://redis:6379/0",
+    "mongo-url": "mongodb://mongo:27017/",
+    "session-secret": "s" * 64,
+}
+
+
+@pytest.mark.parametrize("values", sorted(VALUE_SETS))
+def test_control_plane_accepts_the_chart_environment(helm: str, values: str) -> None:
+    """Every PLAZA_* variable the chart sets is a setting the control plane
+    knows, and together they pass its validation."""
+    docs = manifests(render(helm, *VALUE_SETS[values]))
+    container = one(docs, "Deployment", "demo-plaza-control")["spec"]["template"]["spec"][
+        "containers"
+    ][0]
+    env = _literal_env(container, _SAMPLE_SECRETS)
+    known = {f"PLAZA_{name.upper()}" for name in Settings.__struct_fields__}
+    assert sorted(set(env) - known) == []
+    settings = Settings.from_env(env)
+    assert settings.key_dir == "/var/run/plaza/keys"
+    assert settings.autoscaler_statefulset == "demo-plaza-relay"
+    assert settings.autoscaler_namespace == "plaza"
+    assert settings.port == 8080
+
+
+def _relay_flags() -> set[str]:
+    source = (REPO_ROOT / "relay-go" / "internal" / "config" / "config.go").read_text()
+    names = re.findall(r'fs\.\w+\([^"]*"([a-z][a-z0-9-]*)"', source)
+    assert "admin-listen" in names
+    return {"PLAZA_RELAY_" + n.upper().replace("-", "_") for n in names}
+
+
+def test_relay_environment_names_real_flags(helm: str) -> None:
+    docs = manifests(render(helm, *VALUE_SETS["everything"]))
+    container = one(docs, "StatefulSet", "demo-plaza-relay")["spec"]["template"]["spec"][
+        "containers"
+    ][0]
+    env = _literal_env(container, _SAMPLE_SECRETS)
+    plaza = {name for name in env if name.startswith("PLAZA_")}
+    assert sorted(plaza - _relay_flags()) == []
+    assert env["PLAZA_RELAY_RELAY_ID"] == "demo-plaza-relay-0"
+    assert env["PLAZA_RELAY_ADMIN_LISTEN"] == "[10.0.0.7]:8200"
+    assert env["PLAZA_RELAY_PUBLIC_URL"] == "wss://demo-plaza-relay-0.relays.example.com/ws"
