@@ -169,6 +169,8 @@ func (h *Hub) HandleCommand(ctx context.Context, c coord.Command) (string, error
 		what = "announce"
 	case coord.CommandDrain:
 		what = "drain"
+		// Counted here: a drain answers before it is done (it returns below).
+		h.metrics.Commands.WithLabelValues(what, "ok").Inc()
 		d := c.Duration
 		if d <= 0 {
 			d = h.cfg.DrainTimeout
