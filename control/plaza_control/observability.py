@@ -268,6 +268,8 @@ class GroupMetrics:
         self.consumed = _Labelled(families.consumed, group)
         self.stale = _Labelled(families.stale, group)
         self.errors = _Labelled(families.errors, group)
+        # Every group reads the stream from Redis: its error series exists at zero.
+        self.errors.labels("redis")
         self.claimed: Counter = families.claimed.labels(group)
         self.dead_letters: Counter = families.dead_letters.labels(group)
         self.lag: Gauge = families.lag.labels(group)

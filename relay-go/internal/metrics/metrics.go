@@ -113,9 +113,20 @@ func New() *Metrics {
 	for _, r := range ticket.Reasons() {
 		m.TicketRejections.WithLabelValues(string(r))
 	}
+	for _, kind := range CommandKinds {
+		for _, result := range []string{"ok", "error"} {
+			m.Commands.WithLabelValues(kind, result)
+		}
+	}
 	m.dropMovement = m.SendQueueDrops.WithLabelValues("movement")
 	return m
 }
+
+// CommandKinds are the kind labels of plaza_relay_commands_total, one per
+// coord.CommandKind, as relay.Handler counts them: each kind and result (ok,
+// error) exists at zero from the start, so the operator-commands panel has
+// data before the first command.
+var CommandKinds = []string{"kick", "mute", "unmute", "close_room", "announce", "drain", "reload_config"}
 
 // lastKnownMessage is the highest union tag this build names; a newer tag
 // is counted as "invalid" (the relay answers it UnknownMessage).

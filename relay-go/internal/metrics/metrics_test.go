@@ -32,6 +32,9 @@ func TestOnlyPossibleSeriesExist(t *testing.T) {
 	if n := testutil.CollectAndCount(m.Closes); n != len(common.EnumNamesCloseCode)-1 {
 		t.Errorf("closes series %d", n)
 	}
+	if n := testutil.CollectAndCount(m.Commands); n != 2*len(CommandKinds) {
+		t.Errorf("commands series %d, want %d (every kind, ok and error)", n, 2*len(CommandKinds))
+	}
 	m.In(protocol.MessageWelcome, 10) // a relay kind sent by a client counts as invalid
 	if v := testutil.ToFloat64(m.MessagesIn.WithLabelValues("invalid")); v != 1 {
 		t.Errorf("invalid in = %v", v)
