@@ -55,6 +55,10 @@ class Keyspace:
         return f"{self.alloc}user_seats"
 
     @property
+    def sessions_ended(self) -> str:
+        return f"{self.alloc}sessions_ended"
+
+    @property
     def room_lifetimes(self) -> str:
         return f"{self.alloc}room_lifetimes"
 

@@ -34,6 +34,7 @@ from plaza_control.models import (
     WorldSettings,
 )
 from plaza_control.repositories.base import Admission, JoinOutcome, JoinRequest
+from plaza_control.repositories.snapshots import lifetime_ended
 
 CONFIRMED = 9007199254740991
 
@@ -265,7 +266,7 @@ class MemoryAllocator:
         self.user_seats: dict[str, str] = {}
         #: ``A room_lifetimes``: the last lifetime given to each room id, never released.
         self.lifetimes: dict[str, int] = {}
-        #: ``A ended:<relay>:<session>`` tombstones (kept for good: the TTL is the
+        #: ``A sessions_ended`` tombstones (kept for good: the TTL is the
         #: suite's to leave open).
         self.ended: set[tuple[str, str]] = set()
         #: ``P room:{<id>}:snapshot`` as the relay writes it (FlatBuffers bytes).
@@ -446,7 +447,19 @@ class MemoryAllocator:
             if self.user_seats.get(u) == room_id:
                 del self.user_seats[u]
         self.relay_seats[room.relay] = self.relay_seats.get(room.relay, 0) - len(room.seats)
+        self.forget_ended_snapshot(room_id)
         return room.relay
+
+    def forget_ended_snapshot(self, room_id: str) -> None:
+        """The snapshot goes once the lifetime it holds has ended (decisions/012)."""
+        raw = self.snapshots.get(room_id)
+        if raw is None:
+            return
+        held = codec.decode_room_state(raw).room_lifetime
+        room = self.room_map.get(room_id)
+        last = self.lifetimes.get(room_id, 0)
+        if lifetime_ended(held, None if room is None else room.lifetime, last):
+            del self.snapshots[room_id]
 
     def _forget_past_drains(self) -> None:
         for relay_id in sorted(self.draining):
@@ -608,11 +621,12 @@ class MemoryEventSeats:
 
     async def release_room(self, room_id: str, relay_id: str, lifetime: int = 0) -> str:
         room = self._a.room_map.get(room_id)
-        if room is None:
-            return ""
-        if relay_id and room.relay != relay_id:
-            return ""
-        if lifetime and room.lifetime != lifetime:
+        if (
+            room is None
+            or (relay_id and room.relay != relay_id)
+            or (lifetime and room.lifetime != lifetime)
+        ):
+            self._a.forget_ended_snapshot(room_id)
             return ""
         return await self._a.release_room(room_id)
 

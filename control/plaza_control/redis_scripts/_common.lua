@@ -22,12 +22,29 @@ function K.world_rooms(P, world_id) return P .. 'world:' .. world_id .. ':rooms'
 function K.user_seats(P) return P .. 'user_seats' end
 -- Hash user -> relay session id of the session that confirmed the user's seat.
 function K.room_sessions(P, room_id) return P .. 'room:' .. room_id .. ':sessions' end
--- Present (with a TTL) once the relay reported its session ended.
+-- Sorted set: member '<relay_id>:<session_id>' of every session whose leave was
+-- applied, score = Redis time (ms) of that; trimmed (docs/decisions/012).
+function K.sessions_ended(P) return P .. 'sessions_ended' end
+-- Written only by versions before decisions/012 (a string per ended session, 600 s
+-- TTL); still read so a leave applied just before an upgrade stays a tombstone.
 function K.session_ended(P, relay_id, session_id) return P .. 'ended:' .. relay_id .. ':' .. session_id end
 -- Hash room id -> the last lifetime given to that room id (never released).
 function K.room_lifetimes(P) return P .. 'room_lifetimes' end
 -- Hash relay id -> boot id of the incarnation a drain is for (next to A draining).
 function K.drain_incarnations(P) return P .. 'drain_incarnations' end
+
+-- The Redis server's clock in ms: the clock of the events stream's entry ids, so
+-- tombstone scores compare with them (docs/decisions/012).
+local function redis_now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+-- Whether the relay already reported SESSION of RELAY ended (a tombstone).
+local function session_has_ended(P, relay, session)
+  if redis.call('ZSCORE', K.sessions_ended(P), relay .. ':' .. session) then return true end
+  return redis.call('EXISTS', K.session_ended(P, relay, session)) == 1
+end
 
 -- Drop the room's expired reservations, keep every counter exact, refresh the
 -- world's occupancy index and the room's empty_since mark. Returns the seat count.

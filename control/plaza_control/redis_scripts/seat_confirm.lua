@@ -3,7 +3,7 @@
 -- RELAY (optional, '' = any): the relay that reported it; a room now assigned to
 -- another relay is left alone (a late event of the room's previous relay).
 -- SESSION (optional, '' = none): the relay's session id. A session that relay
--- already reported ended (seat_release with a tombstone) is not confirmed: its
+-- already reported ended (seat_release's tombstone in A sessions_ended) is not confirmed: its
 -- join event arrived after its leave (redelivered or claimed late). The session
 -- is recorded as the seat's holder, so a late leave of an older session of the
 -- same user does not free it.
@@ -16,7 +16,7 @@
 -- Idempotent: applying it again leaves the same state.
 local P, room, user, from, session = ARGV[1], ARGV[2], ARGV[3], ARGV[4] or '', ARGV[5] or ''
 local lifetime = tonumber(ARGV[6] or '0') or 0
-if session ~= '' and redis.call('EXISTS', K.session_ended(P, from, session)) == 1 then return -2 end
+if session ~= '' and session_has_ended(P, from, session) then return -2 end
 local rk = K.room(P, room)
 local relay, cur_lifetime = unpack(redis.call('HMGET', rk, 'relay', 'lifetime'))
 if not relay then return 0 end

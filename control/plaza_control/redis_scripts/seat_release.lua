@@ -3,8 +3,8 @@
 -- RELAY (optional, '' = any): the relay that reported it; a room now assigned to
 -- another relay is left alone (a late event of the room's previous relay).
 -- SESSION (optional, '' = none): the relay's session id that ended. With
--- ENDED_TTL_MS > 0 a tombstone (relay, session) is kept that long, so a late
--- seat_confirm of this session changes nothing. A seat held by another (newer)
+-- ENDED_TTL_MS > 0 a tombstone (relay, session) is kept in A sessions_ended, at
+-- most that long, so a late seat_confirm of this session changes nothing. A seat held by another (newer)
 -- session of the user is left alone, and so is everything when the tombstone was
 -- already there (this leave was applied before: a redelivery must not free a
 -- seat the user took again since).
@@ -15,7 +15,12 @@ local P, room, user, now, from = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5] or 
 local session, ttl = ARGV[6] or '', tonumber(ARGV[7] or '0')
 local lifetime = tonumber(ARGV[8] or '0') or 0
 if session ~= '' and ttl > 0 then
-  if not redis.call('SET', K.session_ended(P, from, session), '1', 'PX', ttl, 'NX') then return 0 end
+  -- Tombstones live at most ENDED_TTL_MS (this trim) and are dropped sooner by
+  -- the seats consumer once no event they guard can be delivered again.
+  local ended, t = K.sessions_ended(P), redis_now_ms()
+  redis.call('ZREMRANGEBYSCORE', ended, '-inf', '(' .. (t - ttl))
+  if session_has_ended(P, from, session) then return 0 end
+  redis.call('ZADD', ended, t, from .. ':' .. session)
 end
 if from ~= '' or lifetime ~= 0 then
   local relay, cur = unpack(redis.call('HMGET', K.room(P, room), 'relay', 'lifetime'))

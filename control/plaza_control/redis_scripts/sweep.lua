@@ -2,9 +2,9 @@
 -- stayed empty longer than their grace. Run by every control plane process
 -- every few seconds (idempotent, so concurrent sweeps are harmless).
 -- KEYS[1] P .. 'relays'   ARGV P, now_ms, room ids...
--- Returns the number of rooms released.
+-- Returns the ids of the rooms released (their lifetimes ended).
 local P, now = ARGV[1], tonumber(ARGV[2])
-local released = 0
+local released = {}
 for i = 3, #ARGV do
   local room = ARGV[i]
   local rk = K.room(P, room)
@@ -15,7 +15,7 @@ for i = 3, #ARGV do
     local grace = tonumber(redis.call('HGET', rk, 'grace_ms') or '0')
     if now - since >= grace then
       release_room(P, room)
-      released = released + 1
+      released[#released + 1] = room
     end
   end
 end

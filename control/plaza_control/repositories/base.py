@@ -182,13 +182,15 @@ class Allocator(Protocol):
     async def confirm_seat(self, room_id: str, user_id: str) -> bool: ...
     async def release_seat(self, room_id: str, user_id: str, now_ms: int) -> bool: ...
     async def release_room(self, room_id: str) -> str:
-        """Forget a room (its lifetime ends); return the relay it was on ('' if
+        """Forget a room (its lifetime ends) and delete its snapshot if the
+        lifetime it holds has ended; return the relay it was on ('' if
         unknown)."""
         ...
 
     async def sweep(self, now_ms: int) -> int:
         """Forget dead relays and drains of past incarnations; purge expired
-        reservations; release rooms empty past their grace. Returns rooms released."""
+        reservations; release rooms empty past their grace (and delete their
+        snapshots, as ``release_room``). Returns rooms released."""
         ...
 
     async def rooms(

@@ -22,6 +22,7 @@ from plaza_control.models import (
     WorldSettings,
 )
 from plaza_control.repositories.base import Admission, JoinOutcome, JoinRequest
+from plaza_control.repositories.snapshots import forget_ended_snapshot
 
 Redis = aioredis.Redis
 #: The score of a confirmed seat (2^53-1, ``CONFIRMED`` in ``_common.lua``).
@@ -143,6 +144,7 @@ class RedisAllocator:
 
     async def release_room(self, room_id: str) -> str:
         res = await self._s["room_release"](keys=[self._k.relays], args=[self._k.alloc, room_id])
+        await forget_ended_snapshot(self._r, self._k, room_id)
         return _b(res)
 
     async def sweep(self, now_ms: int) -> int:
@@ -154,11 +156,12 @@ class RedisAllocator:
             cursor, batch = await self._r.sscan(self._k.rooms, cursor, count=200)
             ids: list[str] = [_b(b) for b in batch]
             if ids:
-                released += int(
-                    await self._s["sweep"](
-                        keys=[self._k.relays], args=[self._k.alloc, now_ms, *ids]
-                    )
+                ended = await self._s["sweep"](
+                    keys=[self._k.relays], args=[self._k.alloc, now_ms, *ids]
                 )
+                for room_id in ended:
+                    await forget_ended_snapshot(self._r, self._k, _b(room_id))
+                released += len(ended)
             if cursor == 0:
                 return released
 
