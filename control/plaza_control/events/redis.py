@@ -12,6 +12,7 @@ from redis.exceptions import ResponseError
 from plaza_control.events.models import Entry, GroupInfo
 from plaza_control.keyspace import Keyspace
 from plaza_control.repositories.redis import RedisScripts
+from plaza_control.repositories.snapshots import forget_ended_snapshot
 
 Redis = aioredis.Redis
 
@@ -169,6 +170,7 @@ class RedisEventSeats:
     def __init__(
         self, client: Redis, keyspace: Keyspace, scripts: RedisScripts, ended_ttl_ms: int = 0
     ) -> None:
+        self._r = client
         self._k = keyspace
         self._s = scripts
         self._ended_ttl_ms = ended_ttl_ms
@@ -212,4 +214,7 @@ class RedisEventSeats:
         res = await self._s["room_release"](
             keys=[self._k.relays], args=[self._k.alloc, room_id, relay_id, lifetime]
         )
+        # Also when nothing was released: after an operator's close the relay's
+        # final save comes before its RoomClosed (docs/redis.md, Bounded keys).
+        await forget_ended_snapshot(self._r, self._k, room_id)
         return _s(res)
