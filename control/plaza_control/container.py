@@ -41,6 +41,7 @@ from plaza_control.repositories.redis import (
     RedisRateLimiter,
     RedisScripts,
 )
+from plaza_control.repositories.tombstones import trim_ended_sessions
 from plaza_control.repositories.user_cache import CachedUserRepository, RedisUserCache
 from plaza_control.services.commands import CommandService
 from plaza_control.services.identity import IdentityVerifier
@@ -297,7 +298,12 @@ class Services:
         )
         handler = SeatEventHandler(seats=seats, clock=system_clock_ms)
         stream = self._event_stream(client, s.events_seats_group, name)
-        return self._consumer(stream, handler, None, lambda: mirror_relay_drains(self.allocator))
+
+        async def chores() -> None:
+            await mirror_relay_drains(self.allocator)
+            await trim_ended_sessions(client, self.keyspace, s.events_seats_group)
+
+        return self._consumer(stream, handler, None, chores)
 
     def start_consumers(self) -> list[asyncio.Task[None]]:
         """Both consumer tasks, if ``PLAZA_EVENTS_CONSUMER`` is on."""
