@@ -80,6 +80,11 @@ if [[ ! -s $ADMIN_KEY_FILE ]]; then
   chmod 600 "$ADMIN_KEY_FILE"
 fi
 
+log "building the web world and ops console (web/)"
+scripts/web.sh build
+# The control plane serves them at /play/ and /console/ (routes/web.py).
+export PLAZA_WEB_DIR="$PLAZA_ROOT/web/dist"
+
 CONTROL_URL="http://127.0.0.1:$PLAZA_CONTROL_PORT"
 PLAZA_PORT="$PLAZA_CONTROL_PORT" spawn control "${CONTROL[@]}" serve
 wait_http "$CONTROL_URL/readyz" 60 || die "control plane did not become ready; see $LOG_DIR/control.log"
@@ -103,9 +108,15 @@ for i in "${!RELAYS[@]}"; do
 done
 spawn demobots "$BIN_DIR/demobots" --control-url "$CONTROL_URL" --world lobby --bots "$BOTS"
 
+# Bold URLs only on a terminal (not in pipes or log files).
+B="" N=""
+if [[ -t 1 ]]; then B=$'\033[1m' N=$'\033[0m'; fi
 cat <<INFO
 
   Plaza is running (loopback only). Ctrl-C stops everything.
+
+  Web world      ${B}$CONTROL_URL/play/${N}      (a second tab is a second player)
+  Ops console    ${B}$CONTROL_URL/console/${N}   operator key: cat $ADMIN_KEY_FILE
 
   Control plane  $CONTROL_URL          OpenAPI: $CONTROL_URL/schema/swagger
                  metrics: $CONTROL_URL/metrics   health: /healthz /readyz
