@@ -232,6 +232,7 @@ export class PlazaClient {
         }
         hint = retry;
         await this.sleep(backoffDelay(attempt, hint, this.opts.random));
+        if (this.intent !== "none") throw new PlazaError("closed", "the client was closed during the join", { cause: e });
       }
     }
   }
