@@ -56,7 +56,7 @@ class Out:
         # on a terminal, rich fits the table to its width.
         width = None if sys.stdout.isatty() else PIPED_WIDTH
         self.console = Console(width=width, soft_wrap=False, highlight=False)
-        self.errors = Console(stderr=True, highlight=False)
+        self.errors = Console(stderr=True, highlight=False, soft_wrap=True)
 
     def emit_json(self, data: object) -> None:
         sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
