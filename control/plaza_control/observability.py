@@ -62,11 +62,25 @@ def _ecs_fields(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> Mutabl
     return event_dict
 
 
+#: ``log.level`` values: the same four as the relay's (relay-go ``ecslog``), so
+#: one query finds warnings of both programs. stdlib records say
+#: "WARNING"/"CRITICAL"; structlog's own lines say the method name.
+LOG_LEVELS = {
+    "debug": "debug",
+    "info": "info",
+    "warn": "warn",
+    "warning": "warn",
+    "error": "error",
+    "exception": "error",
+    "critical": "error",
+    "fatal": "error",
+}
+
+
 def _level_name(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
-    # stdlib records say "warning"/"critical"; structlog's own lines say the method name.
     level = event_dict.get("level")
     if isinstance(level, str):
-        event_dict["level"] = level.lower()
+        event_dict["level"] = LOG_LEVELS.get(level.lower(), "debug")
     return event_dict
 
 

@@ -60,9 +60,30 @@ def test_structlog_and_stdlib_lines_share_the_ecs_shape(capsys: pytest.CaptureFi
     assert first["error.message"] == "RedisError: gone"
     assert "error" not in first
     assert second["message"] == "plain text"
-    assert second["log.level"] == "warning"
+    assert second["log.level"] == "warn"
     assert second["log.logger"] == "some.library"
     assert "ValueError: boom" in third["error.stack_trace"]
+
+
+def test_log_levels_are_the_relays_four(capsys: pytest.CaptureFixture[str]) -> None:
+    """``log.level`` is debug, info, warn or error on both programs (relay-go
+    ecslog's TestLevelsAreFour holds the relay to the same four)."""
+    configure_logging("debug")
+    log = structlog.get_logger("t")
+    log.debug("d")
+    log.info("i")
+    log.warning("w")
+    log.warn("w2")
+    log.error("e")
+    log.critical("c")
+    lib = logging.getLogger("some.library")
+    for level in (logging.DEBUG, logging.INFO, logging.WARNING, logging.ERROR, logging.CRITICAL):
+        lib.log(level, "stdlib")
+    levels = [line["log.level"] for line in _lines(capsys.readouterr().out)]
+    structlog_levels = ["debug", "info", "warn", "warn", "error", "error"]
+    stdlib_levels = ["debug", "info", "warn", "error", "error"]
+    assert levels == structlog_levels + stdlib_levels
+    configure_logging("info")
 
 
 def test_uvicorn_log_config_makes_its_lines_json(capsys: pytest.CaptureFixture[str]) -> None:

@@ -10,7 +10,7 @@ import (
 
 // New returns a JSON logger writing to w: one object per line, with the
 // Elastic Common Schema names ElasticSearch and Kibana map without a custom
-// template — `@timestamp` (RFC 3339, UTC), `log.level` (lower case),
+// template — `@timestamp` (RFC 3339, UTC), `log.level` (one of Levels),
 // `message`, `service.name`, and an error under `error.message` (ECS makes
 // `error` an object, so a plain string `error`/`err` would clash with it).
 // Keys are dotted, not nested: ElasticSearch expands dots into objects.
@@ -34,7 +34,7 @@ func ecsAttr(groups []string, a slog.Attr) slog.Attr {
 		a.Key = "@timestamp"
 	case slog.LevelKey:
 		if l, ok := a.Value.Any().(slog.Level); ok {
-			return slog.String("log.level", lower(l.String()))
+			return slog.String("log.level", levelName(l))
 		}
 		a.Key = "log.level"
 	case slog.MessageKey:
@@ -45,12 +45,22 @@ func ecsAttr(groups []string, a slog.Attr) slog.Attr {
 	return a
 }
 
-func lower(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if 'A' <= c && c <= 'Z' {
-			b[i] = c + 'a' - 'A'
-		}
+// Levels are the log.level values, the same four as the control plane's
+// (plaza_control.observability.LOG_LEVELS): one query finds the warnings of
+// both programs.
+var Levels = []string{"debug", "info", "warn", "error"}
+
+// levelName is the log.level of l: a level between two named ones (slog
+// allows LevelWarn+2) takes the lower one's name.
+func levelName(l slog.Level) string {
+	switch {
+	case l >= slog.LevelError:
+		return "error"
+	case l >= slog.LevelWarn:
+		return "warn"
+	case l >= slog.LevelInfo:
+		return "info"
+	default:
+		return "debug"
 	}
-	return string(b)
 }

@@ -2,6 +2,7 @@ package ecslog
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -37,5 +38,31 @@ func TestNewWritesECSFields(t *testing.T) {
 	parsed, err := time.Parse(time.RFC3339Nano, ts)
 	if err != nil || !strings.HasSuffix(ts, "Z") || time.Since(parsed) > time.Minute {
 		t.Errorf("@timestamp %q is not a current RFC 3339 UTC time (%v)", ts, err)
+	}
+}
+
+func TestLevelsAreFour(t *testing.T) {
+	var buf bytes.Buffer
+	log := New(&buf, slog.Level(-8), "plaza-relay")
+	levels := []slog.Level{slog.Level(-8), slog.LevelDebug, slog.LevelInfo, slog.LevelInfo + 1, slog.LevelWarn, slog.LevelWarn + 2, slog.LevelError, slog.LevelError + 4}
+	for _, l := range levels {
+		log.Log(context.Background(), l, "x")
+	}
+	want := []string{"debug", "debug", "info", "info", "warn", "warn", "error", "error"}
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != len(want) {
+		t.Fatalf("%d lines, want %d", len(lines), len(want))
+	}
+	for i, line := range lines {
+		var got map[string]any
+		if err := json.Unmarshal([]byte(line), &got); err != nil {
+			t.Fatalf("not JSON: %q", line)
+		}
+		if got["log.level"] != want[i] {
+			t.Errorf("level %v: log.level %v, want %s", levels[i], got["log.level"], want[i])
+		}
+	}
+	if strings.Join(Levels, ",") != "debug,info,warn,error" {
+		t.Errorf("Levels = %v", Levels)
 	}
 }
