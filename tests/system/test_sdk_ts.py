@@ -123,6 +123,10 @@ def test_sdk_scenario_against_real_relays(sdk_built: Path, cluster: Cluster) -> 
         assert drain[who] == {"value": "off", "version": state["secondVersion"]}, drain[who]
     assert drain["during"]["delivered"], drain["during"]
     assert drain["historyCountOfDuring"] == 1
+    history = out["history"]
+    assert history["roomId"] == join["room"]
+    assert history["texts"][:5] == ["one", "two", "three", "four", "five"]
+    assert history["sequences"] == sorted(history["sequences"])
     assert drain["afterSequence"] > drain["during"]["sequence"]
     assert drain["bobOrderAfter"].count("after the drain") == 1
 

@@ -21,6 +21,8 @@ import {
   ControlApi,
   RETRYABLE_STATUSES,
   type Account,
+  type ChatHistoryPage,
+  type ChatHistoryQuery,
   type ExternalSignIn,
   type GuestSignIn,
   type JoinAnswer,
@@ -202,6 +204,17 @@ export class PlazaClient {
       }
       throw err;
     }
+  }
+
+  /**
+   * Chat history of the room you are in (or `room`), from the control plane:
+   * what the relay does not replay after a reconnect.
+   */
+  async chatHistory(query: ChatHistoryQuery & { room?: string } = {}): Promise<ChatHistoryPage> {
+    const room = query.room ?? this._room?.roomId;
+    if (room === undefined) throw new PlazaError("not_connected", "chatHistory: no room joined and none named");
+    const { room: _r, ...q } = query;
+    return this.control.chatHistory(this.requireAccount().sessionToken, room, q);
   }
 
   // --- joining -------------------------------------------------------------

@@ -63,6 +63,34 @@ type FetchLike = (input: string, init: { method: string; headers: Record<string,
   text(): Promise<string>;
 }>;
 
+/** One stored chat line (GET /v1/rooms/{room}/chat). */
+export interface ChatHistoryLine {
+  sequence: number;
+  userId: string;
+  displayName: string;
+  text: string;
+  occurredAtMs: number;
+}
+
+export interface ChatHistoryQuery {
+  /** "newest" (default) or "oldest" first. */
+  order?: "newest" | "oldest";
+  /** A page's `next`, passed back unchanged with the same order. */
+  cursor?: string;
+  /** 1..200; the control plane's default is 50. */
+  limit?: number;
+}
+
+/** A page of chat history of the room's current lifetime. */
+export interface ChatHistoryPage {
+  roomId: string;
+  roomLifetime: number;
+  order: "newest" | "oldest";
+  items: ChatHistoryLine[];
+  /** null at the end. */
+  next: string | null;
+}
+
 /** HTTP status codes whose answers carry Retry-After and may be retried (protocol.md §8). */
 export const RETRYABLE_STATUSES: readonly number[] = [409, 429, 503];
 
@@ -122,15 +150,52 @@ export class ControlApi {
     return answer;
   }
 
-  /** POSTs JSON; returns the decoded body (undefined for 204) or throws PlazaError{code: "http" | "network"}. */
-  private async post(path: string, body: unknown, bearer?: string): Promise<unknown> {
-    const headers: Record<string, string> = { "content-type": "application/json", accept: "application/json" };
+  /**
+   * GET /v1/rooms/{room}/chat: the history of the room the session holds a
+   * seat in (chat the relay does not replay after a reconnect, protocol.md §8).
+   * Lines appear once the control plane consumed the relays' event stream
+   * (usually well under a second after the broadcast).
+   */
+  async chatHistory(sessionToken: string, roomId: string, q: ChatHistoryQuery = {}): Promise<ChatHistoryPage> {
+    const params = new URLSearchParams();
+    if (q.order !== undefined) params.set("order", q.order);
+    if (q.cursor !== undefined) params.set("cursor", q.cursor);
+    if (q.limit !== undefined) params.set("limit", String(q.limit));
+    const qs = params.toString();
+    const path = `/v1/rooms/${encodeURIComponent(roomId)}/chat${qs === "" ? "" : `?${qs}`}`;
+    const o = (await this.request("GET", path, undefined, sessionToken)) as Record<string, unknown>;
+    const items = Array.isArray(o["items"]) ? (o["items"] as Record<string, unknown>[]) : [];
+    return {
+      roomId: str(o, "room_id"),
+      roomLifetime: num(o, "room_lifetime"),
+      order: o["order"] === "oldest" ? "oldest" : "newest",
+      items: items.map((i) => ({
+        sequence: num(i, "sequence"),
+        userId: str(i, "user_id"),
+        displayName: str(i, "display_name"),
+        text: str(i, "text"),
+        occurredAtMs: num(i, "occurred_at_ms"),
+      })),
+      next: typeof o["next"] === "string" ? o["next"] : null,
+    };
+  }
+
+  private post(path: string, body: unknown, bearer?: string): Promise<unknown> {
+    return this.request("POST", path, body, bearer);
+  }
+
+  /** Sends one request (JSON body when given); returns the decoded body (undefined for 204) or throws PlazaError{code: "http" | "network"}. */
+  private async request(method: "GET" | "POST", path: string, body: unknown, bearer?: string): Promise<unknown> {
+    const headers: Record<string, string> = { accept: "application/json" };
+    if (body !== undefined) headers["content-type"] = "application/json";
     if (bearer !== undefined) headers["authorization"] = `Bearer ${bearer}`;
     let resp: Awaited<ReturnType<FetchLike>>;
     try {
-      resp = await this.fetchImpl(this.base + path, { method: "POST", headers, body: JSON.stringify(body) });
+      const init: { method: string; headers: Record<string, string>; body?: string } = { method, headers };
+      if (body !== undefined) init.body = JSON.stringify(body);
+      resp = await this.fetchImpl(this.base + path, init);
     } catch (err) {
-      throw new PlazaError("network", `POST ${path}: control plane unreachable at ${this.base}: ${String(err)}`, {
+      throw new PlazaError("network", `${method} ${path}: control plane unreachable at ${this.base}: ${String(err)}`, {
         cause: err,
       });
     }
@@ -149,13 +214,13 @@ export class ControlApi {
       const details: ConstructorParameters<typeof PlazaError>[2] = { status: resp.status };
       if (problem !== undefined) details.problem = problem;
       if (seconds !== undefined) details.retryAfterSeconds = seconds;
-      throw new PlazaError("http", `POST ${path}: ${resp.status} ${what}: ${detail}`.trim(), details);
+      throw new PlazaError("http", `${method} ${path}: ${resp.status} ${what}: ${detail}`.trim(), details);
     }
     if (resp.status === 204 || text === "") return undefined;
     try {
       return JSON.parse(text) as unknown;
     } catch (err) {
-      throw new PlazaError("http", `POST ${path}: answer is not JSON`, { status: resp.status, cause: err });
+      throw new PlazaError("http", `${method} ${path}: answer is not JSON`, { status: resp.status, cause: err });
     }
   }
 }

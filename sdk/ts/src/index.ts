@@ -23,7 +23,17 @@
 export { PlazaClient, SDK_VERSION, fullTransform, retryHintMs } from "./client.js";
 export type { PlazaClientOptions, JoinTarget } from "./client.js";
 export { ControlApi, RETRYABLE_STATUSES } from "./control.js";
-export type { Account, JoinAnswer, JoinRequest, GuestSignIn, ExternalSignIn, RoomSettings } from "./control.js";
+export type {
+  Account,
+  ChatHistoryLine,
+  ChatHistoryPage,
+  ChatHistoryQuery,
+  JoinAnswer,
+  JoinRequest,
+  GuestSignIn,
+  ExternalSignIn,
+  RoomSettings,
+} from "./control.js";
 export { PlazaError } from "./errors.js";
 export type { PlazaErrorKind, PlazaErrorDetails, Problem } from "./errors.js";
 export { backoffDelay, retryAfterMs, BACKOFF_BASE_MS, BACKOFF_MAX_MS } from "./backoff.js";

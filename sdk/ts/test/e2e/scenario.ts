@@ -182,16 +182,12 @@ async function main(): Promise<Record<string, unknown>> {
   let historyCount = -1;
   const deadline = Date.now() + 15_000;
   while (Date.now() < deadline) {
-    const resp = await fetch(`${CONTROL}/v1/rooms/${encodeURIComponent(roomId)}/chat?order=oldest&limit=200`, {
-      headers: { authorization: `Bearer ${alice.client.account!.sessionToken}` },
-    });
-    if (resp.ok) {
-      const page = (await resp.json()) as { items: { text: string }[] };
-      const texts = page.items.map((i) => i.text);
-      if (texts.includes("after the drain")) {
-        historyCount = texts.filter((t) => t === "sent while reconnecting").length;
-        break;
-      }
+    const page = await alice.client.chatHistory({ order: "oldest", limit: 200 });
+    const texts = page.items.map((i) => i.text);
+    if (texts.includes("after the drain")) {
+      historyCount = texts.filter((t) => t === "sent while reconnecting").length;
+      out["history"] = { roomId: page.roomId, texts, sequences: page.items.map((i) => i.sequence) };
+      break;
     }
     await sleep(250);
   }
