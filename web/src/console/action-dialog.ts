@@ -9,6 +9,8 @@ export interface ActionField {
   kind: "text" | "duration" | "number" | "checkbox";
   required?: boolean;
   value?: string;
+  /** For "duration": what 0 is called (default "permanent"). */
+  zeroLabel?: string;
 }
 
 /** Durations offered for mute and ban; 0 = permanent / until lifted. */
@@ -31,7 +33,7 @@ export function askAction(
       let input: HTMLInputElement | HTMLSelectElement;
       if (f.kind === "duration") {
         input = h("select", { name: f.name, "data-testid": `action-${f.name}` },
-          ...DURATIONS.map(([label, secs]) => h("option", { value: String(secs) }, label)));
+          ...DURATIONS.map(([label, secs]) => h("option", { value: String(secs) }, secs === 0 ? (f.zeroLabel ?? label) : label)));
         if (f.value) input.value = f.value;
       } else if (f.kind === "checkbox") {
         input = h("input", { type: "checkbox", name: f.name, "data-testid": `action-${f.name}` });

@@ -107,7 +107,7 @@ export class RoomsView {
   private async mute(roomId: string, m: RoomMember): Promise<void> {
     const v = await askAction(`Mute ${m.display_name}`, "Mute", [
       { name: "reason", label: "Reason", kind: "text", required: true },
-      { name: "duration", label: "For", kind: "duration", value: "3600" },
+      { name: "duration", label: "For", kind: "duration", value: "3600", zeroLabel: "until unmuted" },
       { name: "everywhere", label: "In every room (not only this one)", kind: "checkbox" },
     ]);
     if (!v) return;

@@ -70,7 +70,8 @@ export class SelfMover {
       dx = this.target.x - this.position.x;
       dz = this.target.z - this.position.z;
       const dist = Math.hypot(dx, dz);
-      if (dist < 0.05) {
+      if (dist < 1e-6) {
+        this.position = this.target; // arrived (up to float rounding)
         this.target = null;
         dx = dz = 0;
       }
@@ -78,8 +79,11 @@ export class SelfMover {
     const len = Math.hypot(dx, dz);
     const wasMoving = this.moving;
     if (len > 0) {
-      const step = Math.min((SPEED_M_PER_S * dtMs) / 1000, this.target && !this.held.size ? len : Infinity);
-      const next = clampToRoom({ x: this.position.x + (dx / len) * step, z: this.position.z + (dz / len) * step });
+      const step = (SPEED_M_PER_S * dtMs) / 1000;
+      const arriving = this.target !== null && this.held.size === 0 && step >= len;
+      const next = arriving && this.target
+        ? this.target
+        : clampToRoom({ x: this.position.x + (dx / len) * step, z: this.position.z + (dz / len) * step });
       this.velocity = { x: ((next.x - this.position.x) * 1000) / Math.max(dtMs, 1), z: ((next.z - this.position.z) * 1000) / Math.max(dtMs, 1) };
       this.yaw = Math.atan2(dx, dz);
       this.position = next;

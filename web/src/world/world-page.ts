@@ -235,7 +235,7 @@ export class WorldPage {
     this.canvas.draw(sprites, this.light.on);
     if (t - this.lastStatus > 250) {
       this.lastStatus = t;
-      this.status.show({ status: this.client.status, roomId: room?.roomId ?? "", rttMs: this.client.rttMs, tickRateHz: room?.tickRateHz ?? 0, nowMs: performance.now() });
+      this.status.show({ status: this.client.status, roomId: room?.roomId ?? "", relayId: this.client.lastJoin?.relayId ?? "", rttMs: this.client.rttMs, tickRateHz: room?.tickRateHz ?? 0, nowMs: performance.now() });
     }
   }
 
@@ -247,6 +247,7 @@ export class WorldPage {
       status: this.client.status,
       ended: this.ended,
       roomId: room?.roomId ?? null,
+      relayId: this.client.lastJoin?.relayId ?? null,
       members: this.ended ? [] : [...(room?.members.values() ?? [])].map((m) => m.displayName),
       memberId: room?.memberId ?? null,
       sequence: room?.sequence ?? 0,

@@ -25,6 +25,7 @@ interface WorldSnapshot {
   status: string;
   ended: boolean;
   roomId: string | null;
+  relayId: string | null;
   sequence: number;
   light: "on" | "off";
   rttMs: number | null;
@@ -244,9 +245,9 @@ async function main(): Promise<Record<string, unknown>> {
         return r && r !== relay ? r : undefined;
       }, 40000);
       for (const [who, page] of [["Alice", alice], ["Bob", bob]] as const) {
-        await until(`${who} back in ${roomId}`, async () => {
+        await until(`${who} back in ${roomId} on ${newRelay}`, async () => {
           const s = await snapshot(page);
-          return s.status === "connected" && s.roomId === roomId ? s : undefined;
+          return s.status === "connected" && s.roomId === roomId && s.relayId === newRelay ? s : undefined;
         }, 40000);
       }
       return { relay, newRelay };
