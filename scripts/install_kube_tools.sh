@@ -9,10 +9,10 @@
 # Each tool has a stamp file written after a successful build; a rerun with
 # every stamp present does nothing (well under a second).
 #
-# Cold cost on 2 cores: kube-apiserver ~8.5 min and ~2.4 GB peak RSS, then
-# kube-controller-manager ~1.5 min and kubectl ~1 min (shared build cache),
-# etcd ~1 min, helm-unittest ~1 min; ~4 GB of Go build cache. Binaries are
-# built one at a time with `go build -p 2` to bound memory.
+# Cold cost on 2 busy cores (docs/images.md): kube-apiserver ~8.5 min and
+# ~2.4 GB peak RSS, kube-controller-manager ~6 min, kubectl ~2 min, etcd and
+# helm-unittest ~1.5 min each: about 18 min, and ~4 GB of Go build cache.
+# Binaries are built one at a time with `go build -p 2` to bound memory.
 #
 # The wrapper modules scripts/tools/{kube,etcd,helm-unittest} pin the versions
 # in their go.mod/go.sum; this script refuses to build when a go.mod's version
