@@ -13,6 +13,7 @@ from collections.abc import MutableMapping
 from typing import Any
 
 import structlog
+from litestar import Litestar
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from prometheus_client import (
@@ -350,6 +351,17 @@ class EventMetrics:
         if name not in self._groups:
             self._groups[name] = GroupMetrics(self, name)
         return self._groups[name]
+
+
+def observe_every_request(app: Litestar, metrics: Metrics, access_log: bool) -> None:
+    """Put ``ObservabilityMiddleware`` around the whole app, outside its router.
+
+    Litestar runs the ``middleware=`` stack only once a route matched: the
+    router raises 404 and 405 before it, so those answers had no request id,
+    no count and no access line. Wrapped around the app's ASGI handler (the
+    router inside the app-level exception handlers), every answer gets all
+    three; routing errors count under the route ``unmatched``."""
+    app.asgi_handler = ObservabilityMiddleware(app.asgi_handler, metrics, access_log)
 
 
 class ObservabilityMiddleware:

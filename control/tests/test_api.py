@@ -134,6 +134,24 @@ async def test_problem_details(
     assert resp.headers["content-type"].startswith("application/problem+json")
 
 
+async def test_routing_errors_carry_a_request_id_and_are_counted(client: Any) -> None:
+    """404 (no route) and 405 (no such method) are raised by Litestar's router,
+    before any route middleware: they still echo the request id and count."""
+    resp = await client.get("/nope", headers={"X-Request-ID": "abc-123"})
+    assert resp.status_code == 404
+    assert resp.headers["x-request-id"] == "abc-123"
+    assert resp.json()["request_id"] == "abc-123"
+    resp = await client.delete("/healthz")
+    assert resp.status_code == 405
+    assert resp.json()["request_id"] == resp.headers["x-request-id"]
+    exposition = (await client.get("/metrics")).text
+    for line in (
+        'plaza_control_http_requests_total{method="GET",route="unmatched",status="404"} 1.0',
+        'plaza_control_http_requests_total{method="DELETE",route="unmatched",status="405"} 1.0',
+    ):
+        assert line in exposition, line
+
+
 async def test_room_full_and_specific_room(
     client: Any, settings: Settings, redis_client: aioredis.Redis, keyspace: Keyspace
 ) -> None:
