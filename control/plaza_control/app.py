@@ -9,12 +9,11 @@ from contextlib import asynccontextmanager
 
 import structlog
 from litestar import Litestar
-from litestar.middleware import DefineMiddleware
 
 from plaza_control.autoscaler.service import start_autoscaler
 from plaza_control.container import Services
 from plaza_control.maintenance import start_loops
-from plaza_control.observability import Metrics, ObservabilityMiddleware, configure_logging
+from plaza_control.observability import Metrics, configure_logging, observe_every_request
 from plaza_control.routes import players, system
 from plaza_control.routes.autoscaler import AutoscalerController
 from plaza_control.routes.bodies import JsonRequest
@@ -78,11 +77,6 @@ def create_app(settings: Settings, *, background: bool = True) -> Litestar:
             *web_routers(settings.web_dir),
         ],
         lifespan=[lifespan],
-        middleware=[
-            DefineMiddleware(
-                ObservabilityMiddleware, metrics=metrics, access_log=settings.access_log
-            )
-        ],
         exception_handlers=EXCEPTION_HANDLERS,
         request_class=JsonRequest,
         openapi_config=openapi_config(),
@@ -91,5 +85,6 @@ def create_app(settings: Settings, *, background: bool = True) -> Litestar:
         # observability.configure_logging owns the root logger: ECS JSON only.
         logging_config=None,
     )
+    observe_every_request(app, metrics, settings.access_log)  # also routing 404/405
     declare_problems(app)
     return app
