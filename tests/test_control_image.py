@@ -51,6 +51,9 @@ def root() -> Iterator[Path]:
     path = Path(tempfile.mkdtemp(prefix="plaza-control-image-"))
     path.chmod(0o755)
     yield path
+    for sub in [path, *path.rglob("*")]:  # the prefix was made read-only
+        if sub.is_dir() and not sub.is_symlink():
+            sub.chmod(0o755)
     shutil.rmtree(path, ignore_errors=True)
 
 

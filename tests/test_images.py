@@ -169,3 +169,41 @@ def test_build_is_reproducible(image: Image, tmp_path: Path) -> None:
     first = json.loads((image.layout / "index.json").read_text())["manifests"][0]["digest"]
     again = json.loads((tmp_path / "plaza-relay" / "index.json").read_text())
     assert again["manifests"][0]["digest"] == first
+
+
+def _final_stage(dockerfile: Path) -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) of a Dockerfile's last stage, continuations joined."""
+    logical: list[str] = []
+    pending = ""
+    for line in dockerfile.read_text().splitlines():
+        if line.lstrip().startswith("#") and not pending:
+            continue
+        if line.endswith("\\"):
+            pending += line[:-1] + " "
+            continue
+        if (pending + line).strip():
+            logical.append(pending + line)
+        pending = ""
+    instructions = [(ln.split(None, 1)[0].upper(), ln.split(None, 1)[1]) for ln in logical]
+    last_from = max(i for i, (op, _) in enumerate(instructions) if op == "FROM")
+    return instructions[last_from:]
+
+
+def test_dockerfile_final_stage_matches_the_offline_image(image: Image) -> None:
+    """relay-go/Dockerfile and scripts/build_relay_image.sh describe one image."""
+    stage = _final_stage(REPO_ROOT / "relay-go" / "Dockerfile")
+    ops = dict(stage)
+    cfg = image.config["config"]
+    assert ops["FROM"].startswith("gcr.io/distroless/static")
+    assert ops["USER"] == cfg["User"]
+    assert json.loads(ops["ENTRYPOINT"]) == cfg["Entrypoint"]
+    assert set(ops["EXPOSE"].split()) == set(cfg["ExposedPorts"])
+    assert "COPY --from=build /out/plaza-relay /plaza-relay" in {f"{o} {a}" for o, a in stage}
+    labels = {
+        part.split("=", 1)[0]
+        for op, args in stage
+        if op == "LABEL"
+        for part in args.split()
+        if "=" in part and part.startswith("org.")
+    }
+    assert labels == set(cfg["Labels"])
