@@ -7,6 +7,7 @@ pod meets Pod Security "restricted"."""
 from __future__ import annotations
 
 import base64
+import json
 import os
 import re
 import shutil
@@ -417,3 +418,29 @@ def test_relay_environment_names_real_flags(helm: str) -> None:
     assert env["PLAZA_RELAY_RELAY_ID"] == "demo-plaza-relay-0"
     assert env["PLAZA_RELAY_ADMIN_LISTEN"] == "[10.0.0.7]:8200"
     assert env["PLAZA_RELAY_PUBLIC_URL"] == "wss://demo-plaza-relay-0.relays.example.com/ws"
+
+
+def test_schema_closes_every_object() -> None:
+    """values.schema.json: every object with properties refuses unknown keys;
+    free-form maps (labels, annotations, extraEnv) constrain their values."""
+    schema = json.loads((CHART / "values.schema.json").read_text())
+    open_objects: list[str] = []
+
+    def walk(node: object, where: str) -> None:
+        if isinstance(node, dict):
+            if node.get("type") == "object" and where != "/properties/global":
+                extra = node.get("additionalProperties")
+                if "properties" in node and extra is not False:
+                    open_objects.append(where)
+                if "properties" not in node and not isinstance(extra, dict):
+                    open_objects.append(where)
+            for key, value in node.items():
+                walk(value, f"{where}/{key}")
+        elif isinstance(node, list):
+            for i, value in enumerate(node):
+                walk(value, f"{where}/{i}")
+
+    walk(schema, "")
+    assert open_objects == []
+    values = yaml.safe_load((CHART / "values.yaml").read_text())
+    assert set(values) == set(schema["properties"]) - {"global"}
