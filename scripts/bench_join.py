@@ -7,6 +7,20 @@ same run (the ratio says what the join path itself costs).
     .venv/bin/python scripts/bench_join.py --server both --clients 64 --seconds 10 \
         --out docs/control-benchmarks.md
 
+W3r, the rejoin storm (``--workload w3r``): players that hold session tokens
+sit in their rooms on one relay; a second relay starts, the first is killed
+(SIGKILL) and every player rejoins its room through the control plane as a
+client would (same session token, its room and relay session id, 503s paced by
+Retry-After). Reported: rejoins/s over time, request→Welcome p50/p99, 503s,
+time until every player is back in its room with its state and sequence, and
+the control plane's CPU per rejoin against a bare Litestar request measured in
+the same run:
+
+    .venv/bin/python scripts/bench_join.py --workload w3r --players 200 --seconds 5
+
+W3r starts its own Redis, control plane and relays (tests/system/cluster.py;
+it builds the relay) and uses the FerretDB at PLAZA_MONGO_URL.
+
 Needs the local Redis and FerretDB (PLAZA_REDIS_URL, PLAZA_MONGO_URL). Everything
 it creates lives under a fresh Redis prefix and MongoDB database, removed at the
 end. The load generator is a lean keep-alive HTTP/1.1 client on raw asyncio
@@ -21,6 +35,7 @@ import datetime as dt
 import os
 import platform
 import secrets
+import shutil
 import socket
 import statistics
 import subprocess
@@ -28,6 +43,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "control"))
@@ -296,6 +312,322 @@ async def cleanup(env: dict[str, str]) -> None:
     await m.close()
 
 
+# --- W3r: the rejoin storm -----------------------------------------------------
+class Rejoin(msgspec.Struct):
+    """One player's way back after its relay died."""
+
+    lost_at: float = 0.0  # when its connection closed (perf_counter)
+    welcome_at: float = 0.0  # 0: never back
+    request_ms: float = 0.0  # the successful join request → its Welcome
+    join_ms: float = 0.0  # of which the join request (HTTP)
+    attempts: int = 0
+    same_room: bool = False
+    state_kept: bool = False
+    sequence_kept: bool = False
+
+
+class StormResult(msgspec.Struct):
+    players: int
+    back: int
+    #: SIGKILL → the last player's Welcome (s).
+    all_back_s: float
+    #: Successful join request → Welcome, over players (ms).
+    p50_ms: float
+    p99_ms: float
+    #: Of that, the join request alone (HTTP round trip, ms).
+    join_p50_ms: float
+    join_p99_ms: float
+    #: SIGKILL → Welcome, over players (s).
+    back_p50_s: float
+    back_p99_s: float
+    join_requests: int
+    http_503: int
+    #: 503s that carried Retry-After (the client waited that long, with jitter).
+    retry_after: int
+    #: Failures that were retried, by kind (``http_<status>``, ``dial``).
+    retried: dict[str, int]
+    same_room: int
+    state_kept: int
+    sequence_kept: int
+    #: (second since the kill, Welcomes in that second, 503s in that second).
+    timeline: list[tuple[int, int, int]]
+    #: The control plane's CPU from the kill to the last Welcome per join request.
+    cpu_ms_per_join: float
+
+
+async def _storm_player(
+    p: Any,
+    http: Any,
+    state: Rejoin,
+    t_kill: float,
+    deadline: float,
+    counts: dict[str, int],
+    rejected: list[float],
+) -> None:
+    """Wait for the relay to drop ``p``, then rejoin as docs/protocol.md says:
+    the same session token, its room and its relay session, a 503 retried after
+    Retry-After (jittered), a dial or ticket failure retried after a short pause."""
+    import random
+
+    import httpx
+    import websockets
+
+    from system.player import Joined, text
+
+    assert p.welcome is not None
+    assert p.joined is not None
+    room = p.joined.room_id
+    before_seq = int(p.welcome.snapshot.sequence) if p.welcome.snapshot else 0
+    resume = text(p.welcome.sessionId)
+    await p.wait_closed(within=max(1.0, deadline - time.perf_counter()))
+    state.lost_at = time.perf_counter()
+    body: dict[str, Any] = {"world_id": "lobby", "room_id": room}
+    if resume:
+        body["resume_session_id"] = resume
+    pause = 0.05
+    while time.perf_counter() < deadline:
+        state.attempts += 1
+        t_req = time.perf_counter()
+        counts["join_requests"] += 1
+        try:
+            resp = await http.post(
+                f"{p.control_url}/v1/join",
+                json=body,
+                headers={"authorization": f"Bearer {p.session_token}"},
+            )
+        except httpx.HTTPError:
+            counts["http_error"] = counts.get("http_error", 0) + 1
+            await asyncio.sleep(pause)
+            continue
+        if resp.status_code != 200:
+            key = f"http_{resp.status_code}"
+            counts[key] = counts.get(key, 0) + 1
+            wait = pause
+            if resp.status_code == 503:
+                rejected.append(time.perf_counter() - t_kill)
+                hint = resp.headers.get("retry-after", "")
+                if hint.isdigit():
+                    counts["retry_after"] += 1
+                    wait = int(hint) * random.uniform(1.0, 1.5)  # noqa: S311 (jitter, not a secret)
+            await asyncio.sleep(wait)
+            continue
+        t_joined = time.perf_counter()
+        b = resp.json()
+        p.joined = Joined(b["room_id"], b["relay_id"], b["relay_url"], b["ticket"])
+        try:
+            welcome = await p.connect(within=5)
+        except (OSError, TimeoutError, ConnectionError, websockets.WebSocketException):
+            # The dead relay's heartbeat has not expired yet: the control plane
+            # still names it, or the ticket was for it.
+            counts["dial"] = counts.get("dial", 0) + 1
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 1.0)
+            continue
+        state.welcome_at = time.perf_counter()
+        state.request_ms = (state.welcome_at - t_req) * 1000
+        state.join_ms = (t_joined - t_req) * 1000
+        snap = welcome.snapshot
+        state.same_room = snap is not None and text(snap.roomId) == room
+        state.state_kept = snap is not None and any(
+            text(e.key) == "w3r" for e in (snap.state or [])
+        )
+        state.sequence_kept = snap is not None and int(snap.sequence) >= before_seq
+        return
+
+
+def _quantile(values: list[float], q: float) -> float:
+    if not values:
+        return 0.0
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[round(q * 100) - 1]
+
+
+async def rejoin_storm(
+    cluster: Any, players: int, concurrency: int, deadline_s: float
+) -> StormResult:
+    """Seat ``players`` on relay-0, write one state key per room, start a second
+    relay, kill relay-0 with SIGKILL and wait until every player is back."""
+    import httpx
+
+    from system.player import Player
+
+    url = cluster.controls[0].url
+    # A connection per player, as separate clients have (no pool queueing).
+    limits = httpx.Limits(max_connections=players, max_keepalive_connections=players)
+    async with httpx.AsyncClient(timeout=30, limits=limits) as http:
+        crowd = [Player(url, f"w3r-{i}") for i in range(players)]
+        gate = asyncio.Semaphore(concurrency)
+
+        async def seat(p: Player) -> None:
+            async with gate:
+                await p.sign_in(http)
+                await p.join_and_connect(http)
+
+        await asyncio.gather(*(seat(p) for p in crowd))
+        # State to find again: one key per room, written by its first member.
+        rooms: dict[str, Player] = {}
+        for p in crowd:
+            assert p.joined is not None
+            rooms.setdefault(p.joined.room_id, p)
+        for p in rooms.values():
+            await p.set_state("w3r", b"kept")
+        await asyncio.sleep(1.0)  # the relay writes snapshots within 100 ms
+        cluster.start_relay()
+        cluster.wait_relays_registered()
+        states = [Rejoin() for _ in crowd]
+        counts = {"join_requests": 0, "retry_after": 0}
+        rejected: list[float] = []
+        control_pid = cluster.controls[0].process.proc.pid
+        cpu0 = tree_cpu_seconds(control_pid)
+        t_kill = time.perf_counter()
+        cluster.relays[0].process.kill()
+        deadline = t_kill + deadline_s
+        await asyncio.gather(
+            *(
+                _storm_player(p, http, st, t_kill, deadline, counts, rejected)
+                for p, st in zip(crowd, states, strict=True)
+            )
+        )
+        cpu = tree_cpu_seconds(control_pid) - cpu0
+        for p in crowd:
+            await p.close()
+    back = [st for st in states if st.welcome_at]
+    seconds = int(max((st.welcome_at - t_kill for st in back), default=0)) + 1
+    timeline = [
+        (
+            sec,
+            sum(1 for st in back if sec <= st.welcome_at - t_kill < sec + 1),
+            sum(1 for t in rejected if sec <= t < sec + 1),
+        )
+        for sec in range(seconds)
+    ]
+    retried = {k: v for k, v in counts.items() if k not in ("join_requests", "retry_after")}
+    return StormResult(
+        players=players,
+        back=len(back),
+        all_back_s=max((st.welcome_at - t_kill for st in back), default=0.0),
+        p50_ms=_quantile([st.request_ms for st in back], 0.50),
+        p99_ms=_quantile([st.request_ms for st in back], 0.99),
+        join_p50_ms=_quantile([st.join_ms for st in back], 0.50),
+        join_p99_ms=_quantile([st.join_ms for st in back], 0.99),
+        back_p50_s=_quantile([st.welcome_at - t_kill for st in back], 0.50),
+        back_p99_s=_quantile([st.welcome_at - t_kill for st in back], 0.99),
+        join_requests=counts["join_requests"],
+        http_503=counts.get("http_503", 0),
+        retry_after=counts["retry_after"],
+        retried=retried,
+        same_room=sum(st.same_room for st in back),
+        state_kept=sum(st.state_kept for st in back),
+        sequence_kept=sum(st.sequence_kept for st in back),
+        timeline=timeline,
+        cpu_ms_per_join=cpu / max(1, counts["join_requests"]) * 1000,
+    )
+
+
+def main_rejoin(args: argparse.Namespace) -> int:
+    """W3r end to end: its own cluster, the storm, then the bare baseline."""
+    # tests/ is no package (control/tests is the package named tests).
+    sys.path.insert(0, str(REPO / "tests"))
+    from system.cluster import build_relay, running_cluster
+
+    load_before = os.getloadavg()
+    workdir = Path(tempfile.mkdtemp(prefix="plaza-w3r-"))
+    binary = build_relay(workdir)
+    env = {
+        "PLAZA_JOIN_PER_USER": "1000000",
+        "PLAZA_JOIN_PER_IP": "100000000",
+        "PLAZA_SIGNIN_PER_IP": "100000000",
+        "PLAZA_SIGNIN_PER_DEVICE": "1000000",
+        "PLAZA_LOG_LEVEL": "warning",
+    }
+    if args.max_in_flight is not None:
+        env["PLAZA_JOIN_MAX_IN_FLIGHT"] = str(args.max_in_flight)
+    with running_cluster(
+        workdir,
+        binary,
+        controls=1,
+        relays=1,
+        world_capacity=args.room_capacity,
+        control_env=env,
+    ) as cluster:
+        storm = asyncio.run(rejoin_storm(cluster, args.players, args.clients, args.deadline))
+    port = free_port()
+    proc = start_bare(port, "uvicorn")
+    try:
+        body = b'{"world_id":"bench"}'
+        bare_res = asyncio.run(
+            run_load(
+                port, [http_post("/bare", body, None)], args.clients, args.seconds, 1.0, proc.pid
+            )
+        )
+    finally:
+        stop(proc)
+    print(msgspec.json.format(msgspec.json.encode(storm)).decode())
+    print(
+        f"w3r: {storm.back}/{storm.players} back in {storm.all_back_s:.2f} s; request→Welcome "
+        f"p50 {storm.p50_ms:.1f} ms p99 {storm.p99_ms:.1f} ms (join request p50 "
+        f"{storm.join_p50_ms:.1f} ms p99 {storm.join_p99_ms:.1f} ms); 503s {storm.http_503}; "
+        f"control cpu {storm.cpu_ms_per_join:.2f} ms/join | bare {bare_res.rps:.0f}/s "
+        f"cpu {bare_res.cpu_ms:.2f} ms/req | cpu ratio {storm.cpu_ms_per_join / bare_res.cpu_ms:.1f}x",
+        flush=True,
+    )
+    if args.out:
+        write_rejoin_report(args, storm, bare_res, load_before)
+    shutil.rmtree(workdir, ignore_errors=True)
+    return 0 if storm.back == storm.players else 1
+
+
+def write_rejoin_report(
+    args: argparse.Namespace, storm: StormResult, bare_res: Result, load: tuple[float, ...]
+) -> None:
+    """Replace the W3r section of ``args.out`` (or append one)."""
+    cmd = (
+        f".venv/bin/python scripts/bench_join.py --workload w3r --players {args.players} "
+        f"--clients {args.clients} --room-capacity {args.room_capacity} --seconds {args.seconds:g}"
+        + ("" if args.max_in_flight is None else f" --max-in-flight {args.max_in_flight}")
+        + f" --out {args.out}"
+    )
+    lines = [
+        W3R_HEADING,
+        "",
+        f"Measured {dt.datetime.now(dt.UTC).strftime('%Y-%m-%d %H:%M UTC')} on {os.cpu_count()} CPUs, "
+        f"load average before the run {load[0]:.2f}.",
+        "",
+        "```",
+        cmd,
+        "```",
+        "",
+        "| players | back | all back (s after kill) | back p50 / p99 (s) | request→Welcome p50 / p99 (ms) "
+        "| join request p50 / p99 (ms) "
+        "| join requests | 503 (with Retry-After) | retried | same room | state kept | sequence kept "
+        "| control cpu ms/join | bare cpu ms/req | ratio |",
+        "|---:|---:|---:|---|---|---|---:|---|---|---:|---:|---:|---:|---:|---:|",
+        f"| {storm.players} | {storm.back} | {storm.all_back_s:.2f} | {storm.back_p50_s:.2f} / "
+        f"{storm.back_p99_s:.2f} | {storm.p50_ms:.1f} / {storm.p99_ms:.1f} | "
+        f"{storm.join_p50_ms:.1f} / {storm.join_p99_ms:.1f} | {storm.join_requests} | "
+        f"{storm.http_503} ({storm.retry_after}) | "
+        f"{', '.join(f'{k} {v}' for k, v in sorted(storm.retried.items())) or '-'} | "
+        f"{storm.same_room} | {storm.state_kept} | {storm.sequence_kept} | "
+        f"{storm.cpu_ms_per_join:.2f} | {bare_res.cpu_ms:.2f} | "
+        f"{storm.cpu_ms_per_join / bare_res.cpu_ms:.1f}x |",
+        "",
+        "Rejoins (Welcomes) and 503s per second after the kill:",
+        "",
+        "| second | Welcomes | 503s |",
+        "|---:|---:|---:|",
+        *(f"| {sec} | {n} | {r} |" for sec, n, r in storm.timeline),
+        "",
+    ]
+    text = args.out.read_text() if args.out.exists() else ""
+    head, _, rest = text.partition(W3R_HEADING)
+    tail = rest[rest.find("\n## ") :] if "\n## " in rest else ""
+    args.out.write_text(head.rstrip("\n") + "\n\n" + "\n".join(lines) + tail.lstrip("\n"))
+
+
+W3R_HEADING = "## W3r smoke run (generated)"
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--server", choices=["uvicorn", "granian", "both"], default="both")
@@ -309,7 +641,26 @@ def main() -> int:
         "--repeat", type=int, default=1, help="rounds; servers alternate within a round"
     )
     ap.add_argument("--out", type=Path, default=None, help="write a markdown report here")
+    ap.add_argument(
+        "--workload",
+        choices=["w3", "w3r"],
+        default="w3",
+        help="w3: join throughput vs bare; w3r: the rejoin storm after a relay's SIGKILL",
+    )
+    ap.add_argument("--players", type=int, default=200, help="w3r: players that rejoin")
+    ap.add_argument("--room-capacity", type=int, default=50, help="w3r: the world's room size")
+    ap.add_argument(
+        "--deadline", type=float, default=120.0, help="w3r: seconds after the kill to give up"
+    )
+    ap.add_argument(
+        "--max-in-flight",
+        type=int,
+        default=None,
+        help="w3r: PLAZA_JOIN_MAX_IN_FLIGHT of the control plane (the 503 gate)",
+    )
     args = ap.parse_args()
+    if args.players < 1 or args.clients < 1 or args.room_capacity < 1:
+        ap.error("--players, --clients and --room-capacity must be positive")
 
     try:
         import uvloop
@@ -317,6 +668,8 @@ def main() -> int:
         uvloop.install()
     except ImportError:
         pass
+    if args.workload == "w3r":
+        return main_rejoin(args)
     tag = secrets.token_hex(3)
     key_dir = Path(tempfile.mkdtemp(prefix="plaza-bench-"))
     env = dict(os.environ)
