@@ -444,3 +444,72 @@ def test_schema_closes_every_object() -> None:
     assert open_objects == []
     values = yaml.safe_load((CHART / "values.yaml").read_text())
     assert set(values) == set(schema["properties"]) - {"global"}
+
+
+def _template_labels(workload: Manifest) -> dict[str, str]:
+    return dict(workload["spec"]["template"]["metadata"]["labels"])
+
+
+def _selects(selector: dict[str, str], labels: dict[str, str]) -> bool:
+    return selector.items() <= labels.items()
+
+
+def test_every_selector_selects_its_pods_and_ports(helm: str) -> None:
+    """Services, PDBs, the NetworkPolicy, topology spreads and ServiceMonitors
+    select the Pods they are meant for, and every named port they use exists."""
+    docs = manifests(render(helm, *VALUE_SETS["everything"]))
+    relay = one(docs, "StatefulSet", "demo-plaza-relay")
+    control = one(docs, "Deployment", "demo-plaza-control")
+    workloads = {"relay": relay, "control": control}
+    ports = {
+        name: {p["name"] for p in w["spec"]["template"]["spec"]["containers"][0]["ports"]}
+        for name, w in workloads.items()
+    }
+
+    def component(selector: dict[str, str]) -> str:
+        hits = [n for n, w in workloads.items() if _selects(selector, _template_labels(w))]
+        assert len(hits) == 1, f"{selector} selects {hits}"
+        return hits[0]
+
+    for name, w in workloads.items():
+        assert component(w["spec"]["selector"]["matchLabels"]) == name
+        spec = w["spec"]["template"]["spec"]
+        for spread in spec["topologySpreadConstraints"]:
+            assert component(spread["labelSelector"]["matchLabels"]) == name
+        container = spec["containers"][0]
+        for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+            assert container[probe]["httpGet"]["port"] in ports[name], f"{name} {probe}"
+    services = {s["metadata"]["name"]: s for s in by_kind(docs, "Service")}
+    for service in services.values():
+        base = {
+            k: v
+            for k, v in service["spec"]["selector"].items()
+            if k != "statefulset.kubernetes.io/pod-name"
+        }
+        target = component(base)
+        for port in service["spec"]["ports"]:
+            assert port["targetPort"] in ports[target], service["metadata"]["name"]
+    for pdb in by_kind(docs, "PodDisruptionBudget"):
+        assert (
+            pdb["metadata"]["name"]
+            == f"demo-plaza-{component(pdb['spec']['selector']['matchLabels'])}"
+        )
+    policy = one(docs, "NetworkPolicy", "demo-plaza-relay")
+    assert component(policy["spec"]["podSelector"]["matchLabels"]) == "relay"
+    for rule in policy["spec"]["ingress"]:
+        assert {p["port"] for p in rule["ports"]} <= ports["relay"]
+    for ingress in by_kind(docs, "Ingress"):
+        for rule in ingress["spec"]["rules"]:
+            for path in rule["http"]["paths"]:
+                backend = path["backend"]["service"]
+                names = {p["name"] for p in services[backend["name"]]["spec"]["ports"]}
+                assert backend["port"]["name"] in names
+    monitors = by_kind(docs, "ServiceMonitor")
+    assert len(monitors) == 2
+    for monitor in monitors:
+        selector = monitor["spec"]["selector"]["matchLabels"]
+        (scraped,) = [s for s in services.values() if _selects(selector, s["metadata"]["labels"])]
+        (endpoint,) = monitor["spec"]["endpoints"]
+        assert endpoint["port"] in {p["name"] for p in scraped["spec"]["ports"]}
+        for label in monitor["spec"]["podTargetLabels"]:
+            assert label in _template_labels(workloads[component(scraped["spec"]["selector"])])
