@@ -33,7 +33,12 @@ import websockets
 from plaza.protocol.ChatMessage import ChatMessageT
 from system.player import Player, text
 
+from . import test_autoscaler as base
 from .test_autoscaler import STS, Rig, policy
+
+# The rig's fixtures, shared with test_autoscaler.py.
+relay_binary = base.relay_binary
+make_rig = base.make_rig
 
 INTERVAL = 0.3
 
