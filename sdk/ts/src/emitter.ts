@@ -1,11 +1,19 @@
 // A small typed event emitter: handlers run synchronously, in subscription
-// order; a handler that throws does not stop the others (the error is
-// reported on the next microtask so it is not swallowed).
+// order; a handler that throws does not stop the others. Its error goes to
+// `report`, by default rethrown on a microtask (an uncaught error, as if the
+// handler had run on its own), so it is never swallowed.
 
 export type Handler<T> = (payload: T) => void;
 
 export class Emitter<Events extends object> {
   private readonly handlers = new Map<keyof Events, Set<Handler<never>>>();
+
+  constructor(
+    private readonly report: (err: unknown) => void = (err) =>
+      queueMicrotask(() => {
+        throw err;
+      }),
+  ) {}
 
   /** Subscribes handler to event; returns the unsubscribe function. */
   on<K extends keyof Events>(event: K, handler: Handler<Events[K]>): () => void {
@@ -39,9 +47,7 @@ export class Emitter<Events extends object> {
       try {
         (h as Handler<Events[K]>)(payload);
       } catch (err) {
-        queueMicrotask(() => {
-          throw err;
-        });
+        this.report(err);
       }
     }
   }
