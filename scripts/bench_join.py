@@ -312,6 +312,113 @@ async def cleanup(env: dict[str, str]) -> None:
     await m.close()
 
 
+# --- profile -------------------------------------------------------------------
+def start_py_spy(args: argparse.Namespace, pid: int, seconds: float) -> subprocess.Popen[bytes]:
+    """py-spy sampling ``pid`` and its children (the server's workers) for
+    ``seconds``, collapsed stacks (``--format raw``) into ``args.py_spy``."""
+    exe = shutil.which(args.py_spy_bin) or args.py_spy_bin
+    return subprocess.Popen(
+        [
+            exe,
+            "record",
+            "--pid",
+            str(pid),
+            "--subprocesses",
+            "--rate",
+            "200",
+            "--duration",
+            str(max(1, round(seconds))),
+            "--format",
+            "raw",
+            "--output",
+            str(args.py_spy),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+#: Where a sample's leaf frame is, by path fragment, first match wins. C code
+#: (msgspec, hiredis, the Ed25519 signature) counts at the Python line calling it.
+PROFILE_BUCKETS = (
+    (
+        "ticket + session tokens",
+        ("plaza_control/tokens", "plaza_control/signing_keys", "cryptography"),
+    ),
+    ("redis-py + hiredis", ("redis/", "hiredis")),
+    ("Litestar", ("litestar/",)),
+    ("uvicorn / HTTP parsing", ("uvicorn/", "httptools", "h11/")),
+    ("logging", ("structlog", "logging/", "plaza_control/ecslog")),
+    ("metrics", ("prometheus_client",)),
+    ("msgspec", ("msgspec",)),
+    ("event loop", ("asyncio/", "uvloop", "selectors")),
+    ("plaza_control (other)", ("plaza_control/",)),
+)
+
+
+def _frame_file(frame: str) -> str:
+    """``func (path/file.py:12)`` → ``path/file.py``."""
+    inner = frame[frame.rfind("(") + 1 : frame.rfind(")")] if "(" in frame else frame
+    return inner.rsplit(":", 1)[0]
+
+
+#: Steps of a join request, by the function that runs them; a sample counts for
+#: the deepest step on its stack (the session check runs inside Litestar's
+#: dependency resolution, and counts as the session check).
+PROFILE_STEPS = (
+    ("session check (HS256 token)", ("player_session",)),
+    ("rate limits + config/ban/mute read (one pipeline)", ("RedisJoinGate.admit",)),
+    ("relay list (cached per process)", ("JoinService._live_relays",)),
+    ("join.lua (EVALSHA)", ("RedisAllocator.join",)),
+    ("ticket (Ed25519)", ("TicketMinter.mint",)),
+    ("rest of JoinService.join", ("JoinService.join",)),
+    ("rest of the route handler", ("JoinController.join",)),
+    ("Litestar: dependencies (task group), body, signature", ("KwargsModel.",)),
+    ("Litestar: response encoding and sending", ("ASGIResponse.", "to_response")),
+    ("Litestar: routing, middleware, exceptions", ("Litestar.__call__",)),
+    ("uvicorn: HTTP parsing, ASGI cycle", ("HttpToolsProtocol.", "RequestResponseCycle.")),
+)
+
+
+def profile_summary(raw: str) -> str:
+    """Markdown tables: samples by step of the join request (deepest step on the
+    stack), and by where the leaf frame is (the code that was running)."""
+    buckets: dict[str, int] = {}
+    steps: dict[str, int] = {}
+    total = 0
+    for line in raw.splitlines():
+        stack, _, count_s = line.rpartition(" ")
+        if not stack or not count_s.isdigit():
+            continue
+        count = int(count_s)
+        frames = [f for f in stack.split(";") if not f.startswith(("process ", "thread "))]
+        if not frames:
+            continue
+        total += count
+        leaf = _frame_file(frames[-1])
+        name = next((b for b, parts in PROFILE_BUCKETS if any(p in leaf for p in parts)), "other")
+        buckets[name] = buckets.get(name, 0) + count
+        step = "outside any request (event loop, background tasks)"
+        for f in reversed(frames):
+            func = f.split(" (")[0]
+            found = next(
+                (n for n, keys in PROFILE_STEPS if any(func.startswith(k) for k in keys)), None
+            )
+            if found is not None:
+                step = found
+                break
+        steps[step] = steps.get(step, 0) + count
+    if not total:
+        return "no samples"
+    out = [f"{total} samples", "", "| step of the join request | share |", "|---|---:|"]
+    order = [n for n, _ in PROFILE_STEPS] + ["outside any request (event loop, background tasks)"]
+    out += [f"| {n} | {100 * steps[n] / total:.1f} % |" for n in order if n in steps]
+    out += ["", "| where the running code is (leaf frame) | share |", "|---|---:|"]
+    for name, n in sorted(buckets.items(), key=lambda kv: -kv[1]):
+        out.append(f"| {name} | {100 * n / total:.1f} % |")
+    return "\n".join(out)
+
+
 # --- W3r: the rejoin storm -----------------------------------------------------
 class Rejoin(msgspec.Struct):
     """One player's way back after its relay died."""
@@ -658,6 +765,14 @@ def main() -> int:
         default=None,
         help="w3r: PLAZA_JOIN_MAX_IN_FLIGHT of the control plane (the 503 gate)",
     )
+    ap.add_argument(
+        "--py-spy",
+        type=Path,
+        default=None,
+        help="w3: sample the control plane with py-spy during the load, write its collapsed "
+        "stacks here and print where the time goes",
+    )
+    ap.add_argument("--py-spy-bin", default="py-spy", help="the py-spy executable")
     args = ap.parse_args()
     if args.players < 1 or args.clients < 1 or args.room_capacity < 1:
         ap.error("--players, --clients and --room-capacity must be positive")
@@ -701,10 +816,16 @@ def main() -> int:
             join_reqs = [http_post("/v1/join", body, t) for t in tokens]
             port = free_port()
             proc = start_control(env, port, server)
+            spy = None
+            if args.py_spy:
+                spy = start_py_spy(args, proc.pid, args.warmup + args.seconds)
             try:
                 joins = asyncio.run(
                     run_load(port, join_reqs, args.clients, args.seconds, args.warmup, proc.pid)
                 )
+                if spy is not None:
+                    spy.wait(timeout=60)
+                    print(profile_summary(args.py_spy.read_text()), flush=True)
             finally:
                 stop(proc)
             bport = free_port()
