@@ -45,6 +45,9 @@ VALUE_SETS: dict[str, list[str]] = {
         "--set=imagePullSecrets[0].name=regcred",
         "--set=priorityClassName=plaza",
         "--api-versions=monitoring.coreos.com/v1",
+        "--api-versions=gateway.networking.k8s.io/v1",
+        "--set=relay.gateway.enabled=true",
+        "--set=relay.gateway.parentRefs[0].name=public",
     ],
     "existing-secrets": [
         "--set=control.keys.existingSecret=my-keys",
@@ -129,11 +132,12 @@ def test_helm_unittest_suites_pass(helm: str) -> None:
 @pytest.mark.parametrize("values", sorted(VALUE_SETS))
 def test_renders_valid_objects(helm: str, values: str, kube_version: str) -> None:
     """kubernetes-validate --strict (unknown fields fail) against the version's
-    schemas; the Prometheus Operator's kinds have no schema there and are
-    checked by the unittest suites instead."""
+    schemas; the Prometheus Operator's and the Gateway API's kinds have no
+    schema there and are checked by the unittest suites instead."""
     text = render(helm, *VALUE_SETS[values], kube_version=kube_version)
     docs = manifests(text)
-    builtin = [d for d in docs if not d["apiVersion"].startswith("monitoring.coreos.com/")]
+    crds = ("monitoring.coreos.com/", "gateway.networking.k8s.io/")
+    builtin = [d for d in docs if not d["apiVersion"].startswith(crds)]
     with tempfile.NamedTemporaryFile("w", suffix=".yaml") as out:
         yaml.safe_dump_all(builtin, out)
         out.flush()
@@ -195,26 +199,59 @@ def _expand(value: str, variables: dict[str, str]) -> str:
     return re.sub(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)", lambda m: variables[m.group(1)], value)
 
 
-def _route(ingress: Manifest, host: str, path: str) -> Manifest:
+def _prefix_matches(prefix: str, path: str) -> bool:
+    return path == prefix or path.startswith(prefix.rstrip("/") + "/")
+
+
+def _ingress_route(ingress: Manifest, host: str, path: str) -> tuple[str, str | int]:
+    """(Service, port name) the Ingress sends host+path to."""
     for rule in ingress["spec"]["rules"]:
         if rule["host"] != host:
             continue
         for candidate in rule["http"]["paths"]:
-            prefix = candidate["path"]
-            if candidate["pathType"] == "Prefix" and (
-                path == prefix or path.startswith(prefix.rstrip("/") + "/")
-            ):
-                return dict(candidate["backend"]["service"])
+            if candidate["pathType"] == "Prefix" and _prefix_matches(candidate["path"], path):
+                service = candidate["backend"]["service"]
+                return service["name"], service["port"]["name"]
     raise AssertionError(f"no Ingress route for {host}{path}")
+
+
+def _gateway_route(routes: list[Manifest], host: str, path: str) -> tuple[str, str | int]:
+    """(Service, port number) the HTTPRoutes send host+path to."""
+    for route in routes:
+        if host not in route["spec"]["hostnames"]:
+            continue
+        for rule in route["spec"]["rules"]:
+            for match in rule["matches"]:
+                if match["path"]["type"] == "PathPrefix" and _prefix_matches(
+                    match["path"]["value"], path
+                ):
+                    (backend,) = rule["backendRefs"]
+                    return backend["name"], backend["port"]
+    raise AssertionError(f"no HTTPRoute for {host}{path}")
+
+
+GATEWAY = [
+    "--set=relay.gateway.enabled=true",
+    "--set=relay.gateway.parentRefs[0].name=public",
+    "--api-versions=gateway.networking.k8s.io/v1",
+]
 
 
 @pytest.mark.parametrize(
     ("args", "slots"),
-    [([], 2), (["--set=autoscaler.enabled=true", "--set=autoscaler.maxRelays=5"], 5)],
+    [
+        ([], 2),
+        (["--set=autoscaler.enabled=true", "--set=autoscaler.maxRelays=5"], 5),
+        ([*GATEWAY, "--set=relay.replicas=3"], 3),
+    ],
 )
 def test_each_relay_is_reached_at_the_url_it_advertises(
     helm: str, args: list[str], slots: int
 ) -> None:
+    """For each ordinal: expand the URL the relay advertises, follow every
+    route the chart renders for it (Ingress and, when enabled, HTTPRoute) to
+    a Service and port, and check that Service selects that Pod alone, on its
+    WebSocket port."""
     docs = manifests(render(helm, *args))
     sts = one(docs, "StatefulSet", "demo-plaza-relay")
     assert sts["spec"]["podManagementPolicy"] == "Parallel"
@@ -224,6 +261,8 @@ def test_each_relay_is_reached_at_the_url_it_advertises(
     assert env["PLAZA_RELAY_LISTEN"] == f"0.0.0.0:{ports['ws']}"
     ingress = one(docs, "Ingress", "demo-plaza-relay")
     tls_hosts = {h for t in ingress["spec"].get("tls", []) for h in t["hosts"]}
+    routes = by_kind(docs, "HTTPRoute")
+    assert len(routes) == (slots if GATEWAY[0] in args else 0)
     services = {s["metadata"]["name"]: s for s in by_kind(docs, "Service")}
     assert len(ingress["spec"]["rules"]) == slots
     for ordinal in range(slots):
@@ -234,13 +273,18 @@ def test_each_relay_is_reached_at_the_url_it_advertises(
         assert url.hostname
         assert url.path == "/ws"
         assert url.hostname in tls_hosts, f"no TLS for {url.hostname}"
-        backend = _route(ingress, url.hostname, url.path)
-        service = services[backend["name"]]
-        (port,) = [p for p in service["spec"]["ports"] if p["name"] == backend["port"]["name"]]
-        assert port["targetPort"] == "ws"
-        selector = service["spec"]["selector"]
-        matching = [i for i in range(slots + 3) if selector.items() <= _pod_labels(sts, i).items()]
-        assert matching == [ordinal], f"{backend['name']} selects pods {matching}, not {pod}"
+        backends = [_ingress_route(ingress, url.hostname, url.path)]
+        if routes:
+            backends.append(_gateway_route(routes, url.hostname, url.path))
+        for name, port_ref in backends:
+            service = services[name]
+            (port,) = [p for p in service["spec"]["ports"] if port_ref in (p["name"], p["port"])]
+            assert port["targetPort"] == "ws"
+            selector = service["spec"]["selector"]
+            matching = [
+                i for i in range(slots + 3) if selector.items() <= _pod_labels(sts, i).items()
+            ]
+            assert matching == [ordinal], f"{name} selects pods {matching}, not {pod}"
 
 
 def test_admin_listener_is_not_public(helm: str) -> None:
@@ -504,6 +548,10 @@ def test_every_selector_selects_its_pods_and_ports(helm: str) -> None:
                 backend = path["backend"]["service"]
                 names = {p["name"] for p in services[backend["name"]]["spec"]["ports"]}
                 assert backend["port"]["name"] in names
+    for route in by_kind(docs, "HTTPRoute"):
+        for rule in route["spec"]["rules"]:
+            for ref in rule["backendRefs"]:
+                assert ref["port"] in {p["port"] for p in services[ref["name"]]["spec"]["ports"]}
     monitors = by_kind(docs, "ServiceMonitor")
     assert len(monitors) == 2
     for monitor in monitors:
