@@ -287,3 +287,22 @@ async def test_a_stopped_consumer_returns_without_a_cancellation(rig: Rig) -> No
     await asyncio.sleep(0.3)
     c.stop()
     await asyncio.wait_for(task, timeout=5)
+
+
+async def test_the_seats_consumer_trims_tombstones_in_its_housekeeping(rig: Rig) -> None:
+    """decisions/012: once the group has acknowledged everything before them,
+    the tombstones go with the consumer's next housekeeping."""
+    rooms = await _reserve(rig, 3)
+    await rig.xadd(*(_joined(rig, u, rooms[u], f"t{u}") for u in (1, 2, 3)))
+    await rig.xadd(*(_left(rig, u, rooms[u], f"t{u}") for u in (1, 2, 3)))
+    seats = rig.seat_consumer("s", block_ms=50)
+    await _drain(seats)
+    assert await rig.r.zcard(rig.keyspace.sessions_ended) == 3
+    assert seats._housekeeping is not None
+    await seats._housekeeping()
+    assert await rig.r.zcard(rig.keyspace.sessions_ended) == 3  # within the 1 s margin
+    await asyncio.sleep(1.1)
+    await rig.xadd(_joined(rig, 1, rooms[1], "t4"))
+    await _drain(seats)
+    await seats._housekeeping()
+    assert await rig.r.zcard(rig.keyspace.sessions_ended) == 0
