@@ -43,6 +43,8 @@ check_versions() {
   [[ -z $bad ]] || die "scripts/tools/kube/go.mod replaces staging modules at the wrong version (want $staging): $bad"
   require_version etcd go.etcd.io/etcd/server/v3 "$ETCD_VERSION"
   require_version helm-unittest github.com/helm-unittest/helm-unittest "$HELM_UNITTEST_VERSION"
+  # Not built here (scripts/build_relay_image.sh builds it), but pinned the same way.
+  require_version image github.com/google/go-containerregistry "$GO_CONTAINERREGISTRY_VERSION"
 }
 
 # --check: what CI runs on the committed wrappers (needs the modules, which the
