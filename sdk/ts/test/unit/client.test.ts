@@ -248,3 +248,38 @@ test("move validates its numbers and is dropped while not connected", async () =
   assert.equal(sock.sentOf("move").length, 1);
   client.close();
 });
+
+test("reconnecting gives up after maxReconnectAttempts with a terminal closed (code 0: the control plane refused)", async () => {
+  const { client, control, sock, closed } = await joined({ maxReconnectAttempts: 2 });
+  const busy = { status: 503, headers: { "retry-after": "0" }, body: { type: "urn:plaza:problem:no-relay", status: 503 } };
+  control.joinAnswers.push(busy, busy);
+  sock.serverClose(1006);
+  await until("closed", () => client.status === "closed");
+  assert.equal(control.joins().length, 3);
+  assert.deepEqual({ ...closed[1]!, reason: "" }, { code: 0, reason: "", terminal: true, willReconnect: false });
+  assert.match(closed[1]!.reason, /gave up reconnecting: .*503/);
+});
+
+test("leave() while reconnecting stops at once; queued requests reject", async () => {
+  const { client, control, sock } = await joined();
+  control.joinAnswers.push({ status: 503, headers: { "retry-after": "30" }, body: { status: 503 } });
+  sock.serverClose(4009);
+  await until("waiting out the Retry-After", () => control.joins().length === 2);
+  const queued = client.chat("never sent");
+  await client.leave();
+  assert.equal(client.status, "closed");
+  await assert.rejects(queued, (e: unknown) => e instanceof PlazaError && e.code === "closed");
+  assert.equal(FakeSocket.all.length, 1);
+});
+
+test("a relay that never sends the Welcome is retried after welcomeTimeoutMs", async () => {
+  const t = make({ welcomeTimeoutMs: 30 });
+  await t.client.signInGuest({ deviceId: "device-0123456789ab", displayName: "me" });
+  const p = t.client.join({ world: "lobby" });
+  await until("second socket", () => FakeSocket.all.length === 2 && FakeSocket.last().sent.length === 1);
+  assert.equal(FakeSocket.all[0]!.readyState, 3, "the silent socket was closed");
+  FakeSocket.last().deliver(welcome());
+  const w = await p;
+  assert.equal(w.resumed, false);
+  assert.equal(t.client.status, "connected");
+});
