@@ -63,6 +63,16 @@ export interface CommandOut {
   receivers?: number;
 }
 
+export interface Ban {
+  user_id: string;
+  reason: string;
+  /** 0 = permanent. */
+  until_ms: number;
+  /** The key id that banned. */
+  by: string;
+  at_ms: number;
+}
+
 export type AnnounceScope = "room" | "world" | "everyone";
 
 export class OpsApi {
@@ -108,6 +118,12 @@ export class OpsApi {
       reason,
       duration_seconds: durationSeconds,
     });
+  }
+  bans(q: Query = {}): Promise<Page<Ban>> {
+    return this.call("GET", `/v1/ops/bans${queryString(q)}`);
+  }
+  unban(userId: string): Promise<void> {
+    return this.call("DELETE", `/v1/ops/users/${encodeURIComponent(userId)}/ban`);
   }
   closeRoom(roomId: string, reason: string): Promise<CommandOut> {
     return this.call("POST", `/v1/ops/rooms/${encodeURIComponent(roomId)}/close`, { reason });

@@ -46,7 +46,7 @@ export class RoomsView {
       h("td", {}, r.lifetime ?? "—"),
       h("td", {}, age(Date.now() - r.created_at_ms)),
       h("td", {},
-        h("button", { onclick: () => void this.announce(r.room_id) }, "Announce"),
+        h("button", { "data-testid": "announce-room", onclick: () => void this.announce(r.room_id) }, "Announce"),
         h("button", { class: "danger", onclick: () => void this.close(r.room_id) }, "Close")),
     );
   }

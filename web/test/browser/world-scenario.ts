@@ -296,6 +296,17 @@ async function main(): Promise<Record<string, unknown>> {
     });
     await shoot(consolePage, "console-members");
 
+    const announcement = "scenario: the plaza closes at midnight";
+    await step("the console announces into the room; both players see it", async () => {
+      await consolePage.click(`[data-room="${roomId}"] [data-testid=announce-room]`);
+      await consolePage.fill("[data-testid=action-text]", announcement);
+      await consolePage.click("[data-testid=action-confirm]");
+      for (const [who, page] of [["Alice", alice], ["Bob", bob]] as const) {
+        await until(`the announcement on ${who}'s page`, async () =>
+          (await chatLines(page)).some((l) => l.kind === "announcement" && l.text.includes(announcement)) ? true : undefined);
+      }
+    });
+
     const kicked = await step("the console kicks Bob; Bob is told why and stays out", async () => {
       await consolePage.click("[data-testid=kick-Bob]");
       await consolePage.fill("[data-testid=action-reason]", KICK_REASON);
