@@ -25,12 +25,15 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import msgspec
 import pytest
 import pytest_asyncio
 from kubernetes.aio import client
+from litestar.testing import AsyncTestClient
 
 from plaza.protocol.ChatMessage import ChatMessageT
 from plaza.protocol.StateChanged import StateChangedT
+from plaza_control.app import create_app
 from plaza_control.autoscaler import kube
 from plaza_control.autoscaler.policy import Policy, ordinal_of
 from plaza_control.autoscaler.reconciler import OpsDrains, Reconciler
@@ -540,3 +543,40 @@ async def test_dry_run_writes_nothing(make_rig: Any) -> None:
     relays = await rig.relays()
     assert not any(r.drain_requested for r in relays.values())
     assert all(r.state == "ready" for r in relays.values())
+
+
+async def test_the_app_runs_the_autoscaler_from_its_settings(make_rig: Any) -> None:
+    """The lifespan wiring: PLAZA_AUTOSCALER_* settings, a kubeconfig holding the
+    ServiceAccount's token, the loop, the ops view and the metrics."""
+    rig: Rig = await make_rig(2)  # no players: one relay is enough
+    base = rig.svc.settings
+    settings = msgspec.structs.replace(
+        base,
+        autoscaler_enabled=True,
+        autoscaler_kubeconfig=str(rig.sa_kubeconfig),
+        autoscaler_namespace=rig.namespace,
+        autoscaler_statefulset=STS,
+        autoscaler_lease_name=LEASE,
+        autoscaler_interval_seconds=0.5,
+        autoscaler_scale_down_stabilization_seconds=0,
+        autoscaler_lease_seconds=6,
+        autoscaler_identity="app-under-test",
+    )
+    headers = {"x-api-key": rig.cluster.admin_key}
+    async with AsyncTestClient(create_app(settings), base_url="http://127.0.0.1") as http:
+        await rig.wait("scaled to 1", lambda: rig.replicas() == 1, 60)
+        resp = await http.get("/v1/ops/autoscaler", headers=headers)
+        assert resp.status_code == 200, resp.text
+        view = resp.json()
+        assert view["enabled"] is True
+        assert view["leader"] is True
+        assert view["holder"] == "app-under-test"
+        assert view["namespace"] == rig.namespace
+        outcomes = [d["outcome"] for d in view["decisions"]]
+        assert "scale-down" in outcomes
+        assert (rig.lease() or {})["spec"]["holderIdentity"] == "app-under-test"
+        metrics = (await http.get("/metrics")).text
+        assert "plaza_control_autoscaler_leader 1.0" in metrics
+        assert 'plaza_control_autoscaler_scale_writes_total{direction="down"} 1.0' in metrics
+    # The lifespan stopped the loop, which handed the Lease back.
+    assert "holderIdentity" not in (rig.lease() or {"spec": {}})["spec"]
