@@ -5,6 +5,7 @@
 // line missed while reconnecting appears in its place.
 import { h, replace } from "../common/dom.js";
 import { clock } from "../common/format.js";
+import { LineOrder, type Sequenced } from "./line-order.js";
 
 export type LineKind = "chat" | "emote" | "state" | "joined" | "left" | "announcement" | "notice";
 
@@ -18,60 +19,29 @@ export interface LogLine {
   own?: boolean;
 }
 
-const MAX_LINES = 500;
-
 export class ChatLog {
   readonly el = h("ol", { class: "chat-log", "data-testid": "chat-log", "aria-live": "polite" });
-  /** key: `${sequence}` for room events, `${sequence}.n${i}` for notices. */
-  private readonly lines = new Map<string, LogLine>();
-  private notices = 0;
-  private maxSequence = 0;
+  private readonly order = new LineOrder<LogLine & Sequenced>();
 
   add(line: LogLine): void {
-    if (line.kind === "notice") {
-      line.sequence = this.maxSequence;
-      this.lines.set(`${line.sequence}.n${this.notices++}`, line);
-    } else {
-      const key = String(line.sequence);
-      if (this.lines.has(key)) return;
-      this.lines.set(key, line);
-      this.maxSequence = Math.max(this.maxSequence, line.sequence);
-    }
-    this.trim();
-    this.render();
+    const held = { ...line, notice: line.kind === "notice" };
+    if (held.notice) held.sequence = this.order.newestSequence;
+    if (this.order.add(held)) this.render();
   }
 
   /** Forget everything (a room's new lifetime starts its sequence again). */
   clear(): void {
-    this.lines.clear();
-    this.maxSequence = 0;
+    this.order.clear();
     this.render();
   }
 
   get newestSequence(): number {
-    return this.maxSequence;
-  }
-
-  private trim(): void {
-    if (this.lines.size <= MAX_LINES) return;
-    const keys = this.sortedKeys();
-    for (const k of keys.slice(0, keys.length - MAX_LINES)) this.lines.delete(k);
-  }
-
-  private sortedKeys(): string[] {
-    return [...this.lines.keys()].sort((a, b) => {
-      const [sa, na] = a.split(".n");
-      const [sb, nb] = b.split(".n");
-      const d = Number(sa) - Number(sb);
-      if (d !== 0) return d;
-      // Room events before the page's notices at the same sequence.
-      return (na === undefined ? -1 : Number(na)) - (nb === undefined ? -1 : Number(nb));
-    });
+    return this.order.newestSequence;
   }
 
   private render(): void {
     const stick = this.el.scrollTop + this.el.clientHeight >= this.el.scrollHeight - 8;
-    replace(this.el, ...this.sortedKeys().map((k) => this.item(this.lines.get(k)!)));
+    replace(this.el, ...this.order.all().map((l) => this.item(l)));
     if (stick) this.el.scrollTop = this.el.scrollHeight;
   }
 

@@ -3,6 +3,7 @@
 // protocol, the reconnect rule and the room model; this file only shows them.
 import { Interpolator, PlazaError, type PlazaClient, type RoomView, type Transform } from "@plaza/sdk";
 import { h } from "../common/dom.js";
+import { ApiError } from "../common/http.js";
 import { Banner } from "./banner.js";
 import { recentChat } from "./chat-history.js";
 import { ChatLog } from "./chat-log.js";
@@ -157,7 +158,15 @@ export class WorldPage {
     const token = this.client.account?.sessionToken;
     if (!token || this.client.room?.roomId !== roomId) return;
     try {
-      for (const r of await recentChat(roomId, token)) {
+      let lines;
+      try {
+        lines = await recentChat(roomId, token);
+      } catch (err) {
+        // The session token lives 15 min; the SDK refreshes it only for joins.
+        if (!(err instanceof ApiError && err.status === 401)) throw err;
+        lines = await recentChat(roomId, (await this.client.refresh()).sessionToken);
+      }
+      for (const r of lines) {
         this.chat.add({ sequence: r.sequence, kind: "chat", atMs: r.occurred_at_ms, who: r.display_name, text: r.text, own: r.user_id === this.client.account?.userId });
       }
     } catch (err) {

@@ -65,3 +65,22 @@ test("display names: 2 to 32 characters", () => {
   assert.equal(nameProblem("x".repeat(32)), null);
   assert.notEqual(nameProblem("x".repeat(33)), null);
 });
+
+test("chat lines: once per sequence, in sequence order, notices after what was seen", async () => {
+  const { LineOrder } = await import("../../src/world/line-order.js");
+  const o = new LineOrder<{ sequence: number; notice: boolean; text: string }>(5);
+  const ev = (sequence: number, text: string) => ({ sequence, notice: false, text });
+  assert.equal(o.add(ev(3, "c")), true);
+  assert.equal(o.add(ev(1, "a")), true);
+  assert.equal(o.add({ sequence: 0, notice: true, text: "reconnected" }), true);
+  assert.equal(o.add(ev(2, "b")), true); // missed while away, from history
+  assert.equal(o.add(ev(3, "c again")), false); // live and from history: once
+  assert.deepEqual(o.all().map((l) => l.text), ["a", "b", "c", "reconnected"]);
+  assert.equal(o.newestSequence, 3);
+  o.add(ev(4, "d"));
+  o.add(ev(5, "e"));
+  assert.deepEqual(o.all().map((l) => l.text), ["b", "c", "reconnected", "d", "e"]); // bounded to 5: "a" went
+  o.clear();
+  assert.deepEqual(o.all(), []);
+  assert.equal(o.newestSequence, 0);
+});
