@@ -107,6 +107,7 @@ def test_two_players_drain_and_kick(web_cluster: Cluster, web_dist: Path, tmp_pa
     assert "You were kicked: scenario: kicked to test the console" in result["kicked"]["banner"]
     assert result["kicked"]["bobStatus"] == "closed"
     assert "kicked Bob" in result["kicked"]["consoleStatus"]
+    assert result["kicked"]["kickAck"] == "ok"
     moved = result["moved"]
     assert moved["walked"]["x"] > moved["start"]["x"] + 1
     for shot in result["screenshots"]:

@@ -1,12 +1,13 @@
 // The ops console (/console/): asks for an operator API key, keeps it in
-// sessionStorage, then shows relays, rooms and members, announcements, bans
-// and the audit log, refreshed every few seconds. Ops API only.
+// sessionStorage, then shows relays, rooms and members, announcements, the
+// latest commands and their acks, bans and the audit log, refreshed every few seconds. Ops API only.
 import "./console.css";
 import { byId, h, replace } from "../common/dom.js";
 import { ApiError } from "../common/http.js";
 import { AnnounceView } from "./announce-view.js";
 import { AuditView } from "./audit-view.js";
 import { BansView } from "./bans-view.js";
+import { CommandsView } from "./commands-view.js";
 import { forgetKey, keyProblem, loadKey, saveKey } from "./key-store.js";
 import { OpsApi } from "./ops-api.js";
 import { RelaysView } from "./relays-view.js";
@@ -65,18 +66,19 @@ function showConsole(api: OpsApi): void {
   const relays = new RelaysView(api, status);
   const rooms = new RoomsView(api, status);
   const bans = new BansView(api, status);
+  const commands = new CommandsView(api);
   const audit = new AuditView(api);
   const announce = new AnnounceView(api, status);
   const updated = h("span", { class: "updated" });
   const signOut = h("button", { type: "button", onclick: () => { forgetKey(); location.reload(); } }, "Forget key");
   replace(app,
     h("header", {}, h("h1", {}, "Plaza ops console"), updated, signOut),
-    status.el, relays.el, rooms.el, announce.el, bans.el, audit.el);
+    status.el, relays.el, rooms.el, announce.el, commands.el, bans.el, audit.el);
 
   let auditAllowed = true;
   const tick = async (): Promise<void> => {
     try {
-      await Promise.all([relays.refresh(), rooms.refresh(), bans.refresh()]);
+      await Promise.all([relays.refresh(), rooms.refresh(), commands.refresh(), bans.refresh()]);
       if (auditAllowed) {
         await audit.refresh().catch((err: unknown) => {
           if (err instanceof ApiError && err.status === 403) {

@@ -73,6 +73,22 @@ export interface Ban {
   at_ms: number;
 }
 
+/** A command sent to relays and what they answered (docs/control.md). */
+export interface CommandStatus {
+  command_id: string;
+  at_ms: number;
+  issued_by: string;
+  target_relay_id: string;
+  kind: string;
+  ack?: string;
+  ack_detail?: string;
+  receivers?: number;
+  relays_acked?: number;
+  relays_failed?: number;
+  /** Sum of the relays' reported counts; null when none named one. */
+  affected?: number | null;
+}
+
 export type AnnounceScope = "room" | "world" | "everyone";
 
 export class OpsApi {
@@ -118,6 +134,9 @@ export class OpsApi {
       reason,
       duration_seconds: durationSeconds,
     });
+  }
+  commands(q: Query = {}): Promise<Page<CommandStatus>> {
+    return this.call("GET", `/v1/ops/commands${queryString(q)}`);
   }
   bans(q: Query = {}): Promise<Page<Ban>> {
     return this.call("GET", `/v1/ops/bans${queryString(q)}`);

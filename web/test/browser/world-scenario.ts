@@ -324,7 +324,13 @@ async function main(): Promise<Record<string, unknown>> {
       if ((await memberNames(bob)).length) throw new Error("Bob's page still lists members after the kick");
       if ((await memberNames(alice)).includes("Bob")) throw new Error("Bob came back after the kick");
       const status = (await consolePage.textContent("[data-testid=status]")) ?? "";
-      return { banner: text, bobStatus: s.status, consoleStatus: status };
+      const kickAck = await until("the kick acknowledged in the console's command list", async () => {
+        const row = consolePage.locator("[data-testid=commands] tr[data-ack]", { has: consolePage.locator("td", { hasText: /^kick$/ }) });
+        if ((await row.count()) === 0) return undefined;
+        const ack = await row.first().getAttribute("data-ack");
+        return ack === "ok" ? ack : undefined;
+      });
+      return { banner: text, bobStatus: s.status, consoleStatus: status, kickAck };
     });
     await shoot(bob, "world-bob-kicked");
 
