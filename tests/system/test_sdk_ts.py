@@ -100,6 +100,12 @@ def test_sdk_scenario_against_real_relays(sdk_built: Path, cluster: Cluster) -> 
     assert state["secondVersion"] > state["firstVersion"] > 0
     assert state["aliceValue"] == "off"
 
+    extras = out["extras"]
+    assert extras["waveOwn"]
+    assert extras["bobEmotes"] == ["wave"]
+    assert extras["emptyChat"] == "ChatEmpty"
+    assert extras["announcements"] == ["welcome to the e2e"]
+
     drain = out["drain"]
     for who in ("aliceNotices", "bobNotices"):
         notice = drain[who][0]

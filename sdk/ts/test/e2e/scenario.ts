@@ -151,6 +151,25 @@ async function main(): Promise<Record<string, unknown>> {
     aliceValue: new TextDecoder().decode(alice.client.room?.state.get("light")?.value),
   };
 
+  // 4b. Emote, a refused chat (typed error), an operator announcement.
+  const emotes: string[] = [];
+  const announcements: string[] = [];
+  bob.client.on("emote", (e) => emotes.push(e.emote));
+  bob.client.on("announcement", (a) => announcements.push(a.text));
+  const wave = await alice.client.emote("wave");
+  let emptyChat = "";
+  // The five lines above spent the chat burst (lobby: 2/s, burst 5) and the
+  // rate is checked before the text: let the bucket refill first.
+  await sleep(2600);
+  try {
+    await alice.client.chat("");
+  } catch (err) {
+    emptyChat = err instanceof PlazaError ? err.code : String(err);
+  }
+  await ops("POST", "/v1/ops/announce", { scope: "room", room_id: roomId, text: "welcome to the e2e" });
+  await until("bob saw the wave and the announcement", () => emotes.includes("wave") && announcements.length > 0);
+  out["extras"] = { waveOwn: wave.own, bobEmotes: emotes, emptyChat, announcements };
+
   // 5. Drain the relay; both rejoin the room elsewhere; a chat sent while
   //    alice is reconnecting is delivered once after her new Welcome.
   await sleep(1000); // the relay's batched state snapshot reaches Redis
