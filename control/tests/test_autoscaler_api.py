@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kubernetes.aio import client
+from kubernetes.aio import client as k8s
 from litestar.testing import AsyncTestClient
 
 from plaza_control.autoscaler import kube
@@ -90,9 +90,7 @@ async def test_disabled_view(client: AsyncTestClient, settings: Settings) -> Non
     assert body["current"] is None
 
 
-def _unreachable_reconciler(svc: Services, metrics: Metrics) -> Reconciler:
-    cfg = client.Configuration(host="https://127.0.0.1:1")
-    api = client.ApiClient(configuration=cfg)
+def _unreachable_reconciler(svc: Services, metrics: Metrics, api: k8s.ApiClient) -> Reconciler:
     return Reconciler(
         statefulset=kube.RelayStatefulSet(api, "plaza", "plaza-relay"),
         elector=kube.LeaseElector(api, "plaza", "plaza-autoscaler", "me", 15),
@@ -111,8 +109,12 @@ async def test_a_pass_against_no_api_server_fails_and_says_so(
     app: Any = client.app
     svc: Services = app.state.services
     metrics = Metrics()
-    rec = _unreachable_reconciler(svc, metrics)
-    assert await rec.reconcile() is None
+    api = k8s.ApiClient(configuration=k8s.Configuration(host="https://127.0.0.1:1"))
+    rec = _unreachable_reconciler(svc, metrics, api)
+    try:
+        assert await rec.reconcile() is None
+    finally:
+        await api.close()  # type: ignore[no-untyped-call]
     status = rec.status()
     assert status.last_error
     assert not status.leader
