@@ -257,7 +257,8 @@ export class PlazaClient {
       return await this.connectOnce(answer, false);
     } catch (err) {
       this.conn = null;
-      this.setStatus("idle");
+      this.setStatus(this.intent === "none" ? "idle" : "closed");
+      this.failQueued("closed", `connect failed: ${err instanceof Error ? err.message : String(err)}`);
       throw err;
     }
   }

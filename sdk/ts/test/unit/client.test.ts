@@ -283,3 +283,17 @@ test("a relay that never sends the Welcome is retried after welcomeTimeoutMs", a
   assert.equal(w.resumed, false);
   assert.equal(t.client.status, "connected");
 });
+
+test("connect() with a ticket already in hand; a refusal rejects it and what was queued", async () => {
+  const t = make();
+  await t.client.signInGuest({ deviceId: "device-0123456789ab", displayName: "me" });
+  const answer = await t.client.requestTicket({ world: "lobby" });
+  const p = t.client.connect(answer);
+  const queued = t.client.chat("early");
+  await until("Hello sent", () => FakeSocket.all[0]?.sent.length === 1);
+  FakeSocket.last().serverClose(4104, "wrong room");
+  await assert.rejects(p, (e: unknown) => e instanceof PlazaError && e.code === "join_refused" && e.closeCode === 4104);
+  await assert.rejects(queued, (e: unknown) => e instanceof PlazaError && e.code === "closed");
+  assert.equal(t.client.status, "idle");
+  await assert.rejects(t.client.chat("x"), (e: unknown) => e instanceof PlazaError && e.code === "not_connected");
+});
