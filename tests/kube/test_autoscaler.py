@@ -580,3 +580,49 @@ async def test_the_app_runs_the_autoscaler_from_its_settings(make_rig: Any) -> N
         assert 'plaza_control_autoscaler_scale_writes_total{direction="down"} 1.0' in metrics
     # The lifespan stopped the loop, which handed the Lease back.
     assert "holderIdentity" not in (rig.lease() or {"spec": {}})["spec"]
+
+
+class LostCommandDrains(OpsDrains):
+    """The drain path with its drain command lost on the way (pub/sub is at most
+    once): the relay is marked draining but never told, so it keeps its players."""
+
+    async def drain(self, relay_id: str, reason: str) -> None:
+        live = {r.relay_id: r for r in await self._alloc.relays()}
+        await self._alloc.mark_draining(relay_id, live[relay_id].boot_id)
+
+
+async def test_drain_timeout_gives_the_step_up(make_rig: Any) -> None:
+    rig: Rig = await make_rig(2)
+    # One player on each relay: 2 connections need one relay.
+    await rig.add_players({"to-a": 1, "to-b": 1})
+    on_top = next(p for p in rig.players if p.joined and p.joined.relay_id == f"{STS}-1")
+    api = await kube.api_client(str(rig.sa_kubeconfig))
+    rig.apis.append(api)
+    sts = RecordingStatefulSet(api, rig.namespace, rig.svc)
+    rec = Reconciler(
+        statefulset=sts,
+        elector=kube.LeaseElector(api, rig.namespace, LEASE, "timeout", 4),
+        relays=rig.svc.allocator.relays,
+        drains=LostCommandDrains(rig.svc.ops, rig.svc.allocator, relay_deadline_seconds=10),
+        policy=policy(drain_timeout_ms=2_000, stabilization_ms=4_000),
+        metrics=Metrics().autoscaler,
+    )
+    await _run_until(
+        rec, lambda: any(d.outcome == "drain-timeout" for d in rec.status().decisions), 30
+    )
+    outcomes = [d.outcome for d in reversed(rec.status().decisions)]
+    assert outcomes[:2] == ["steady", "scale-down-start"], outcomes
+    assert "drain-timeout" in outcomes
+    # Nothing lowered; the relay is back in service; its player never left.
+    assert sts.writes == []
+    assert rig.replicas() == 2
+    assert not (await rig.relays())[f"{STS}-1"].drain_requested
+    assert on_top.close_code is None
+    assert not any(
+        k.startswith(kube.ANNOTATION_PREFIX)
+        for k in rig.statefulset()["metadata"].get("annotations", {})
+    )
+    # The window starts again: no new step right after giving one up.
+    plan = await rec.reconcile()
+    assert plan is not None, rec.status().last_error
+    assert plan.outcome == "steady"
