@@ -91,6 +91,10 @@ function memberOf(view: PlazaClient["room"], userId: string): number | undefined
   return undefined;
 }
 
+/** The step under way, named in the error when the watchdog fires. */
+let step = "start";
+const WATCHDOG_MS = 90_000;
+
 async function main(): Promise<Record<string, unknown>> {
   const out: Record<string, unknown> = {};
   const alice = new Observed("alice");
@@ -99,6 +103,7 @@ async function main(): Promise<Record<string, unknown>> {
   await bob.signIn();
 
   // 1. Join the same room.
+  step = "1";
   const a0 = await alice.client.join({ world: WORLD });
   const roomId = a0.room.roomId;
   const b0 = await bob.client.join({ world: WORLD, room: roomId });
@@ -112,6 +117,7 @@ async function main(): Promise<Record<string, unknown>> {
   };
 
   // 2. Movement: alice walks along x; bob sees her member move.
+  step = "2";
   const aliceMember = alice.client.room!.memberId;
   for (let i = 1; i <= 10; i++) {
     alice.client.move({ position: { x: i, y: 0, z: 0 }, velocity: { x: 1, y: 0, z: 0 } });
@@ -125,6 +131,7 @@ async function main(): Promise<Record<string, unknown>> {
   };
 
   // 3. Chat in order: five lines sent back to back, acknowledged in order.
+  step = "3";
   const lines = ["one", "two", "three", "four", "five"];
   const acks = await Promise.all(lines.map((t) => alice.client.chat(t)));
   await until("bob got five lines", () => bob.texts().filter((t) => lines.includes(t)).length === 5);
@@ -135,6 +142,7 @@ async function main(): Promise<Record<string, unknown>> {
   };
 
   // 4. State: a compare-and-set race on one key.
+  step = "4";
   const first = await alice.client.compareAndSet("light", "on", 0);
   let conflict = "";
   try {
@@ -152,6 +160,7 @@ async function main(): Promise<Record<string, unknown>> {
   };
 
   // 4b. Emote, a refused chat (typed error), an operator announcement.
+  step = "4b";
   const emotes: string[] = [];
   const announcements: string[] = [];
   bob.client.on("emote", (e) => emotes.push(e.emote));
@@ -171,6 +180,7 @@ async function main(): Promise<Record<string, unknown>> {
   out["extras"] = { waveOwn: wave.own, bobEmotes: emotes, emptyChat, announcements };
 
   // 5. Drain the relay; both rejoin the room elsewhere; a chat sent while
+  step = "5";
   //    alice is reconnecting is delivered once after her new Welcome.
   await sleep(1000); // the relay's batched state snapshot reaches Redis
   const drainedRelay = alice.client.lastJoin!.relayId;
@@ -181,6 +191,7 @@ async function main(): Promise<Record<string, unknown>> {
   const off = alice.client.on("closed", () => {
     off();
     duringDrain = alice.client.chat("sent while reconnecting");
+    duringDrain.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
   });
   await ops("POST", `/v1/ops/relays/${drainedRelay}/drain`, { reason: "sdk e2e", deadline_seconds: 10 });
   await Promise.all([aliceBack, bobBack]);
@@ -236,6 +247,7 @@ async function main(): Promise<Record<string, unknown>> {
   };
 
   // 6. Kick bob through the ops API: terminal, no reconnect.
+  step = "6";
   const bobReconnectsBefore = bob.reconnects.length;
   const bobClosed = bob.client.once("closed");
   await ops("POST", `/v1/ops/rooms/${encodeURIComponent(alice.client.room!.roomId)}/kick`, {
@@ -262,18 +274,26 @@ async function main(): Promise<Record<string, unknown>> {
   };
 
   // 7. Alice leaves.
+  step = "7";
   await alice.client.leave();
   out["leave"] = { status: alice.client.status, lastClose: alice.closes[alice.closes.length - 1] };
   return out;
 }
 
+const watchdog = setTimeout(() => {
+  process.stdout.write(JSON.stringify({ error: `scenario stuck in step ${step} after ${WATCHDOG_MS} ms` }) + "\n");
+  process.exit(1);
+}, WATCHDOG_MS);
+
 main().then(
   (out) => {
+    clearTimeout(watchdog);
     process.stdout.write(JSON.stringify(out) + "\n");
     process.exit(0);
   },
   (err: unknown) => {
-    process.stdout.write(JSON.stringify({ error: err instanceof Error ? `${err.name}: ${err.message}\n${err.stack ?? ""}` : String(err) }) + "\n");
+    const why = err instanceof Error ? `${err.name}: ${err.message}\n${err.stack ?? ""}` : String(err);
+    process.stdout.write(JSON.stringify({ error: `step ${step}: ${why}` }) + "\n");
     process.exit(1);
   },
 );
