@@ -192,6 +192,10 @@ class AuditFilter(msgspec.Struct, frozen=True, kw_only=True):
         )
 
 
+#: A command's summary state (docs/control.md, "Commands").
+CommandAck = Literal["pending", "ok", "failed", "expired", "undeliverable"]
+
+
 class CommandRecord(msgspec.Struct, frozen=True, kw_only=True):
     id: str
     at_ms: int
@@ -202,7 +206,10 @@ class CommandRecord(msgspec.Struct, frozen=True, kw_only=True):
     body: dict[str, object]
     #: ``expired``: no relay acknowledged it by ``deadline_ms`` (pub/sub delivers
     #: at most once; a final state, set by the maintenance loop).
-    ack: Literal["pending", "ok", "failed", "expired"] = "pending"
+    #: ``undeliverable``: no relay process was subscribed to its channel when it
+    #: was sent (``receivers`` 0); final from the start, except that an ack from
+    #: a relay that subscribed in that same instant still makes it ``ok``/``failed``.
+    ack: CommandAck = "pending"
     ack_detail: str = ""
     #: When a still ``pending`` command becomes ``expired``; 0 for records written
     #: before deadlines existed (they expire ``PLAZA_COMMAND_DEADLINE_SECONDS``
@@ -210,8 +217,8 @@ class CommandRecord(msgspec.Struct, frozen=True, kw_only=True):
     deadline_ms: int = 0
     #: Relay processes subscribed to its channel just before it was published
     #: (``PUBSUB NUMSUB``): how many answers a broadcast can get. 0: none
-    #: could receive it (it will expire); -1: not known (older records, or not
-    #: published yet).
+    #: could receive it (``ack`` is ``undeliverable``); -1: not known (older
+    #: records, or not published yet).
     receivers: int = -1
 
 

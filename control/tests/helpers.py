@@ -7,8 +7,8 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
 import httpx
@@ -25,6 +25,21 @@ from plaza_control.settings import Settings
 from plaza_control.tokens import SessionTokens
 
 REPO = Path(__file__).resolve().parents[2]
+
+
+@asynccontextmanager
+async def relay_listening(
+    redis_client: aioredis.Redis, keyspace: Keyspace, relay_id: str = "relay-a"
+) -> AsyncIterator[None]:
+    """A subscriber on the command channels of ``relay_id`` and ``cmd:all``, as a
+    relay process has: commands sent meanwhile count one receiver and start
+    ``pending`` (with none they start ``undeliverable``)."""
+    pubsub = redis_client.pubsub()
+    await pubsub.subscribe(keyspace.cmd_relay(relay_id), keyspace.cmd_all)
+    try:
+        yield
+    finally:
+        await pubsub.aclose()  # type: ignore[no-untyped-call]
 
 
 def relay(

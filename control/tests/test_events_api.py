@@ -3,8 +3,10 @@ operators), session records."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
+import pytest
 import redis.asyncio as aioredis
 
 from plaza_control import codec, paging
@@ -23,7 +25,21 @@ from plaza_control.models import (
 from plaza_control.observability import Metrics
 from plaza_control.settings import Settings
 
-from .helpers import make_api_key, relay, session_token, user_id, write_heartbeat
+from .helpers import (
+    make_api_key,
+    relay,
+    relay_listening,
+    session_token,
+    user_id,
+    write_heartbeat,
+)
+
+
+@pytest.fixture
+async def listening(redis_client: aioredis.Redis, keyspace: Keyspace) -> AsyncIterator[None]:
+    """A relay process is subscribed: commands start ``pending``."""
+    async with relay_listening(redis_client, keyspace):
+        yield
 
 
 def _ev(
@@ -64,7 +80,11 @@ async def _world(client: Any, admin: str) -> None:
 
 
 async def test_command_acks_are_visible_in_the_ops_api(
-    client: Any, settings: Settings, redis_client: aioredis.Redis, keyspace: Keyspace
+    client: Any,
+    settings: Settings,
+    redis_client: aioredis.Redis,
+    keyspace: Keyspace,
+    listening: None,
 ) -> None:
     admin = await make_api_key(settings, Role.ADMIN)
     viewer = await make_api_key(settings, Role.VIEWER)
@@ -131,8 +151,44 @@ async def test_command_acks_are_visible_in_the_ops_api(
     assert [c["command_id"] for c in failed["items"]] == [everyone["command_id"]]
 
 
-async def test_a_command_no_relay_acknowledged_expires_and_stays_expired(
+async def test_a_command_no_relay_process_could_receive_is_undeliverable_at_once(
     client: Any, settings: Settings, redis_client: aioredis.Redis, keyspace: Keyspace
+) -> None:
+    admin = {"X-API-Key": await make_api_key(settings, Role.ADMIN)}
+    sent = (
+        await client.post(
+            "/v1/ops/announce", json={"scope": "everyone", "text": "hi"}, headers=admin
+        )
+    ).json()
+    assert (sent["receivers"], sent["ack"]) == (0, "undeliverable")
+    got = (await client.get(f"/v1/ops/commands/{sent['command_id']}", headers=admin)).json()
+    assert (got["ack"], got["ack_detail"]) == (
+        "undeliverable",
+        "no relay was subscribed to its channel when it was sent",
+    )
+    # Final for the sweeper: the deadline does not turn it into "expired".
+    svc = Services(settings, Metrics())
+    try:
+        assert await svc.commands._records.expire(got["deadline_ms"]) == 0
+    finally:
+        await svc.close()
+    page = (await client.get("/v1/ops/commands?ack=undeliverable", headers=admin)).json()
+    assert [c["command_id"] for c in page["items"]] == [sent["command_id"]]
+    async with relay_listening(redis_client, keyspace):
+        listened = (
+            await client.post(
+                "/v1/ops/announce", json={"scope": "everyone", "text": "hi"}, headers=admin
+            )
+        ).json()
+    assert (listened["receivers"], listened["ack"]) == (1, "pending")
+
+
+async def test_a_command_no_relay_acknowledged_expires_and_stays_expired(
+    client: Any,
+    settings: Settings,
+    redis_client: aioredis.Redis,
+    keyspace: Keyspace,
+    listening: None,
 ) -> None:
     """Pub/sub delivers at most once: a command sent while no relay listened reaches
     the final state ``expired`` after its deadline; a later ack is kept in

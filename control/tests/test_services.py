@@ -374,7 +374,11 @@ async def test_ops_commands_are_recorded_published_and_audited(w: World) -> None
     out = await w.join.join(session(s.user_id), "lobby", None, None, None, "1.1.1.1")
     mod = ApiKey(id="mod1", name="m", role=Role.MODERATOR, hash="", created_at_ms=0)
     kick = await w.ops.kick(mod, out.room_id, s.user_id, "spam")
-    assert w.cmds.records[kick.id].ack == "pending"
+    # No relay process subscribed to relay-a's channel: final at once.
+    assert w.cmds.records[kick.id].ack == "undeliverable"
+    w.bus.subscribe("relay-a")
+    kick = await w.ops.kick(mod, out.room_id, s.user_id, "spam")
+    assert (w.cmds.records[kick.id].ack, w.cmds.records[kick.id].receivers) == ("pending", 1)
     relay_id, payload = w.bus.published[-1]
     cmd: Any = codec.decode_command(payload)
     assert relay_id == "relay-a"
@@ -396,6 +400,7 @@ async def test_ops_commands_are_recorded_published_and_audited(w: World) -> None
     assert "relay-a" in w.alloc.draining
     results = [(e.actor, e.action, e.result) for e in w.audit.entries if e.actor == "mod1"]
     assert results == [
+        ("mod1", "room.kick", "ok"),
         ("mod1", "room.kick", "ok"),
         ("mod1", "user.mute", "ok"),
         ("mod1", "user.ban", "ok"),

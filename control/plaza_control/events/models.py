@@ -8,6 +8,8 @@ from typing import Literal
 
 import msgspec
 
+from plaza_control.models import CommandAck
+
 
 class ChatRecord(msgspec.Struct, frozen=True, kw_only=True):
     """One chat line; ``id`` is the relay's event id (the idempotency key)."""
@@ -59,7 +61,9 @@ class CommandStatus(msgspec.Struct, frozen=True, kw_only=True):
     ``ack``: a targeted command takes its relay's answer; a broadcast is ``ok``
     once one relay acknowledged and ``failed`` once any relay failed;
     ``expired`` (final) when no relay acknowledged it by ``deadline_ms``. An ack
-    arriving after that is kept in ``acks`` but changes ``ack`` no more."""
+    arriving after that is kept in ``acks`` but changes ``ack`` no more.
+    ``undeliverable`` when no relay process was subscribed to its channel as it
+    was sent (``receivers`` 0)."""
 
     #: ``command_id`` on the wire, as in the answers of the ops actions.
     id: str = msgspec.field(name="command_id")
@@ -68,7 +72,7 @@ class CommandStatus(msgspec.Struct, frozen=True, kw_only=True):
     target_relay_id: str
     kind: str
     body: dict[str, object]
-    ack: Literal["pending", "ok", "failed", "expired"] = "pending"
+    ack: CommandAck = "pending"
     ack_detail: str = ""
     deadline_ms: int = 0
     #: First acknowledgement; 0 while pending.

@@ -157,9 +157,10 @@ class CommandOut(msgspec.Struct, frozen=True, kw_only=True):
     kind: str
     #: Empty: sent on the broadcast channel.
     target_relay_id: str
+    #: ``pending``, or ``undeliverable`` when ``receivers`` is 0.
     ack: str
-    #: Relay processes it was published to (0: none could receive it, it will
-    #: expire; -1: unknown).
+    #: Relay processes it was published to (0: none could receive it, so it is
+    #: ``undeliverable``; -1: unknown).
     receivers: int = -1
 
 

@@ -4,7 +4,7 @@ handler needs an API key whose role covers the handler's ``opt["role"]``."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 import msgspec
 from litestar import Controller, delete, get, post, put
@@ -21,7 +21,14 @@ from plaza_control import paging
 from plaza_control import validation as v
 from plaza_control.events.models import CommandStatus
 from plaza_control.events.reads import MAX_PAGE, CommandPage, MemberPage, SessionPage
-from plaza_control.models import AuditFilter, CommandRecord, Role, RoomStateSnapshot, World
+from plaza_control.models import (
+    AuditFilter,
+    CommandAck,
+    CommandRecord,
+    Role,
+    RoomStateSnapshot,
+    World,
+)
 from plaza_control.routes.bodies import (
     API_KEY_ID,
     AnnounceIn,
@@ -313,7 +320,7 @@ class OpsController(Controller):
         self,
         svc: Svc,
         ack: Annotated[
-            Literal["pending", "ok", "failed", "expired"] | None,
+            CommandAck | None,
             Parameter(description="only this status"),
         ] = None,
         limit: PageLimit = 100,

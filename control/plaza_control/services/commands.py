@@ -12,6 +12,9 @@ from plaza_control.clock import Clock
 from plaza_control.models import CommandBodyT, CommandRecord
 from plaza_control.repositories.base import CommandBus, CommandRepository
 
+#: ``ack_detail`` of a command no relay process could receive.
+UNDELIVERABLE_DETAIL = "no relay was subscribed to its channel when it was sent"
+
 
 class CommandService:
     def __init__(
@@ -36,11 +39,18 @@ class CommandService:
 
     async def send(self, issued_by: str, relay_id: str, body: CommandBodyT) -> CommandRecord:
         """Record the command (ack ``pending``) before publishing it, so an ack can
-        never arrive for a command that is not on record. ``relay_id`` '' broadcasts."""
+        never arrive for a command that is not on record. ``relay_id`` '' broadcasts.
+        When no relay process is subscribed to the channel, the record starts
+        ``undeliverable`` (final) instead of waiting for its deadline; it is
+        published anyway, so a relay subscribing in that instant still acts."""
         now = self._clock()
         cid = str(uuid.uuid4())
         builtins = msgspec.to_builtins(body)
         kind = str(builtins.pop("type"))
+        # Counted before the insert, not written after the publish: an ack
+        # may arrive at once, and FerretDB's updates are not atomic (a
+        # second update of the record could lose it).
+        receivers = await self._bus.subscribers(relay_id)
         record = CommandRecord(
             id=cid,
             at_ms=now,
@@ -49,10 +59,9 @@ class CommandService:
             kind=kind,
             body=builtins,
             deadline_ms=now + self._deadline_ms,
-            # Counted before the insert, not written after the publish: an ack
-            # may arrive at once, and FerretDB's updates are not atomic (a
-            # second update of the record could lose it).
-            receivers=await self._bus.subscribers(relay_id),
+            receivers=receivers,
+            ack="undeliverable" if receivers == 0 else "pending",
+            ack_detail=UNDELIVERABLE_DETAIL if receivers == 0 else "",
         )
         await self._records.insert(record)
         await self._bus.publish(relay_id, codec.encode_command(cid, relay_id, issued_by, now, body))

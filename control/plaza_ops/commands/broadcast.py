@@ -24,6 +24,7 @@ class Ack(StrEnum):
     ok = "ok"
     failed = "failed"
     expired = "expired"
+    undeliverable = "undeliverable"
 
 
 def announce(
