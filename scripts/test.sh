@@ -3,8 +3,11 @@
 # types, generated-code freshness, Go vet/staticcheck/tests with the race
 # detector/`go mod tidy -diff` for both Go modules (the root and the
 # benchmark module relay-go/bench), fuzzing smoke runs, a `make bench` smoke
-# run, and pytest against real Redis and FerretDB (started here and stopped
-# on exit). Fails on the first failing step.
+# run, promtool rule tests, the TypeScript SDK and web app checks, and pytest
+# against real Redis and FerretDB (started here and stopped on exit): it holds
+# the system tests, the Kubernetes tests on a real kube-apiserver, the chart
+# tests (helm lint, helm-unittest, kubernetes-validate) and the browser test.
+# Fails on the first failing step.
 # Tests get their own service instances (ports, data) so `make test` never
 # touches a `make run` session on the same machine.
 export PLAZA_REDIS_PORT="${PLAZA_TEST_REDIS_PORT:-16479}"
@@ -146,6 +149,9 @@ step "go test -race" go_tests
 step "go fuzz smoke" fuzz_smoke
 step "bench smoke" bench_smoke
 step "promtool alert rules" alert_rules
+step "kube tool wrappers pinned" scripts/install_kube_tools.sh --check
+step "sdk/ts: tsc + node tests" scripts/sdk_ts.sh check
+step "web/: tsc + node tests" scripts/web.sh check
 step "pytest (Redis+FerretDB)" pytest_with_services
 echo >&2; printf '%s\n' "${TIMINGS[@]}" >&2
 log "all checks passed in $((SECONDS - start_all))s"
