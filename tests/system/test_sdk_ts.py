@@ -122,6 +122,7 @@ def test_sdk_scenario_against_real_relays(sdk_built: Path, cluster: Cluster) -> 
     assert out["movement"]["bobSawX"] == 10
     assert out["movement"]["bobViewX"] == 10
     assert out["movement"]["rttMs"] >= 0
+    assert abs(out["movement"]["clockOffsetMs"]) < 250
 
     chat = out["chat"]
     assert chat["bobOrder"] == ["one", "two", "three", "four", "five"]

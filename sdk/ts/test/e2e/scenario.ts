@@ -128,6 +128,8 @@ async function main(): Promise<Record<string, unknown>> {
     bobSawX: bob.movedSeen.get(aliceMember),
     bobViewX: bob.client.room?.members.get(aliceMember)?.transform.position.x,
     rttMs: (await alice.client.ping()).rttMs,
+    // Same machine: the relay's clock is ours, so the estimate must be near 0.
+    clockOffsetMs: alice.client.clockOffsetMs,
   };
 
   // 3. Chat in order: five lines sent back to back, acknowledged in order.
