@@ -22,7 +22,7 @@ services-start: ## Start Redis and FerretDB on loopback
 services-stop: ## Stop Redis and FerretDB
 	@scripts/services.sh stop
 
-bench: ## Benchmarks: every workload against Plaza and Centrifugo (relay-go/bench/cmd/benchrun, ~20 min; make test runs a short smoke of it)
+bench: ## Benchmarks: W1-W4 against Plaza and Centrifugo (relay-go/bench/cmd/benchrun, ~20 min) and W5 autoscaler scale-down on a real kube-apiserver (~3 min); make test runs a short smoke
 	@scripts/bench.sh
 
 clean: ## Remove local data (keeps installed tools)

@@ -32,6 +32,7 @@ ENDPOINTS: list[tuple[str, str, dict[str, Any] | None, Role]] = [
     ("GET", f"/v1/ops/users/{UID}", None, V),
     ("GET", f"/v1/ops/commands/{CID}", None, V),
     ("GET", "/v1/ops/commands", None, V),
+    ("GET", "/v1/ops/autoscaler", None, V),
     ("GET", f"/v1/ops/users/{UID}/sessions", None, V),
     ("GET", "/v1/ops/bans", None, V),
     ("GET", "/v1/ops/rooms/lobby.1/members", None, V),
