@@ -224,16 +224,35 @@ function readLimits(l: SessionLimits | null): SessionLimitsInfo {
   };
 }
 
+/**
+ * A vector's element count, checked against the frame: flatbuffers' TS
+ * runtime does not verify buffers (an out-of-range read yields 0, not an
+ * error), so a corrupt length of 2^31 would otherwise loop 2^31 times.
+ * Every element takes at least elemBytes bytes of the frame.
+ */
+function boundedLength(n: number, elemBytes: number, table: { bb: flatbuffers.ByteBuffer | null }, what: string): number {
+  const frame = table.bb?.capacity() ?? 0;
+  if (!Number.isInteger(n) || n < 0 || n * elemBytes > frame) {
+    throw new PlazaError("malformed_frame", `${what}: ${n} elements cannot fit in a ${frame}-byte frame`);
+  }
+  return n;
+}
+
+/** Bytes per AvatarTransform struct (member_id, client_time_ms_low, Transform). */
+const AVATAR_TRANSFORM_BYTES = 52;
+
 function readWelcome(w: Welcome): WelcomeData {
   const snap = w.snapshot();
   const members: MemberInfo[] = [];
   const state: StateEntryInfo[] = [];
   if (snap !== null) {
-    for (let i = 0; i < snap.membersLength(); i++) {
+    const nMembers = boundedLength(snap.membersLength(), 4, snap, "RoomSnapshot.members");
+    for (let i = 0; i < nMembers; i++) {
       const m = snap.members(i);
       if (m !== null) members.push(readMember(m));
     }
-    for (let i = 0; i < snap.stateLength(); i++) {
+    const nState = boundedLength(snap.stateLength(), 4, snap, "RoomSnapshot.state");
+    for (let i = 0; i < nState; i++) {
       state.push(readStateEntry(snap.state(i)));
     }
   }
@@ -299,7 +318,8 @@ function decodeServerEnvelope(env: Envelope): ServerMessage {
     case Message.MovementBatch: {
       const m = env.message(new MovementBatch()) as MovementBatch;
       const avatars: AvatarUpdate[] = [];
-      for (let i = 0; i < m.avatarsLength(); i++) {
+      const n = boundedLength(m.avatarsLength(), AVATAR_TRANSFORM_BYTES, m, "MovementBatch.avatars");
+      for (let i = 0; i < n; i++) {
         const a = m.avatars(i);
         if (a === null) continue;
         avatars.push({ memberId: a.memberId(), clientTimeMsLow: a.clientTimeMsLow(), transform: readTransform(a.transform()) });

@@ -58,3 +58,34 @@ test("bad relay bytes are a PlazaError, never a crash", () => {
     }
   }
 });
+
+test("random bytes and bit flips of every relay vector decode or fail as PlazaError (fuzz, seeded)", () => {
+  let seed = 0x9e3779b9;
+  const rand = () => {
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
+    return (seed >>> 0) / 2 ** 32;
+  };
+  const check = (b: Uint8Array, what: string) => {
+    try {
+      decodeServerFrame(b);
+    } catch (e) {
+      assert.ok(e instanceof PlazaError, `${what}: ${String(e)}`);
+    }
+  };
+  for (let i = 0; i < 2000; i++) {
+    const b = new Uint8Array(Math.floor(rand() * 200));
+    for (let j = 0; j < b.length; j++) b[j] = Math.floor(rand() * 256);
+    check(b, `random #${i}`);
+  }
+  const relayVectors = ["welcome", "member_joined", "member_left", "movement_batch", "chat_message", "emote_played", "state_changed", "pong", "error", "disconnect_notice", "announcement"];
+  for (const name of relayVectors) {
+    const original = vector(`protocol.${name}`);
+    for (let i = 0; i < 300; i++) {
+      const b = original.slice();
+      b[Math.floor(rand() * b.length)]! ^= 1 << Math.floor(rand() * 8);
+      check(b, `${name} flip #${i}`);
+    }
+  }
+});
