@@ -460,6 +460,9 @@ class StormResult(msgspec.Struct):
     timeline: list[tuple[int, int, int]]
     #: The control plane's CPU from the kill to the last Welcome per join request.
     cpu_ms_per_join: float
+    #: CPU seconds of this process (the load generator) over the same span: near
+    #: ``all_back_s``, the load generator, not the system, set the pace.
+    loadgen_cpu_s: float = 0.0
 
 
 async def _storm_player(
@@ -587,6 +590,7 @@ async def rejoin_storm(
         rejected: list[float] = []
         control_pid = cluster.controls[0].process.proc.pid
         cpu0 = tree_cpu_seconds(control_pid)
+        own0 = time.process_time()
         t_kill = time.perf_counter()
         cluster.relays[0].process.kill()
         deadline = t_kill + deadline_s
@@ -597,6 +601,7 @@ async def rejoin_storm(
             )
         )
         cpu = tree_cpu_seconds(control_pid) - cpu0
+        own = time.process_time() - own0
         for p in crowd:
             await p.close()
     back = [st for st in states if st.welcome_at]
@@ -629,6 +634,7 @@ async def rejoin_storm(
         sequence_kept=sum(st.sequence_kept for st in back),
         timeline=timeline,
         cpu_ms_per_join=cpu / max(1, counts["join_requests"]) * 1000,
+        loadgen_cpu_s=own,
     )
 
 
@@ -675,7 +681,8 @@ def main_rejoin(args: argparse.Namespace) -> int:
         f"w3r: {storm.back}/{storm.players} back in {storm.all_back_s:.2f} s; request→Welcome "
         f"p50 {storm.p50_ms:.1f} ms p99 {storm.p99_ms:.1f} ms (join request p50 "
         f"{storm.join_p50_ms:.1f} ms p99 {storm.join_p99_ms:.1f} ms); 503s {storm.http_503}; "
-        f"control cpu {storm.cpu_ms_per_join:.2f} ms/join | bare {bare_res.rps:.0f}/s "
+        f"control cpu {storm.cpu_ms_per_join:.2f} ms/join, load generator cpu "
+        f"{storm.loadgen_cpu_s:.1f} s | bare {bare_res.rps:.0f}/s "
         f"cpu {bare_res.cpu_ms:.2f} ms/req | cpu ratio {storm.cpu_ms_per_join / bare_res.cpu_ms:.1f}x",
         flush=True,
     )
@@ -708,8 +715,8 @@ def write_rejoin_report(
         "| players | back | all back (s after kill) | back p50 / p99 (s) | request→Welcome p50 / p99 (ms) "
         "| join request p50 / p99 (ms) "
         "| join requests | 503 (with Retry-After) | retried | same room | state kept | sequence kept "
-        "| control cpu ms/join | bare cpu ms/req | ratio |",
-        "|---:|---:|---:|---|---|---|---:|---|---|---:|---:|---:|---:|---:|---:|",
+        "| control cpu ms/join | bare cpu ms/req | ratio | load generator cpu (s) |",
+        "|---:|---:|---:|---|---|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|",
         f"| {storm.players} | {storm.back} | {storm.all_back_s:.2f} | {storm.back_p50_s:.2f} / "
         f"{storm.back_p99_s:.2f} | {storm.p50_ms:.1f} / {storm.p99_ms:.1f} | "
         f"{storm.join_p50_ms:.1f} / {storm.join_p99_ms:.1f} | {storm.join_requests} | "
@@ -717,7 +724,7 @@ def write_rejoin_report(
         f"{', '.join(f'{k} {v}' for k, v in sorted(storm.retried.items())) or '-'} | "
         f"{storm.same_room} | {storm.state_kept} | {storm.sequence_kept} | "
         f"{storm.cpu_ms_per_join:.2f} | {bare_res.cpu_ms:.2f} | "
-        f"{storm.cpu_ms_per_join / bare_res.cpu_ms:.1f}x |",
+        f"{storm.cpu_ms_per_join / bare_res.cpu_ms:.1f}x | {storm.loadgen_cpu_s:.1f} |",
         "",
         "Rejoins (Welcomes) and 503s per second after the kill:",
         "",
