@@ -11,6 +11,7 @@
 // message handler, in frame order; a request's promise settles in the same
 // turn as the event that answers it (the event first).
 import { Message } from "../../../schemas/gen/ts/plaza/protocol/message.js";
+import { CloseCode } from "../../../schemas/gen/ts/plaza/common/close-code.js";
 import { LeaveReason } from "../../../schemas/gen/ts/plaza/common/leave-reason.js";
 import { backoffDelay } from "./backoff.js";
 import { ClockEstimator } from "./clock.js";
@@ -541,16 +542,22 @@ export class PlazaClient {
       if (this.intent !== "none") this.finish(c.code, c.reason);
       return;
     }
-    const terminal = isTerminalClose(c.code);
-    if (this.intent !== "none" || terminal || !this.opts.reconnect) {
-      this.finish(c.code, c.reason);
+    const notice = this.notice;
+    // A notice that says "do not rejoin" is final whatever the code says.
+    const refused = notice !== null && !notice.resume.rejoin;
+    if (this.intent !== "none" || isTerminalClose(c.code) || refused || !this.opts.reconnect) {
+      this.finish(c.code, c.reason, refused);
       return;
     }
     this.events.emit("closed", { code: c.code, reason: c.reason, terminal: false, willReconnect: true });
-    const notice = this.notice;
-    const hint = notice !== null && notice.resume.rejoin ? notice.resume.retryAfterMs : 0;
+    const hint = notice !== null ? notice.resume.retryAfterMs : 0;
     const room = notice !== null && notice.resume.roomId !== "" ? notice.resume.roomId : (this._room?.roomId ?? this.target?.room);
-    if (this.target !== null && room !== undefined) this.target.room = room;
+    if (this.target !== null) {
+      // 4007: the room's lifetime ended; the control plane picks a room of
+      // the world (as the demo bots do). Otherwise: the same room.
+      if (c.code === CloseCode.RoomClosed) delete this.target.room;
+      else if (room !== undefined) this.target.room = room;
+    }
     void this.reconnect(hint, `close_${c.code}`, this._room?.sessionId ?? "");
   }
 
@@ -576,10 +583,17 @@ export class PlazaClient {
       } catch (err) {
         if (this.intent !== "none") return;
         last = toPlazaError(err);
+        cause = causeOf(last);
+        if (target.room !== undefined && roomIsGone(last)) {
+          // The room is not open any more (404) or not where the ticket
+          // said (4104): join the world instead; the next Welcome names the room.
+          delete target.room;
+          hint = 0;
+          continue;
+        }
         const retry = retryHintMs(last);
         if (retry === null) break;
         hint = retry;
-        cause = causeOf(last);
       }
     }
     if (this.intent !== "none") return;
@@ -712,6 +726,11 @@ export function retryHintMs(err: PlazaError): number | null {
     default:
       return null;
   }
+}
+
+/** A rejoin of a room that cannot be had any more: 404 not-found, or a 4104 refusal. */
+function roomIsGone(err: PlazaError): boolean {
+  return (err.code === "http" && err.status === 404) || (err.code === "join_refused" && err.closeCode === CloseCode.TicketWrongRoom);
 }
 
 function causeOf(err: PlazaError): string {

@@ -297,3 +297,37 @@ test("connect() with a ticket already in hand; a refusal rejects it and what was
   assert.equal(t.client.status, "idle");
   await assert.rejects(t.client.chat("x"), (e: unknown) => e instanceof PlazaError && e.code === "not_connected");
 });
+
+test("a closed room (4007) rejoins the world: the control plane picks the room", async () => {
+  const { client, control, sock } = await joined();
+  sock.deliver({ type: "disconnectNotice", reason: "closed", closeCode: CloseCode.RoomClosed, resume: { rejoin: true, retryAfterMs: 0, roomId: "lobby.r1" } });
+  sock.serverClose(4007, "room closed");
+  await until("rejoin socket", () => FakeSocket.all.length === 2 && FakeSocket.last().sent.length === 1);
+  assert.deepEqual(control.joins()[1]!.body, { world_id: "lobby", resume_session_id: "s1" });
+  FakeSocket.last().deliver(welcome({ roomId: "lobby.r2", sessionId: "s2" }));
+  await until("connected", () => client.status === "connected");
+  assert.equal(client.room?.roomId, "lobby.r2");
+});
+
+test("a rejoin of a room that is gone (404, then 4104) falls back to the world", async () => {
+  const { client, control, sock, reconnecting } = await joined();
+  control.joinAnswers.push({ status: 404, body: { type: "urn:plaza:problem:not-found", status: 404 } });
+  sock.serverClose(1006);
+  await until("second join", () => control.joins().length === 3 && FakeSocket.all.length === 2 && FakeSocket.last().sent.length === 1);
+  assert.equal(control.joins()[1]!.body["room_id"], "lobby.r1");
+  assert.equal(control.joins()[2]!.body["room_id"], undefined);
+  assert.equal(reconnecting[1]!.cause, "join_http_404");
+  FakeSocket.last().deliver(welcome({ roomId: "lobby.r7" }));
+  await until("connected", () => client.status === "connected");
+  assert.equal(client.room?.roomId, "lobby.r7");
+});
+
+test("a notice that says do not rejoin ends the client whatever the close code", async () => {
+  const { client, control, sock, closed } = await joined();
+  sock.deliver({ type: "disconnectNotice", reason: "stop", closeCode: CloseCode.Draining, resume: { rejoin: false, retryAfterMs: 0, roomId: "" } });
+  sock.serverClose(4006);
+  assert.deepEqual(closed[0], { code: 4006, reason: "", terminal: true, willReconnect: false });
+  assert.equal(client.status, "closed");
+  await tick(50);
+  assert.equal(control.joins().length, 1);
+});
