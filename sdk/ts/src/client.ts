@@ -12,6 +12,7 @@
 // turn as the event that answers it (the event first).
 import { Message } from "../../../schemas/gen/ts/plaza/protocol/message.js";
 import { CloseCode } from "../../../schemas/gen/ts/plaza/common/close-code.js";
+import { ErrorCode } from "../../../schemas/gen/ts/plaza/common/error-code.js";
 import { LeaveReason } from "../../../schemas/gen/ts/plaza/common/leave-reason.js";
 import { backoffDelay } from "./backoff.js";
 import { ClockEstimator } from "./clock.js";
@@ -41,10 +42,11 @@ import type {
   StateChangeEvent,
   WelcomeEvent,
 } from "./events.js";
+import { bucketFor, type TokenBucket } from "./rate-limiter.js";
 import { RequestTracker } from "./requests.js";
 import { RoomView } from "./room-view.js";
 import { resolveWebSocket, type WebSocketFactory } from "./socket.js";
-import { IDENTITY_ROTATION, type Transform, type TransformInput } from "./types.js";
+import { IDENTITY_ROTATION, type SessionLimitsInfo, type Transform, type TransformInput } from "./types.js";
 
 export const SDK_VERSION = "0.1.0";
 
@@ -61,6 +63,7 @@ export interface PlazaClientOptions {
   pingIntervalMs?: number;
   random?: () => number;
   now?: () => number;
+  selfThrottle?: boolean;
 }
 
 export interface JoinTarget {
@@ -101,6 +104,8 @@ export class PlazaClient {
   private leaveWaiters: (() => void)[] = [];
   private resumed = false;
   private _lastJoin: JoinAnswer | null = null;
+  /** Per request kind (union tag), from the latest Welcome's limits. */
+  private buckets = new Map<number, TokenBucket>();
 
   constructor(options: PlazaClientOptions) {
     const f = options.fetch ?? (globalThis.fetch as typeof fetch | undefined);
@@ -118,6 +123,7 @@ export class PlazaClient {
       pingIntervalMs: options.pingIntervalMs ?? 5_000,
       random: options.random ?? Math.random,
       now: options.now ?? Date.now,
+      selfThrottle: options.selfThrottle ?? true,
     };
   }
 
@@ -399,6 +405,18 @@ export class PlazaClient {
   }
 
   private sendNow<T>(conn: RelayConnection, requestType: number, build: (requestId: number) => ClientMessage): Promise<T> {
+    const bucket = this.buckets.get(requestType);
+    const now = this.opts.now();
+    if (bucket !== undefined && !bucket.take(now)) {
+      const kind = Message[requestType] ?? String(requestType);
+      return Promise.reject(
+        new PlazaError(
+          "RateLimited",
+          `${kind} over this session's rate (${bucket.ratePerSecond}/s, burst ${bucket.burst}): not sent; a token is back in ${bucket.waitMs(now)} ms`,
+          { errorCode: ErrorCode.RateLimited },
+        ),
+      );
+    }
     const id = this.tracker.nextId();
     const p = this.tracker.track<T>(id, requestType, this.opts.requestTimeoutMs);
     conn.send(build(id));
@@ -428,6 +446,7 @@ export class PlazaClient {
         this._room = view;
         if (this.target !== null) this.target.room = view.roomId;
         this.clock.seed(m.welcome.serverTimeMs, this.opts.now());
+        this.buckets = this.opts.selfThrottle ? bucketsFor(m.welcome.limits, this.opts.now()) : new Map();
         this.setStatus("connected");
         this.startPing(conn);
         this.events.emit("welcome", { room: view, resumed: this.resumed });
@@ -726,6 +745,18 @@ export function retryHintMs(err: PlazaError): number | null {
     default:
       return null;
   }
+}
+
+/** The self-throttling buckets of a session's limits, by request union tag (Moves coalesce: none). */
+function bucketsFor(l: SessionLimitsInfo, nowMs: number): Map<number, TokenBucket> {
+  const out = new Map<number, TokenBucket>();
+  const add = (type: number, b: TokenBucket | null) => b !== null && out.set(type, b);
+  add(Message.ChatSend, bucketFor(l.chatsPerSecond, l.chatBurst, nowMs));
+  add(Message.EmoteSend, bucketFor(l.emotesPerSecond, l.emoteBurst, nowMs));
+  add(Message.StateSet, bucketFor(l.stateSetsPerSecond, l.stateSetBurst, nowMs));
+  // Pings are not in SessionLimits; protocol.md §5 fixes them at 5/s, burst 10.
+  add(Message.Ping, bucketFor(5, 10, nowMs));
+  return out;
 }
 
 /** A rejoin of a room that cannot be had any more: 404 not-found, or a 4104 refusal. */

@@ -16,7 +16,7 @@
  * socket), `codec.ts` / `codec-mirror.ts` (FlatBuffers), `backoff.ts` and
  * `close-codes.ts` (the reconnect rule), `requests.ts` (request_id
  * matching), `room-view.ts`, `clock.ts` (RTT and clock offset),
- * `interpolator.ts`, `errors.ts`, `events.ts`, `types.ts`, `emitter.ts`,
+ * `interpolator.ts`, `rate-limiter.ts` (self-throttling), `errors.ts`, `events.ts`, `types.ts`, `emitter.ts`,
  * `socket.ts` (WebSocket detection).
  * @packageDocumentation
  */
@@ -42,6 +42,7 @@ export { Interpolator, interpolateTransform } from "./interpolator.js";
 export type { InterpolatorOptions } from "./interpolator.js";
 export { RoomView } from "./room-view.js";
 export { RequestTracker } from "./requests.js";
+export { TokenBucket, bucketFor } from "./rate-limiter.js";
 export { ClockEstimator } from "./clock.js";
 export { Emitter } from "./emitter.js";
 export type { Handler } from "./emitter.js";

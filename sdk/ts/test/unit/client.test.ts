@@ -331,3 +331,24 @@ test("a notice that says do not rejoin ends the client whatever the close code",
   await tick(50);
   assert.equal(control.joins().length, 1);
 });
+
+test("chat over the Welcome's rate is refused locally (nothing sent, no abuse budget spent)", async () => {
+  let now = 0;
+  const { client, sock } = await joined({ now: () => now, requestTimeoutMs: 20 });
+  const results = await Promise.allSettled([1, 2, 3, 4, 5, 6].map((i) => client.chat(`line ${i}`)));
+  assert.equal(sock.sentOf("chat").length, 5, "chat_burst is 5");
+  const sixth = results[5]!;
+  assert.equal(sixth.status, "rejected");
+  assert.ok(sixth.status === "rejected" && sixth.reason instanceof PlazaError && sixth.reason.code === "RateLimited" && sixth.reason.errorCode === ErrorCode.RateLimited);
+  now = 500; // 2/s: one token back
+  void client.chat("later").catch(() => undefined);
+  assert.equal(sock.sentOf("chat").length, 6);
+  client.close();
+});
+
+test("selfThrottle: false leaves rate limiting to the relay", async () => {
+  const { client, sock } = await joined({ selfThrottle: false, requestTimeoutMs: 20 });
+  const all = [1, 2, 3, 4, 5, 6, 7].map((i) => client.chat(`line ${i}`).catch(() => undefined));
+  assert.equal(sock.sentOf("chat").length, 7);
+  await Promise.all(all);
+});
