@@ -123,6 +123,36 @@ func TestAssignmentRecheckClosesReleasedRoom(t *testing.T) {
 	b.expect(protocol.MessageChatMessage)
 }
 
+// A copy of a room that lost its allocation (the room was re-homed while
+// this relay was away) must not overwrite its new host's snapshot when it
+// closes.
+func TestLostRoomDoesNotOverwriteTheNewHostsSnapshot(t *testing.T) {
+	e := startRelay(t, func(c *config.Config) { c.AssignmentCheckInterval = 50 * time.Millisecond })
+	e.assign.Assign("room-m", 3)
+	a := e.hello(e.lifetimeTicket("room-m", "alice", 3))
+	a.expect(protocol.MessageWelcome)
+	a.send(a.enc.ChatSend("on the old host", 1))
+	a.expect(protocol.MessageChatMessage)
+	// The new host took the room over at the same lifetime and saved newer
+	// state; here the allocation now names another relay.
+	newer := coord.RoomSnapshot{RoomID: "room-m", WorldID: "world-1", RoomLifetime: 3, Sequence: 90, RelayID: "relay-new",
+		Entries: []coord.StateEntry{{Key: "door", Value: []byte("new host"), Version: 88}}}
+	_ = e.states.Save(t.Context(), newer)
+	e.assign.Release("room-m")
+	a.expectClose(common.CloseCodeRoomClosed)
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	if _, ok := e.events.Wait(ctx, func(ev coord.Event) bool {
+		return ev.Kind == coord.EventRoomClosed && ev.RoomID == "room-m"
+	}); !ok {
+		t.Fatal("no RoomClosed event for the lost room")
+	}
+	snap, found, _ := e.states.Load(t.Context(), "room-m", 3)
+	if !found || snap.RelayID != "relay-new" || snap.Sequence != 90 || len(snap.Entries) != 1 {
+		t.Fatalf("the old copy overwrote the new host's snapshot: %+v found %v", snap, found)
+	}
+}
+
 // The ticket's mut claim mutes the member on join (decision 009: mutes
 // outlive their room); a mute that already ended does not.
 func TestMuteFromTicket(t *testing.T) {

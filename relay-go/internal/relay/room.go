@@ -209,17 +209,26 @@ func (r *Room) restore(ctx context.Context) {
 }
 
 // shutdown persists state and reports the room closed (RoomClosed), unless
-// the relay is draining or stopping.
+// the relay is draining or stopping. The state is saved only while this
+// lifetime of the room is still assigned to this relay: a copy that lost
+// its allocation (re-homed while this relay's heartbeat lapsed, or released)
+// would overwrite the snapshot its new host writes with older state. An
+// assignment check that fails saves anyway (the room is most likely still
+// ours, and Redis being away fails the save too).
 func (r *Room) shutdown(ctx context.Context, reason string) {
 	r.hub.forgetRoom(r)
-	snap := coord.RoomSnapshot{RoomID: r.id, WorldID: r.world, Sequence: r.seq, SavedAt: time.Now(), RelayID: r.hub.cfg.RelayID, RoomLifetime: r.lifetime}
-	for _, e := range r.state.Snapshot() {
-		snap.Entries = append(snap.Entries, coord.StateEntry{Key: e.Key, Value: e.Value, Version: e.Version, UpdatedBy: e.UpdatedBy})
-	}
 	sctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	if err := r.hub.cfg.States.Save(sctx, snap); err != nil {
-		r.log.Warn("room state save failed", "err", err)
+	if ours, err := r.hub.cfg.Assignments.Assigned(sctx, r.id, r.lifetime); err == nil && !ours {
+		r.log.Info("room state not saved: its allocation names another relay or lifetime", "sequence", r.seq)
+	} else {
+		snap := coord.RoomSnapshot{RoomID: r.id, WorldID: r.world, Sequence: r.seq, SavedAt: time.Now(), RelayID: r.hub.cfg.RelayID, RoomLifetime: r.lifetime}
+		for _, e := range r.state.Snapshot() {
+			snap.Entries = append(snap.Entries, coord.StateEntry{Key: e.Key, Value: e.Value, Version: e.Version, UpdatedBy: e.UpdatedBy})
+		}
+		if err := r.hub.cfg.States.Save(sctx, snap); err != nil {
+			r.log.Warn("room state save failed", "err", err)
+		}
 	}
 	if r.hub.Draining() || r.hub.ctx.Err() != nil {
 		// Handed over, not closed: a room its relay drains or stops keeps
