@@ -60,6 +60,18 @@ async def test_pages_are_html_and_revalidated(web_client: AsyncTestClient) -> No
     assert resp.text == PAGE
 
 
+async def test_head_of_pages_is_get_without_body(web_client: AsyncTestClient) -> None:  # type: ignore[type-arg]
+    for path in ["/play/", "/console/", "/play/index.html", "/assets/world-ABC123.css"]:
+        got = await web_client.get(path)
+        resp = await web_client.head(path)
+        assert resp.status_code == 200, (path, resp.status_code)
+        assert resp.content == b""
+        for header in ["content-type", "cache-control", "content-security-policy", "etag"]:
+            assert resp.headers[header] == got.headers[header], (path, header)
+        assert resp.headers["content-length"] == str(len(got.content))
+    assert (await web_client.head("/play/missing.js")).status_code == 404
+
+
 async def test_assets_typed_and_cached_for_good(web_client: AsyncTestClient) -> None:  # type: ignore[type-arg]
     js = await web_client.get("/assets/world-ABC123.js")
     assert js.status_code == 200

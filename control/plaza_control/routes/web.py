@@ -13,20 +13,28 @@ way. Three static routers over ``Settings.web_dir`` (``PLAZA_WEB_DIR``):
 No directory listing (a directory answers its ``index.html`` or 404), content
 types from the file name, ``X-Content-Type-Options: nosniff`` and a
 Content-Security-Policy allowing only this origin (plus WebSockets to the
-relays): no CDN can be loaded at run time. An empty ``web_dir``, or one that
+relays): no CDN can be loaded at run time. ``HEAD`` answers like ``GET``
+without the body everywhere, the pages' folder index (``/play/``,
+``/console/``) included (Litestar's own index route is GET only). An empty ``web_dir``, or one that
 does not exist, mounts nothing (the API is unchanged); a missing
 sub-folder mounts nothing for it.
 """
 
 from __future__ import annotations
 
+import mimetypes
 from pathlib import Path
 
 import structlog
-from litestar import Response
+from litestar import Response, head
 from litestar.datastructures import CacheControlHeader
+from litestar.file_system import BaseLocalFileSystem
+from litestar.handlers import HTTPRouteHandler
+from litestar.response.base import ASGIResponse
+from litestar.response.file import ASGIFileResponse
 from litestar.router import Router
 from litestar.static_files import create_static_files_router
+from litestar.static_files.base import StaticFiles
 
 _log = structlog.get_logger("plaza.web")
 
@@ -44,11 +52,46 @@ _PAGE_CACHE = CacheControlHeader(no_cache=True)
 _ASSET_CACHE = CacheControlHeader(public=True, max_age=31536000, immutable=True)
 
 
+def _head_content_type(response: ASGIResponse) -> None:
+    """Give a HEAD answer the ``Content-Type`` its GET has.
+
+    Litestar leaves it out of bodiless answers; a file answer names its file in
+    ``Content-Disposition`` (``inline; filename="index.html"``), which gives
+    the type as for the GET.
+    """
+    if not response.is_head_response or "content-type" in response.headers:
+        return
+    disposition = response.headers.get("content-disposition", "")
+    _, _, quoted = disposition.partition('filename="')
+    media_type, _ = mimetypes.guess_type(quoted.rstrip('"'))
+    if media_type:
+        charset = f"; charset={response.encoding}" if media_type.startswith("text/") else ""
+        response.headers["Content-Type"] = media_type + charset
+
+
 async def _security_headers(response: Response) -> Response:  # type: ignore[type-arg]
+    if isinstance(response, ASGIResponse):
+        _head_content_type(response)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
     response.headers["Referrer-Policy"] = "no-referrer"
     return response
+
+
+def _head_index(folder: Path, cache: CacheControlHeader, name: str) -> HTTPRouteHandler:
+    """``HEAD /`` of a page folder: its ``index.html`` headers, no body."""
+    files = StaticFiles(
+        is_html_mode=True,
+        directories=[folder],
+        file_system=BaseLocalFileSystem(),
+        headers={cache.HEADER_NAME: cache.to_header()},
+    )
+
+    @head("/", name=f"{name}/index-head")
+    async def head_index() -> ASGIFileResponse:
+        return await files.handle(path="/", is_head_response=True)
+
+    return head_index
 
 
 def web_routers(web_dir: str) -> list[Router]:
@@ -67,15 +110,17 @@ def web_routers(web_dir: str) -> list[Router]:
         if not folder.is_dir():
             _log.warning("web app folder missing; not served", path=path, folder=str(folder))
             continue
-        routers.append(
-            create_static_files_router(
-                path=path,
-                directories=[folder],
-                html_mode=html,
-                name=f"web{path.replace('/', '-')}",
-                cache_control=cache,
-                after_request=_security_headers,
-                include_in_schema=False,
-            )
+        name = f"web{path.replace('/', '-')}"
+        router = create_static_files_router(
+            path=path,
+            directories=[folder],
+            html_mode=html,
+            name=name,
+            cache_control=cache,
+            after_request=_security_headers,
+            include_in_schema=False,
         )
+        if html:
+            router.register(_head_index(folder, cache, name))
+        routers.append(router)
     return routers
