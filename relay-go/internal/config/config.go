@@ -22,19 +22,25 @@ import (
 // Config is the relay's configuration. The zero value is not valid; use
 // Default or Parse.
 type Config struct {
-	Listen       string // WebSocket listener, host:port
-	AdminListen  string // metrics, pprof, health, drain; host:port
-	RelayID      string // ticket audience; default: the host name
-	PublicURL    string // URL clients connect to (reported in heartbeats)
-	Region       string
-	JWKSURL      string // control plane JWKS; exactly one of JWKSURL, JWKSFile
-	JWKSFile     string
-	TicketIssuer string
-	TicketSkew   time.Duration
-	JWKSRefetch  time.Duration // minimum time between refetches on unknown kid
-	ReplayCache  int           // most jti values remembered
-	HelloTimeout time.Duration
-	IdleTimeout  time.Duration
+	Listen string // WebSocket listener, host:port
+	// AdminListen serves POST /admin/drain and /debug/pprof (and, while
+	// MetricsListen is empty, the metrics endpoints too); host:port,
+	// loopback by default.
+	AdminListen string
+	// MetricsListen serves only /metrics, /healthz and /readyz; host:port.
+	// Empty = no separate listener: the admin listener serves them.
+	MetricsListen string
+	RelayID       string // ticket audience; default: the host name
+	PublicURL     string // URL clients connect to (reported in heartbeats)
+	Region        string
+	JWKSURL       string // control plane JWKS; exactly one of JWKSURL, JWKSFile
+	JWKSFile      string
+	TicketIssuer  string
+	TicketSkew    time.Duration
+	JWKSRefetch   time.Duration // minimum time between refetches on unknown kid
+	ReplayCache   int           // most jti values remembered
+	HelloTimeout  time.Duration
+	IdleTimeout   time.Duration
 	// MaxFrameBytes is the largest client frame; larger ones close with 1009.
 	MaxFrameBytes int
 	// SendQueue is the most reliable frames queued per session before it is
@@ -151,7 +157,8 @@ func (f float32Val) Set(v string) error {
 // Flags registers every setting on fs, with c's values as defaults.
 func Flags(fs *flag.FlagSet, c *Config) {
 	fs.StringVar(&c.Listen, "listen", c.Listen, "WebSocket listener host:port (path /ws)")
-	fs.StringVar(&c.AdminListen, "admin-listen", c.AdminListen, "admin listener host:port: /metrics, /debug/pprof, /healthz, /readyz, POST /admin/drain")
+	fs.StringVar(&c.AdminListen, "admin-listen", c.AdminListen, "admin listener host:port: POST /admin/drain, /debug/pprof; also /metrics, /healthz, /readyz while --metrics-listen is empty")
+	fs.StringVar(&c.MetricsListen, "metrics-listen", c.MetricsListen, "metrics listener host:port serving only /metrics, /healthz, /readyz; empty = they are served on --admin-listen")
 	fs.StringVar(&c.RelayID, "relay-id", c.RelayID, "this relay's id; tickets must carry it as aud (default: host name)")
 	fs.StringVar(&c.PublicURL, "public-url", c.PublicURL, "URL clients connect to, reported in heartbeats")
 	fs.StringVar(&c.Region, "region", c.Region, "region reported in heartbeats")
@@ -234,10 +241,17 @@ func Parse(args []string, getenv func(string) string, usage io.Writer) (Config, 
 func (c Config) Validate() error {
 	var errs []error
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
-	for name, addr := range map[string]string{"--listen": c.Listen, "--admin-listen": c.AdminListen} {
+	listeners := map[string]string{"--listen": c.Listen, "--admin-listen": c.AdminListen}
+	if c.MetricsListen != "" {
+		listeners["--metrics-listen"] = c.MetricsListen
+	}
+	for name, addr := range listeners {
 		if _, _, err := net.SplitHostPort(addr); err != nil {
 			bad("%s %q: %v", name, addr, err)
 		}
+	}
+	if c.MetricsListen != "" && c.MetricsListen == c.AdminListen && !strings.HasSuffix(c.MetricsListen, ":0") {
+		bad("--metrics-listen %q is the same address as --admin-listen (leave it empty to serve metrics on the admin listener)", c.MetricsListen)
 	}
 	if c.RelayID == "" {
 		bad("--relay-id is empty")

@@ -3,6 +3,7 @@ package config
 import (
 	"flag"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -40,6 +41,8 @@ func TestParseErrors(t *testing.T) {
 		{"frame size", []string{"--jwks-file", "config.go", "--max-frame-bytes", "10"}, nil, "--max-frame-bytes"},
 		{"unknown flag", []string{"--nope"}, nil, "not defined"},
 		{"public url", []string{"--jwks-file", "config.go", "--public-url", "http://x"}, nil, "--public-url"},
+		{"bad metrics listen", []string{"--jwks-file", "config.go", "--metrics-listen", "9200"}, nil, "--metrics-listen"},
+		{"metrics on admin address", []string{"--jwks-file", "config.go", "--metrics-listen", "127.0.0.1:18200"}, nil, "same address as --admin-listen"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -48,6 +51,31 @@ func TestParseErrors(t *testing.T) {
 				t.Fatalf("error %v, want it to mention %q", err, c.want)
 			}
 		})
+	}
+}
+
+// The admin listener defaults to loopback and the metrics listener to none
+// (everything on the admin listener); both come from flags or variables.
+func TestListenerDefaultsAndOverrides(t *testing.T) {
+	c, err := Parse([]string{"--jwks-file", "config.go"}, env(nil), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	host, _, err := net.SplitHostPort(c.AdminListen)
+	if err != nil || !net.ParseIP(host).IsLoopback() || c.MetricsListen != "" {
+		t.Fatalf("defaults admin %q metrics %q", c.AdminListen, c.MetricsListen)
+	}
+	c, err = Parse([]string{"--jwks-file", "config.go", "--admin-listen", "127.0.0.1:8200"},
+		env(map[string]string{"PLAZA_RELAY_METRICS_LISTEN": "[::]:9200", "PLAZA_RELAY_ADMIN_LISTEN": "0.0.0.0:1"}), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.AdminListen != "127.0.0.1:8200" || c.MetricsListen != "[::]:9200" {
+		t.Fatalf("admin %q metrics %q", c.AdminListen, c.MetricsListen)
+	}
+	// Port 0 twice is two distinct ephemeral ports (tests).
+	if _, err := Parse([]string{"--jwks-file", "config.go", "--admin-listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0"}, env(nil), io.Discard); err != nil {
+		t.Fatal(err)
 	}
 }
 

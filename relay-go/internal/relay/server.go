@@ -7,12 +7,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/pprof"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/plaza-dev/plaza/relay-go/internal/config"
 	"github.com/plaza-dev/plaza/relay-go/internal/coord"
@@ -41,8 +39,8 @@ type Seams struct {
 	Keys ticket.KeySet
 }
 
-// Server is a whole relay: the WebSocket listener, the Hub and the admin
-// listener.
+// Server is a whole relay: the WebSocket listener, the Hub, the admin
+// listener and (with --metrics-listen) the metrics listener.
 type Server struct {
 	cfg     config.Config
 	seams   Seams
@@ -52,7 +50,11 @@ type Server struct {
 	keys    ticket.KeySet
 	ws      *transport.Server
 	admin   *http.Server
-	adminLn net.Listener
+	// metrics is nil without --metrics-listen.
+	metrics *http.Server
+	// adminAddr and metricsAddr are the bound addresses ("" until Start).
+	adminAddr   atomic.Value
+	metricsAddr atomic.Value
 
 	drainOnce sync.Once
 	drained   chan struct{}
@@ -122,7 +124,11 @@ func New(cfg config.Config, seams Seams, log *slog.Logger) (*Server, error) {
 		return nil, fmt.Errorf("new relay: %w", err)
 	}
 	s.ws = ws
-	s.admin = &http.Server{Handler: s.adminHandler(), ReadHeaderTimeout: 5 * time.Second}
+	split := cfg.MetricsListen != ""
+	s.admin = &http.Server{Handler: s.adminHandler(!split), ReadHeaderTimeout: 5 * time.Second}
+	if split {
+		s.metrics = &http.Server{Handler: s.metricsHandler(), ReadHeaderTimeout: 5 * time.Second}
+	}
 	return s, nil
 }
 
@@ -140,37 +146,73 @@ func originChecker(allowed []string) func(*http.Request) bool {
 func (s *Server) Addr() string { return s.ws.Addr() }
 
 // AdminAddr returns the admin listener's address (after Run started it).
-func (s *Server) AdminAddr() string {
-	if s.adminLn == nil {
-		return ""
-	}
-	return s.adminLn.Addr().String()
+func (s *Server) AdminAddr() string { return loadAddr(&s.adminAddr) }
+
+// MetricsAddr returns the metrics listener's address (after Run started
+// it); "" without --metrics-listen.
+func (s *Server) MetricsAddr() string { return loadAddr(&s.metricsAddr) }
+
+func loadAddr(v *atomic.Value) string {
+	a, _ := v.Load().(string)
+	return a
 }
 
-// Start loads keys and opens both listeners. A JWKS that cannot be loaded
-// yet is not fatal: /readyz stays false and the next unknown kid retries.
+// Start loads keys and opens the listeners (admin, metrics if configured,
+// then WebSocket). A JWKS that cannot be loaded yet is not fatal: /readyz
+// stays false and the next unknown kid retries.
 func (s *Server) Start(ctx context.Context) error {
 	if rk, ok := s.keys.(*ticket.RemoteKeys); ok {
 		if err := rk.Load(ctx); err != nil {
 			s.log.Warn("initial JWKS load failed; will retry on demand", "err", err)
 		}
 	}
-	ln, err := net.Listen("tcp", s.cfg.AdminListen)
+	adminLn, err := s.serveHTTP(s.admin, s.cfg.AdminListen, "admin")
 	if err != nil {
-		return fmt.Errorf("start relay: admin listener: %w", err)
+		return err
 	}
-	s.adminLn = ln
-	go func() {
-		if err := s.admin.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			s.log.Error("admin listener failed", "err", err)
+	s.adminAddr.Store(adminLn.Addr().String())
+	metricsAddr := ""
+	if s.metrics != nil {
+		metricsLn, err := s.serveHTTP(s.metrics, s.cfg.MetricsListen, "metrics")
+		if err != nil {
+			_ = s.admin.Close()
+			return err
 		}
-	}()
+		metricsAddr = metricsLn.Addr().String()
+		s.metricsAddr.Store(metricsAddr)
+	}
 	if err := s.ws.Start(); err != nil {
 		_ = s.admin.Close()
+		if s.metrics != nil {
+			_ = s.metrics.Close()
+		}
 		return fmt.Errorf("start relay: %w", err)
 	}
-	s.log.Info("relay listening", "ws", s.ws.Addr(), "admin", ln.Addr().String(), "tls", s.cfg.TLSCertFile != "")
+	if s.metrics != nil && !isLoopback(adminLn.Addr()) {
+		s.log.Warn("the admin listener (POST /admin/drain, /debug/pprof) is not on a loopback address; anyone who can reach it can drain this relay",
+			"admin", adminLn.Addr().String())
+	}
+	s.log.Info("relay listening", "ws", s.ws.Addr(), "admin", adminLn.Addr().String(), "metrics", metricsAddr, "tls", s.cfg.TLSCertFile != "")
 	return nil
+}
+
+// serveHTTP binds addr and serves srv on it in the background.
+func (s *Server) serveHTTP(srv *http.Server, addr, name string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("start relay: %s listener: %w", name, err)
+	}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error(name+" listener failed", "err", err)
+		}
+	}()
+	return ln, nil
+}
+
+func isLoopback(a net.Addr) bool {
+	tcp, ok := a.(*net.TCPAddr)
+	return ok && tcp.IP.IsLoopback()
 }
 
 // Run starts the relay and serves until ctx ends or a drain (SIGTERM is
@@ -229,34 +271,13 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	if e := s.admin.Shutdown(ctx); e != nil && err == nil {
 		err = fmt.Errorf("shutdown admin listener: %w", e)
 	}
+	if s.metrics != nil {
+		if e := s.metrics.Shutdown(ctx); e != nil && err == nil {
+			err = fmt.Errorf("shutdown metrics listener: %w", e)
+		}
+	}
 	s.Hub.Close()
 	return err
-}
-
-func (s *Server) adminHandler() http.Handler {
-	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", promhttp.HandlerFor(s.Metrics.Registry, promhttp.HandlerOpts{Registry: s.Metrics.Registry}))
-	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
-	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		_, _ = w.Write([]byte("ok\n"))
-	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
-		if msg := s.notReady(); msg != "" {
-			http.Error(w, msg, http.StatusServiceUnavailable)
-			return
-		}
-		_, _ = w.Write([]byte("ready\nboot_id " + s.Hub.BootID() + "\n"))
-	})
-	mux.HandleFunc("POST /admin/drain", func(w http.ResponseWriter, _ *http.Request) {
-		s.Drain("drain requested by an operator")
-		w.WriteHeader(http.StatusAccepted)
-		_, _ = w.Write([]byte("draining\n"))
-	})
-	return mux
 }
 
 // ReadyChecker is implemented by seams whose backend can be unreachable
