@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Local backing services on loopback: Redis and FerretDB (SQLite backend).
-#   scripts/services.sh start|stop|status|restart-redis
+#   scripts/services.sh start|stop|status|restart-redis|restart-ferretdb
 # Data, logs and pid files live under .data/ (git-ignored). `start` waits
 # until both answer; `stop` leaves no process behind.
 source "$(dirname "$0")/lib.sh"
@@ -56,5 +56,6 @@ case "${1:-}" in
     pid_alive "$REDIS_DIR/redis.pid" && echo "redis: running (127.0.0.1:$PLAZA_REDIS_PORT)" || echo "redis: stopped"
     pid_alive "$FERRET_DIR/ferretdb.pid" && echo "ferretdb: running (127.0.0.1:$PLAZA_MONGO_PORT)" || echo "ferretdb: stopped" ;;
   restart-redis) stop_pidfile "$REDIS_DIR/redis.pid" redis; start_redis ;;
-  *) die "usage: $0 start|stop|status|restart-redis" ;;
+  restart-ferretdb) stop_pidfile "$FERRET_DIR/ferretdb.pid" ferretdb; start_ferretdb ;;
+  *) die "usage: $0 start|stop|status|restart-redis|restart-ferretdb" ;;
 esac
