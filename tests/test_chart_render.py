@@ -19,11 +19,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
 import yaml  # type: ignore[import-untyped]
 
 from plaza_control import signing_keys
 from plaza_control.settings import Settings
+from system.cluster import build_relay, free_port, wait_http
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CHART = REPO_ROOT / "charts" / "plaza"
@@ -287,17 +289,30 @@ def test_each_relay_is_reached_at_the_url_it_advertises(
             assert matching == [ordinal], f"{name} selects pods {matching}, not {pod}"
 
 
-def test_admin_listener_is_not_public(helm: str) -> None:
+def test_admin_listener_is_not_reachable_from_outside_the_pod(helm: str) -> None:
+    """Decision 013: drain and pprof bind loopback; only the metrics listener
+    (/metrics, /healthz, /readyz) is on the Pod IP, and only it is exposed."""
     docs = manifests(render(helm, "--set=control.ingress.enabled=true"))
     sts = one(docs, "StatefulSet", "demo-plaza-relay")
-    env = _env(sts["spec"]["template"]["spec"]["containers"][0])
-    assert env["PLAZA_RELAY_ADMIN_LISTEN"] == "[$(POD_IP)]:8200"
-    # No Service but the headless metrics one exposes the admin port, and no
-    # Ingress routes to it.
+    container = sts["spec"]["template"]["spec"]["containers"][0]
+    env = _env(container)
+    assert env["PLAZA_RELAY_ADMIN_LISTEN"] == "127.0.0.1:8200"
+    assert env["PLAZA_RELAY_METRICS_LISTEN"] == "[$(POD_IP)]:8201"
+    assert {p["name"]: p["containerPort"] for p in container["ports"]} == {
+        "ws": 8100,
+        "metrics": 8201,
+    }
+    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+        assert container[probe]["httpGet"]["port"] == "metrics", probe
+    # No Service exposes the admin port (8200 or by name); only the headless
+    # one exposes the metrics port, and no Ingress routes to it.
+    for service in by_kind(docs, "Service"):
+        for port in service["spec"]["ports"]:
+            assert port["targetPort"] not in ("admin", 8200), service["metadata"]["name"]
     exposing = [
         s["metadata"]["name"]
         for s in by_kind(docs, "Service")
-        if any(p["targetPort"] == "admin" for p in s["spec"]["ports"])
+        if any(p["targetPort"] == "metrics" for p in s["spec"]["ports"])
     ]
     assert exposing == ["demo-plaza-relay"]
     assert one(docs, "Service", "demo-plaza-relay")["spec"]["clusterIP"] == "None"
@@ -309,11 +324,13 @@ def test_admin_listener_is_not_public(helm: str) -> None:
     }
     assert "demo-plaza-relay" not in routed
     policy = one(docs, "NetworkPolicy", "demo-plaza-relay")
-    admin_rules = [
-        r for r in policy["spec"]["ingress"] if {"port": "admin", "protocol": "TCP"} in r["ports"]
+    opened = {p["port"] for r in policy["spec"]["ingress"] for p in r["ports"]}
+    assert opened == {"ws", "metrics"}
+    metrics_rules = [
+        r for r in policy["spec"]["ingress"] if {"port": "metrics", "protocol": "TCP"} in r["ports"]
     ]
-    assert len(admin_rules) == 1
-    assert admin_rules[0]["from"], "admin port open to every peer"
+    assert len(metrics_rules) == 1
+    assert metrics_rules[0]["from"], "metrics port open to every peer"
 
 
 def _pod_specs(docs: list[Manifest]) -> Iterator[tuple[str, Manifest]]:
@@ -403,10 +420,12 @@ def test_generated_secrets_differ_per_render_and_roll_the_pods(helm: str) -> Non
     assert first[1] != second[1]
 
 
-def _literal_env(container: Manifest, secrets: dict[str, str]) -> dict[str, str]:
+def _literal_env(
+    container: Manifest, secrets: dict[str, str], pod_ip: str = "10.0.0.7"
+) -> dict[str, str]:
     """A container's environment as the kubelet would give it: literal values
     expanded, secretKeyRef values from `secrets` (by key), fieldRefs sampled."""
-    fields = {"metadata.name": "demo-plaza-relay-0", "status.podIP": "10.0.0.7"}
+    fields = {"metadata.name": "demo-plaza-relay-0", "status.podIP": pod_ip}
     env: dict[str, str] = {}
     for item in container["env"]:
         source = item.get("valueFrom", {})
@@ -448,6 +467,7 @@ def _relay_flags() -> set[str]:
     source = (REPO_ROOT / "relay-go" / "internal" / "config" / "config.go").read_text()
     names = re.findall(r'fs\.\w+\([^"]*"([a-z][a-z0-9-]*)"', source)
     assert "admin-listen" in names
+    assert "metrics-listen" in names
     return {"PLAZA_RELAY_" + n.upper().replace("-", "_") for n in names}
 
 
@@ -460,8 +480,61 @@ def test_relay_environment_names_real_flags(helm: str) -> None:
     plaza = {name for name in env if name.startswith("PLAZA_")}
     assert sorted(plaza - _relay_flags()) == []
     assert env["PLAZA_RELAY_RELAY_ID"] == "demo-plaza-relay-0"
-    assert env["PLAZA_RELAY_ADMIN_LISTEN"] == "[10.0.0.7]:8200"
+    assert env["PLAZA_RELAY_ADMIN_LISTEN"] == "127.0.0.1:8200"
+    assert env["PLAZA_RELAY_METRICS_LISTEN"] == "[10.0.0.7]:8201"
     assert env["PLAZA_RELAY_PUBLIC_URL"] == "wss://demo-plaza-relay-0.relays.example.com/ws"
+
+
+def test_relay_serves_each_endpoint_on_the_listener_the_chart_gives_it(
+    helm: str, tmp_path: Path
+) -> None:
+    """The real relay binary with the chart's environment (decision 013): the
+    probes and /metrics answer on the Pod IP's metrics port, which refuses
+    drain and pprof; the admin port is not on the Pod IP at all, and on
+    loopback serves only drain and pprof. The Pod IP is 127.0.0.2 (loopback
+    too on Linux, but a different address from 127.0.0.1)."""
+    port, metrics_port, admin_port = free_port(), free_port(), free_port()
+    docs = manifests(
+        render(
+            helm,
+            f"--set=relay.port={port}",
+            f"--set=relay.metricsPort={metrics_port}",
+            f"--set=relay.adminPort={admin_port}",
+        )
+    )
+    container = one(docs, "StatefulSet", "demo-plaza-relay")["spec"]["template"]["spec"][
+        "containers"
+    ][0]
+    env = _literal_env(container, _SAMPLE_SECRETS, pod_ip="127.0.0.2")
+    assert env["PLAZA_RELAY_LISTEN"] == f"0.0.0.0:{port}"
+    # Only what this machine cannot have: no Redis (standalone), no control
+    # plane to fetch keys from (readyz stays 503), no listening on 0.0.0.0.
+    del env["PLAZA_RELAY_REDIS_URL"]
+    env["PLAZA_RELAY_JWKS_URL"] = f"http://127.0.0.1:{free_port()}/.well-known/jwks.json"
+    env["PLAZA_RELAY_LISTEN"] = f"127.0.0.2:{port}"
+    binary = build_relay(tmp_path)
+    with (tmp_path / "relay.log").open("wb") as log:
+        proc = subprocess.Popen(
+            [str(binary)], env={"PATH": os.environ["PATH"], **env}, stdout=log, stderr=log
+        )
+    try:
+        metrics = f"http://127.0.0.2:{metrics_port}"
+        wait_http(metrics + "/healthz", 30, proc)
+        readyz = httpx.get(metrics + "/readyz", timeout=5)
+        assert (readyz.status_code, readyz.text) == (503, "no ticket keys loaded\n")
+        assert "plaza_relay_connections 0" in httpx.get(metrics + "/metrics", timeout=5).text
+        assert httpx.post(metrics + "/admin/drain", timeout=5).status_code == 404
+        assert httpx.get(metrics + "/debug/pprof/cmdline", timeout=5).status_code == 404
+        with pytest.raises(httpx.ConnectError):
+            httpx.post(f"http://127.0.0.2:{admin_port}/admin/drain", timeout=5)
+        admin = f"http://127.0.0.1:{admin_port}"
+        for path in ("/metrics", "/healthz", "/readyz"):
+            assert httpx.get(admin + path, timeout=5).status_code == 404, path
+        assert httpx.get(admin + "/debug/pprof/cmdline", timeout=5).status_code == 200
+        assert proc.poll() is None
+    finally:
+        proc.terminate()
+        assert proc.wait(timeout=30) == 0, (tmp_path / "relay.log").read_text()
 
 
 def test_schema_closes_every_object() -> None:
