@@ -50,6 +50,9 @@ VALUE_SETS: dict[str, list[str]] = {
         "--api-versions=gateway.networking.k8s.io/v1",
         "--set=relay.gateway.enabled=true",
         "--set=relay.gateway.parentRefs[0].name=public",
+        "--set=networkPolicy.egress.enabled=true",
+        "--set=networkPolicy.egress.controlExtraRules[0].to[0].ipBlock.cidr=0.0.0.0/0",
+        "--set=networkPolicy.egress.controlExtraRules[0].ports[0].port=443",
     ],
     "existing-secrets": [
         "--set=control.keys.existingSecret=my-keys",
@@ -615,6 +618,24 @@ def test_every_selector_selects_its_pods_and_ports(helm: str) -> None:
     assert component(policy["spec"]["podSelector"]["matchLabels"]) == "relay"
     for rule in policy["spec"]["ingress"]:
         assert {p["port"] for p in rule["ports"]} <= ports["relay"]
+    # Egress: each policy selects its component; the relays' rule to the
+    # control plane selects the control Pods, on the port they listen on.
+    control_ports = {
+        p["containerPort"] for p in control["spec"]["template"]["spec"]["containers"][0]["ports"]
+    }
+    for name in ("relay", "control"):
+        egress = one(docs, "NetworkPolicy", f"demo-plaza-{name}-egress")
+        assert egress["spec"]["policyTypes"] == ["Egress"]
+        assert component(egress["spec"]["podSelector"]["matchLabels"]) == name
+    relay_egress = one(docs, "NetworkPolicy", "demo-plaza-relay-egress")["spec"]["egress"]
+    (to_control,) = [
+        r
+        for r in relay_egress
+        if any("podSelector" in peer for peer in r.get("to", []))
+        and not any("namespaceSelector" in peer for peer in r["to"])
+    ]
+    assert component(to_control["to"][0]["podSelector"]["matchLabels"]) == "control"
+    assert {p["port"] for p in to_control["ports"]} == control_ports
     for ingress in by_kind(docs, "Ingress"):
         for rule in ingress["spec"]["rules"]:
             for path in rule["http"]["paths"]:
