@@ -1,0 +1,81 @@
+"""The short fault matrix (scripts/faults.py --short) under load, held to its must-be-zero numbers.
+
+Each fault runs once, on a fresh cluster (2 relays, 2 control planes, a
+private Redis, the FerretDB at PLAZA_MONGO_URL), with players moving,
+chatting and setting state in several rooms while it happens
+(docs/benchmarks.md "Fault matrix" says what each number means). Only the
+recovery deadline is a time bound (60 s per player, generous for a loaded
+2-core machine); every assertion is a count.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+
+import faults
+
+CHAT = ("lost_present", "history_lost", "dup_deliveries", "dup_history")
+SEQUENCE_AND_STATE = ("gaps", "repeats", "seq_back", "seq_reused", "state_lost")
+
+Run = Callable[[str], faults.Outcome]
+
+
+@pytest.fixture(scope="module")
+def run_fault(tmp_path_factory: pytest.TempPathFactory, relay_binary: Path) -> Run:
+    """Runs a fault of the short matrix once per module and keeps its outcome."""
+    done: dict[str, faults.Outcome] = {}
+
+    def run(fault: str) -> faults.Outcome:
+        if fault not in done:
+            work = tmp_path_factory.mktemp(fault)
+            out = asyncio.run(faults.run_fault(fault, relay_binary, work, faults.SHORT, None))
+            print(faults.table([out]))
+            assert out.acked > 0, "no chat line was acknowledged: the load did not run"
+            done[fault] = out
+        return done[fault]
+
+    return run
+
+
+def _nonzero(out: faults.Outcome, names: tuple[str, ...]) -> dict[str, int]:
+    return {k: v for k, v in out.must_be_zero().items() if k in names and v}
+
+
+def test_relay_kill9_loses_no_chat(run_fault: Run) -> None:
+    out = run_fault("relay-kill9")
+    assert out.disconnected > 0, "the killed relay hosted no player"
+    assert _nonzero(out, CHAT) == {}, faults.row(out)
+
+
+@pytest.mark.xfail(
+    strict=False,
+    reason=(
+        "finding (issue 15 §3): after kill -9 a room reopens from its relay's last "
+        "periodic snapshot (written at most every 100 ms, redisbridge/states.go), so "
+        "events sequenced in the last ≤ 100 ms before the crash are forgotten: the next "
+        "relay gives their sequence numbers to other events (reused), a rejoining "
+        "member's Welcome is below a sequence it saw (went back), and a state key set in "
+        "that window is lost. Not strict: whether the kill lands in such a window "
+        "depends on timing (most runs do)."
+    ),
+)
+def test_relay_kill9_keeps_sequence_and_state(run_fault: Run) -> None:
+    out = run_fault("relay-kill9")
+    assert _nonzero(out, SEQUENCE_AND_STATE) == {}, faults.row(out)
+
+
+def test_redis_pause_loses_nothing(run_fault: Run) -> None:
+    out = run_fault("redis-pause")
+    assert _nonzero(out, CHAT + SEQUENCE_AND_STATE) == {}, faults.row(out)
+
+
+def test_control_plane_kill9_loses_nothing(run_fault: Run) -> None:
+    out = run_fault("control-kill9")
+    assert _nonzero(out, CHAT + SEQUENCE_AND_STATE) == {}, faults.row(out)
