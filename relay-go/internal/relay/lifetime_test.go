@@ -227,7 +227,15 @@ func TestDrainHandsRoomsOverWithoutRoomClosed(t *testing.T) {
 		t.Fatal(err)
 	}
 	a.expectClose(common.CloseCodeDraining)
-	snap, found, _ := e.states.Load(t.Context(), "room-h", 6)
+	// The room saves its state as it shuts down, which may come just after
+	// the member saw its close.
+	var snap coord.RoomSnapshot
+	found := false
+	for deadline := time.Now().Add(5 * time.Second); !found && time.Now().Before(deadline); {
+		if snap, found, _ = e.states.Load(t.Context(), "room-h", 6); !found {
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
 	if !found || snap.RoomLifetime != 6 || snap.Sequence < 2 {
 		t.Fatalf("saved %+v found %v", snap, found)
 	}
