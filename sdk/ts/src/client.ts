@@ -603,9 +603,10 @@ export class PlazaClient {
         if (this.intent !== "none") return;
         last = toPlazaError(err);
         cause = causeOf(last);
-        if (target.room !== undefined && roomIsGone(last)) {
-          // The room is not open any more (404) or not where the ticket
-          // said (4104): join the world instead; the next Welcome names the room.
+        if (target.room !== undefined && roomIsUnavailable(last)) {
+          // The room is not open any more (404), has no free seat (409
+          // room-full) or is not where the ticket said (4104): join the world
+          // instead, as the demo bots do; the next Welcome names the room.
           delete target.room;
           hint = 0;
           continue;
@@ -759,10 +760,16 @@ function bucketsFor(l: SessionLimitsInfo, nowMs: number): Map<number, TokenBucke
   return out;
 }
 
-/** A rejoin of a room that cannot be had any more: 404 not-found, or a 4104 refusal. */
-function roomIsGone(err: PlazaError): boolean {
-  return (err.code === "http" && err.status === 404) || (err.code === "join_refused" && err.closeCode === CloseCode.TicketWrongRoom);
+/**
+ * A rejoin of a room that cannot be had: 404 not-found, 409 room-full (its
+ * seats were taken while we were away), or a 4104 refusal.
+ */
+function roomIsUnavailable(err: PlazaError): boolean {
+  if (err.code === "http") return err.status === 404 || (err.status === 409 && err.problem?.type === ROOM_FULL_PROBLEM);
+  return err.code === "join_refused" && err.closeCode === CloseCode.TicketWrongRoom;
 }
+
+const ROOM_FULL_PROBLEM = "urn:plaza:problem:room-full";
 
 function causeOf(err: PlazaError): string {
   if (err.code === "http") return `join_http_${err.status ?? 0}`;

@@ -352,3 +352,33 @@ test("selfThrottle: false leaves rate limiting to the relay", async () => {
   assert.equal(sock.sentOf("chat").length, 7);
   await Promise.all(all);
 });
+
+test("a rejoin answered 409 room-full falls back to the world (as the demo bots do), not the same room again", async () => {
+  const { client, control, sock, reconnecting } = await joined();
+  control.joinAnswers.push({
+    status: 409,
+    body: { type: "urn:plaza:problem:room-full", status: 409, detail: "room lobby.r1 is full" },
+    headers: { "retry-after": "2" },
+  });
+  sock.serverClose(1006);
+  await until("world join", () => control.joins().length === 3 && FakeSocket.all.length === 2 && FakeSocket.last().sent.length === 1);
+  assert.equal(control.joins()[1]!.body["room_id"], "lobby.r1");
+  assert.equal(control.joins()[2]!.body["room_id"], undefined);
+  assert.equal(control.joins()[2]!.body["resume_session_id"], "s1");
+  assert.equal(reconnecting[1]!.cause, "join_http_409");
+  assert.equal(reconnecting[1]!.roomId, "");
+  assert.equal(reconnecting[1]!.delayMs, 0); // the full room's Retry-After is not the world's
+  FakeSocket.last().deliver(welcome({ roomId: "lobby.r3", sessionId: "s3" }));
+  await until("connected", () => client.status === "connected");
+  assert.equal(client.room?.roomId, "lobby.r3");
+});
+
+test("another 409 on a rejoin (not room-full) is retried for the same room by its Retry-After", async () => {
+  const { client, control, sock, reconnecting } = await joined({ random: () => 0 });
+  control.joinAnswers.push({ status: 409, body: { type: "urn:plaza:problem:conflict", status: 409 }, headers: { "retry-after": "0" } });
+  sock.serverClose(1006);
+  await until("third join", () => control.joins().length === 3);
+  assert.equal(control.joins()[2]!.body["room_id"], "lobby.r1");
+  assert.equal(reconnecting[1]!.roomId, "lobby.r1");
+  client.close();
+});
