@@ -201,27 +201,37 @@ export class PlazaClient {
     const req: JoinRequest = { world: target.world };
     if (target.room !== undefined) req.room = target.room;
     if (resumeSessionId !== undefined) req.resumeSessionId = resumeSessionId;
-    const a = this.requireAccount();
-    try {
-      return await this.control.join(a.sessionToken, req);
-    } catch (err) {
-      if (err instanceof PlazaError && err.status === 401 && a.refreshToken !== "") {
-        await this.refresh();
-        return await this.control.join(this.requireAccount().sessionToken, req);
-      }
-      throw err;
-    }
+    return this.withSession((token) => this.control.join(token, req));
   }
 
   /**
    * Chat history of the room you are in (or `room`), from the control plane:
-   * what the relay does not replay after a reconnect.
+   * what the relay does not replay after a reconnect. Refreshes the session
+   * once when it is refused (401), as `join` does.
    */
   async chatHistory(query: ChatHistoryQuery & { room?: string } = {}): Promise<ChatHistoryPage> {
     const room = query.room ?? this._room?.roomId;
     if (room === undefined) throw new PlazaError("not_connected", "chatHistory: no room joined and none named");
     const { room: _r, ...q } = query;
-    return this.control.chatHistory(this.requireAccount().sessionToken, room, q);
+    return this.withSession((token) => this.control.chatHistory(token, room, q));
+  }
+
+  /**
+   * Calls the control plane with the session token; when it is refused (401:
+   * expired, it lives 15 min) and a refresh token is held, refreshes once and
+   * calls again with the new one.
+   */
+  private async withSession<T>(call: (sessionToken: string) => Promise<T>): Promise<T> {
+    const a = this.requireAccount();
+    try {
+      return await call(a.sessionToken);
+    } catch (err) {
+      if (err instanceof PlazaError && err.status === 401 && a.refreshToken !== "") {
+        await this.refresh();
+        return await call(this.requireAccount().sessionToken);
+      }
+      throw err;
+    }
   }
 
   // --- joining -------------------------------------------------------------

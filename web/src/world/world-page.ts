@@ -3,9 +3,7 @@
 // protocol, the reconnect rule and the room model; this file only shows them.
 import { Interpolator, PlazaError, type PlazaClient, type RoomView, type Transform } from "@plaza/sdk";
 import { h } from "../common/dom.js";
-import { ApiError } from "../common/http.js";
 import { Banner } from "./banner.js";
-import { recentChat } from "./chat-history.js";
 import { ChatLog } from "./chat-log.js";
 import { EMOTE_SHOW_MS, emoteBar, emoteBubble, emoteVerb } from "./emotes.js";
 import { LIGHT_KEY, LightSwitch } from "./light-switch.js";
@@ -19,6 +17,8 @@ import { describeClose } from "./close-reasons.js";
 /** Chat history is written by the control plane's event consumer a moment
  * after the relay broadcast it: read it at the Welcome and once more later. */
 const HISTORY_RECHECK_MS = 2500;
+/** Lines of chat history read at a Welcome (the newest of the room's lifetime). */
+const HISTORY_LINES = 100;
 
 export class WorldPage {
   readonly el: HTMLElement;
@@ -155,19 +155,13 @@ export class WorldPage {
   }
 
   private async loadHistory(roomId: string): Promise<void> {
-    const token = this.client.account?.sessionToken;
-    if (!token || this.client.room?.roomId !== roomId) return;
+    if (this.client.account === null || this.client.room?.roomId !== roomId) return;
     try {
-      let lines;
-      try {
-        lines = await recentChat(roomId, token);
-      } catch (err) {
-        // The session token lives 15 min; the SDK refreshes it only for joins.
-        if (!(err instanceof ApiError && err.status === 401)) throw err;
-        lines = await recentChat(roomId, (await this.client.refresh()).sessionToken);
-      }
-      for (const r of lines) {
-        this.chat.add({ sequence: r.sequence, kind: "chat", atMs: r.occurred_at_ms, who: r.display_name, text: r.text, own: r.user_id === this.client.account?.userId });
+      // The newest HISTORY_LINES of the room's lifetime (the SDK refreshes an
+      // expired session once); the chat log orders them by sequence.
+      const page = await this.client.chatHistory({ room: roomId, order: "newest", limit: HISTORY_LINES });
+      for (const r of page.items) {
+        this.chat.add({ sequence: r.sequence, kind: "chat", atMs: r.occurredAtMs, who: r.displayName, text: r.text, own: r.userId === this.client.account?.userId });
       }
     } catch (err) {
       this.notice(`chat history unavailable: ${reasonOf(err)}`);

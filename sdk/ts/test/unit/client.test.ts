@@ -382,3 +382,47 @@ test("another 409 on a rejoin (not room-full) is retried for the same room by it
   assert.equal(reconnecting[1]!.roomId, "lobby.r1");
   client.close();
 });
+
+test("chatHistory reads the room's page and refreshes an expired session once (401), then reads again", async () => {
+  const { client, control } = await joined();
+  const path = "/v1/rooms/lobby.r1/chat";
+  const expired = { status: 401, body: { type: "urn:plaza:problem:unauthorized", status: 401 } };
+  const page = {
+    status: 200,
+    body: {
+      room_id: "lobby.r1",
+      room_lifetime: 1,
+      order: "newest",
+      items: [{ sequence: 7, user_id: "u2", display_name: "Bo", text: "hi", occurred_at_ms: 1000, relay_id: "relay-1" }],
+      next: "c2",
+    },
+  };
+  control.answers.set(path, [expired, page]);
+  const got = await client.chatHistory({ order: "newest", limit: 100 });
+  assert.deepEqual(got, {
+    roomId: "lobby.r1",
+    roomLifetime: 1,
+    order: "newest",
+    items: [{ sequence: 7, userId: "u2", displayName: "Bo", text: "hi", occurredAtMs: 1000 }],
+    next: "c2",
+  });
+  const reads = control.calls.filter((c) => c.url.includes(path));
+  assert.deepEqual(
+    reads.map((c) => [new URL(c.url).search, c.auth]),
+    [
+      ["?order=newest&limit=100", "Bearer st"],
+      ["?order=newest&limit=100", "Bearer st-1"],
+    ],
+  );
+  assert.equal(control.calls.filter((c) => c.url.endsWith("/v1/auth/refresh")).length, 1);
+  assert.equal(client.account?.sessionToken, "st-1");
+
+  // Refused twice: the second 401 is the caller's (one refresh per call).
+  control.answers.set(path, [expired, expired]);
+  await assert.rejects(client.chatHistory(), (e: unknown) => e instanceof PlazaError && e.code === "http" && e.status === 401);
+  assert.equal(control.calls.filter((c) => c.url.endsWith("/v1/auth/refresh")).length, 2);
+  // Any other refusal is not retried.
+  control.answers.set(path, [{ status: 403, body: { type: "urn:plaza:problem:forbidden", status: 403 } }]);
+  await assert.rejects(client.chatHistory(), (e: unknown) => e instanceof PlazaError && e.status === 403);
+  assert.equal(control.calls.filter((c) => c.url.endsWith("/v1/auth/refresh")).length, 2);
+});

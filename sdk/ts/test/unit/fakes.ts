@@ -82,7 +82,10 @@ type Answer = { status: number; body?: unknown; headers?: Record<string, string>
 export class FakeControl {
   readonly calls: FetchCall[] = [];
   readonly joinAnswers: Answer[] = [];
+  /** Answers for other paths (e.g. /v1/rooms/lobby.r1/chat), in order; 404 when none is left. */
+  readonly answers = new Map<string, Answer[]>();
   private tickets = 0;
+  private sessions = 0;
 
   readonly fetch = async (url: string, init: { body?: string; headers: Record<string, string> }) => {
     const body = (init.body === undefined ? {} : JSON.parse(init.body)) as Record<string, unknown>;
@@ -95,7 +98,8 @@ export class FakeControl {
         body: {
           user_id: "u1",
           display_name: String(body["display_name"] ?? "x"),
-          session_token: "st",
+          // A new token per sign-in or refresh: st, st-1, st-2, …
+          session_token: this.sessions++ === 0 ? "st" : `st-${this.sessions - 1}`,
           session_expires_at: 1,
           refresh_token: "rt",
           refresh_expires_at: 2,
@@ -104,6 +108,8 @@ export class FakeControl {
       };
     } else if (path === "/v1/join") {
       a = this.joinAnswers.shift() ?? this.ticket(String(body["room_id"] ?? "lobby.r1"));
+    } else if ((this.answers.get(path)?.length ?? 0) > 0) {
+      a = this.answers.get(path)!.shift()!;
     } else {
       a = { status: 404, body: { type: "urn:plaza:problem:not-found", status: 404 } };
     }
