@@ -102,8 +102,16 @@ def test_two_players_drain_and_kick(web_cluster: Cluster, web_dist: Path, tmp_pa
     assert result["new_relay"] in relays
     assert result["new_relay"] != result["drained_relay"]
     chat = ["one", "two", "three", "four from Bob", "said during the drain"]
+    note = result["note"]
+    assert note["conflict"] == "meet at the lamp at 9"  # Bob's stale save showed Alice's newer note
+    assert note["v1"] < note["v2"] < note["v3"]
     for who in ("Alice", "Bob"):
-        assert result["resumed"][who] == {"chat": chat, "light": "off"}
+        assert result["resumed"][who] == {
+            "chat": chat,
+            "light": "off",
+            "note": "Bob: I bring the snacks",
+            "note_version": note["v3"],
+        }
     assert "You were kicked: scenario: kicked to test the console" in result["kicked"]["banner"]
     assert result["kicked"]["bobStatus"] == "closed"
     assert "kicked Bob" in result["kicked"]["consoleStatus"]
@@ -114,6 +122,7 @@ def test_two_players_drain_and_kick(web_cluster: Cluster, web_dist: Path, tmp_pa
         assert Path(shot).stat().st_size > 10_000, shot
     assert {Path(s).name for s in result["screenshots"]} >= {
         "world-alice.png",
+        "world-note-conflict.png",
         "world-after-drain.png",
         "console-members.png",
         "world-bob-kicked.png",

@@ -1,5 +1,5 @@
 // One player in one room: wires the SDK's client to the canvas, chat, member
-// list, light switch, emotes, status bar and banner. The SDK does the
+// list, light switch, whiteboard note, emotes, status bar and banner. The SDK does the
 // protocol, the reconnect rule and the room model; this file only shows them.
 import { Interpolator, PlazaError, type PlazaClient, type RoomView, type Transform } from "@plaza/sdk";
 import { h } from "../common/dom.js";
@@ -7,6 +7,8 @@ import { Banner } from "./banner.js";
 import { ChatLog } from "./chat-log.js";
 import { EMOTE_SHOW_MS, emoteBar, emoteBubble, emoteVerb } from "./emotes.js";
 import { LIGHT_KEY, LightSwitch } from "./light-switch.js";
+import { NOTE_KEY, noteFromState } from "./note-edit.js";
+import { WhiteboardNote } from "./whiteboard-note.js";
 import { MemberList } from "./member-list.js";
 import { SelfMover } from "./self-mover.js";
 import { StatusBar } from "./status-bar.js";
@@ -27,6 +29,7 @@ export class WorldPage {
   private readonly status = new StatusBar();
   private readonly members: MemberList;
   private readonly light: LightSwitch;
+  private readonly note: WhiteboardNote;
   private readonly canvas: WorldCanvas;
   private readonly mover: SelfMover;
   private readonly interpolator = new Interpolator({ delayMs: 100 });
@@ -42,6 +45,11 @@ export class WorldPage {
     const membersTitle = h("h2", {}, "In the room");
     this.members = new MemberList(membersTitle);
     this.light = new LightSwitch((next, expected) => this.flipLight(next, expected));
+    this.note = new WhiteboardNote({
+      save: async (s) => noteFromState(await this.client.compareAndSet(NOTE_KEY, s.text, s.expectedVersion)),
+      nameOf: (memberId) => (memberId ? this.nameOf(memberId) : "an operator"),
+      maxValueBytes: () => this.client.room?.limits.maxStateValueBytes ?? 0,
+    });
     const canvasEl = h("canvas", { class: "room", "data-testid": "room-canvas", tabindex: 0 });
     this.canvas = new WorldCanvas(canvasEl, (p) => this.mover.walkTo(p));
     this.mover = new SelfMover({ x: 20, z: 20 }, (p, v, yaw) => this.sendMove(p, v, yaw));
@@ -62,6 +70,7 @@ export class WorldPage {
       h("div", { class: "stage" }, canvasEl, this.status.el),
       h("aside", {},
         h("section", {}, this.light.el, emoteBar((name) => this.sendEmote(name))),
+        h("section", {}, this.note.el),
         h("section", {}, membersTitle, this.members.el),
         h("section", { class: "chat" }, h("h2", {}, "Chat"), this.chat.el, chatForm)));
     this.subscribe();
@@ -93,6 +102,7 @@ export class WorldPage {
       }
       this.sendMove(this.mover.position, { x: 0, z: 0 }, this.mover.heading);
       this.light.show(room.state.get(LIGHT_KEY));
+      this.note.show(noteFromState(room.state.get(NOTE_KEY)));
       this.showMembers(room);
       if (resumed) {
         this.banner.show("ok", `Reconnected — back in ${room.roomId}`, 4000);
@@ -125,6 +135,12 @@ export class WorldPage {
       this.chat.add({ sequence: e.sequence, kind: "emote", atMs: e.serverTimeMs, who: this.nameOf(e.memberId), text: emoteVerb(e.emote), own: e.own });
     });
     c.on("stateChanged", (e) => {
+      if (e.key === NOTE_KEY) {
+        this.note.show(noteFromState(c.room?.state.get(NOTE_KEY)));
+        const who = e.updatedBy ? this.nameOf(e.updatedBy) : "an operator";
+        this.chat.add({ sequence: e.sequence, kind: "state", atMs: e.serverTimeMs, who, text: e.deleted ? "wiped the note" : "updated the note", own: e.own });
+        return;
+      }
       if (e.key !== LIGHT_KEY) return;
       this.light.show(c.room?.state.get(LIGHT_KEY));
       const who = e.updatedBy ? this.nameOf(e.updatedBy) : "an operator";
@@ -255,6 +271,7 @@ export class WorldPage {
       memberId: room?.memberId ?? null,
       sequence: room?.sequence ?? 0,
       light: this.light.on ? "on" : "off",
+      note: this.note.view(),
       rttMs: this.client.rttMs,
       avatars: this.lastSprites.map((s) => ({ name: s.name, userId: s.userId, self: s.self, x: s.position.x, z: s.position.z })),
     };

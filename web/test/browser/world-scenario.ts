@@ -1,8 +1,10 @@
 // The browser scenario of `make test` (tests/browser/test_web_world.py runs
 // it against real relays and control planes): two players in Chromium join
-// one room and see each other, move, chat in order and share the light; a
-// relay is drained and both end up in the same room on the other relay with
-// the light as it was and no chat lost; an operator opens the console, lists
+// one room and see each other, move, chat in order and share the light; Alice
+// writes the whiteboard note, Bob's save over her newer one is refused with a
+// visible conflict and his retry wins; a relay is drained and both end up in
+// the same room on the other relay with the light and the note as they were
+// and no chat lost; an operator opens the console, lists
 // the room's members and kicks one, who is told why and stays out.
 //
 // Input (environment): PLAZA_SCENARIO_CONTROL_URL (the control plane serving
@@ -28,8 +30,18 @@ interface WorldSnapshot {
   relayId: string | null;
   sequence: number;
   light: "on" | "off";
+  note: NoteView;
   rttMs: number | null;
   avatars: Avatar[];
+}
+
+interface NoteView {
+  text: string;
+  version: number;
+  shown: string;
+  editing: boolean;
+  stale: boolean;
+  conflict: string | null;
 }
 
 interface LogLine {
@@ -231,6 +243,46 @@ async function main(): Promise<Record<string, unknown>> {
     });
     await shoot(alice, "world-alice");
 
+    const NOTE_A1 = "meet at the lamp at 8";
+    const NOTE_A2 = "meet at the lamp at 9";
+    const NOTE_B = "Bob: I bring the snacks";
+    const note = await step("Alice writes the whiteboard note; Bob's stale save is refused with a visible conflict; his retry wins", async () => {
+      await alice.fill("[data-testid=note-text]", NOTE_A1);
+      await alice.click("[data-testid=note-save]");
+      const v1 = await until("Bob sees Alice's note", async () => {
+        const n = (await snapshot(bob)).note;
+        return n.text === NOTE_A1 && n.shown === NOTE_A1 && n.version > 0 ? n.version : undefined;
+      });
+      // Bob starts editing at v1; Alice saves again meanwhile.
+      await bob.fill("[data-testid=note-text]", NOTE_B);
+      await until("Alice's save done", async () => ((await snapshot(alice)).note.editing ? undefined : true));
+      await alice.fill("[data-testid=note-text]", NOTE_A2);
+      await alice.click("[data-testid=note-save]");
+      const v2 = await until("Bob's draft stale against Alice's newer note", async () => {
+        const n = (await snapshot(bob)).note;
+        return n.text === NOTE_A2 && n.shown === NOTE_B && n.stale && n.version > v1 ? n.version : undefined;
+      });
+      await bob.click("[data-testid=note-save]");
+      const theirs = await until("the conflict shown on Bob's page", async () => {
+        if (await bob.isHidden("[data-testid=note-conflict]")) return undefined;
+        return (await bob.textContent("[data-testid=note-theirs]")) ?? undefined;
+      });
+      if (theirs !== NOTE_A2) throw new Error(`the conflict shows ${JSON.stringify(theirs)}, not Alice's newer note`);
+      if ((await snapshot(bob)).note.version !== v2) throw new Error("Bob's refused save changed the note");
+      if ((await bob.inputValue("[data-testid=note-text]")) !== NOTE_B) throw new Error("Bob's draft was lost by the conflict");
+      await shoot(bob, "world-note-conflict");
+      await bob.click("[data-testid=note-retry]");
+      const v3 = await until("Bob's retry saved", async () => {
+        const n = (await snapshot(bob)).note;
+        return n.text === NOTE_B && !n.editing && n.conflict === null ? n.version : undefined;
+      });
+      await until("Alice sees Bob's note", async () => {
+        const n = (await snapshot(alice)).note;
+        return n.text === NOTE_B && n.version === v3 && (await alice.inputValue("[data-testid=note-text]")) === NOTE_B ? true : undefined;
+      });
+      return { v1, v2, v3, conflict: theirs };
+    });
+
     const drained = await step("drain the room's relay: both end up in the same room on the other", async () => {
       const relay = await until("the room's relay", () => roomRelay(roomId));
       await ops("POST", `/v1/ops/relays/${encodeURIComponent(relay)}/drain`, { reason: "browser scenario: drain" });
@@ -254,11 +306,14 @@ async function main(): Promise<Record<string, unknown>> {
     });
 
     const after = [...before, "said during the drain"];
-    const resumed = await step("after the drain: light as it was, no chat lost, each other present", async () => {
+    const resumed = await step("after the drain: light and note as they were, no chat lost, each other present", async () => {
       const out: Record<string, unknown> = {};
       for (const [who, page] of [["Alice", alice], ["Bob", bob]] as const) {
         const s = await snapshot(page);
         if (s.light !== "off") throw new Error(`${who}'s light is ${s.light} after the drain`);
+        if (s.note.text !== NOTE_B || s.note.version !== note.v3) {
+          throw new Error(`${who}'s note after the drain is ${JSON.stringify(s.note)}, not Bob's at version ${note.v3}`);
+        }
         const got = await until(`${who} shows every line`, async () => {
           const o = await ordered(page, after);
           return o.length === after.length ? o : undefined;
@@ -268,7 +323,7 @@ async function main(): Promise<Record<string, unknown>> {
         await until(`${other} listed on ${who}'s page`, async () => ((await memberNames(page)).includes(other) ? true : undefined));
         const notices = (await chatLines(page)).filter((l) => l.kind === "notice" && l.text.includes("reconnected"));
         if (!notices.length) throw new Error(`${who}'s page did not say it reconnected`);
-        out[who] = { chat: got, light: s.light };
+        out[who] = { chat: got, light: s.light, note: s.note.text, note_version: s.note.version };
       }
       // Delivered once: the history holds the queued line one time.
       const history = await ops<{ items: { text: string }[] }>("GET", `/v1/rooms/${encodeURIComponent(roomId)}/chat?order=oldest&limit=200`);
@@ -338,6 +393,7 @@ async function main(): Promise<Record<string, unknown>> {
       ok: true,
       room: roomId,
       moved,
+      note,
       drained_relay: drained.relay,
       new_relay: drained.newRelay,
       resumed,
