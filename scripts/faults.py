@@ -1,8 +1,10 @@
 """The fault matrix under load (issue 15 §3; docs/benchmarks.md "Fault matrix").
 
-Per fault, a fresh Plaza on loopback (`tests/system/cluster.py`: 2 relays, 2
-control planes, a private Redis with AOF `appendfsync always` and no RDB
-snapshots, and FerretDB) carries W1-like traffic: players in several rooms
+One Plaza on loopback (`tests/system/cluster.py`: 2 relays, 2 control
+planes, a private Redis with AOF `appendfsync always` and no RDB snapshots,
+and FerretDB) takes the faults one after the other (what a fault killed is
+started again before the next). Per fault, players and rooms of its own
+carry W1-like traffic: players in several rooms
 move at 10 Hz, send uniquely numbered chat lines and set their own state key;
 one player per room leaves and rejoins every few seconds through the control
 planes in turn. Then the fault is injected and every player recovers as the
@@ -75,7 +77,7 @@ from plaza.protocol.MemberLeft import MemberLeftT  # noqa: E402
 from plaza.protocol.Message import Message  # noqa: E402
 from plaza.protocol.Move import MoveT  # noqa: E402
 from plaza.protocol.StateChanged import StateChangedT  # noqa: E402
-from system.cluster import Cluster, build_relay, free_port, running_cluster  # noqa: E402
+from system.cluster import Cluster, Relay, build_relay, free_port, running_cluster  # noqa: E402
 from system.player import Player, encode, text  # noqa: E402
 
 #: Jitter and made-up positions, not secrets.
@@ -326,12 +328,30 @@ class Rig:
     agents: list[Agent]
     ferret: Ferret | None
     victim: str = ""
+    #: Restarts the fault scheduled; awaited before the cluster stops.
+    background: list[asyncio.Task[None]] = field(default_factory=list)
+
+    def later(self, coro: Awaitable[None]) -> None:
+        async def run() -> None:
+            await coro
+
+        self.background.append(asyncio.get_running_loop().create_task(run()))
 
 
 def _victim(rig: Rig) -> str:
     """The relay hosting the most players."""
     counts = Counter(a.player.joined.relay_id for a in rig.agents if a.player.joined)
     return counts.most_common(1)[0][0]
+
+
+def _live_relay(cluster: Cluster, relay_id: str) -> Relay:
+    """The running process of a relay id (a restarted relay is a new entry)."""
+    return next(r for r in cluster.relays if r.relay_id == relay_id and r.process.alive())
+
+
+def _control_urls(cluster: Cluster) -> list[str]:
+    """The live control planes' URLs (a restarted one keeps its port)."""
+    return sorted({c.url for c in cluster.controls if c.process.alive()})
 
 
 async def _restart_relay_later(rig: Rig, relay_id: str, after: float) -> None:
@@ -342,14 +362,14 @@ async def _restart_relay_later(rig: Rig, relay_id: str, after: float) -> None:
 
 async def relay_kill9(rig: Rig) -> None:
     rig.victim = _victim(rig)
-    relay = next(r for r in rig.cluster.relays if r.relay_id == rig.victim)
+    relay = _live_relay(rig.cluster, rig.victim)
     relay.process.kill()
-    asyncio.get_running_loop().create_task(_restart_relay_later(rig, rig.victim, 3.0))
+    rig.later(_restart_relay_later(rig, rig.victim, 3.0))
 
 
 async def relay_sigterm(rig: Rig) -> None:
     rig.victim = _victim(rig)
-    relay = next(r for r in rig.cluster.relays if r.relay_id == rig.victim)
+    relay = _live_relay(rig.cluster, rig.victim)
     assert relay.process.proc is not None
     relay.process.proc.send_signal(signal.SIGTERM)
 
@@ -358,7 +378,7 @@ async def relay_sigterm(rig: Rig) -> None:
         await asyncio.to_thread(relay.process.proc.wait, 30)
         await _restart_relay_later(rig, rig.victim, 1.0)
 
-    asyncio.get_running_loop().create_task(restart())
+    rig.later(restart())
 
 
 async def redis_restart(rig: Rig) -> None:
@@ -378,14 +398,16 @@ async def redis_pause(rig: Rig) -> None:
 
 
 async def control_kill9(rig: Rig) -> None:
-    victim = rig.cluster.controls[1]
+    # Not the first one: the relays fetch the JWKS from it (tests/system/cluster.py).
+    first = rig.cluster.controls[0]
+    victim = next(c for c in reversed(rig.cluster.controls) if c.process.alive() and c is not first)
     victim.process.kill()
 
     async def restart() -> None:
         await asyncio.sleep(3)
         await asyncio.to_thread(rig.cluster.start_control, victim.port)
 
-    asyncio.get_running_loop().create_task(restart())
+    rig.later(restart())
 
 
 async def ferretdb_restart(rig: Rig) -> None:
@@ -578,81 +600,103 @@ def _final_state(agents: list[Agent]) -> int:
     return bad
 
 
-async def run_fault(
-    fault: str, relay_binary: Path, workdir: Path, sizes: Sizes, ferret: Ferret | None
-) -> Outcome:
-    """One fault under load on a fresh cluster; returns what was measured."""
-    label, inject = FAULTS[fault]
-    await asyncio.to_thread(workdir.mkdir, parents=True, exist_ok=True)
-    if ferret is not None:
-        os.environ["PLAZA_MONGO_URL"] = ferret.url
+@contextlib.contextmanager
+def fault_cluster(relay_binary: Path, workdir: Path, sizes: Sizes) -> Iterator[Cluster]:
+    """The Plaza every fault of a matrix runs on, one after the other."""
+    workdir.mkdir(parents=True, exist_ok=True)
     with running_cluster(
         workdir, relay_binary, controls=2, relays=2, world_capacity=sizes.per_room * 2
     ) as cluster:
-        urls = [c.url for c in cluster.controls]
-        agents = []
+        yield cluster
+
+
+async def _settle(cluster: Cluster) -> None:
+    """Before a fault: both relays and both control planes live again."""
+    deadline = time.monotonic() + 60
+    while len(_control_urls(cluster)) < 2 or sum(r.process.alive() for r in cluster.relays) < 2:
+        if time.monotonic() > deadline:
+            raise TimeoutError("the cluster did not come back after the previous fault")
+        await asyncio.sleep(0.2)
+    await asyncio.to_thread(cluster.wait_relays_registered, 60)
+
+
+async def run_fault(fault: str, cluster: Cluster, sizes: Sizes, ferret: Ferret | None) -> Outcome:
+    """One fault under load, with players and rooms of its own; returns what was measured."""
+    label, inject = FAULTS[fault]
+    t0 = time.monotonic()
+    await _settle(cluster)
+    urls = _control_urls(cluster)
+    agents = []
+    for r in range(sizes.rooms):
+        for i in range(sizes.per_room):
+            n = r * sizes.per_room + i
+            agents.append(
+                Agent(
+                    Player(urls[n % 2], f"{fault}-r{r}p{i}"),
+                    f"{fault}-room-{r}",
+                    [urls[n % 2], urls[(n + 1) % 2]],
+                    churn=i == 0,
+                    sizes=sizes,
+                )
+            )
+    stop = asyncio.Event()
+    t_up = time.monotonic()
+    async with httpx.AsyncClient(timeout=10) as http:
+        for a in agents:
+            await a.player.sign_in(http)
+        deadline = time.monotonic() + 60
+        await asyncio.gather(*(a.connect(http, deadline) for a in agents))
         for r in range(sizes.rooms):
-            for i in range(sizes.per_room):
-                n = r * sizes.per_room + i
-                agents.append(
-                    Agent(
-                        Player(urls[n % 2], f"f{r}p{i}"),
-                        f"fault-room-{r}",
-                        [urls[n % 2], urls[(n + 1) % 2]],
-                        churn=i == 0,
-                        sizes=sizes,
-                    )
-                )
-        stop = asyncio.Event()
-        async with httpx.AsyncClient(timeout=10) as http:
-            for a in agents:
-                await a.player.sign_in(http)
-            deadline = time.monotonic() + 60
-            await asyncio.gather(*(a.connect(http, deadline) for a in agents))
-            for r in range(sizes.rooms):
-                await agents[r * sizes.per_room + 1].player.set_state("topic", b"faults")
-            tasks = [asyncio.create_task(a.run(http, stop)) for a in agents]
-            try:
-                await asyncio.sleep(sizes.warmup_s)
-                rig = Rig(cluster, agents, ferret)
-                fault_at = time.monotonic()
-                await inject(rig)
-                recovery = await _all_back(
-                    agents, tasks, fault_at, fault_at + sizes.recover_deadline_s
-                )
-                await asyncio.sleep(max(0.0, fault_at + sizes.after_s - time.monotonic()))
-            finally:
-                stop.set()
-                results = await asyncio.gather(*tasks, return_exceptions=True)
-            errors = [r for r in results if isinstance(r, BaseException)]
-            if errors:
-                raise RuntimeError(f"{label}: a player loop failed: {errors[0]!r}") from errors[0]
-            # Everyone connected again (a churner may be between two joins).
+            await agents[r * sizes.per_room + 1].player.set_state("topic", b"faults")
+        tasks = [asyncio.create_task(a.run(http, stop)) for a in agents]
+        rig = Rig(cluster, agents, ferret)
+        try:
+            await asyncio.sleep(sizes.warmup_s)
+            fault_at = time.monotonic()
+            await inject(rig)
+            recovery = await _all_back(agents, tasks, fault_at, fault_at + sizes.recover_deadline_s)
+            await asyncio.sleep(max(0.0, fault_at + sizes.after_s - time.monotonic()))
+        finally:
+            stop.set()
+            results = await asyncio.gather(*tasks, return_exceptions=True)
+            await asyncio.gather(*rig.background)
+        t_load = time.monotonic()
+        errors = [r for r in results if isinstance(r, BaseException)]
+        if errors:
+            raise RuntimeError(f"{label}: a player loop failed: {errors[0]!r}") from errors[0]
+        # Everyone connected again (a churner may be between two joins).
+        for a in agents:
+            a.harvest()
+            if a.conn is None or a.player.close_code is not None:
+                await a.connect(http, time.monotonic() + sizes.recover_deadline_s)
+        for a in agents:
+            await a.player.chat(f"{a.player.name}#fin")
+            a.sent[f"{a.player.name}#fin"] = time.monotonic()
+        fins = {
+            a.room: {f"{b.player.name}#fin" for b in agents if b.room == a.room} for a in agents
+        }
+        end = time.monotonic() + 20
+        while time.monotonic() < end:
             for a in agents:
                 a.harvest()
-                if a.conn is None or a.player.close_code is not None:
-                    await a.connect(http, time.monotonic() + sizes.recover_deadline_s)
-            for a in agents:
-                await a.player.chat(f"{a.player.name}#fin")
-                a.sent[f"{a.player.name}#fin"] = time.monotonic()
-            fins = {
-                a.room: {f"{b.player.name}#fin" for b in agents if b.room == a.room} for a in agents
-            }
-            end = time.monotonic() + 20
-            while time.monotonic() < end:
-                for a in agents:
-                    a.harvest()
-                if all(fins[a.room] <= set(a.conns[-1].chats) for a in agents):
-                    break
-                await asyncio.sleep(0.2)
-            hist = await _wait_history(cluster, agents, time.monotonic() + 30)
-            await asyncio.gather(*(a.player.close() for a in agents))
-        out = _measure(label, agents, hist, fault_at)
-        out.recovery_s = recovery
-        out.state_lost += _final_state(agents)
-        if rig.victim:
-            out.notes.append(f"victim {rig.victim}")
-        return out
+            if all(fins[a.room] <= set(a.conns[-1].chats) for a in agents):
+                break
+            await asyncio.sleep(0.2)
+        hist = await _wait_history(cluster, agents, time.monotonic() + 30)
+        t_checked = time.monotonic()
+        await asyncio.gather(*(a.player.close() for a in agents))
+    print(
+        f"{label}: settle {t_up - t0:.1f} s, load {t_load - t_up:.1f} s, "
+        f"final lines and history {t_checked - t_load:.1f} s",
+        file=sys.stderr,
+        flush=True,
+    )
+    out = _measure(label, agents, hist, fault_at)
+    out.recovery_s = recovery
+    out.state_lost += _final_state(agents)
+    if rig.victim:
+        out.notes.append(f"victim {rig.victim}")
+    return out
 
 
 # --- report ------------------------------------------------------------------
@@ -708,11 +752,14 @@ async def run_matrix(
     faults: list[str], sizes: Sizes, relay_binary: Path, workdir: Path, ferret: Ferret | None
 ) -> list[Outcome]:
     outcomes = []
-    for fault in faults:
-        started = time.monotonic()
-        out = await run_fault(fault, relay_binary, workdir / fault, sizes, ferret)
-        print(f"{row(out)}  ({time.monotonic() - started:.0f} s)", flush=True)
-        outcomes.append(out)
+    if ferret is not None:
+        os.environ["PLAZA_MONGO_URL"] = ferret.url  # running_cluster reads it
+    with fault_cluster(relay_binary, workdir / "cluster", sizes) as cluster:
+        for fault in faults:
+            started = time.monotonic()
+            out = await run_fault(fault, cluster, sizes, ferret)
+            print(f"{row(out)}  ({time.monotonic() - started:.0f} s)", flush=True)
+            outcomes.append(out)
     return outcomes
 
 
@@ -771,8 +818,9 @@ def _section(
 Generated by `{cmd} --write-docs` (`make faults`) on {when}; whole run {took:.0f} s.
 Machine: {mach}.
 
-Per fault a fresh Plaza on loopback: 2 relays (500 ms heartbeat), 2 control
-planes, a private Redis (AOF with `appendfsync always`, no RDB snapshots, as
+One Plaza on loopback for the whole matrix, the faults one after the
+other, each with players and rooms of its own: 2 relays (500 ms heartbeat),
+2 control planes, a private Redis (AOF with `appendfsync always`, no RDB snapshots, as
 `tests/system/cluster.py` runs it) and a FerretDB of the script's own
 (`scripts/services.sh`). {sizes.rooms} rooms of {sizes.per_room} players; each
 player moves every {sizes.move_interval_s * 1000:.0f} ms, sends a numbered chat

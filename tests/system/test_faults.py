@@ -1,7 +1,8 @@
 """The short fault matrix (scripts/faults.py --short) under load, held to its must-be-zero numbers.
 
-Each fault runs once, on a fresh cluster (2 relays, 2 control planes, a
-private Redis, the FerretDB at PLAZA_MONGO_URL), with players moving,
+Each fault runs once, one after the other on one cluster (2 relays, 2
+control planes, a private Redis, the FerretDB at PLAZA_MONGO_URL; what a
+fault killed is started again before the next one), with players moving,
 chatting and setting state in several rooms while it happens
 (docs/benchmarks.md "Fault matrix" says what each number means). Only the
 recovery deadline is a time bound (60 s per player, generous for a loaded
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -28,20 +29,21 @@ Run = Callable[[str], faults.Outcome]
 
 
 @pytest.fixture(scope="module")
-def run_fault(tmp_path_factory: pytest.TempPathFactory, relay_binary: Path) -> Run:
-    """Runs a fault of the short matrix once per module and keeps its outcome."""
+def run_fault(tmp_path_factory: pytest.TempPathFactory, relay_binary: Path) -> Iterator[Run]:
+    """Runs each fault of the short matrix once, one after the other on one cluster."""
     done: dict[str, faults.Outcome] = {}
+    work = tmp_path_factory.mktemp("faults")
+    with faults.fault_cluster(relay_binary, work, faults.SHORT) as cluster:
 
-    def run(fault: str) -> faults.Outcome:
-        if fault not in done:
-            work = tmp_path_factory.mktemp(fault)
-            out = asyncio.run(faults.run_fault(fault, relay_binary, work, faults.SHORT, None))
-            print(faults.table([out]))
-            assert out.acked > 0, "no chat line was acknowledged: the load did not run"
-            done[fault] = out
-        return done[fault]
+        def run(fault: str) -> faults.Outcome:
+            if fault not in done:
+                out = asyncio.run(faults.run_fault(fault, cluster, faults.SHORT, None))
+                print(faults.table([out]))
+                assert out.acked > 0, "no chat line was acknowledged: the load did not run"
+                done[fault] = out
+            return done[fault]
 
-    return run
+        yield run
 
 
 def _nonzero(out: faults.Outcome, names: tuple[str, ...]) -> dict[str, int]:
