@@ -116,6 +116,10 @@ def test_two_players_drain_and_kick(web_cluster: Cluster, web_dist: Path, tmp_pa
     assert result["kicked"]["bobStatus"] == "closed"
     assert "kicked Bob" in result["kicked"]["consoleStatus"]
     assert result["kicked"]["kickAck"] == "ok"
+    assert result["found"]["room"] == result["room"]
+    assert result["found"]["activeSessions"] >= 1
+    assert result["created_key"]["viewerListing"] == 403
+    assert result["created_key"]["revoked"] == 401
     moved = result["moved"]
     assert moved["walked"]["x"] > moved["start"]["x"] + 1
     for shot in result["screenshots"]:

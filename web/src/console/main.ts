@@ -1,6 +1,7 @@
 // The ops console (/console/): asks for an operator API key, keeps it in
-// sessionStorage, then shows relays, rooms and members, announcements, the
-// latest commands and their acks, bans and the audit log, refreshed every few seconds. Ops API only.
+// sessionStorage, then shows relays, rooms and members, users (search, their
+// sessions and room), worlds, announcements, the latest commands and their
+// acks, bans, API keys and the audit log, refreshed every few seconds. Ops API only.
 import "./console.css";
 import { byId, h, replace } from "../common/dom.js";
 import { ApiError } from "../common/http.js";
@@ -8,10 +9,14 @@ import { AnnounceView } from "./announce-view.js";
 import { AuditView } from "./audit-view.js";
 import { BansView } from "./bans-view.js";
 import { CommandsView } from "./commands-view.js";
+import { KeysView } from "./keys-view.js";
 import { forgetKey, keyProblem, loadKey, saveKey } from "./key-store.js";
 import { OpsApi } from "./ops-api.js";
 import { RelaysView } from "./relays-view.js";
 import { RoomsView } from "./rooms-view.js";
+import { forbiddenNote, isForbidden } from "./role-gate.js";
+import { UsersView } from "./users-view.js";
+import { WorldsView } from "./worlds-view.js";
 import { describe, StatusLine } from "./status-line.js";
 
 const REFRESH_MS = 3000;
@@ -68,22 +73,25 @@ function showConsole(api: OpsApi): void {
   const bans = new BansView(api, status);
   const commands = new CommandsView(api);
   const audit = new AuditView(api);
+  const users = new UsersView(api, status);
+  const worlds = new WorldsView(api, status);
+  const keys = new KeysView(api, status);
   const announce = new AnnounceView(api, status);
   const updated = h("span", { class: "updated" });
   const signOut = h("button", { type: "button", onclick: () => { forgetKey(); location.reload(); } }, "Forget key");
   replace(app,
     h("header", {}, h("h1", {}, "Plaza ops console"), updated, signOut),
-    status.el, relays.el, rooms.el, announce.el, commands.el, bans.el, audit.el);
+    status.el, relays.el, rooms.el, users.el, worlds.el, announce.el, commands.el, bans.el, keys.el, audit.el);
 
   let auditAllowed = true;
   const tick = async (): Promise<void> => {
     try {
-      await Promise.all([relays.refresh(), rooms.refresh(), commands.refresh(), bans.refresh()]);
+      await Promise.all([relays.refresh(), rooms.refresh(), users.refresh(), worlds.refresh(), commands.refresh(), bans.refresh(), keys.refresh()]);
       if (auditAllowed) {
         await audit.refresh().catch((err: unknown) => {
-          if (err instanceof ApiError && err.status === 403) {
+          if (isForbidden(err)) {
             auditAllowed = false;
-            replace(audit.el, h("h2", {}, "Audit log"), h("p", {}, "The audit log needs an admin key."));
+            replace(audit.el, h("h2", {}, "Audit log"), forbiddenNote("The audit log", "admin"));
             return;
           }
           throw err;

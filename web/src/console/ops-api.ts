@@ -91,6 +91,70 @@ export interface CommandStatus {
 
 export type AnnounceScope = "room" | "world" | "everyone";
 
+export type Role = "viewer" | "moderator" | "admin";
+
+/** A player account (`UserOut`). */
+export interface UserOut {
+  id: string;
+  display_name: string;
+  /** "guest" or "external". */
+  kind: string;
+  created_at_ms: number;
+}
+
+/** One user with their ban in force and current room (`UserDetail`). */
+export interface UserDetail {
+  user: UserOut;
+  ban: Ban | null;
+  room_id: string | null;
+}
+
+/** A session record (`SessionRecord`), newest first. */
+export interface SessionRecord {
+  id: string;
+  user_id: string;
+  room_id: string;
+  world_id: string;
+  relay_id: string;
+  display_name?: string;
+  member_id?: number;
+  /** "active" or "completed". */
+  status?: string;
+  joined_at_ms?: number;
+  left_at_ms?: number;
+  leave_reason?: string;
+  duration_ms?: number;
+}
+
+/** A world template (`World`); `settings` as docs/control.md lists them. */
+export interface World {
+  id: string;
+  name: string;
+  version: number;
+  settings: Record<string, number>;
+  created_at_ms: number;
+  updated_at_ms: number;
+}
+
+/** An operator API key's record (`ApiKeyOut`): never the key or its hash. */
+export interface ApiKeyOut {
+  id: string;
+  name: string;
+  role: Role;
+  created_at_ms: number;
+  /** 0 = never. */
+  last_used_at_ms: number;
+  revoked: boolean;
+}
+
+/** `POST /v1/ops/keys`' answer: the record and the key, shown this once. */
+export interface ApiKeyCreated extends ApiKeyOut {
+  key: string;
+}
+
+/** How to find users: `GET /v1/ops/users?name=|device=|identity=`. */
+export type UserSearchField = "name" | "device" | "identity";
+
 export class OpsApi {
   constructor(private readonly key: string) {}
 
@@ -128,6 +192,10 @@ export class OpsApi {
       room_id: roomId,
     });
   }
+  /** `roomId` null = every room (broadcast); also ends the mute kept for later joins. */
+  unmute(userId: string, roomId: string | null): Promise<CommandOut> {
+    return this.call("POST", `/v1/ops/users/${encodeURIComponent(userId)}/unmute`, { room_id: roomId });
+  }
   /** `durationSeconds` 0 = permanent. The ban also kicks the user from their room. */
   ban(userId: string, reason: string, durationSeconds: number): Promise<CommandOut | null> {
     return this.call("POST", `/v1/ops/users/${encodeURIComponent(userId)}/ban`, {
@@ -146,6 +214,31 @@ export class OpsApi {
   }
   closeRoom(roomId: string, reason: string): Promise<CommandOut> {
     return this.call("POST", `/v1/ops/rooms/${encodeURIComponent(roomId)}/close`, { reason });
+  }
+  /** `name`: display-name prefix (case-sensitive); `device`: a device id; `identity`: `issuer|subject`. */
+  users(field: UserSearchField, value: string, q: Query = {}): Promise<Page<UserOut>> {
+    return this.call("GET", `/v1/ops/users${queryString({ ...q, [field]: value })}`);
+  }
+  user(userId: string): Promise<UserDetail> {
+    return this.call("GET", `/v1/ops/users/${encodeURIComponent(userId)}`);
+  }
+  sessions(userId: string, q: Query = {}): Promise<Page<SessionRecord>> {
+    return this.call("GET", `/v1/ops/users/${encodeURIComponent(userId)}/sessions${queryString(q)}`);
+  }
+  worlds(q: Query = {}): Promise<Page<World>> {
+    return this.call("GET", `/v1/ops/worlds${queryString(q)}`);
+  }
+  world(worldId: string): Promise<World> {
+    return this.call("GET", `/v1/ops/worlds/${encodeURIComponent(worldId)}`);
+  }
+  keys(q: Query = {}): Promise<Page<ApiKeyOut>> {
+    return this.call("GET", `/v1/ops/keys${queryString(q)}`);
+  }
+  createKey(name: string, role: Role): Promise<ApiKeyCreated> {
+    return this.call("POST", "/v1/ops/keys", { name, role });
+  }
+  revokeKey(keyId: string): Promise<void> {
+    return this.call("DELETE", `/v1/ops/keys/${encodeURIComponent(keyId)}`);
   }
   announce(scope: AnnounceScope, text: string, target: string | null): Promise<CommandOut> {
     const body: Record<string, string> = { scope, text };

@@ -4,6 +4,7 @@ import { h, replace } from "../common/dom.js";
 import { age, clock } from "../common/format.js";
 import { ApiError } from "../common/http.js";
 import { askAction } from "./action-dialog.js";
+import { banUser, kickUser, muteUser } from "./moderation.js";
 import type { OpsApi, RoomInfo, RoomMember } from "./ops-api.js";
 import { readAll } from "./paging.js";
 import type { StatusLine } from "./status-line.js";
@@ -94,40 +95,15 @@ export class RoomsView {
   }
 
   private async kick(roomId: string, m: RoomMember): Promise<void> {
-    const v = await askAction(`Kick ${m.display_name} from ${roomId}`, "Kick", [
-      { name: "reason", label: "Reason (the player is shown it)", kind: "text", required: true },
-    ]);
-    if (!v) return;
-    await this.act(`kick ${m.display_name}`, async () => {
-      const cmd = await this.api.kick(roomId, m.user_id, v["reason"] ?? "");
-      return `kicked ${m.display_name} (command ${cmd.command_id})`;
-    });
+    await this.act(`kick ${m.display_name}`, () => kickUser(this.api, roomId, { userId: m.user_id, name: m.display_name }));
   }
 
   private async mute(roomId: string, m: RoomMember): Promise<void> {
-    const v = await askAction(`Mute ${m.display_name}`, "Mute", [
-      { name: "reason", label: "Reason", kind: "text", required: true },
-      { name: "duration", label: "For", kind: "duration", value: "3600", zeroLabel: "until unmuted" },
-      { name: "everywhere", label: "In every room (not only this one)", kind: "checkbox" },
-    ]);
-    if (!v) return;
-    await this.act(`mute ${m.display_name}`, async () => {
-      const room = v["everywhere"] === "true" ? null : roomId;
-      await this.api.mute(m.user_id, v["reason"] ?? "", Number(v["duration"] ?? "0"), room);
-      return `muted ${m.display_name}${room ? ` in ${room}` : " everywhere"}`;
-    });
+    await this.act(`mute ${m.display_name}`, () => muteUser(this.api, roomId, { userId: m.user_id, name: m.display_name }));
   }
 
   private async ban(m: RoomMember): Promise<void> {
-    const v = await askAction(`Ban ${m.display_name}`, "Ban", [
-      { name: "reason", label: "Reason", kind: "text", required: true },
-      { name: "duration", label: "For", kind: "duration", value: "86400" },
-    ]);
-    if (!v) return;
-    await this.act(`ban ${m.display_name}`, async () => {
-      await this.api.ban(m.user_id, v["reason"] ?? "", Number(v["duration"] ?? "0"));
-      return `banned ${m.display_name} (and kicked from their room)`;
-    });
+    await this.act(`ban ${m.display_name}`, () => banUser(this.api, { userId: m.user_id, name: m.display_name }));
   }
 
   private async close(roomId: string): Promise<void> {
@@ -152,9 +128,11 @@ export class RoomsView {
     });
   }
 
-  private async act(what: string, run: () => Promise<string>): Promise<void> {
+  private async act(what: string, run: () => Promise<string | null>): Promise<void> {
     try {
-      this.status.ok(await run());
+      const done = await run();
+      if (done === null) return; // cancelled
+      this.status.ok(done);
       await this.refresh();
     } catch (err) {
       this.status.fail(what, err);

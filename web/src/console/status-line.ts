@@ -16,6 +16,7 @@ export class StatusLine {
 }
 
 export function describe(err: unknown): string {
+  if (err instanceof ApiError && err.status === 403) return `403 — your key's role does not allow this (${err.detail})`;
   if (err instanceof ApiError) return `${err.status} ${err.code} — ${err.detail}`;
   if (err instanceof Error) return err.message;
   return String(err);

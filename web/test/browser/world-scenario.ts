@@ -4,8 +4,10 @@
 // writes the whiteboard note, Bob's save over her newer one is refused with a
 // visible conflict and his retry wins; a relay is drained and both end up in
 // the same room on the other relay with the light and the note as they were
-// and no chat lost; an operator opens the console, lists
-// the room's members and kicks one, who is told why and stays out.
+// and no chat lost; an operator opens the console, lists the room's members,
+// finds Alice by name and sees her room, creates an API key (a viewer: 403 on
+// the key list) and revokes it (401), and kicks Bob, who is told why and
+// stays out.
 //
 // Input (environment): PLAZA_SCENARIO_CONTROL_URL (the control plane serving
 // the built app), PLAZA_SCENARIO_API_KEY (an admin key; read from the
@@ -18,6 +20,7 @@ import { chromium, type Browser, type Page } from "playwright-core";
 
 interface Avatar {
   name: string;
+  userId: string;
   self: boolean;
   x: number;
   z: number;
@@ -351,6 +354,39 @@ async function main(): Promise<Record<string, unknown>> {
     });
     await shoot(consolePage, "console-members");
 
+    const found = await step("the console finds Alice by name and shows her room and sessions", async () => {
+      const aliceId = (await snapshot(alice)).avatars.find((a) => a.self)!.userId;
+      await consolePage.selectOption("[data-testid=user-field]", "name");
+      await consolePage.fill("[data-testid=user-query]", "Alice");
+      await consolePage.click("[data-testid=user-search]");
+      await consolePage.click(`[data-testid="user-${aliceId}"]`);
+      const room = await until("Alice's room on her user page", async () => {
+        const r = (await consolePage.textContent("[data-testid=user-room]")) ?? "";
+        return r === roomId ? r : undefined;
+      });
+      const active = await consolePage.locator("[data-testid=user-sessions] tr[data-status=active]").count();
+      if (active < 1) throw new Error("Alice's user page lists no active session");
+      return { userId: aliceId, room, activeSessions: active };
+    });
+
+    const createdKey = await step("the console creates an API key (shown once) and revokes it", async () => {
+      consolePage.once("dialog", (d) => void d.accept());
+      await consolePage.fill("[data-testid=key-name]", "scenario viewer");
+      await consolePage.selectOption("[data-testid=key-role]", "viewer");
+      await consolePage.click("[data-testid=key-create]");
+      const key = await until("the new key shown", async () => (await consolePage.textContent("[data-testid=created-key-value]").catch(() => null)) ?? undefined);
+      if (!/^pk_[A-Za-z0-9]+_/.test(key)) throw new Error(`the created key looks wrong: ${key.slice(0, 4)}…`);
+      const row = consolePage.locator("[data-testid=keys] tr[data-name='scenario viewer']");
+      const keyId = await until("the key in the list", async () => ((await row.count()) ? ((await row.first().getAttribute("data-key")) ?? undefined) : undefined));
+      const viewer = await fetch(`${CONTROL}/v1/ops/keys`, { headers: { "x-api-key": key } });
+      if (viewer.status !== 403) throw new Error(`a viewer key listing keys got ${viewer.status}, not 403`);
+      await consolePage.click(`[data-testid="revoke-${keyId}"]`);
+      await until("the key revoked", async () => ((await row.first().textContent())?.includes("revoked") ? true : undefined));
+      const after = await fetch(`${CONTROL}/v1/ops/relays`, { headers: { "x-api-key": key } });
+      if (after.status !== 401) throw new Error(`the revoked key got ${after.status}, not 401`);
+      return { keyId, viewerListing: viewer.status, revoked: after.status };
+    });
+
     const announcement = "scenario: the plaza closes at midnight";
     await step("the console announces into the room; both players see it", async () => {
       await consolePage.click(`[data-room="${roomId}"] [data-testid=announce-room]`);
@@ -398,6 +434,8 @@ async function main(): Promise<Record<string, unknown>> {
       new_relay: drained.newRelay,
       resumed,
       kicked,
+      found,
+      created_key: createdKey,
       page_errors: pageErrors,
       screenshots,
       steps,

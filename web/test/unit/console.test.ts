@@ -42,3 +42,11 @@ test("age and rate pick whole units", () => {
   assert.equal(rate(1536), "1.5 KiB/s");
   assert.equal(rate(3 * 1024 * 1024), "3.0 MiB/s");
 });
+
+test("a 403 is described as the key's role, other refusals by status and problem", async () => {
+  const { describe } = await import("../../src/console/status-line.js");
+  const { ApiError } = await import("../../src/common/http.js");
+  const forbidden = new ApiError(403, "forbidden", "needs role admin", 0);
+  assert.match(describe(forbidden), /^403 — your key's role does not allow this \(needs role admin\)$/);
+  assert.equal(describe(new ApiError(404, "not-found", "no such user", 0)), "404 not-found — no such user");
+});
