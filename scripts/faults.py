@@ -820,18 +820,19 @@ Machine: {mach}.
 
 One Plaza on loopback for the whole matrix, the faults one after the
 other, each with players and rooms of its own: 2 relays (500 ms heartbeat),
-2 control planes, a private Redis (AOF with `appendfsync always`, no RDB snapshots, as
-`tests/system/cluster.py` runs it) and a FerretDB of the script's own
-(`scripts/services.sh`). {sizes.rooms} rooms of {sizes.per_room} players; each
-player moves every {sizes.move_interval_s * 1000:.0f} ms, sends a numbered chat
-line every {sizes.chat_interval_s} s and sets its own state key every
-{sizes.state_interval_s} s; one player per room leaves and rejoins every
-{sizes.churn_interval_s:.0f} s, through the control planes in turn. The fault
-comes after {sizes.warmup_s:.0f} s; players recover as docs/protocol.md §8 says
-(rejoin the same room through a control plane, the reconnect rule's backoff,
-the other control plane when one does not answer). A killed relay or control
-plane is started again (same id or port) a few seconds later, as Kubernetes
-would. The traffic runs {sizes.after_s:.0f} s after the fault.
+2 control planes, a private Redis (AOF with `appendfsync always`, no RDB
+snapshots, as `tests/system/cluster.py` runs it) and a FerretDB of the
+script's own (`scripts/services.sh`). Per fault:
+- {sizes.rooms} rooms of {sizes.per_room} players; each player moves every \
+{sizes.move_interval_s * 1000:.0f} ms, sends a numbered chat line every \
+{sizes.chat_interval_s} s and sets its own state key every {sizes.state_interval_s} s;
+- one player per room leaves and rejoins every {sizes.churn_interval_s:.0f} s, \
+through the control planes in turn;
+- the fault comes after {sizes.warmup_s:.0f} s of traffic, which goes on until \
+{sizes.after_s:.0f} s after the fault;
+- players recover as docs/protocol.md §8 says: rejoin the same room through a
+  control plane, the reconnect rule's backoff, the other control plane when
+  one does not answer.
 
 Columns (bold: must be 0):
 - **lost for members present**: (line, member) pairs where the member was
@@ -865,13 +866,17 @@ What each fault is, exactly:
   (3 x 500 ms), so joins meanwhile get tickets for the dead relay
   (`connect ConnectionRefusedError`).
 - **relay SIGTERM**: the relay drains (DisconnectNotice, 4006, state saved)
-  and exits; started again 1 s after it exited.
+  and exits; started again 1 s after it exited. Until its last member left,
+  the control plane still places the room there, so some rejoins get a
+  ticket for it and find it gone (`connect ConnectionRefusedError`).
 - **Redis restart**: SIGTERM to redis-server, started again on the same port
   and directory; with AOF `appendfsync always` every write it acknowledged
   is on disk, so it comes back with all its data (about 1 s away).
 - **Redis paused 10 s**: SIGSTOP, 10 s, SIGCONT. Connected rooms keep running
-  (relays buffer their events); joins need Redis, so they fail for the
-  pause (503 with Retry-After) and the recovery is the pause itself.
+  and their players keep chatting (relays buffer their events); joins need
+  Redis, so they fail for the pause (503 with Retry-After): a player caught
+  between two joins (the churning one) is back only after it, which makes
+  the recovery up to the pause itself.
 - **control plane kill -9**: SIGKILL to the second control plane, started
   again on its port 3 s later; clients whose join does not connect use the
   other one; the dead one's pending stream entries are claimed by the live
