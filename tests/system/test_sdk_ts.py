@@ -79,23 +79,23 @@ def _run_json(node: Path, script: Path, env: dict[str, str], timeout: float) -> 
     return out
 
 
-def _doc_example() -> str:
-    """The one ```js block of docs/clients.md marked as the runnable example."""
-    text = CLIENTS_DOC.read_text(encoding="utf-8")
+def _doc_example(doc: Path) -> str:
+    """The one ```js block of ``doc`` marked as the runnable example."""
+    text = doc.read_text(encoding="utf-8")
     marker = r"<!-- example: run by tests/system/test_sdk_ts.py -->\s*```js\n(.*?)```"
     m = re.search(marker, text, re.S)
-    assert m, "docs/clients.md lost its runnable example block"
+    assert m, f"{doc.name} lost its runnable example block"
     return m.group(1)
 
 
-def test_clients_doc_example_runs(sdk_built: Path, cluster: Cluster) -> None:
+def _run_doc_example(doc: Path, node: Path, cluster: Cluster) -> subprocess.CompletedProcess[str]:
     # Written inside sdk/ts so `@plaza/sdk` resolves by package self-reference
     # and `ws` from sdk/ts/node_modules, exactly as an app that installed both.
-    script = SDK / "dist" / f"clients-doc-example-{os.getpid()}.mjs"
-    script.write_text(_doc_example(), encoding="utf-8")
+    script = SDK / "dist" / f"doc-example-{doc.stem}-{os.getpid()}.mjs"
+    script.write_text(_doc_example(doc), encoding="utf-8")
     try:
         proc = subprocess.run(
-            [str(sdk_built), str(script)],
+            [str(node), str(script)],
             cwd=SDK,
             env=_node_env(cluster),
             capture_output=True,
@@ -104,7 +104,19 @@ def test_clients_doc_example_runs(sdk_built: Path, cluster: Cluster) -> None:
         )
     finally:
         script.unlink(missing_ok=True)
-    assert proc.returncode == 0, f"docs/clients.md example failed:\n{proc.stdout}\n{proc.stderr}"
+    assert proc.returncode == 0, f"{doc.name} example failed:\n{proc.stdout}\n{proc.stderr}"
+    return proc
+
+
+def test_readme_example_runs(sdk_built: Path, cluster: Cluster) -> None:
+    """The README's short TypeScript recipe, as written: it signs in, joins,
+    prints its own chat line as the relay broadcast it, moves and leaves."""
+    proc = _run_doc_example(REPO_ROOT / "README.md", sdk_built, cluster)
+    assert "Ada: hello, plaza" in proc.stdout, proc.stdout
+
+
+def test_clients_doc_example_runs(sdk_built: Path, cluster: Cluster) -> None:
+    proc = _run_doc_example(CLIENTS_DOC, sdk_built, cluster)
     assert "joined lobby." in proc.stdout, proc.stdout
     assert "Ada: hello, plaza" in proc.stdout, proc.stdout
     assert "walked to" in proc.stdout, proc.stdout
