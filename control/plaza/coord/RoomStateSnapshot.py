@@ -102,8 +102,20 @@ class RoomStateSnapshot(object):
             return self._tab.Get(flatbuffers.number_types.Uint64Flags, o + self._tab.Pos)
         return 0
 
+    # true: the room's final state, saved as it shut down on its relay (a
+    # drain, a stop, a close). false: a periodic save while it ran; events
+    # sequenced after it may be lost if that relay died, so a relay
+    # restoring it continues the sequence above a safety gap instead of
+    # reusing numbers clients may already have seen.
+    # RoomStateSnapshot
+    def Final(self):
+        o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(18))
+        if o != 0:
+            return bool(self._tab.Get(flatbuffers.number_types.BoolFlags, o + self._tab.Pos))
+        return False
+
 def RoomStateSnapshotStart(builder: flatbuffers.Builder):
-    builder.StartObject(7)
+    builder.StartObject(8)
 
 def Start(builder: flatbuffers.Builder):
     RoomStateSnapshotStart(builder)
@@ -156,6 +168,12 @@ def RoomStateSnapshotAddRoomLifetime(builder: flatbuffers.Builder, roomLifetime:
 def AddRoomLifetime(builder: flatbuffers.Builder, roomLifetime: int):
     RoomStateSnapshotAddRoomLifetime(builder, roomLifetime)
 
+def RoomStateSnapshotAddFinal(builder: flatbuffers.Builder, final: bool):
+    builder.PrependBoolSlot(7, final, 0)
+
+def AddFinal(builder: flatbuffers.Builder, final: bool):
+    RoomStateSnapshotAddFinal(builder, final)
+
 def RoomStateSnapshotEnd(builder: flatbuffers.Builder) -> int:
     return builder.EndObject()
 
@@ -180,6 +198,7 @@ class RoomStateSnapshotT(object):
         savedAtMs = 0,
         relayId = None,
         roomLifetime = 0,
+        final = False,
     ):
         self.roomId = roomId  # type: Optional[str]
         self.worldId = worldId  # type: Optional[str]
@@ -188,6 +207,7 @@ class RoomStateSnapshotT(object):
         self.savedAtMs = savedAtMs  # type: int
         self.relayId = relayId  # type: Optional[str]
         self.roomLifetime = roomLifetime  # type: int
+        self.final = final  # type: bool
 
     @classmethod
     def InitFromBuf(cls, buf, pos):
@@ -224,6 +244,7 @@ class RoomStateSnapshotT(object):
         self.savedAtMs = roomStateSnapshot.SavedAtMs()
         self.relayId = roomStateSnapshot.RelayId()
         self.roomLifetime = roomStateSnapshot.RoomLifetime()
+        self.final = roomStateSnapshot.Final()
 
     # RoomStateSnapshotT
     def Pack(self, builder):
@@ -253,5 +274,6 @@ class RoomStateSnapshotT(object):
         if self.relayId is not None:
             RoomStateSnapshotAddRelayId(builder, relayId)
         RoomStateSnapshotAddRoomLifetime(builder, self.roomLifetime)
+        RoomStateSnapshotAddFinal(builder, self.final)
         roomStateSnapshot = RoomStateSnapshotEnd(builder)
         return roomStateSnapshot

@@ -26,6 +26,9 @@ type RoomSnapshot struct {
 	// RoomLifetime is the lifetime the state belongs to (decision 009); 0
 	// was written before lifetimes existed and matches no open room.
 	RoomLifetime uint64
+	// Final marks the state a room saved as it shut down on its relay; a
+	// periodic save while it ran is not final (see Room.restore).
+	Final bool
 }
 
 // RoomStateStore saves and restores room state.

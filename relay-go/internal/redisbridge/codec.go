@@ -72,7 +72,7 @@ func clampU32(n int) uint32 {
 // are written in key order.
 func encodeSnapshot(s coord.RoomSnapshot) []byte {
 	b := flatbuffers.NewBuilder(256 + 64*len(s.Entries))
-	t := &gen.RoomStateSnapshotT{RoomId: s.RoomID, WorldId: s.WorldID, Sequence: s.Sequence, SavedAtMs: s.SavedAt.UnixMilli(), RelayId: s.RelayID, RoomLifetime: s.RoomLifetime}
+	t := &gen.RoomStateSnapshotT{RoomId: s.RoomID, WorldId: s.WorldID, Sequence: s.Sequence, SavedAtMs: s.SavedAt.UnixMilli(), RelayId: s.RelayID, RoomLifetime: s.RoomLifetime, Final: s.Final}
 	entries := append([]coord.StateEntry(nil), s.Entries...)
 	sort.Slice(entries, func(i, j int) bool { return entries[i].Key < entries[j].Key })
 	for _, e := range entries {
@@ -88,7 +88,7 @@ func decodeSnapshot(buf []byte) (coord.RoomSnapshot, error) {
 		return coord.RoomSnapshot{}, fmt.Errorf("decode room snapshot: %w", err)
 	}
 	t := gen.GetRootAsRoomStateSnapshot(buf, 0).UnPack()
-	s := coord.RoomSnapshot{RoomID: t.RoomId, WorldID: t.WorldId, Sequence: t.Sequence, SavedAt: time.UnixMilli(t.SavedAtMs), RelayID: t.RelayId, RoomLifetime: t.RoomLifetime}
+	s := coord.RoomSnapshot{RoomID: t.RoomId, WorldID: t.WorldId, Sequence: t.Sequence, SavedAt: time.UnixMilli(t.SavedAtMs), RelayID: t.RelayId, RoomLifetime: t.RoomLifetime, Final: t.Final}
 	for _, e := range t.Entries {
 		if e == nil {
 			continue

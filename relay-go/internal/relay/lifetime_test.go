@@ -12,6 +12,7 @@ import (
 	"github.com/plaza-dev/plaza/relay-go/internal/coord"
 	"github.com/plaza-dev/plaza/relay-go/internal/ticket"
 	"github.com/plaza-dev/plaza/relay-go/internal/ticket/tickettest"
+	"github.com/plaza-dev/plaza/relay-go/internal/wire"
 )
 
 // Decision 009 on the memory seams: room lifetimes on the Hello path, the
@@ -92,12 +93,32 @@ func TestSnapshotRestoredOnlyIntoItsLifetime(t *testing.T) {
 	if len(w.Snapshot.State) != 0 || w.Snapshot.Sequence != 1 {
 		t.Fatalf("lifetime 5 opened with lifetime 4's state: %+v", w.Snapshot)
 	}
-	_ = e.states.Save(t.Context(), coord.RoomSnapshot{RoomID: "room-r", WorldID: "world-1", RoomLifetime: 4, Sequence: 40,
+	_ = e.states.Save(t.Context(), coord.RoomSnapshot{RoomID: "room-r", WorldID: "world-1", RoomLifetime: 4, Sequence: 40, Final: true,
 		Entries: []coord.StateEntry{{Key: "door", Value: []byte("open"), Version: 3}}})
 	e.assign.Assign("room-r", 4) // a re-homed room keeps its lifetime
 	w = e.hello(e.lifetimeTicket("room-r", "bob", 4)).expect(protocol.MessageWelcome).(*protocol.WelcomeT)
 	if len(w.Snapshot.State) != 1 || w.Snapshot.Sequence != 41 {
 		t.Fatalf("re-homed lifetime 4 did not restore its state: %+v", w.Snapshot)
+	}
+}
+
+// A periodic snapshot (its relay died before the final save) may be behind
+// the sequence that relay delivered: the room continues above a gap, so no
+// sequence number is given to a second event.
+func TestRestoreFromAPeriodicSnapshotSkipsTheSequence(t *testing.T) {
+	e := startRelay(t, nil)
+	_ = e.states.Save(t.Context(), coord.RoomSnapshot{RoomID: "room-p", WorldID: "world-1", RoomLifetime: 2, Sequence: 40,
+		Entries: []coord.StateEntry{{Key: "door", Value: []byte("open"), Version: 3}}})
+	e.assign.Assign("room-p", 2)
+	c := e.hello(e.lifetimeTicket("room-p", "carol", 2))
+	w := c.expect(protocol.MessageWelcome).(*protocol.WelcomeT)
+	if len(w.Snapshot.State) != 1 || w.Snapshot.Sequence != 40+SequenceGapAfterLostState+1 {
+		t.Fatalf("a periodic snapshot restored without the gap: %+v", w.Snapshot)
+	}
+	c.send(c.enc.StateSet(&wire.StateSet{Key: "lamp", Value: []byte("on"), RequestID: 7}))
+	ch := c.expect(protocol.MessageStateChanged).(*protocol.StateChangedT)
+	if ch.Entry.Version <= 40+SequenceGapAfterLostState || ch.Sequence != w.Snapshot.Sequence+1 {
+		t.Fatalf("versions or sequence not above the gap: %+v", ch)
 	}
 }
 

@@ -201,12 +201,26 @@ func (r *Room) restore(ctx context.Context) {
 	for i, e := range snap.Entries {
 		entries[i] = roomstate.Entry{Key: e.Key, Value: e.Value, Version: e.Version, UpdatedBy: e.UpdatedBy}
 	}
+	// A periodic snapshot (its relay died before a final save) may be
+	// behind what that relay sequenced and delivered in its last moments:
+	// continue above a gap so no number a client has seen is used again
+	// for another event (clients rebuild from the Welcome after a gap).
+	seq := snap.Sequence
+	if !snap.Final {
+		seq += SequenceGapAfterLostState
+	}
 	// Every state change advanced the sequence, so it bounds every version
 	// issued before the snapshot, deleted keys' included: versions go on
 	// above it and never repeat within the lifetime.
-	r.state.Restore(entries, snap.Sequence)
-	r.seq = snap.Sequence
+	r.state.Restore(entries, seq)
+	r.seq = seq
 }
+
+// SequenceGapAfterLostState is how far a room restored from a periodic (not
+// final) snapshot skips its sequence. The relay writes periodic snapshots
+// within ~100 ms of a change; no room sequences anywhere near this many
+// events in that time (rate limits bound every member's reliable sends).
+const SequenceGapAfterLostState = 1 << 20
 
 // shutdown persists state and reports the room closed (RoomClosed), unless
 // the relay is draining or stopping. The state is saved only while this
@@ -222,7 +236,7 @@ func (r *Room) shutdown(ctx context.Context, reason string) {
 	if ours, err := r.hub.cfg.Assignments.Assigned(sctx, r.id, r.lifetime); err == nil && !ours {
 		r.log.Info("room state not saved: its allocation names another relay or lifetime", "sequence", r.seq)
 	} else {
-		snap := coord.RoomSnapshot{RoomID: r.id, WorldID: r.world, Sequence: r.seq, SavedAt: time.Now(), RelayID: r.hub.cfg.RelayID, RoomLifetime: r.lifetime}
+		snap := coord.RoomSnapshot{RoomID: r.id, WorldID: r.world, Sequence: r.seq, SavedAt: time.Now(), RelayID: r.hub.cfg.RelayID, RoomLifetime: r.lifetime, Final: true}
 		for _, e := range r.state.Snapshot() {
 			snap.Entries = append(snap.Entries, coord.StateEntry{Key: e.Key, Value: e.Value, Version: e.Version, UpdatedBy: e.UpdatedBy})
 		}

@@ -18,6 +18,7 @@ type RoomStateSnapshotT struct {
 	SavedAtMs    int64                          `json:"saved_at_ms"`
 	RelayId      string                         `json:"relay_id"`
 	RoomLifetime uint64                         `json:"room_lifetime"`
+	Final        bool                           `json:"final"`
 }
 
 func (t *RoomStateSnapshotT) Pack(builder *flatbuffers.Builder) flatbuffers.UOffsetT {
@@ -57,6 +58,7 @@ func (t *RoomStateSnapshotT) Pack(builder *flatbuffers.Builder) flatbuffers.UOff
 	RoomStateSnapshotAddSavedAtMs(builder, t.SavedAtMs)
 	RoomStateSnapshotAddRelayId(builder, relayIdOffset)
 	RoomStateSnapshotAddRoomLifetime(builder, t.RoomLifetime)
+	RoomStateSnapshotAddFinal(builder, t.Final)
 	return RoomStateSnapshotEnd(builder)
 }
 
@@ -74,6 +76,7 @@ func (rcv *RoomStateSnapshot) UnPackTo(t *RoomStateSnapshotT) {
 	t.SavedAtMs = rcv.SavedAtMs()
 	t.RelayId = string(rcv.RelayId())
 	t.RoomLifetime = rcv.RoomLifetime()
+	t.Final = rcv.Final()
 }
 
 func (rcv *RoomStateSnapshot) UnPack() *RoomStateSnapshotT {
@@ -206,8 +209,30 @@ func (rcv *RoomStateSnapshot) MutateRoomLifetime(n uint64) bool {
 	return rcv._tab.MutateUint64Slot(16, n)
 }
 
+// / true: the room's final state, saved as it shut down on its relay (a
+// / drain, a stop, a close). false: a periodic save while it ran; events
+// / sequenced after it may be lost if that relay died, so a relay
+// / restoring it continues the sequence above a safety gap instead of
+// / reusing numbers clients may already have seen.
+func (rcv *RoomStateSnapshot) Final() bool {
+	o := flatbuffers.UOffsetT(rcv._tab.Offset(18))
+	if o != 0 {
+		return rcv._tab.GetBool(o + rcv._tab.Pos)
+	}
+	return false
+}
+
+// / true: the room's final state, saved as it shut down on its relay (a
+// / drain, a stop, a close). false: a periodic save while it ran; events
+// / sequenced after it may be lost if that relay died, so a relay
+// / restoring it continues the sequence above a safety gap instead of
+// / reusing numbers clients may already have seen.
+func (rcv *RoomStateSnapshot) MutateFinal(n bool) bool {
+	return rcv._tab.MutateBoolSlot(18, n)
+}
+
 func RoomStateSnapshotStart(builder *flatbuffers.Builder) {
-	builder.StartObject(7)
+	builder.StartObject(8)
 }
 func RoomStateSnapshotAddRoomId(builder *flatbuffers.Builder, roomId flatbuffers.UOffsetT) {
 	builder.PrependUOffsetTSlot(0, flatbuffers.UOffsetT(roomId), 0)
@@ -232,6 +257,9 @@ func RoomStateSnapshotAddRelayId(builder *flatbuffers.Builder, relayId flatbuffe
 }
 func RoomStateSnapshotAddRoomLifetime(builder *flatbuffers.Builder, roomLifetime uint64) {
 	builder.PrependUint64Slot(6, roomLifetime, 0)
+}
+func RoomStateSnapshotAddFinal(builder *flatbuffers.Builder, final bool) {
+	builder.PrependBoolSlot(7, final, false)
 }
 func RoomStateSnapshotEnd(builder *flatbuffers.Builder) flatbuffers.UOffsetT {
 	return builder.EndObject()

@@ -80,8 +80,20 @@ roomLifetime():bigint {
   return offset ? this.bb!.readUint64(this.bb_pos + offset) : BigInt('0');
 }
 
+/**
+ * true: the room's final state, saved as it shut down on its relay (a
+ * drain, a stop, a close). false: a periodic save while it ran; events
+ * sequenced after it may be lost if that relay died, so a relay
+ * restoring it continues the sequence above a safety gap instead of
+ * reusing numbers clients may already have seen.
+ */
+final():boolean {
+  const offset = this.bb!.__offset(this.bb_pos, 18);
+  return offset ? !!this.bb!.readInt8(this.bb_pos + offset) : false;
+}
+
 static startRoomStateSnapshot(builder:flatbuffers.Builder) {
-  builder.startObject(7);
+  builder.startObject(8);
 }
 
 static addRoomId(builder:flatbuffers.Builder, roomIdOffset:flatbuffers.Offset) {
@@ -124,12 +136,16 @@ static addRoomLifetime(builder:flatbuffers.Builder, roomLifetime:bigint) {
   builder.addFieldInt64(6, roomLifetime, BigInt('0'));
 }
 
+static addFinal(builder:flatbuffers.Builder, final:boolean) {
+  builder.addFieldInt8(7, +final, +false);
+}
+
 static endRoomStateSnapshot(builder:flatbuffers.Builder):flatbuffers.Offset {
   const offset = builder.endObject();
   return offset;
 }
 
-static createRoomStateSnapshot(builder:flatbuffers.Builder, roomIdOffset:flatbuffers.Offset, worldIdOffset:flatbuffers.Offset, sequence:bigint, entriesOffset:flatbuffers.Offset, savedAtMs:bigint, relayIdOffset:flatbuffers.Offset, roomLifetime:bigint):flatbuffers.Offset {
+static createRoomStateSnapshot(builder:flatbuffers.Builder, roomIdOffset:flatbuffers.Offset, worldIdOffset:flatbuffers.Offset, sequence:bigint, entriesOffset:flatbuffers.Offset, savedAtMs:bigint, relayIdOffset:flatbuffers.Offset, roomLifetime:bigint, final:boolean):flatbuffers.Offset {
   RoomStateSnapshot.startRoomStateSnapshot(builder);
   RoomStateSnapshot.addRoomId(builder, roomIdOffset);
   RoomStateSnapshot.addWorldId(builder, worldIdOffset);
@@ -138,6 +154,7 @@ static createRoomStateSnapshot(builder:flatbuffers.Builder, roomIdOffset:flatbuf
   RoomStateSnapshot.addSavedAtMs(builder, savedAtMs);
   RoomStateSnapshot.addRelayId(builder, relayIdOffset);
   RoomStateSnapshot.addRoomLifetime(builder, roomLifetime);
+  RoomStateSnapshot.addFinal(builder, final);
   return RoomStateSnapshot.endRoomStateSnapshot(builder);
 }
 
@@ -149,7 +166,8 @@ unpack(): RoomStateSnapshotT {
     this.bb!.createObjList<StateEntry, StateEntryT>(this.entries.bind(this), this.entriesLength()),
     this.savedAtMs(),
     this.relayId(),
-    this.roomLifetime()
+    this.roomLifetime(),
+    this.final()
   );
 }
 
@@ -162,6 +180,7 @@ unpackTo(_o: RoomStateSnapshotT): void {
   _o.savedAtMs = this.savedAtMs();
   _o.relayId = this.relayId();
   _o.roomLifetime = this.roomLifetime();
+  _o.final = this.final();
 }
 }
 
@@ -173,7 +192,8 @@ constructor(
   public entries: (StateEntryT)[] = [],
   public savedAtMs: bigint = BigInt('0'),
   public relayId: string|Uint8Array|null = null,
-  public roomLifetime: bigint = BigInt('0')
+  public roomLifetime: bigint = BigInt('0'),
+  public final: boolean = false
 ){}
 
 
@@ -190,7 +210,8 @@ pack(builder:flatbuffers.Builder): flatbuffers.Offset {
     entries,
     this.savedAtMs,
     relayId,
-    this.roomLifetime
+    this.roomLifetime,
+    this.final
   );
 }
 }
