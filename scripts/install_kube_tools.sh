@@ -100,8 +100,11 @@ install_kube() {
     build kube "k8s.io/kubernetes/cmd/$tool" "$KUBE_BIN_DIR/$tool" "$ldflags"
     touch "$KUBE_BIN_DIR/.$tool"
   done
-  "$KUBE_BIN_DIR/kubectl" version --client 2>/dev/null | grep -q "$KUBE_VERSION" ||
-    die "kubectl does not report $KUBE_VERSION"
+  # Read the whole output first: `cmd | grep -q` under pipefail fails when
+  # grep exits early and the writer gets SIGPIPE.
+  local reported
+  reported=$("$KUBE_BIN_DIR/kubectl" version --client 2>/dev/null || true)
+  [[ $reported == *"$KUBE_VERSION"* ]] || die "kubectl does not report $KUBE_VERSION: $reported"
   touch "$stamp"
 }
 
@@ -109,8 +112,10 @@ install_etcd() {
   local stamp="$ETCD_BIN_DIR/.complete"
   [[ -f $stamp ]] && return 0
   build etcd go.etcd.io/etcd/server/v3 "$ETCD_BIN_DIR/etcd"
-  "$ETCD_BIN_DIR/etcd" --version | grep -q "etcd Version: ${ETCD_VERSION#v}" ||
-    die "etcd does not report ${ETCD_VERSION#v}"
+  local reported
+  reported=$("$ETCD_BIN_DIR/etcd" --version 2>/dev/null || true)
+  [[ $reported == *"etcd Version: ${ETCD_VERSION#v}"* ]] ||
+    die "etcd does not report ${ETCD_VERSION#v}: $reported"
   touch "$stamp"
 }
 
