@@ -43,7 +43,7 @@ var (
 		scalar(4), scalar(2), scalar(4), scalar(2), scalar(4), scalar(2), scalar(2), scalar(4), scalar(2), scalar(2),
 	}}
 	stateEntryLayout = &layout{fields: []field{str, bytes, scalar(8), scalar(4)}}
-	snapshotLayout   = &layout{fields: []field{str, str, scalar(8), {kind: fTableVec, sub: stateEntryLayout}, scalar(8), str, scalar(8)}}
+	snapshotLayout   = &layout{fields: []field{str, str, scalar(8), {kind: fTableVec, sub: stateEntryLayout}, scalar(8), str, scalar(8), scalar(1)}} // ... room_lifetime, final
 	commandLayout    = &layout{fields: []field{str, str, str, scalar(8), scalar(1), {kind: fUnion, union: map[byte]*layout{
 		1: {fields: []field{str, str, str}},                          // Kick
 		2: {fields: []field{str, str, scalar(4), str}},               // Mute
