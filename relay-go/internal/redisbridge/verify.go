@@ -45,7 +45,7 @@ var (
 	stateEntryLayout = &layout{fields: []field{str, bytes, scalar(8), scalar(4)}}
 	snapshotLayout   = &layout{fields: []field{str, str, scalar(8), {kind: fTableVec, sub: stateEntryLayout}, scalar(8), str, scalar(8), scalar(1)}} // ... room_lifetime, final
 	commandLayout    = &layout{fields: []field{str, str, str, scalar(8), scalar(1), {kind: fUnion, union: map[byte]*layout{
-		1: {fields: []field{str, str, str}},                          // Kick
+		1: {fields: []field{str, str, str, scalar(1)}},               // Kick (room_id, user_id, reason, banned)
 		2: {fields: []field{str, str, scalar(4), str}},               // Mute
 		3: {fields: []field{str, str}},                               // Unmute
 		4: {fields: []field{str, str}},                               // CloseRoom
