@@ -137,18 +137,9 @@ class RelayStatefulSet:
         """Patch the ``scale`` subresource; 409 if the StatefulSet changed since
         ``resource_version`` was read. Returns the new resourceVersion."""
         body = {"metadata": {"resourceVersion": resource_version}, "spec": {"replicas": replicas}}
-        try:
-            scale = await self._apps.patch_namespaced_stateful_set_scale(
-                self.name,
-                self.namespace,
-                body,
-                field_manager=FIELD_MANAGER,
-                _content_type=MERGE_PATCH,
-                _request_timeout=REQUEST_TIMEOUT,
-            )
-        except ApiException as exc:
-            raise _err("patch scale", exc) from exc
-        return str(scale.metadata.resource_version if scale.metadata else "")
+        return await self._merge_patch(
+            self._apps.patch_namespaced_stateful_set_scale, body, "patch scale"
+        )
 
     async def write_state(self, state: ScaleDown | None, resource_version: str) -> str:
         """Write (or clear) the scale-down annotations; returns the new
@@ -156,8 +147,15 @@ class RelayStatefulSet:
         body = {
             "metadata": {"resourceVersion": resource_version, "annotations": encode_state(state)}
         }
+        return await self._merge_patch(
+            self._apps.patch_namespaced_stateful_set, body, "patch statefulset annotations"
+        )
+
+    async def _merge_patch(self, patch: Any, body: dict[str, Any], what: str) -> str:
+        """A JSON merge patch of this StatefulSet (or its scale) through ``patch``;
+        returns the new resourceVersion (409 when ``body``'s is stale)."""
         try:
-            sts = await self._apps.patch_namespaced_stateful_set(
+            out = await patch(
                 self.name,
                 self.namespace,
                 body,
@@ -166,8 +164,8 @@ class RelayStatefulSet:
                 _request_timeout=REQUEST_TIMEOUT,
             )
         except ApiException as exc:
-            raise _err("patch statefulset annotations", exc) from exc
-        return str(sts.metadata.resource_version if sts.metadata else "")
+            raise _err(what, exc) from exc
+        return str(out.metadata.resource_version if out.metadata else "")
 
 
 class LeaderView(msgspec.Struct, frozen=True, kw_only=True):
