@@ -1,5 +1,5 @@
 // The latest commands (kick, mute, announce, drain, …) and how the relays
-// answered: pending until a relay acknowledges, then ok / failed, or expired
+// answered: pending until a relay acknowledges, then ok / failed, or expired (no answer by the deadline), or undeliverable (no relay was subscribed)
 // past its deadline (GET /v1/ops/commands, newest first).
 import { h, replace } from "../common/dom.js";
 import { clock } from "../common/format.js";
