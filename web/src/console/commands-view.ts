@@ -1,6 +1,7 @@
 // The latest commands (kick, mute, announce, drain, …) and how the relays
-// answered: pending until a relay acknowledges, then ok / failed, or expired (no answer by the deadline), or undeliverable (no relay was subscribed)
-// past its deadline (GET /v1/ops/commands, newest first).
+// answered: pending until a relay acknowledges, then ok / failed, expired
+// past its deadline, or undeliverable when no relay was subscribed
+// (GET /v1/ops/commands, newest first).
 import { h, replace } from "../common/dom.js";
 import { clock } from "../common/format.js";
 import type { CommandStatus, OpsApi } from "./ops-api.js";
