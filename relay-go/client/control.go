@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -28,8 +29,9 @@ type Control struct {
 	JoinPath   string // zero value: /v1/join
 	HTTP       *http.Client
 	// Attempts per call when the control plane answers 409, 429 or 503 or
-	// the connection fails, paced by Backoff (Retry-After is its hint);
-	// zero value: 5.
+	// the connection fails, paced by Backoff (the answer's RetryAfter is
+	// its hint); zero value: 5; 1: no retry (the caller paces itself with
+	// JoinError.RetryAfter).
 	Attempts int
 
 	// DevicePrefix starts the guest device ids DeviceID makes; zero value:
@@ -218,7 +220,7 @@ func (c *Control) post(ctx context.Context, hc *http.Client, path, bearer string
 }
 
 // post1 makes one attempt; retry means "try again after Backoff", with
-// the server's Retry-After as hint (0: none).
+// the server's hint (RetryAfter; 0: none).
 func (c *Control) post1(ctx context.Context, hc *http.Client, path, bearer string, b []byte, out any, what string) (retry bool, hint time.Duration, err error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.BaseURL+path, bytes.NewReader(b))
 	if err != nil {
@@ -241,14 +243,11 @@ func (c *Control) post1(ctx context.Context, hc *http.Client, path, bearer strin
 		return false, 0, &JoinError{Kind: what + "_http", Err: err}
 	}
 	if resp.StatusCode/100 != 2 {
-		err := &JoinError{Kind: fmt.Sprintf("%s_http_%d", what, resp.StatusCode), Err: fmt.Errorf("%s %s: %s", what, resp.Status, bytes.TrimSpace(data))}
+		err := &JoinError{Kind: fmt.Sprintf("%s_http_%d", what, resp.StatusCode), Status: resp.StatusCode, Err: fmt.Errorf("%s %s: %s", what, resp.Status, bytes.TrimSpace(data))}
 		switch resp.StatusCode {
 		case http.StatusConflict, http.StatusTooManyRequests, http.StatusServiceUnavailable:
-			var hint time.Duration
-			if s, perr := strconv.Atoi(resp.Header.Get("Retry-After")); perr == nil && s > 0 {
-				hint = time.Duration(s) * time.Second
-			}
-			return true, hint, err
+			err.RetryAfter = RetryAfter(resp.Header, data)
+			return true, err.RetryAfter, err
 		}
 		return false, 0, err
 	}
@@ -256,6 +255,23 @@ func (c *Control) post1(ctx context.Context, hc *http.Client, path, bearer strin
 		return false, 0, &JoinError{Kind: what + "_decode", Err: err}
 	}
 	return false, 0, nil
+}
+
+// RetryAfter is the server's pacing hint of a 409, 429 or 503 answer with
+// header h and body body: the problem+json body's retry_after_ms when it is
+// an integer >= 1 (preferred: whole seconds quantise a spread schedule into
+// waves), else the Retry-After header in whole seconds, else 0 (no hint).
+func RetryAfter(h http.Header, body []byte) time.Duration {
+	var problem struct {
+		RetryAfterMs *int64 `json:"retry_after_ms"`
+	}
+	if json.Unmarshal(body, &problem) == nil && problem.RetryAfterMs != nil && *problem.RetryAfterMs >= 1 {
+		return time.Duration(*problem.RetryAfterMs) * time.Millisecond
+	}
+	if s, err := strconv.Atoi(strings.TrimSpace(h.Get("Retry-After"))); err == nil && s > 0 {
+		return time.Duration(s) * time.Second
+	}
+	return 0
 }
 
 func firstNonEmpty(s ...string) string {

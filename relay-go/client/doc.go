@@ -21,10 +21,11 @@
 // Reconnecting (docs/protocol.md §8), the one rule: when a session ends
 // (Handler.Closed) with a close code that is not Terminal — or with no
 // close code at all (a dropped connection) — wait Backoff(n, hint, nil)
-// before join attempt n (0-based, reset after a Welcome): hint plus
-// uniform(0, min(10 s, 250 ms · 2^n)), where hint is the
-// DisconnectNotice's RetryAfter (NoticeHandler) or a 409/429/503's
-// Retry-After, else 0. Then join again through the control plane with
+// before join attempt n (0-based, reset after a Welcome): with a server
+// hint, hint + uniform(0, 250 ms); without one, uniform(0, min(10 s,
+// 250 ms · 2^n)). The hint is the DisconnectNotice's RetryAfter
+// (NoticeHandler) or a 409/429/503's body retry_after_ms, else its
+// Retry-After (JoinError.RetryAfter, RetryAfter). Then join again through the control plane with
 // JoinRoom, naming the notice's RoomID (or the room you were in) and
 // ResumeSessionID = Session.SessionID(). Terminal codes (1000, 1002, 1009,
 // every 41xx: kicked, banned, abuse, ...) mean do not reconnect.

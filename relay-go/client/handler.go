@@ -126,7 +126,12 @@ func CloseKind(err error) string {
 // JoinWorld wrap one whenever the failure has such a kind (errors.As).
 type JoinError struct {
 	Kind string
-	Err  error
+	// Status is the HTTP status of a control-plane answer (0 otherwise).
+	Status int
+	// RetryAfter is the server's hint of a 409, 429 or 503 answer
+	// (RetryAfter: the body's retry_after_ms, else Retry-After); 0: none.
+	RetryAfter time.Duration
+	Err        error
 }
 
 func (e *JoinError) Error() string { return fmt.Sprintf("join %s: %v", e.Kind, e.Err) }

@@ -11,25 +11,31 @@ import (
 // §8): before reconnect attempt n (0-based, reset to 0 after a Welcome)
 // wait
 //
-//	hint + uniform(0, min(BackoffMax, BackoffBase · 2^n))
+//	with a server hint:  hint + uniform(0, HintJitter)
+//	without one:         uniform(0, min(BackoffMax, BackoffBase · 2^n))
 //
-// where hint is the server's own pacing when it gave one — a
-// DisconnectNotice's resume.retry_after_ms, or the Retry-After of a 409,
-// 429 or 503 — and 0 otherwise. The server's hint is already spread
-// (jittered) over its clients; the full-jitter term keeps clients that got
-// the same hint apart.
+// where the hint is the server's own pacing — a DisconnectNotice's
+// resume.retry_after_ms, or the retry_after_ms (else Retry-After) of a 409,
+// 429 or 503 join answer. The server already spreads its hints over its
+// clients (a paced control plane hands refused joins distinct future
+// slots), so a hint is kept sharp: only HintJitter is added, never the
+// growing backoff term, which would blur the server's schedule into waves.
 const (
 	BackoffBase = 250 * time.Millisecond
 	BackoffMax  = 10 * time.Second
+	HintJitter  = 250 * time.Millisecond
 )
 
 // Backoff returns how long to wait before reconnect attempt attempt
-// (0-based; negative counts as 0) given the server's hint (0: none), by the
-// rule above. rnd(n) must return a uniform value in [0, n); nil uses
-// math/rand/v2's Int64N. It never overflows, whatever attempt is.
+// (0-based; negative counts as 0) given the server's hint (0 or negative:
+// none), by the rule above. rnd(n) must return a uniform value in [0, n);
+// nil uses math/rand/v2's Int64N. It never overflows, whatever attempt is.
 func Backoff(attempt int, hint time.Duration, rnd func(n int64) int64) time.Duration {
 	if rnd == nil {
 		rnd = rand.Int64N
+	}
+	if hint > 0 {
+		return hint + time.Duration(rnd(int64(HintJitter)))
 	}
 	ceiling := BackoffMax
 	if attempt < 0 {
@@ -38,7 +44,7 @@ func Backoff(attempt int, hint time.Duration, rnd func(n int64) int64) time.Dura
 	if attempt < 16 { // 250 ms · 2^16 is far past BackoffMax
 		ceiling = min(BackoffMax, BackoffBase<<attempt)
 	}
-	return max(hint, 0) + time.Duration(rnd(int64(ceiling)))
+	return time.Duration(rnd(int64(ceiling)))
 }
 
 // CloseCode returns the WebSocket close code in a close kind as

@@ -1,6 +1,11 @@
 package client
 
 import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -22,8 +27,10 @@ func TestBackoff(t *testing.T) {
 		{"a negative attempt counts as the first", -3, 0, top, BackoffBase - 1},
 		{"the smallest draw waits nothing without a hint", 5, 0, zero, 0},
 		{"a hint is waited in full", 0, 1500 * time.Millisecond, zero, 1500 * time.Millisecond},
-		{"jitter comes on top of the hint", 1, 2 * time.Second, top, 2*time.Second + 500*time.Millisecond - 1},
-		{"a negative hint counts as none", 0, -time.Second, zero, 0},
+		{"a hint gets at most HintJitter on top", 0, 2 * time.Second, top, 2*time.Second + HintJitter - 1},
+		{"a hint is not blurred by the attempt's backoff", 7, 2 * time.Second, top, 2*time.Second + HintJitter - 1},
+		{"a millisecond hint stays a millisecond hint", 12, time.Millisecond, zero, time.Millisecond},
+		{"a negative hint counts as none", 0, -time.Second, top, BackoffBase - 1},
 	} {
 		if got := Backoff(tc.attempt, tc.hint, tc.rnd); got != tc.want {
 			t.Errorf("%s: Backoff(%d, %s) = %s, want %s", tc.description, tc.attempt, tc.hint, got, tc.want)
@@ -32,6 +39,9 @@ func TestBackoff(t *testing.T) {
 	for range 1000 {
 		if d := Backoff(2, 0, nil); d < 0 || d >= time.Second {
 			t.Fatalf("Backoff(2, 0, nil) = %s, outside [0, 1s)", d)
+		}
+		if d := Backoff(9, 300*time.Millisecond, nil); d < 300*time.Millisecond || d >= 300*time.Millisecond+HintJitter {
+			t.Fatalf("Backoff(9, 300ms, nil) = %s, outside [300ms, 550ms)", d)
 		}
 	}
 }
@@ -60,5 +70,61 @@ func TestCloseCodeAndTerminal(t *testing.T) {
 		if ok && Terminal(code) != tc.terminal {
 			t.Errorf("%s: Terminal(%d) = %v", tc.description, code, !tc.terminal)
 		}
+	}
+}
+
+func TestRetryAfter(t *testing.T) {
+	header := func(v string) http.Header {
+		h := http.Header{}
+		if v != "" {
+			h.Set("Retry-After", v)
+		}
+		return h
+	}
+	for _, tc := range []struct {
+		description string
+		header      string
+		body        string
+		want        time.Duration
+	}{
+		{"the body's milliseconds win over the header's seconds", "2", `{"code":"overloaded","retry_after_ms":1375}`, 1375 * time.Millisecond},
+		{"a body without retry_after_ms falls back to the header", "3", `{"code":"no-relay"}`, 3 * time.Second},
+		{"a body that is no JSON falls back to the header", "1", `busy`, time.Second},
+		{"a zero retry_after_ms is no hint; the header is used", "2", `{"retry_after_ms":0}`, 2 * time.Second},
+		{"a non-integer retry_after_ms is ignored", "", `{"retry_after_ms":"soon"}`, 0},
+		{"neither: no hint", "", `{}`, 0},
+		{"an HTTP-date Retry-After is not understood: no hint", "Wed, 21 Oct 2026 07:28:00 GMT", ``, 0},
+	} {
+		if got := RetryAfter(header(tc.header), []byte(tc.body)); got != tc.want {
+			t.Errorf("%s: RetryAfter = %s, want %s", tc.description, got, tc.want)
+		}
+	}
+}
+
+// TestJoinErrorCarriesHint: a 503 from a real HTTP server comes back as a
+// JoinError with its status and the body's hint, and Attempts 1 does not
+// retry.
+func TestJoinErrorCarriesHint(t *testing.T) {
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		calls.Add(1)
+		w.Header().Set("Content-Type", "application/problem+json")
+		w.Header().Set("Retry-After", "1")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write([]byte(`{"status":503,"code":"overloaded","retry_after_ms":640}`))
+	}))
+	defer srv.Close()
+	c := NewControl(srv.URL, "lobby")
+	c.Attempts = 1
+	_, err := c.JoinWith(context.Background(), "token", nil, JoinRequest{RoomID: "r1"})
+	var je *JoinError
+	if !errors.As(err, &je) {
+		t.Fatalf("JoinWith error = %v, want a *JoinError", err)
+	}
+	if je.Kind != "join_http_503" || je.Status != 503 || je.RetryAfter != 640*time.Millisecond {
+		t.Fatalf("JoinError = kind %q status %d hint %s, want join_http_503 503 640ms", je.Kind, je.Status, je.RetryAfter)
+	}
+	if n := calls.Load(); n != 1 {
+		t.Fatalf("Attempts 1 made %d requests", n)
 	}
 }

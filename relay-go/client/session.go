@@ -60,11 +60,13 @@ type Session struct {
 	connect  time.Duration
 	memberID uint32
 	tickHz   uint16
-	members  []Member // Welcome snapshot; read-only after Dial returns
-	id       string   // Welcome's session_id; read-only after Dial returns
-	roomID   string   // Welcome snapshot's room_id; read-only after Dial returns
-	url      string   // the relay URL dialled
-	seq      uint64   // last room sequence seen (Welcome snapshot, then every reliable event); read goroutine only
+	members  []Member          // Welcome snapshot; read-only after Dial returns
+	id       string            // Welcome's session_id; read-only after Dial returns
+	roomID   string            // Welcome snapshot's room_id; read-only after Dial returns
+	url      string            // the relay URL dialled
+	seq      uint64            // last room sequence seen (Welcome snapshot, then every reliable event); read goroutine only
+	wseq     uint64            // Welcome snapshot's sequence; read-only after Dial returns
+	state    map[string][]byte // Welcome snapshot's room state; read-only after Dial returns
 }
 
 // Dial opens a WebSocket to the relay at url (ws:// or wss://, as the
@@ -143,6 +145,15 @@ func (s *Session) SessionID() string { return s.id }
 
 // RoomID is the room the session is in (the Welcome snapshot's room_id).
 func (s *Session) RoomID() string { return s.roomID }
+
+// WelcomeSequence is the room sequence of the Welcome snapshot: the last
+// reliable event the room had when this member arrived. A rejoin after a
+// relay failure must not see it below what the member saw before.
+func (s *Session) WelcomeSequence() uint64 { return s.wseq }
+
+// WelcomeState is the room state of the Welcome snapshot, key to value.
+// The map is shared: do not modify it.
+func (s *Session) WelcomeState() map[string][]byte { return s.state }
 
 // RelayURL is the relay URL the session was dialled at.
 func (s *Session) RelayURL() string { return s.url }
@@ -374,6 +385,14 @@ func (s *Session) handle(b []byte) {
 			s.seq = snap.Sequence()
 			if first {
 				s.roomID = string(snap.RoomId())
+				s.wseq = snap.Sequence()
+				s.state = make(map[string][]byte, snap.StateLength())
+				var e protocol.StateEntry
+				for i, n := 0, snap.StateLength(); i < n; i++ {
+					if snap.State(&e, i) {
+						s.state[string(e.Key())] = append([]byte(nil), e.ValueBytes()...)
+					}
+				}
 				var m protocol.Member
 				for i, n := 0, snap.MembersLength(); i < n; i++ {
 					if snap.Members(&m, i) {

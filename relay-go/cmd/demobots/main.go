@@ -125,11 +125,12 @@ func afterJoinError(err error, room string) next {
 	if !errors.As(err, &je) {
 		return next{room: room, why: err.Error()}
 	}
+	hint := je.RetryAfter // the last 409/429/503's retry_after_ms (else Retry-After)
 	switch {
 	case je.Kind == "signin_http_403" || je.Kind == "join_http_403":
 		return next{stop: true, why: je.Kind}
 	case je.Kind == "join_http_404" || je.Kind == "join_http_409" || je.Kind == "join_http_400":
-		return next{why: je.Kind}
+		return next{why: je.Kind, hint: hint}
 	}
 	if code, ok := client.CloseCode(je.Kind); ok {
 		if code == 4104 {
@@ -139,7 +140,7 @@ func afterJoinError(err error, room string) next {
 			return next{stop: true, why: je.Kind}
 		}
 	}
-	return next{room: room, why: je.Kind}
+	return next{room: room, why: je.Kind, hint: hint}
 }
 
 func runBot(ctx context.Context, log *slog.Logger, ctl *client.Control, c *config, i int) {
@@ -162,7 +163,7 @@ func runBot(ctx context.Context, log *slog.Logger, ctl *client.Control, c *confi
 				return
 			}
 			req.RoomID = n.room
-			wait := client.Backoff(attempt, 0, rng.Int64N)
+			wait := client.Backoff(attempt, n.hint, rng.Int64N)
 			attempt++
 			log.Warn("join failed; retrying", "bot", m.Name, "reason", n.why, "room", req.RoomID, "retry_in", wait.String())
 			sleep(ctx, wait)

@@ -50,6 +50,7 @@ func TestAfterJoinError(t *testing.T) {
 		{"a ticket for a room now elsewhere is forgotten", je("close_4104_TicketWrongRoom"), next{}},
 		{"a bad signature stops the bot", je("close_4102_TicketSignature"), next{stop: true}},
 		{"no relay yet keeps the room", je("join_http_503"), next{room: "lobby-0"}},
+		{"a paced 503 keeps the room and the server's hint", &client.JoinError{Kind: "join_http_503", Status: 503, RetryAfter: 1200 * time.Millisecond}, next{room: "lobby-0", hint: 1200 * time.Millisecond}},
 		{"an unreachable relay keeps the room", je("dial"), next{room: "lobby-0"}},
 		{"an unkinded error keeps the room", errors.New("boom"), next{room: "lobby-0"}},
 	} {
