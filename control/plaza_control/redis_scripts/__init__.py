@@ -1,15 +1,23 @@
 """Every Lua script Plaza runs on Redis, loaded from this folder once per process.
 
 Allocation scripts (``join``, ``seat_confirm``, ``seat_release``, ``room_release``,
-``sweep``, ``undrain``) get ``_common.lua`` prepended; the Go relay may load the same files
-(the concatenation is the script).
+``sweep``, ``undrain``, ``lifetimes_forget``) get ``_common.lua`` prepended; the Go
+relay may load the same files (the concatenation is the script).
 """
 
 from __future__ import annotations
 
 from importlib import resources
 
-ALLOCATION_SCRIPTS = ("join", "seat_confirm", "seat_release", "room_release", "sweep", "undrain")
+ALLOCATION_SCRIPTS = (
+    "join",
+    "seat_confirm",
+    "seat_release",
+    "room_release",
+    "sweep",
+    "undrain",
+    "lifetimes_forget",
+)
 STANDALONE_SCRIPTS: tuple[str, ...] = ()
 
 

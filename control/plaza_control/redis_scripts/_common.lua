@@ -28,10 +28,27 @@ function K.sessions_ended(P) return P .. 'sessions_ended' end
 -- Written only by versions before decisions/012 (a string per ended session, 600 s
 -- TTL); still read so a leave applied just before an upgrade stays a tombstone.
 function K.session_ended(P, relay_id, session_id) return P .. 'ended:' .. relay_id .. ':' .. session_id end
--- Hash room id -> the last lifetime given to that room id (never released).
+-- Hash room id -> the last lifetime given to that room id, and field ':floor'
+-- (never a room id: ids contain no ':') >= every value of a field forgotten
+-- since (docs/decisions/016). Fields go only with lifetimes_forget.lua.
 function K.room_lifetimes(P) return P .. 'room_lifetimes' end
 -- Hash relay id -> boot id of the incarnation a drain is for (next to A draining).
 function K.drain_incarnations(P) return P .. 'drain_incarnations' end
+
+-- Field of A room_lifetimes holding the largest lifetime of any room id whose
+-- own field was forgotten (docs/decisions/016).
+local LIFETIME_FLOOR = ':floor'
+
+-- The next lifetime of ROOM, recorded as its field of A room_lifetimes: above
+-- the room id's last one and above the floor of forgotten ones, so a lifetime
+-- number never repeats for a room id even after its field was forgotten.
+local function next_lifetime(P, room)
+  local h = K.room_lifetimes(P)
+  local last, floor = unpack(redis.call('HMGET', h, room, LIFETIME_FLOOR))
+  local n = math.max(tonumber(last or '0'), tonumber(floor or '0')) + 1
+  redis.call('HSET', h, room, n)
+  return n
+end
 
 -- The Redis server's clock in ms: the clock of the events stream's entry ids, so
 -- tombstone scores compare with them (docs/decisions/012).

@@ -9,8 +9,10 @@
 --          or {'ROOM_FULL'} | {'NO_RELAY'} | {'WORLD_MISMATCH'}
 -- A room's lifetime (decisions/009) is drawn from A room_lifetimes when its
 -- allocation is created and kept while it lives, also when it moves to another
--- relay; room_release ends it. The hash is never released, so a lifetime number
--- never repeats for a room id and a ticket of a closed lifetime matches nothing.
+-- relay; room_release ends it. next_lifetime gives a number above every earlier
+-- one of the room id (also once its field was forgotten, decisions/016), so a
+-- lifetime number never repeats for a room id and a ticket of a closed lifetime
+-- matches nothing.
 local P = ARGV[1]
 local now = tonumber(ARGV[2])
 local reservation = tonumber(ARGV[3])
@@ -110,7 +112,7 @@ end
 local rk = K.room(P, target)
 local lifetime
 if created == 1 then
-  lifetime = redis.call('HINCRBY', K.room_lifetimes(P), target, 1)
+  lifetime = next_lifetime(P, target)
   redis.call('HSET', rk, 'world', world, 'relay', relay, 'created_ms', now, 'grace_ms', grace,
     'lifetime', lifetime)
   redis.call('SADD', K.rooms(P), target)
@@ -140,7 +142,7 @@ end
 if not lifetime then
   lifetime = tonumber(redis.call('HGET', rk, 'lifetime') or '0')
   if lifetime == 0 then
-    lifetime = redis.call('HINCRBY', K.room_lifetimes(P), target, 1)
+    lifetime = next_lifetime(P, target)
     redis.call('HSET', rk, 'lifetime', lifetime)
   end
 end
