@@ -1,0 +1,530 @@
+# The benchmark starts its own processes (relay, control planes, the Go driver) from argv lists.
+# ruff: noqa: S603, S607
+"""W3r, the rejoin storm, driven by the Go load generator (issue 15 §1;
+docs/benchmarks.md "W3r (Go load generator)").
+
+Per run: a fresh system from `tests/system/cluster.py` (its own Redis, the
+FerretDB at PLAZA_MONGO_URL, `--control-processes` control planes on their
+own ports, relay-0), then `relay-go/bench/cmd/w3r drive` seats `--players`
+guests (sign-in, join world `lobby`, WebSocket + Hello/Welcome; the first
+member of each room sets state key `w3r`) and prints READY. relay-1 starts
+and registers, the driver is told the moment and relay-0 gets SIGKILL;
+every player rejoins by the reconnect rule (docs/protocol.md §8) and the
+driver writes its result JSON. The process CPU of every control plane,
+relay-1, Redis and the driver is read from /proc at the kill and at the end.
+
+Modes: `paced` sets PLAZA_JOIN_RATE_PER_SECOND / PLAZA_JOIN_BURST (per
+control-plane process) from `--rate` / `--burst`; `unpaced` sets
+PLAZA_JOIN_RATE_PER_SECOND=0 and PLAZA_JOIN_MAX_IN_FLIGHT=0.
+
+    uv run python scripts/bench_w3r.py --players 5000 --mode both --runs 3
+    uv run python scripts/bench_w3r.py --players 5000 --mode paced --control-processes 2 --runs 2
+    uv run python scripts/bench_w3r.py --write-docs   # only rewrite the docs section
+
+Every invocation saves its runs to `--results-dir` (default .data/w3r), one
+file per mode and control-process count; `--write-docs` renders the docs
+section and the plots from every saved file, so configurations measured by
+separate (locked, short) invocations land in one table.
+
+Exit status 1 when a run left a player out (not back by `--deadline`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(REPO / "tests")]
+
+from system.cluster import Cluster, build_relay, running_cluster  # noqa: E402
+
+DOCS = REPO / "docs" / "benchmarks.md"
+IMG = REPO / "docs" / "img"
+HEADING = "## W3r (Go load generator)"
+BEGIN = "<!-- w3r-go:begin (scripts/bench_w3r.py --write-docs rewrites up to the end marker) -->"
+END = "<!-- w3r-go:end -->"
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+#: Rate limits out of the way: the storm measures pacing, not the abuse limits.
+BASE_ENV = {
+    "PLAZA_JOIN_PER_USER": "1000000",
+    "PLAZA_JOIN_PER_IP": "100000000",
+    "PLAZA_SIGNIN_PER_IP": "100000000",
+    "PLAZA_SIGNIN_PER_DEVICE": "1000000",
+    "PLAZA_LOG_LEVEL": "warning",
+}
+
+
+@dataclass(frozen=True)
+class Options:
+    players: int
+    controls: int
+    rate: int
+    burst: int
+    horizon_ms: int | None
+    room_capacity: int
+    deadline_s: float
+    seat_concurrency: int
+    source_addrs: int
+
+
+def mode_env(mode: str, o: Options) -> dict[str, str]:
+    if mode == "unpaced":
+        return {"PLAZA_JOIN_RATE_PER_SECOND": "0", "PLAZA_JOIN_MAX_IN_FLIGHT": "0"}
+    env = {"PLAZA_JOIN_RATE_PER_SECOND": str(o.rate), "PLAZA_JOIN_BURST": str(o.burst)}
+    if o.horizon_ms is not None:
+        env["PLAZA_JOIN_SCHEDULE_HORIZON_MS"] = str(o.horizon_ms)
+    return env
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of one process (not its children), from /proc."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def build_driver(out_dir: Path) -> Path:
+    binary = out_dir / "w3r"
+    subprocess.run(
+        ["go", "build", "-o", str(binary), "./cmd/w3r"],
+        cwd=REPO / "relay-go" / "bench",
+        check=True,
+        timeout=600,
+    )
+    return binary
+
+
+def read_ready(stdout: IO[bytes], proc: subprocess.Popen[bytes], log: Path) -> dict[str, Any]:
+    """The driver's READY line (it blocks until seating ends or fails)."""
+    for raw in stdout:
+        line = raw.decode(errors="replace").strip()
+        if line.startswith("{"):
+            ready: dict[str, Any] = json.loads(line)
+            if ready.get("ready"):
+                return ready
+    proc.wait(timeout=10)
+    tail = "\n".join(log.read_text(errors="replace").splitlines()[-20:])
+    raise RuntimeError(f"w3r driver exited {proc.returncode} before READY:\n{tail}")
+
+
+def one_run(
+    mode: str, o: Options, relay: Path, driver: Path, workdir: Path, seed: int
+) -> dict[str, Any]:
+    """One fresh system, one storm; returns the driver's result plus CPU and load."""
+    env = BASE_ENV | mode_env(mode, o)
+    load_before = os.getloadavg()
+    with running_cluster(
+        workdir,
+        relay,
+        controls=o.controls,
+        relays=1,
+        world_capacity=o.room_capacity,
+        control_env=env,
+    ) as cluster:
+        out = workdir / "result.json"
+        log = workdir / "driver.log"
+        args = [
+            str(driver),
+            "drive",
+            "--control",
+            ",".join(c.url for c in cluster.controls),
+            "--players",
+            str(o.players),
+            "--seat-concurrency",
+            str(o.seat_concurrency),
+            "--source-addrs",
+            str(o.source_addrs),
+            "--deadline",
+            f"{o.deadline_s}s",
+            "--seed",
+            str(seed),
+            "--out",
+            str(out),
+        ]
+        with log.open("wb") as err:
+            proc = subprocess.Popen(
+                args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err, cwd=REPO
+            )
+        assert proc.stdin is not None
+        assert proc.stdout is not None
+        try:
+            ready = read_ready(proc.stdout, proc, log)
+            cluster.start_relay()
+            cluster.wait_relays_registered()
+            pids = storm_pids(cluster, proc.pid)
+            cpu0 = {name: cpu_seconds(pid) for name, pid in pids.items()}
+            t_kill = time.monotonic()
+            proc.stdin.write(b"kill\n")
+            proc.stdin.flush()
+            cluster.relays[0].process.kill()
+            code = proc.wait(timeout=o.deadline_s + 60)
+            wall = time.monotonic() - t_kill
+            cpu = {name: cpu_seconds(pid) - cpu0[name] for name, pid in pids.items()}
+            # The driver has exited by now: /proc no longer has it; its result has its own.
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(timeout=10)
+        if code not in (0, 1):
+            tail = "\n".join(log.read_text(errors="replace").splitlines()[-20:])
+            raise RuntimeError(f"w3r driver exited {code}:\n{tail}")
+        result: dict[str, Any] = json.loads(out.read_text())
+    cpu["driver"] = float(result["driver_cpu_s"])
+    result.update(
+        mode=mode,
+        seat=ready,
+        cpu_s=cpu,
+        storm_wall_s=wall,
+        load_before=list(load_before),
+        load_after=list(os.getloadavg()),
+        env=env,
+    )
+    return result
+
+
+def storm_pids(cluster: Cluster, driver_pid: int) -> dict[str, int]:
+    pids = {"driver": driver_pid}
+    for i, c in enumerate(cluster.controls):
+        assert c.process.proc is not None
+        pids[f"control-{i}"] = c.process.proc.pid
+    relay = cluster.relays[1].process.proc
+    assert relay is not None
+    assert cluster.redis is not None
+    assert cluster.redis.proc is not None
+    pids["relay-1"] = relay.pid
+    pids["redis"] = cluster.redis.proc.pid
+    return pids
+
+
+# --- summary -------------------------------------------------------------------
+def spread(values: list[float], fmt: str = "{:.2f}") -> str:
+    """median (min-max), or the one value."""
+    if not values:
+        return "-"
+    if len(values) == 1:
+        return fmt.format(values[0])
+    lo, med, hi = min(values), statistics.median(values), max(values)
+    return f"{fmt.format(med)} ({fmt.format(lo)}-{fmt.format(hi)})"
+
+
+def control_cpu_ms_per_join(r: dict[str, Any]) -> float:
+    cpu = sum(v for k, v in r["cpu_s"].items() if k.startswith("control-"))
+    return float(cpu / max(1, r["join_requests"]) * 1000)
+
+
+def cpu_share(r: dict[str, Any], name: str) -> float:
+    """A process's CPU over the storm in % of one core."""
+    return float(r["cpu_s"].get(name, 0.0) / max(1e-3, r["storm_wall_s"]) * 100)
+
+
+TABLE_HEAD = (
+    "| mode | control processes | players | runs | back (of players) | back within 10 s "
+    "| all back (s after kill) | back p50 / p99 (s) | request→Welcome p50 / p99 (ms) "
+    "| join request p50 / p99 (ms) | join requests | 503s (with a hint) | other failed attempts "
+    "| same room / state / sequence | control CPU ms per join request "
+    "| CPU over the storm, % of a core: control / relay-1 / Redis / driver |\n"
+    "|---|---:|---:|---:|---|---|---|---|---|---|---|---|---|---|---|---|"
+)
+
+
+def others(r: dict[str, Any]) -> str:
+    f = {k: v for k, v in r["failures"].items() if k != "join_http_503"}
+    return ", ".join(f"{k} {v}" for k, v in sorted(f.items())) or "0"
+
+
+def table_row(mode: str, controls: int, runs: list[dict[str, Any]]) -> str:
+    def col(key: str, fmt: str = "{:.2f}") -> str:
+        return spread([float(r[key]) for r in runs], fmt)
+
+    n = runs[0]["players"]
+    ctl = [sum(cpu_share(r, k) for k in r["cpu_s"] if k.startswith("control-")) for r in runs]
+    procs = " / ".join(
+        [
+            spread(ctl, "{:.0f}"),
+            spread([cpu_share(r, "relay-1") for r in runs], "{:.0f}"),
+            spread([cpu_share(r, "redis") for r in runs], "{:.0f}"),
+            spread([cpu_share(r, "driver") for r in runs], "{:.0f}"),
+        ]
+    )
+    kept = " / ".join(
+        spread([float(r[k]) for r in runs], "{:.0f}")
+        for k in ("same_room", "state_kept", "sequence_kept")
+    )
+    return (
+        f"| {mode} | {controls} | {n} | {len(runs)} | {col('back', '{:.0f}')} "
+        f"| {col('back_within', '{:.0f}')} | {col('all_back_s')} "
+        f"| {col('back_p50_s')} / {col('back_p99_s')} "
+        f"| {col('request_p50_ms', '{:.0f}')} / {col('request_p99_ms', '{:.0f}')} "
+        f"| {col('join_p50_ms', '{:.0f}')} / {col('join_p99_ms', '{:.0f}')} "
+        f"| {col('join_requests', '{:.0f}')} "
+        f"| {col('http_503', '{:.0f}')} ({col('hinted_503', '{:.0f}')}) "
+        f"| {'; '.join(others(r) for r in runs)} | {kept} "
+        f"| {spread([control_cpu_ms_per_join(r) for r in runs])} | {procs} |"
+    )
+
+
+def median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    ordered = sorted(runs, key=lambda r: float(r["all_back_s"]))
+    return ordered[(len(ordered) - 1) // 2]
+
+
+def per_second(r: dict[str, Any], key: str) -> list[int]:
+    per = max(1, 1000 // int(r["bucket_ms"]))
+    v: list[int] = r[key]
+    return [sum(v[i : i + per]) for i in range(0, len(v), per)]
+
+
+# --- docs --------------------------------------------------------------------
+def machine() -> str:
+    cpu = "unknown"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return f"`nproc` = {os.cpu_count()}, CPU {cpu}, Linux {platform.release()}"
+
+
+def saved(results_dir: Path) -> list[dict[str, Any]]:
+    out = []
+    for f in sorted(results_dir.glob("w3r-*.json")):
+        data: dict[str, Any] = json.loads(f.read_text())
+        out.append(data)
+    order = {"unpaced": 0, "paced": 1}
+    return sorted(out, key=lambda d: (order.get(d["mode"], 2), d["controls"]))
+
+
+def render(results: list[dict[str, Any]], driver: Path | None) -> str:
+    lines = [
+        HEADING,
+        BEGIN,
+        "",
+        "Generated by `scripts/bench_w3r.py --write-docs` from the saved runs below "
+        "(each configuration its own invocation under `flock /work/ops_tmp/bench.lock`). "
+        "Every cell is the median over the runs, (min-max) when there were several.",
+        "",
+        f"Machine: {machine()}. The machine is shared with other sessions: read CPU per "
+        "join and the ratios, not absolute times; the load averages are given per configuration.",
+        "",
+        TABLE_HEAD,
+    ]
+    for d in results:
+        lines.append(table_row(d["mode"], d["controls"], d["runs"]))
+    lines += [
+        "",
+        "Commands, settings and load average (1/5/15 min) before the first and after the last run:",
+        "",
+    ]
+    for d in results:
+        env = " ".join(f"{k}={v}" for k, v in sorted(d["mode_env"].items()))
+        lb = " ".join(f"{x:.2f}" for x in d["runs"][0]["load_before"])
+        la = " ".join(f"{x:.2f}" for x in d["runs"][-1]["load_after"])
+        lines.append(
+            f"- {d['mode']}, {d['controls']} control process(es), {d['started_utc']}: "
+            f"`{d['command']}`; control env `{env}`; load {lb} → {la}"
+        )
+    lines += [
+        "",
+        "Welcomes / 503s / join requests per second after the kill (median run of each row):",
+        "",
+    ]
+    for d in results:
+        r = median_run(d["runs"])
+        w, x, j = (
+            per_second(r, "welcomes"),
+            per_second(r, "refused_503"),
+            per_second(r, "join_requests_t"),
+        )
+        cells = ", ".join(f"{a}/{b}/{c}" for a, b, c in zip(w, x, j, strict=True))
+        lines.append(f"- {d['mode']}, {d['controls']} control: {cells}")
+    lines.append("")
+    for mode in ("paced", "unpaced"):
+        if (IMG / f"w3r-{mode}.png").exists() and any(d["mode"] == mode for d in results):
+            lines.append(f"![W3r {mode}: joins/s and 503s after the kill](img/w3r-{mode}.png)")
+    lines += ["", END, ""]
+    return "\n".join(lines)
+
+
+def write_plots(results: list[dict[str, Any]], driver: Path, scratch: Path) -> None:
+    """One PNG per mode, from the median run of its 1-control row (else the first)."""
+    for mode in ("paced", "unpaced"):
+        rows = [d for d in results if d["mode"] == mode]
+        if not rows:
+            continue
+        d = next((x for x in rows if x["controls"] == 1), rows[0])
+        r = median_run(d["runs"])
+        tmp = scratch / f"plot-{mode}.json"
+        tmp.write_text(json.dumps(r))
+        title = (
+            f"W3r {mode}: {r['players']} players rejoin after relay kill -9, "
+            f"{d['controls']} control process(es)"
+        )
+        subprocess.run(
+            [
+                str(driver),
+                "plot",
+                "--result",
+                str(tmp),
+                "--out",
+                str(IMG / f"w3r-{mode}.png"),
+                "--title",
+                title,
+            ],
+            check=True,
+            timeout=60,
+        )
+
+
+def write_docs(section: str) -> None:
+    """Replace the text between the markers (heading included), or append it."""
+    doc = DOCS.read_text()
+    m = re.search(
+        rf"^{re.escape(HEADING)}\n{re.escape(BEGIN)}\n.*?^{re.escape(END)}\n", doc, re.M | re.S
+    )
+    if m is None:
+        DOCS.write_text(doc.rstrip("\n") + "\n\n" + section)
+        return
+    DOCS.write_text(doc[: m.start()] + section + doc[m.end() :])
+
+
+# --- main --------------------------------------------------------------------
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    ap.add_argument("--players", type=int, default=5000)
+    ap.add_argument("--mode", choices=["paced", "unpaced", "both"], default="both")
+    ap.add_argument("--runs", type=int, default=1, help="runs per mode (the spread is reported)")
+    ap.add_argument(
+        "--control-processes",
+        type=int,
+        choices=[1, 2],
+        default=1,
+        help="control planes, each its own process on its own port; player i uses the (i mod n)-th",
+    )
+    ap.add_argument(
+        "--rate", type=int, default=500, help="paced: PLAZA_JOIN_RATE_PER_SECOND per process"
+    )
+    ap.add_argument("--burst", type=int, default=100, help="paced: PLAZA_JOIN_BURST")
+    ap.add_argument(
+        "--horizon-ms",
+        type=int,
+        help="paced: PLAZA_JOIN_SCHEDULE_HORIZON_MS (default: the server's)",
+    )
+    ap.add_argument("--room-capacity", type=int, default=50)
+    ap.add_argument(
+        "--deadline", type=float, default=60.0, help="seconds after the kill to give up"
+    )
+    ap.add_argument("--seat-concurrency", type=int, default=64)
+    ap.add_argument("--source-addrs", type=int, default=4)
+    ap.add_argument("--results-dir", type=Path, default=REPO / ".data" / "w3r")
+    ap.add_argument("--json-out", type=Path, help="also write this invocation's runs here")
+    ap.add_argument(
+        "--no-save", action="store_true", help="do not save to --results-dir (smoke runs)"
+    )
+    ap.add_argument(
+        "--write-docs",
+        action="store_true",
+        help="rewrite the docs section and plots from the saved runs",
+    )
+    ap.add_argument("--docs-only", action="store_true", help="with --write-docs: measure nothing")
+    args = ap.parse_args(argv)
+    if args.players < 1 or args.runs < 1:
+        ap.error("--players and --runs must be positive")
+    o = Options(
+        players=args.players,
+        controls=args.control_processes,
+        rate=args.rate,
+        burst=args.burst,
+        horizon_ms=args.horizon_ms,
+        room_capacity=args.room_capacity,
+        deadline_s=args.deadline,
+        seat_concurrency=args.seat_concurrency,
+        source_addrs=args.source_addrs,
+    )
+    scratch = Path(tempfile.mkdtemp(prefix="plaza-w3r-go-"))
+    status = 0
+    try:
+        driver = build_driver(scratch)
+        if not args.docs_only:
+            status = measure(args, o, driver, scratch)
+        if args.write_docs:
+            results = saved(args.results_dir)
+            if not results:
+                print(f"no saved runs in {args.results_dir}", file=sys.stderr)
+                return 2
+            write_plots(results, driver, scratch)
+            write_docs(render(results, driver))
+            print(f"wrote {DOCS.relative_to(REPO)} ({HEADING}) and docs/img/w3r-*.png", flush=True)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return status
+
+
+def measure(args: argparse.Namespace, o: Options, driver: Path, scratch: Path) -> int:
+    relay = build_relay(scratch)
+    modes = ["unpaced", "paced"] if args.mode == "both" else [args.mode]
+    command = "uv run python scripts/bench_w3r.py " + " ".join(
+        a
+        for a in (sys.argv[1:] if sys.argv[0].endswith("bench_w3r.py") else [])
+        if a != "--write-docs"
+    )
+    status = 0
+    everything: list[dict[str, Any]] = []
+    print(TABLE_HEAD, flush=True)
+    for mode in modes:
+        started = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+        runs = []
+        for k in range(args.runs):
+            workdir = scratch / f"{mode}-{k}"
+            workdir.mkdir()
+            t0 = time.monotonic()
+            r = one_run(mode, o, relay, driver, workdir, seed=k + 1)
+            runs.append(r)
+            print(
+                f"# {mode} run {k + 1}/{args.runs}: {r['back']}/{r['players']} back, last "
+                f"{r['all_back_s']:.2f} s after the kill, {r['http_503']} 503s, "
+                f"{r['join_requests']} join requests ({time.monotonic() - t0:.0f} s)",
+                file=sys.stderr,
+                flush=True,
+            )
+            if r["back"] < r["players"]:
+                status = 1
+            shutil.rmtree(workdir, ignore_errors=True)
+        print(table_row(mode, o.controls, runs), flush=True)
+        record = {
+            "mode": mode,
+            "controls": o.controls,
+            "players": o.players,
+            "mode_env": mode_env(mode, o),
+            "command": command,
+            "started_utc": started,
+            "runs": runs,
+        }
+        everything.append(record)
+        if not args.no_save:
+            args.results_dir.mkdir(parents=True, exist_ok=True)
+            (args.results_dir / f"w3r-{mode}-c{o.controls}.json").write_text(json.dumps(record))
+    if args.json_out:
+        args.json_out.write_text(json.dumps(everything))
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
