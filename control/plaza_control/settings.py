@@ -86,6 +86,13 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     events_claim_idle_ms: Annotated[int, msgspec.Meta(ge=100)] = 30000
     events_claim_interval_seconds: Annotated[float, msgspec.Meta(gt=0)] = 5.0
 
+    # Bounded history in Redis, run by every process's maintenance (docs/redis.md,
+    # "Trimming the events stream"; docs/decisions/016): how often P events is
+    # trimmed behind every consumer group (XTRIM MINID), and how often fields of
+    # ended rooms are forgotten from A room_lifetimes.
+    events_trim_interval_seconds: Annotated[float, msgspec.Meta(gt=0)] = 10.0
+    lifetimes_forget_interval_seconds: Annotated[float, msgspec.Meta(gt=0)] = 60.0
+
     # Join pacing: joins in flight per process beyond which join answers 503
     # with a jittered Retry-After (0 = unbounded).
     join_max_in_flight: Annotated[int, msgspec.Meta(ge=0)] = 256
