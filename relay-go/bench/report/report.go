@@ -231,6 +231,24 @@ func fanoutRows(rs []*loadgen.Report) []row {
 			}
 			return fmt.Sprintf("%.0f (%.0f B)", float64(s.WriteCalls)/r.WindowS, float64(s.BytesWritten)/float64(s.WriteCalls))
 		})},
+		{"server egress, MB/s written to sockets (bytes per delivered movement update)", col(func(r *loadgen.Report) string {
+			s := srv(r)
+			if r.WindowS == 0 || s.BytesWritten == 0 {
+				return "–"
+			}
+			cell := fmt.Sprintf("%.2f", float64(s.BytesWritten)/r.WindowS/1e6)
+			if r.MovementPerSec > 0 {
+				cell += fmt.Sprintf(" (%.1f B)", float64(s.BytesWritten)/r.WindowS/r.MovementPerSec)
+			}
+			return cell
+		})},
+		{"server read syscalls per write syscall", col(func(r *loadgen.Report) string {
+			s := srv(r)
+			if s.WriteCalls == 0 {
+				return "–"
+			}
+			return fmt.Sprintf("%.2f", float64(s.ReadCalls)/float64(s.WriteCalls))
+		})},
 		{"server CPU µs per write syscall, all work included", col(func(r *loadgen.Report) string {
 			s := srv(r)
 			if s.WriteCalls == 0 {
