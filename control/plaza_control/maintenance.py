@@ -1,6 +1,7 @@
 """Background loops of one process: seat sweeper (and the relay, room and seat
 gauges), dependency pings (the up gauges), command expiry, cache repair, key
-reload.
+reload, the events stream trim and the forgetting of ended rooms' lifetime
+fields (docs/decisions/016).
 
 Each loop is idempotent (every process runs them; doing it twice is harmless) and
 never dies on an error: it logs and tries again on its next tick.
@@ -9,13 +10,17 @@ never dies on an error: it logs and tries again on its next tick.
 from __future__ import annotations
 
 import asyncio
+import weakref
 from collections.abc import Awaitable, Callable
 
 import structlog
+from prometheus_client import Counter, Gauge
 
 from plaza_control import placement
 from plaza_control.clock import system_clock_ms
 from plaza_control.container import Services
+from plaza_control.events.lifetimes import LifetimeForgetter
+from plaza_control.events.stream_trim import point_age_ms, trim_acknowledged
 from plaza_control.models import RelayInfo
 from plaza_control.observability import Metrics
 from plaza_control.repositories import mongo
@@ -54,6 +59,48 @@ def set_relay_gauges(m: Metrics, relays: list[RelayInfo]) -> None:
     m.rooms.set(sum(r.rooms for r in relays))
     m.seats.set(sum(r.seats for r in relays))
     m.capacity.set(sum(r.capacity_connections for r in live))
+
+
+class HistoryMetrics:
+    """Gauges of the two histories maintenance bounds (docs/control.md)."""
+
+    def __init__(self, m: Metrics) -> None:
+        reg = m.registry
+        self.stream_length = Gauge(
+            "plaza_control_events_stream_length",
+            "Entries in P events after the last trim (the relay caps it at ~1,000,000)",
+            registry=reg,
+        )
+        self.trim_point_age = Gauge(
+            "plaza_control_events_trim_point_age_seconds",
+            "Age of the oldest entry some consumer group still needs (0: nothing to trim)",
+            registry=reg,
+        )
+        self.trimmed = Counter(
+            "plaza_control_events_trimmed_entries",
+            "Entries of P events trimmed behind every consumer group",
+            registry=reg,
+        )
+        self.lifetime_fields = Gauge(
+            "plaza_control_room_lifetimes_fields",
+            "Room id fields of A room_lifetimes at the last pass",
+            registry=reg,
+        )
+        self.lifetimes_forgotten = Counter(
+            "plaza_control_room_lifetimes_forgotten",
+            "Fields of ended rooms forgotten from A room_lifetimes",
+            registry=reg,
+        )
+
+
+_history_metrics: weakref.WeakKeyDictionary[Metrics, HistoryMetrics] = weakref.WeakKeyDictionary()
+
+
+def history_metrics(m: Metrics) -> HistoryMetrics:
+    """One set per app registry, also when the lifespan starts again."""
+    if m not in _history_metrics:
+        _history_metrics[m] = HistoryMetrics(m)
+    return _history_metrics[m]
 
 
 async def _up(ping: Awaitable[object]) -> int:
@@ -95,10 +142,32 @@ def start_loops(svc: Services) -> list[asyncio.Task[None]]:
     async def reload_keys() -> None:
         svc.key_ring.reload()
 
+    hm = history_metrics(svc.metrics)
+    groups = (s.events_group, s.events_seats_group)
+
+    async def trim_events() -> None:
+        res = await trim_acknowledged(svc.redis, svc.keyspace.events, groups)
+        hm.stream_length.set(res.length)
+        hm.trim_point_age.set(point_age_ms(res.point, system_clock_ms()) / 1000)
+        if res.trimmed:
+            hm.trimmed.inc(res.trimmed)
+
+    forgetter = LifetimeForgetter(svc.redis, svc.keyspace)
+
+    async def forget_lifetimes() -> None:
+        res = await forgetter.run_once()
+        hm.lifetime_fields.set(res.fields - res.forgotten)
+        if res.forgotten:
+            hm.lifetimes_forgotten.inc(res.forgotten)
+
     return [
         asyncio.create_task(_every(s.sweep_interval_seconds, "sweep", sweep)),
         asyncio.create_task(_every(s.sweep_interval_seconds, "ping", ping_dependencies)),
         asyncio.create_task(_every(s.sweep_interval_seconds, "commands", expire_commands)),
         asyncio.create_task(_every(s.cache_refresh_seconds, "cache", repair_cache)),
         asyncio.create_task(_every(float(s.key_reload_seconds), "keys", reload_keys)),
+        asyncio.create_task(_every(s.events_trim_interval_seconds, "events-trim", trim_events)),
+        asyncio.create_task(
+            _every(s.lifetimes_forget_interval_seconds, "lifetimes", forget_lifetimes)
+        ),
     ]
