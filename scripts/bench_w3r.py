@@ -3,15 +3,17 @@
 """W3r, the rejoin storm, driven by the Go load generator (issue 15 §1;
 docs/benchmarks.md "W3r (Go load generator)").
 
-Per run: a fresh system from `tests/system/cluster.py` (its own Redis, the
-FerretDB at PLAZA_MONGO_URL, `--control-processes` control planes on their
-own ports, relay-0), then `relay-go/bench/cmd/w3r drive` seats `--players`
-guests (sign-in, join world `lobby`, WebSocket + Hello/Welcome; the first
-member of each room sets state key `w3r`) and prints READY. relay-1 starts
-and registers, the driver is told the moment and relay-0 gets SIGKILL;
-every player rejoins by the reconnect rule (docs/protocol.md §8) and the
-driver writes its result JSON. The process CPU of every control plane,
-relay-1, Redis and the driver is read from /proc at the kill and at the end.
+Per mode: a fresh system from `tests/system/cluster.py` (its own Redis, the
+FerretDB at PLAZA_MONGO_URL, `--control-processes` control planes, each its
+own process on its own port, and relay-0), then `relay-go/bench/cmd/w3r
+drive` seats `--players` guests once (sign-in, join world `lobby`,
+WebSocket + Hello/Welcome; the first member of each room sets state key
+`w3r`) and prints READY. Each of the `--runs` storms: relay-(k+1) starts and
+registers, the driver is told the moment and relay-k gets SIGKILL; every
+player rejoins by the reconnect rule (docs/protocol.md §8) and the driver
+prints the storm's result. The process CPU of every control plane, the
+relay rejoined to and Redis is read from /proc at the kill and when the
+result arrives; the driver reports its own.
 
 Modes: `paced` sets PLAZA_JOIN_RATE_PER_SECOND / PLAZA_JOIN_BURST (per
 control-plane process) from `--rate` / `--burst`; `unpaced` sets
@@ -112,25 +114,29 @@ def build_driver(out_dir: Path) -> Path:
     return binary
 
 
-def read_ready(stdout: IO[bytes], proc: subprocess.Popen[bytes], log: Path) -> dict[str, Any]:
-    """The driver's READY line (it blocks until seating ends or fails)."""
+def read_line(
+    stdout: IO[bytes], proc: subprocess.Popen[bytes], log: Path, key: str
+) -> dict[str, Any]:
+    """The driver's next JSON line that has ``key`` (READY or a round's result)."""
     for raw in stdout:
         line = raw.decode(errors="replace").strip()
         if line.startswith("{"):
-            ready: dict[str, Any] = json.loads(line)
-            if ready.get("ready"):
-                return ready
+            msg: dict[str, Any] = json.loads(line)
+            if key in msg:
+                return msg
     proc.wait(timeout=10)
     tail = "\n".join(log.read_text(errors="replace").splitlines()[-20:])
-    raise RuntimeError(f"w3r driver exited {proc.returncode} before READY:\n{tail}")
+    raise RuntimeError(f"w3r driver exited {proc.returncode} before its {key!r} line:\n{tail}")
 
 
-def one_run(
-    mode: str, o: Options, relay: Path, driver: Path, workdir: Path, seed: int
-) -> dict[str, Any]:
-    """One fresh system, one storm; returns the driver's result plus CPU and load."""
+def run_mode(
+    mode: str, o: Options, runs: int, relay: Path, driver: Path, workdir: Path
+) -> list[dict[str, Any]]:
+    """One system, the players seated once, then ``runs`` storms: before storm k,
+    relay-(k+1) starts and relay-k gets SIGKILL. Returns each storm's result
+    with the CPU of every process over it and the load average around it."""
     env = BASE_ENV | mode_env(mode, o)
-    load_before = os.getloadavg()
+    results: list[dict[str, Any]] = []
     with running_cluster(
         workdir,
         relay,
@@ -139,7 +145,6 @@ def one_run(
         world_capacity=o.room_capacity,
         control_env=env,
     ) as cluster:
-        out = workdir / "result.json"
         log = workdir / "driver.log"
         args = [
             str(driver),
@@ -148,16 +153,16 @@ def one_run(
             ",".join(c.url for c in cluster.controls),
             "--players",
             str(o.players),
+            "--rounds",
+            str(runs),
             "--seat-concurrency",
             str(o.seat_concurrency),
             "--source-addrs",
             str(o.source_addrs),
             "--deadline",
             f"{o.deadline_s}s",
-            "--seed",
-            str(seed),
             "--out",
-            str(out),
+            str(workdir / "results.json"),
         ]
         with log.open("wb") as err:
             proc = subprocess.Popen(
@@ -166,19 +171,44 @@ def one_run(
         assert proc.stdin is not None
         assert proc.stdout is not None
         try:
-            ready = read_ready(proc.stdout, proc, log)
-            cluster.start_relay()
-            cluster.wait_relays_registered()
-            pids = storm_pids(cluster, proc.pid)
-            cpu0 = {name: cpu_seconds(pid) for name, pid in pids.items()}
-            t_kill = time.monotonic()
-            proc.stdin.write(b"kill\n")
-            proc.stdin.flush()
-            cluster.relays[0].process.kill()
-            code = proc.wait(timeout=o.deadline_s + 60)
-            wall = time.monotonic() - t_kill
-            cpu = {name: cpu_seconds(pid) - cpu0[name] for name, pid in pids.items()}
-            # The driver has exited by now: /proc no longer has it; its result has its own.
+            for k in range(runs):
+                t0 = time.monotonic()
+                ready = read_line(proc.stdout, proc, log, "ready")
+                load_before = os.getloadavg()
+                cluster.start_relay()
+                cluster.wait_relays_registered()
+                pids = storm_pids(cluster, k + 1)
+                cpu0 = {name: cpu_seconds(pid) for name, pid in pids.items()}
+                t_kill = time.monotonic()
+                proc.stdin.write(b"kill\n")
+                proc.stdin.flush()
+                cluster.relays[k].process.kill()
+                msg = read_line(proc.stdout, proc, log, "result")
+                wall = time.monotonic() - t_kill
+                cpu = {name: cpu_seconds(pid) - cpu0[name] for name, pid in pids.items()}
+                result: dict[str, Any] = msg["result"]
+                cpu["driver"] = float(result["driver_cpu_s"])
+                result.update(
+                    mode=mode,
+                    seat=ready,
+                    cpu_s=cpu,
+                    storm_wall_s=wall,
+                    load_before=list(load_before),
+                    load_after=list(os.getloadavg()),
+                    env=env,
+                )
+                results.append(result)
+                print(
+                    f"# {mode} run {k + 1}/{runs}: {result['back']}/{result['players']} back, "
+                    f"last {result['all_back_s']:.2f} s after the kill, {result['http_503']} 503s, "
+                    f"{result['join_requests']} join requests (seating {ready['seat_s']:.0f} s; "
+                    f"{time.monotonic() - t0:.0f} s)",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                if result["back"] < result["players"]:
+                    break
+            code = proc.wait(timeout=60)
         finally:
             if proc.poll() is None:
                 proc.kill()
@@ -186,30 +216,21 @@ def one_run(
         if code not in (0, 1):
             tail = "\n".join(log.read_text(errors="replace").splitlines()[-20:])
             raise RuntimeError(f"w3r driver exited {code}:\n{tail}")
-        result: dict[str, Any] = json.loads(out.read_text())
-    cpu["driver"] = float(result["driver_cpu_s"])
-    result.update(
-        mode=mode,
-        seat=ready,
-        cpu_s=cpu,
-        storm_wall_s=wall,
-        load_before=list(load_before),
-        load_after=list(os.getloadavg()),
-        env=env,
-    )
-    return result
+    return results
 
 
-def storm_pids(cluster: Cluster, driver_pid: int) -> dict[str, int]:
-    pids = {"driver": driver_pid}
+def storm_pids(cluster: Cluster, relay_index: int) -> dict[str, int]:
+    """The processes whose CPU a storm reads: control planes, the relay the
+    players rejoin to, Redis (the driver reports its own)."""
+    pids = {}
     for i, c in enumerate(cluster.controls):
         assert c.process.proc is not None
         pids[f"control-{i}"] = c.process.proc.pid
-    relay = cluster.relays[1].process.proc
+    relay = cluster.relays[relay_index].process.proc
     assert relay is not None
     assert cluster.redis is not None
     assert cluster.redis.proc is not None
-    pids["relay-1"] = relay.pid
+    pids["relay"] = relay.pid
     pids["redis"] = cluster.redis.proc.pid
     return pids
 
@@ -240,7 +261,7 @@ TABLE_HEAD = (
     "| all back (s after kill) | back p50 / p99 (s) | request→Welcome p50 / p99 (ms) "
     "| join request p50 / p99 (ms) | join requests | 503s (with a hint) | other failed attempts "
     "| same room / state / sequence | control CPU ms per join request "
-    "| CPU over the storm, % of a core: control / relay-1 / Redis / driver |\n"
+    "| CPU over the storm, % of a core: control / relay / Redis / driver |\n"
     "|---|---:|---:|---:|---|---|---|---|---|---|---|---|---|---|---|---|"
 )
 
@@ -259,7 +280,7 @@ def table_row(mode: str, controls: int, runs: list[dict[str, Any]]) -> str:
     procs = " / ".join(
         [
             spread(ctl, "{:.0f}"),
-            spread([cpu_share(r, "relay-1") for r in runs], "{:.0f}"),
+            spread([cpu_share(r, "relay") for r in runs], "{:.0f}"),
             spread([cpu_share(r, "redis") for r in runs], "{:.0f}"),
             spread([cpu_share(r, "driver") for r in runs], "{:.0f}"),
         ]
@@ -490,23 +511,12 @@ def measure(args: argparse.Namespace, o: Options, driver: Path, scratch: Path) -
     print(TABLE_HEAD, flush=True)
     for mode in modes:
         started = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-        runs = []
-        for k in range(args.runs):
-            workdir = scratch / f"{mode}-{k}"
-            workdir.mkdir()
-            t0 = time.monotonic()
-            r = one_run(mode, o, relay, driver, workdir, seed=k + 1)
-            runs.append(r)
-            print(
-                f"# {mode} run {k + 1}/{args.runs}: {r['back']}/{r['players']} back, last "
-                f"{r['all_back_s']:.2f} s after the kill, {r['http_503']} 503s, "
-                f"{r['join_requests']} join requests ({time.monotonic() - t0:.0f} s)",
-                file=sys.stderr,
-                flush=True,
-            )
-            if r["back"] < r["players"]:
-                status = 1
-            shutil.rmtree(workdir, ignore_errors=True)
+        workdir = scratch / mode
+        workdir.mkdir()
+        runs = run_mode(mode, o, args.runs, relay, driver, workdir)
+        shutil.rmtree(workdir, ignore_errors=True)
+        if len(runs) < args.runs or any(r["back"] < r["players"] for r in runs):
+            status = 1
         print(table_row(mode, o.controls, runs), flush=True)
         record = {
             "mode": mode,

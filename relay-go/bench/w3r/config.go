@@ -5,7 +5,8 @@
 // Phases: (a) Players guests sign in, join the world and connect to the
 // relay named (bounded concurrency); the first member of each room sets a
 // state key; a READY line (JSON) goes to stdout and the driver waits for a
-// line on stdin, the moment of the kill. (b) Each player, once its socket
+// line on stdin, the moment of the kill. Rounds repeat (b) and (c) on the
+// same players: READY again, the next relay killed. (b) Each player, once its socket
 // closes, rejoins as docs/protocol.md §8 says: POST /v1/join with its
 // session token, room_id and resume_session_id; a 409/429/503 waits its
 // hint (retry_after_ms, else Retry-After) plus uniform(0, 250 ms); a failure
@@ -47,6 +48,9 @@ type Config struct {
 	Settle time.Duration
 	// Seed seeds the players' jitter.
 	Seed uint64
+	// Rounds is how many storms run on the same seated players (the
+	// orchestrator kills the relay they are on before each); zero value: 1.
+	Rounds int
 }
 
 func (c *Config) check() error {
@@ -67,6 +71,9 @@ func (c *Config) check() error {
 	if c.Bucket <= 0 {
 		c.Bucket = 100 * time.Millisecond
 	}
+	if c.Rounds <= 0 {
+		c.Rounds = 1
+	}
 	if c.Settle <= 0 {
 		c.Settle = time.Second
 	}
@@ -82,6 +89,7 @@ func (c *Config) sourceIP(i int) net.IP {
 // Ready is the line printed (JSON) once every player is seated.
 type Ready struct {
 	Ready   bool    `json:"ready"`
+	Round   int     `json:"round"`
 	Players int     `json:"players"`
 	Rooms   int     `json:"rooms"`
 	SeatS   float64 `json:"seat_s"`
@@ -89,6 +97,7 @@ type Ready struct {
 
 // Result is what one run measured (the JSON the driver writes).
 type Result struct {
+	Round    int      `json:"round"` // 0-based storm on the same seated players
 	Players  int      `json:"players"`
 	Rooms    int      `json:"rooms"`
 	Controls []string `json:"controls"`

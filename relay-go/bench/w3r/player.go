@@ -12,11 +12,9 @@ import (
 	"github.com/plaza-dev/plaza/relay-go/client"
 )
 
-// player is one guest: its session token, room and relay session, and what
-// its rejoin measured. Its Handler methods run on the session's read
-// goroutine.
+// player is one guest: its session token, room and relay session. Each
+// of its sessions reports to a sink of its own.
 type player struct {
-	client.NopHandler
 	idx     int
 	ctl     *client.Control
 	local   net.IP
@@ -24,26 +22,12 @@ type player struct {
 	room    string
 	resume  string
 	sess    atomic.Pointer[client.Session]
-	lastSeq atomic.Uint64 // highest room sequence seen before the kill
-	closed  chan struct{} // closed once the first session ends
-	once    sync.Once
-	stateOK chan struct{} // the state key's StateChanged arrived (setter only)
+	sink    atomic.Pointer[sink] // the current session's
+	lastSeq atomic.Uint64        // highest room sequence seen so far
+	stateOK chan struct{}        // the state key's StateChanged arrived
 	key     string
 	keyOnce sync.Once
-
-	// Set by rejoin.
-	closedAt   time.Time
-	back       bool
-	backAt     time.Time
-	requestDur time.Duration // admitted attempt: POST /v1/join → Welcome
-	joinDur    time.Duration // its join request alone
-	requests   int
-	sameRoom   bool
-	stateKept  bool
-	seqKept    bool
 }
-
-func (p *player) Closed(string) { p.once.Do(func() { close(p.closed) }) }
 
 func (p *player) seen(seq uint64) {
 	for {
@@ -54,20 +38,39 @@ func (p *player) seen(seq uint64) {
 	}
 }
 
-func (p *player) MemberJoined(_ client.Member, seq uint64)  { p.seen(seq) }
-func (p *player) MemberLeft(_ uint32, _ string, seq uint64) { p.seen(seq) }
-func (p *player) Emote(_ uint32, _ string, seq uint64)      { p.seen(seq) }
-func (p *player) Announcement(_ string, seq uint64)         { p.seen(seq) }
-func (p *player) StateChanged(key string, _ []byte, _ uint64, _ bool, seq uint64) {
-	p.seen(seq)
-	if p.stateOK != nil && key == p.key {
-		p.keyOnce.Do(func() { close(p.stateOK) })
+// sink is the Handler of one session of a player; its methods run on the
+// session's read goroutine.
+type sink struct {
+	client.NopHandler
+	p      *player
+	closed chan struct{} // closed once the session ends
+	once   sync.Once
+}
+
+func newSink(p *player) *sink { return &sink{p: p, closed: make(chan struct{})} }
+
+func (s *sink) Closed(string)                             { s.once.Do(func() { close(s.closed) }) }
+func (s *sink) MemberJoined(_ client.Member, seq uint64)  { s.p.seen(seq) }
+func (s *sink) MemberLeft(_ uint32, _ string, seq uint64) { s.p.seen(seq) }
+func (s *sink) Emote(_ uint32, _ string, seq uint64)      { s.p.seen(seq) }
+func (s *sink) Announcement(_ string, seq uint64)         { s.p.seen(seq) }
+func (s *sink) StateChanged(key string, _ []byte, _ uint64, _ bool, seq uint64) {
+	s.p.seen(seq)
+	if key == s.p.key {
+		s.p.keyOnce.Do(func() { close(s.p.stateOK) })
 	}
 }
 
-// rejoinHandler is the Handler of the sessions after the kill: it only
-// needs to keep quiet.
-type rejoinHandler struct{ client.NopHandler }
+// outcome is what one player's rejoin measured in one storm.
+type outcome struct {
+	back       bool
+	backAt     time.Time
+	requestDur time.Duration // admitted attempt: POST /v1/join → Welcome
+	joinDur    time.Duration // its join request alone
+	sameRoom   bool
+	stateKept  bool
+	seqKept    bool
+}
 
 // storm is what every player's rejoin shares.
 type storm struct {
@@ -98,36 +101,39 @@ func (s *storm) fail(kind string, at time.Time, is503 bool) {
 	}
 }
 
-// rejoin waits for p's session to end, then rejoins by the rule of
-// docs/protocol.md §8 until a Welcome or the deadline.
-func (s *storm) rejoin(ctx context.Context, p *player, rng *rand.Rand) {
+// rejoin waits for p's session (its sink sk) to end, then rejoins by the
+// rule of docs/protocol.md §8 until a Welcome or the deadline.
+func (s *storm) rejoin(ctx context.Context, p *player, sk *sink, o *outcome, rng *rand.Rand) {
 	select {
-	case <-p.closed:
+	case <-sk.closed:
 	case <-ctx.Done():
 		return
 	}
-	p.closedAt = time.Now()
 	ctx, cancel := context.WithDeadline(ctx, s.deadline)
 	defer cancel()
 	req := client.JoinRequest{RoomID: p.room, ResumeSessionID: p.resume}
+	before := p.lastSeq.Load()
 	for attempt := 0; ctx.Err() == nil; attempt++ {
 		t0 := time.Now()
 		s.requests.add(t0)
 		s.totalReqs.Add(1)
-		p.requests++
-		j, err := p.ctl.JoinWith(ctx, p.token, p.local, req)
+		j, err := p.ctl.JoinWith(ctx, p.token, nil, req)
 		var hint time.Duration
 		if err == nil {
 			joined := time.Now()
+			next := newSink(p)
 			var sess *client.Session
-			sess, err = client.Dial(ctx, j.URL, j.Ticket, client.DialOptions{Local: p.local, Handler: rejoinHandler{}, WelcomeTimeout: 5 * time.Second})
+			sess, err = client.Dial(ctx, j.URL, j.Ticket, client.DialOptions{Local: p.local, Handler: next, WelcomeTimeout: 5 * time.Second})
 			if err == nil {
 				now := time.Now()
-				p.back, p.backAt = true, now
-				p.requestDur, p.joinDur = now.Sub(t0), joined.Sub(t0)
-				p.sameRoom = sess.RoomID() == p.room
-				p.stateKept = string(sess.WelcomeState()[s.cfg.StateKey]) == "kept"
-				p.seqKept = sess.WelcomeSequence() >= p.lastSeq.Load()
+				o.back, o.backAt = true, now
+				o.requestDur, o.joinDur = now.Sub(t0), joined.Sub(t0)
+				o.sameRoom = sess.RoomID() == p.room
+				o.stateKept = string(sess.WelcomeState()[s.cfg.StateKey]) == "kept"
+				o.seqKept = sess.WelcomeSequence() >= before
+				p.seen(sess.WelcomeSequence())
+				p.resume = sess.SessionID()
+				p.sink.Store(next)
 				p.sess.Store(sess)
 				s.welcomes.add(now)
 				return

@@ -55,9 +55,12 @@ func controls(cfg *Config, hc *http.Client) (seat, storm []*client.Control) {
 	return seat, storm
 }
 
-// Run seats the players, prints Ready to out, waits for a line on in (the
-// kill), runs the storm and returns what it measured.
-func Run(ctx context.Context, cfg Config, in io.Reader, out io.Writer, logf func(string, ...any)) (*Result, error) {
+// Run seats the players, then for each of cfg.Rounds storms prints Ready
+// to out, waits for a line on in (the kill of the relay the players are
+// on), runs the storm and prints its Result as {"round":k,"result":...}.
+// It returns every round's Result; it stops after a round that left a
+// player out (the next storm would not start from everyone seated).
+func Run(ctx context.Context, cfg Config, in io.Reader, out io.Writer, logf func(string, ...any)) ([]*Result, error) {
 	if err := cfg.check(); err != nil {
 		return nil, err
 	}
@@ -71,43 +74,57 @@ func Run(ctx context.Context, cfg Config, in io.Reader, out io.Writer, logf func
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	t0 := time.Now()
-	players, err := seat(ctx, &cfg, seatCtl, stormCtl, logf)
-	if err != nil {
+	players := make([]*player, cfg.Players)
+	for i := range players {
+		players[i] = &player{idx: i, ctl: stormCtl[i%len(stormCtl)], local: cfg.sourceIP(i), stateOK: make(chan struct{}), key: cfg.StateKey}
+	}
+	go keepAlive(ctx, players) // seating takes longer than the relay's idle timeout
+	if err := seat(ctx, &cfg, seatCtl, players, logf); err != nil {
 		return nil, err
 	}
-	go keepAlive(ctx, players)
 	rooms, err := setState(ctx, &cfg, players)
 	if err != nil {
 		return nil, err
 	}
 	seatS := time.Since(t0).Seconds()
 	logf("w3r: %d players seated in %d rooms in %.1f s", len(players), rooms, seatS)
-	time.Sleep(cfg.Settle)
-	ready, _ := json.Marshal(Ready{Ready: true, Players: len(players), Rooms: rooms, SeatS: seatS})
-	if _, err := fmt.Fprintf(out, "%s\n", ready); err != nil {
-		return nil, err
+	lines := bufio.NewReader(in)
+	var results []*Result
+	for round := range cfg.Rounds {
+		time.Sleep(cfg.Settle) // the relay writes its room snapshots
+		ready, _ := json.Marshal(Ready{Ready: true, Round: round, Players: len(players), Rooms: rooms, SeatS: seatS})
+		if _, err := fmt.Fprintf(out, "%s\n", ready); err != nil {
+			return results, err
+		}
+		if _, err := lines.ReadString('\n'); err != nil {
+			return results, fmt.Errorf("round %d: waiting for the kill line on stdin: %w", round, err)
+		}
+		res := runStorm(ctx, &cfg, players)
+		res.Round, res.Rooms, res.SeatS, res.Controls = round, rooms, seatS, cfg.ControlURLs
+		results = append(results, res)
+		line, _ := json.Marshal(map[string]any{"round": round, "result": res})
+		if _, err := fmt.Fprintf(out, "%s\n", line); err != nil {
+			return results, err
+		}
+		logf("w3r round %d: %d/%d back, last %.2f s after the kill; request→Welcome p50 %.1f ms p99 %.1f ms; %d join requests, %d 503s",
+			round, res.Back, res.Players, res.AllBackS, res.RequestP50Ms, res.RequestP99Ms, res.JoinRequests, res.HTTP503)
+		if res.Back < res.Players || ctx.Err() != nil {
+			break
+		}
 	}
-	if _, err := bufio.NewReader(in).ReadString('\n'); err != nil {
-		return nil, fmt.Errorf("waiting for the kill line on stdin: %w", err)
-	}
-	res := runStorm(ctx, &cfg, players)
-	res.Rooms, res.SeatS, res.Controls = rooms, seatS, cfg.ControlURLs
-	return res, nil
+	return results, ctx.Err()
 }
 
 // seat signs every player in, joins it and connects it, SeatConcurrency at
 // a time; any failure fails the run (the storm needs everyone seated).
-func seat(ctx context.Context, cfg *Config, seatCtl, stormCtl []*client.Control, logf func(string, ...any)) ([]*player, error) {
-	players := make([]*player, cfg.Players)
+func seat(ctx context.Context, cfg *Config, seatCtl []*client.Control, players []*player, logf func(string, ...any)) error {
 	sem := make(chan struct{}, cfg.SeatConcurrency)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var firstErr error
 	var seated atomic.Int64
-	for i := range players {
+	for i, p := range players {
 		n := i % len(seatCtl)
-		p := &player{idx: i, ctl: stormCtl[n], local: cfg.sourceIP(i), closed: make(chan struct{}), stateOK: make(chan struct{}), key: cfg.StateKey}
-		players[i] = p
 		sem <- struct{}{}
 		mu.Lock()
 		failed := firstErr != nil
@@ -135,12 +152,9 @@ func seat(ctx context.Context, cfg *Config, seatCtl, stormCtl []*client.Control,
 	}
 	wg.Wait()
 	if firstErr != nil {
-		return nil, firstErr
+		return firstErr
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	return players, nil
+	return ctx.Err()
 }
 
 func seatOne(ctx context.Context, ctl *client.Control, p *player) error {
@@ -152,10 +166,12 @@ func seatOne(ctx context.Context, ctl *client.Control, p *player) error {
 	if err != nil {
 		return err
 	}
-	s, err := client.Dial(ctx, j.URL, j.Ticket, client.DialOptions{Local: p.local, Handler: p})
+	sk := newSink(p)
+	s, err := client.Dial(ctx, j.URL, j.Ticket, client.DialOptions{Local: p.local, Handler: sk})
 	if err != nil {
 		return err
 	}
+	p.sink.Store(sk)
 	p.token, p.room, p.resume = tok, s.RoomID(), s.SessionID()
 	p.seen(s.WelcomeSequence())
 	p.sess.Store(s)
@@ -227,30 +243,34 @@ func runStorm(ctx context.Context, cfg *Config, players []*player) *Result {
 		failures: map[string]int64{},
 	}
 	lostBefore := 0
-	for _, p := range players {
+	sinks := make([]*sink, len(players))
+	for i, p := range players {
+		sinks[i] = p.sink.Load()
 		select {
-		case <-p.closed:
+		case <-sinks[i].closed:
 			lostBefore++
 		default:
 		}
 	}
+	outcomes := make([]outcome, len(players))
 	var wg sync.WaitGroup
-	for _, p := range players {
+	for i, p := range players {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			s.rejoin(ctx, p, rand.New(rand.NewPCG(cfg.Seed, uint64(p.idx))))
+			s.rejoin(ctx, p, sinks[i], &outcomes[i], rand.New(rand.NewPCG(cfg.Seed, uint64(p.idx)<<8|uint64(s.killAt.UnixNano()&0xff))))
 		}()
 	}
 	wg.Wait()
 	end := time.Now()
-	return summarise(cfg, s, players, end, cpuSeconds()-cpu0, lostBefore)
+	return summarise(cfg, s, outcomes, end, cpuSeconds()-cpu0, lostBefore)
 }
 
-func summarise(cfg *Config, s *storm, players []*player, end time.Time, cpu float64, lostBefore int) *Result {
-	r := &Result{Players: len(players), WithinS: 10, LostBeforeKill: lostBefore, DriverCPUS: cpu, StormS: end.Sub(s.killAt).Seconds()}
+func summarise(cfg *Config, s *storm, outcomes []outcome, end time.Time, cpu float64, lostBefore int) *Result {
+	r := &Result{Players: len(outcomes), WithinS: 10, LostBeforeKill: lostBefore, DriverCPUS: cpu, StormS: end.Sub(s.killAt).Seconds()}
 	var backS, reqMs, joinMs []float64
-	for _, p := range players {
+	for i := range outcomes {
+		p := &outcomes[i]
 		if !p.back {
 			continue
 		}

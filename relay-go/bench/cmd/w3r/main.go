@@ -2,10 +2,12 @@
 // (docs/benchmarks.md, "W3r (Go load generator)"; scripts/bench_w3r.py
 // starts the system, kills the relay and calls it).
 //
-//	w3r drive --control URL[,URL] --players 5000 --out result.json
-//	    seats the players, prints {"ready":true,...} on stdout, waits for a
-//	    line on stdin (sent at the relay's kill), runs the storm, writes the
-//	    result JSON and exits 0 (1 if a player is not back by --deadline).
+//	w3r drive --control URL[,URL] --players 5000 --rounds 3 --out results.json
+//	    seats the players; then per round prints {"ready":true,"round":k,...}
+//	    on stdout, waits for a line on stdin (sent at the relay's kill), runs
+//	    the storm and prints {"round":k,"result":{...}}; writes the list of
+//	    results and exits 0 (1 if a player was not back by --deadline, 2 on
+//	    an error such as a failed seating).
 //	w3r plot --result result.json --out storm.png --title "..."
 package main
 
@@ -64,6 +66,7 @@ func drive(ctx context.Context, args []string) (int, error) {
 	fs.DurationVar(&c.Bucket, "bucket", 100*time.Millisecond, "timeline resolution")
 	fs.DurationVar(&c.Settle, "settle", time.Second, "wait after the state writes, before READY")
 	fs.Uint64Var(&c.Seed, "seed", 1, "random seed of the players' jitter")
+	fs.IntVar(&c.Rounds, "rounds", 1, "storms on the same seated players (READY, kill line, result line, each round)")
 	out := fs.String("out", "", "write the result JSON here (required)")
 	_ = fs.Parse(args)
 	if *out == "" {
@@ -76,20 +79,22 @@ func drive(ctx context.Context, args []string) (int, error) {
 	}
 	logf := func(f string, a ...any) { fmt.Fprintf(os.Stderr, f+"\n", a...) }
 	res, err := w3r.Run(ctx, c, os.Stdin, os.Stdout, logf)
+	if len(res) > 0 {
+		b, merr := json.MarshalIndent(res, "", "  ")
+		if merr != nil {
+			return 0, merr
+		}
+		if werr := os.WriteFile(*out, append(b, '\n'), 0o644); werr != nil {
+			return 0, werr
+		}
+	}
 	if err != nil {
 		return 0, err
 	}
-	b, err := json.MarshalIndent(res, "", "  ")
-	if err != nil {
-		return 0, err
-	}
-	if err := os.WriteFile(*out, append(b, '\n'), 0o644); err != nil {
-		return 0, err
-	}
-	logf("w3r: %d/%d back, last %.2f s after the kill; request→Welcome p50 %.1f ms p99 %.1f ms; %d join requests, %d 503s",
-		res.Back, res.Players, res.AllBackS, res.RequestP50Ms, res.RequestP99Ms, res.JoinRequests, res.HTTP503)
-	if res.Back < res.Players {
-		return 1, nil
+	for _, r := range res {
+		if r.Back < r.Players {
+			return 1, nil
+		}
 	}
 	return 0, nil
 }
