@@ -70,6 +70,10 @@ class ChatRepository(Protocol):
         and > ``after`` when given."""
         ...
 
+    async def last_lifetime(self, room_id: str) -> int:
+        """The highest lifetime of the room with a stored line (0: none)."""
+        ...
+
 
 class SessionRepository(Protocol):
     async def record(self, changes: list[tuple[RoomEvent, str]]) -> set[str]:

@@ -95,6 +95,14 @@ class MongoChatRepository:
         cursor = self._c.find(query).sort([("sequence", direction), ("_id", direction)])
         return [_from(d, ChatRecord) async for d in cursor.limit(limit)]
 
+    async def last_lifetime(self, room_id: str) -> int:
+        found = await self._c.find_one(
+            {"room_id": room_id, "room_lifetime": {"$gt": 0}},
+            projection={"room_lifetime": 1},
+            sort=[("room_lifetime", DESCENDING)],
+        )
+        return int(found["room_lifetime"]) if found else 0
+
 
 class MongoSessionRepository:
     """``sessions``: one document per relay session id. The join and leave halves

@@ -57,7 +57,12 @@ class ChatHistoryService:
         limit = max(1, min(limit, MAX_PAGE))
         seq = paging.decode_int(cursor)
         if lifetime is None:
+            # A room's field of A room_lifetimes is forgotten a minute or two after
+            # it closed (decisions/016); its history then is the last lifetime
+            # with a stored line.
             lifetime = await self._alloc.last_lifetime(room_id)
+            if lifetime == 0:
+                lifetime = await self._chat.last_lifetime(room_id)
         items = await self._chat.page(
             room_id,
             limit,
