@@ -116,6 +116,21 @@ class Services:
         clock = system_clock_ms
 
         self.allocator = RedisAllocator(self.redis, self.keyspace, scripts)
+        # The join path has a pool of its own, without redis-py's per-read timeout
+        # and health-check PING: JoinService bounds a join's Redis time once
+        # (JoinPolicy.redis_timeout_ms) instead of once per reply read (nine per
+        # join; docs/control-benchmarks.md).
+        self.join_redis: aioredis.Redis = aioredis.Redis.from_url(
+            s.redis_url,
+            decode_responses=False,
+            socket_timeout=None,
+            socket_connect_timeout=2,
+            max_connections=256,
+            health_check_interval=0,
+        )
+        join_allocator = RedisAllocator(
+            self.join_redis, self.keyspace, RedisScripts(self.join_redis)
+        )
         self.cache = RedisConfigCache(self.redis, self.keyspace)
         self.limiter = RedisRateLimiter(self.redis, self.keyspace)
         # Sign-in reads users from Redis first (records never change).
@@ -170,8 +185,8 @@ class Services:
             clock=clock,
         )
         self.join = JoinService(
-            gate=RedisJoinGate(self.redis, self.keyspace, self.cache),
-            allocator=self.allocator,
+            gate=RedisJoinGate(self.join_redis, self.keyspace, self.cache),
+            allocator=join_allocator,
             minter=TicketMinter(self.key_ring, s.issuer, s.ticket_ttl_seconds),
             policy=JoinPolicy(
                 reservation_ms=s.seat_reservation_seconds * 1000,
@@ -183,7 +198,8 @@ class Services:
             ),
             clock=clock,
         )
-        self.pacer = JoinPacer(s.join_max_in_flight, s.join_retry_after_seconds)
+        self.pacer = JoinPacer.from_settings(s, self.metrics.join_pacing.count_refusal)
+        self.metrics.join_pacing.observe(self.pacer.backlog_seconds, self.pacer.pending_bookings)
 
         # The event side: what the consumers write and the routes read.
         self.chat_store = event_mongo.MongoChatRepository(self.db)
@@ -323,4 +339,5 @@ class Services:
         self._consumer_clients.clear()
         await self.http.aclose()
         await self.redis.aclose()
+        await self.join_redis.aclose()
         await self.mongo.close()

@@ -25,12 +25,29 @@ class PlazaError(Exception):
         detail: str = "",
         *,
         retry_after: int | None = None,
+        retry_after_ms: int | None = None,
         extra: dict[str, object] | None = None,
     ) -> None:
+        """``retry_after`` (whole seconds) or ``retry_after_ms`` (milliseconds, the
+        precise one) says when to come back; the answer carries both, the
+        ``Retry-After`` header as ``ceil(retry_after_ms / 1000)`` seconds and the
+        problem body's ``retry_after_ms`` (``plaza_control.routes.problems``)."""
         super().__init__(detail or self.title)
         self.detail = detail or self.title
-        self.retry_after = retry_after
+        if retry_after is not None and retry_after_ms is not None:
+            raise ValueError("give retry_after or retry_after_ms, not both")
+        if retry_after is not None:
+            retry_after_ms = retry_after * 1000
+        #: Milliseconds (>= 1) until the client should retry, or None.
+        self.retry_after_ms = None if retry_after_ms is None else max(1, retry_after_ms)
         self.extra = extra or {}
+
+    @property
+    def retry_after(self) -> int | None:
+        """The ``Retry-After`` header's whole seconds: ``ceil(retry_after_ms / 1000)``."""
+        if self.retry_after_ms is None:
+            return None
+        return max(1, -(-self.retry_after_ms // 1000))
 
 
 class ConfigError(PlazaError):

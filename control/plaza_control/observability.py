@@ -9,7 +9,7 @@ import re
 import secrets
 import sys
 import time
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 from typing import Any
 
 import structlog
@@ -255,8 +255,47 @@ class Metrics:
             "joins go on (they need only Redis)",
             registry=self.registry,
         )
+        self.join_pacing = JoinPacingMetrics(self.registry)
         self.events = EventMetrics(self.registry)
         self.autoscaler = AutoscalerMetrics(self.registry)
+
+
+class JoinPacingMetrics:
+    """The join pacer's series (services/pacing.py): refusals by reason, and the
+    admission schedule's backlog, read from the pacer at each scrape."""
+
+    REASONS = ("in_flight", "rate", "horizon")
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.refused = Counter(
+            "plaza_control_join_refused",
+            "Joins refused 503 overloaded by this process's pacer, by reason: in_flight "
+            "(PLAZA_JOIN_MAX_IN_FLIGHT), rate (booked a future slot of the admission "
+            "schedule), horizon (the schedule is full to PLAZA_JOIN_SCHEDULE_HORIZON_MS)",
+            ["reason"],
+            registry=registry,
+        )
+        for reason in self.REASONS:
+            self.refused.labels(reason)
+        self.backlog = Gauge(
+            "plaza_control_join_schedule_backlog_seconds",
+            "How far ahead the admission schedule's last booked slot lies "
+            "(0: nothing booked; near the horizon: joins answer reason horizon)",
+            registry=registry,
+        )
+        self.pending = Gauge(
+            "plaza_control_join_schedule_pending",
+            "Booked slots of the admission schedule not yet used or forfeited",
+            registry=registry,
+        )
+
+    def observe(self, backlog_seconds: Callable[[], float], pending: Callable[[], int]) -> None:
+        """Read the two gauges from the pacer at scrape time."""
+        self.backlog.set_function(backlog_seconds)
+        self.pending.set_function(pending)
+
+    def count_refusal(self, reason: str) -> None:
+        self.refused.labels(reason).inc()
 
 
 # Series of the event consumers. Every series carries the consumer group

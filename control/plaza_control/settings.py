@@ -93,10 +93,17 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     events_trim_interval_seconds: Annotated[float, msgspec.Meta(gt=0)] = 10.0
     lifetimes_forget_interval_seconds: Annotated[float, msgspec.Meta(gt=0)] = 60.0
 
-    # Join pacing: joins in flight per process beyond which join answers 503
-    # with a jittered Retry-After (0 = unbounded).
+    # Join pacing (services/pacing.py, services/join_schedule.py), per process:
+    # joins in flight beyond which join answers 503 ``overloaded`` with a jittered
+    # wait of retry_after_seconds plus up to as much again (0 = unbounded) ...
     join_max_in_flight: Annotated[int, msgspec.Meta(ge=0)] = 256
     join_retry_after_seconds: Annotated[int, msgspec.Meta(ge=1, le=300)] = 2
+    # ... and the admission schedule: joins admitted per second with a burst
+    # (0 = no schedule); a join beyond it answers 503 ``overloaded`` with its own
+    # future slot as retry_after_ms, at most the horizon ahead.
+    join_rate_per_second: Annotated[int, msgspec.Meta(ge=0, le=100_000)] = 400
+    join_burst: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 100
+    join_schedule_horizon_ms: Annotated[int, msgspec.Meta(ge=100, le=600_000)] = 30_000
 
     # Relay autoscaler (docs/autoscaler.md; env ``PLAZA_AUTOSCALER_*``).
     autoscaler_enabled: bool = False

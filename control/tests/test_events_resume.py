@@ -155,28 +155,33 @@ async def test_join_with_resume_session_id_puts_sid_in_the_ticket(
     claims = jwt.decode(resp.json()["ticket"], options={"verify_signature": False})
     assert claims["sid"] == "s-123"
     assert claims["room"] == first["room_id"]
-    # Too many joins in flight: 503 overloaded with a jittered Retry-After.
+    # Too many joins in flight: 503 overloaded with a jittered retry_after_ms.
     pacer: JoinPacer = client.app.state.services.pacer
     pacer.max_in_flight = 1
     async with pacer.slot():
         resp = await client.post("/v1/join", json={"world_id": "lobby"}, headers=auth)
     assert resp.status_code == 503
-    assert resp.json()["type"] == "urn:plaza:problem:overloaded"
-    base = settings.join_retry_after_seconds
-    assert base <= int(resp.headers["retry-after"]) <= 2 * base
+    body = resp.json()
+    assert body["type"] == "urn:plaza:problem:overloaded"
+    assert body["reason"] == "in_flight"
+    base = settings.join_retry_after_seconds * 1000
+    assert base <= body["retry_after_ms"] <= 2 * base
+    assert int(resp.headers["retry-after"]) == -(-body["retry_after_ms"] // 1000)
     resp = await client.post("/v1/join", json={"world_id": "lobby"}, headers=auth)
     assert resp.status_code == 200
 
 
 async def test_pacer_bounds_joins_in_flight_with_jitter() -> None:
-    pacer = JoinPacer(2, 3)
+    refusals: list[str] = []
+    pacer = JoinPacer(2, 3, on_refused=refusals.append)
     async with pacer.slot(), pacer.slot():
         with pytest.raises(Unavailable) as err:
             async with pacer.slot():
                 pass
-        assert err.value.retry_after is not None
-        assert 3 <= err.value.retry_after <= 6
+        assert err.value.retry_after_ms is not None
+        assert 3000 <= err.value.retry_after_ms <= 6000
     assert pacer.in_flight == 0
     assert pacer.refused == 1
-    waits = {pacer.retry_after() for _ in range(200)}
-    assert len(waits) > 1
+    assert refusals == ["in_flight"]
+    waits = {pacer.retry_after_ms() for _ in range(200)}
+    assert len(waits) > 100  # milliseconds, not a handful of whole seconds

@@ -10,7 +10,7 @@ refused, in ``plaza_control.routes.bodies.JsonRequest``."""
 from __future__ import annotations
 
 from http import HTTPStatus
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 import structlog
@@ -52,10 +52,31 @@ HTTP_STATUS_PROBLEMS: dict[int, type[PlazaError]] = {
 _log = structlog.get_logger("plaza.errors")
 
 
+RetryAfterMs = Annotated[
+    int,
+    msgspec.Meta(
+        ge=1,
+        description="When to retry, in milliseconds: on every answer with Retry-After "
+        "(409 room-full, 429, 503), whose header says ceil(retry_after_ms / 1000) "
+        "seconds. Clients prefer this one: whole seconds quantise a spread into waves.",
+    ),
+]
+
+
+PacingReason = Annotated[
+    Literal["in_flight", "rate", "horizon"],
+    msgspec.Meta(
+        description="overloaded only: the join pacer's gate that refused: in_flight "
+        "(too many joins in progress), rate (the admission schedule booked you the "
+        "slot retry_after_ms ahead), horizon (the schedule is full; nothing booked)"
+    ),
+]
+
+
 class Problem(msgspec.Struct, frozen=True, kw_only=True):
     """An RFC 9457 problem-details body, as ``problem`` writes it. Validation errors
-    (400) add ``errors``; some problems add fields of their own (``retry_after``
-    values travel in the ``Retry-After`` header)."""
+    (400) add ``errors``; some problems add fields of their own. Every answer
+    with a ``Retry-After`` header (whole seconds) carries ``retry_after_ms``."""
 
     #: ``urn:plaza:problem:<code>``; the codes are listed in docs/control.md.
     type: str
@@ -67,6 +88,10 @@ class Problem(msgspec.Struct, frozen=True, kw_only=True):
     #: The request's id (``X-Request-ID``), also in the logs.
     request_id: str | None = None
     errors: list[dict[str, Any]] | None = None
+    #: When to retry, in milliseconds: on every answer with ``Retry-After``.
+    retry_after_ms: RetryAfterMs | None = None
+    #: ``overloaded`` only: which gate of the join pacer refused.
+    reason: PacingReason | None = None
 
 
 def problem(
@@ -77,7 +102,16 @@ def problem(
     request: Request[Any, Any, Any],
     extra: dict[str, Any] | None = None,
     headers: dict[str, str] | None = None,
+    retry_after_ms: int | None = None,
 ) -> Response[dict[str, Any]]:
+    """``retry_after_ms`` sets both the body field and the ``Retry-After`` header
+    (``ceil`` seconds); without it a whole-seconds ``Retry-After`` in ``headers``
+    is copied into the body as milliseconds."""
+    if retry_after_ms is not None:
+        retry_after_ms = max(1, retry_after_ms)
+        headers = {**(headers or {}), **retry_headers(retry_after_ms)}
+    else:
+        retry_after_ms = _retry_after_ms(headers)
     body: dict[str, Any] = {
         "type": f"urn:plaza:problem:{code}",
         "title": title,
@@ -90,14 +124,39 @@ def problem(
         body["request_id"] = rid
     if extra:
         body.update({k: v for k, v in extra.items() if k not in body})
+    if retry_after_ms is not None:
+        body["retry_after_ms"] = retry_after_ms
     return Response(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
 
+def _retry_after_ms(headers: dict[str, str] | None) -> int | None:
+    """The body's ``retry_after_ms`` for an answer whose ``Retry-After`` header is
+    whole seconds (an HTTP date, which nothing here sends, gives none)."""
+    if not headers:
+        return None
+    for name, value in headers.items():
+        if name.lower() == "retry-after" and value.strip().isdigit():
+            return max(1, int(value) * 1000)
+    return None
+
+
+def retry_headers(retry_after_ms: int) -> dict[str, str]:
+    """``Retry-After`` as whole seconds, rounded up, never below 1."""
+    return {"Retry-After": str(max(1, -(-retry_after_ms // 1000)))}
+
+
 def plaza_error(request: Request[Any, Any, Any], exc: PlazaError) -> Response[dict[str, Any]]:
-    headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else None
     if exc.status >= 500:
         _log.warning("service error", code=exc.code, detail=exc.detail)
-    return problem(exc.status, exc.code, exc.title, exc.detail, request, exc.extra, headers)
+    return problem(
+        exc.status,
+        exc.code,
+        exc.title,
+        exc.detail,
+        request,
+        exc.extra,
+        retry_after_ms=exc.retry_after_ms,
+    )
 
 
 def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
@@ -134,6 +193,10 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
 }
 
 
+#: When a client should retry after a backing service failed.
+DEPENDENCY_RETRY_MS = 2000
+
+
 def dependency_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     _log.error("backing service error", error=type(exc).__name__, path=request.url.path)
     return problem(
@@ -142,7 +205,7 @@ def dependency_error(request: Request[Any, Any, Any], exc: Exception) -> Respons
         DependencyDown.title,
         "retry later",
         request,
-        headers={"Retry-After": "2"},
+        retry_after_ms=DEPENDENCY_RETRY_MS,
     )
 
 
