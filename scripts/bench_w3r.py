@@ -76,6 +76,9 @@ BASE_ENV = {
 class Options:
     players: int
     controls: int
+    #: "ports": each control plane its own process on its own port, the driver
+    #: splitting the players; "workers": one port, PLAZA_WORKERS uvicorn workers.
+    layout: str
     rate: int
     burst: int
     horizon_ms: int | None
@@ -95,12 +98,17 @@ def mode_env(mode: str, o: Options) -> dict[str, str]:
 
 
 def cpu_seconds(pid: int) -> float:
-    """utime + stime of one process (not its children), from /proc."""
+    """utime + stime of a process and its live descendants (uvicorn workers), from /proc."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
         return 0.0
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+    total = (int(fields[11]) + int(fields[12])) / CLK_TCK
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        with contextlib.suppress(OSError, ValueError):
+            for child in (task / "children").read_text().split():
+                total += cpu_seconds(int(child))
+    return total
 
 
 def build_driver(out_dir: Path) -> Path:
@@ -136,11 +144,13 @@ def run_mode(
     relay-(k+1) starts and relay-k gets SIGKILL. Returns each storm's result
     with the CPU of every process over it and the load average around it."""
     env = BASE_ENV | mode_env(mode, o)
+    if o.layout == "workers":
+        env["PLAZA_WORKERS"] = str(o.controls)
     results: list[dict[str, Any]] = []
     with running_cluster(
         workdir,
         relay,
-        controls=o.controls,
+        controls=o.controls if o.layout == "ports" else 1,
         relays=1,
         world_capacity=o.room_capacity,
         control_env=env,
@@ -271,7 +281,14 @@ def others(r: dict[str, Any]) -> str:
     return ", ".join(f"{k} {v}" for k, v in sorted(f.items())) or "0"
 
 
-def table_row(mode: str, controls: int, runs: list[dict[str, Any]]) -> str:
+def control_label(controls: int, layout: str) -> str:
+    if controls == 1:
+        return "1"
+    how = "processes, own ports" if layout == "ports" else "uvicorn workers, one port"
+    return f"{controls} ({how})"
+
+
+def table_row(mode: str, controls: int, layout: str, runs: list[dict[str, Any]]) -> str:
     def col(key: str, fmt: str = "{:.2f}") -> str:
         return spread([float(r[key]) for r in runs], fmt)
 
@@ -290,7 +307,8 @@ def table_row(mode: str, controls: int, runs: list[dict[str, Any]]) -> str:
         for k in ("same_room", "state_kept", "sequence_kept")
     )
     return (
-        f"| {mode} | {controls} | {n} | {len(runs)} | {col('back', '{:.0f}')} "
+        f"| {mode} | {control_label(controls, layout)} | {n} | {len(runs)} "
+        f"| {col('back', '{:.0f}')} "
         f"| {col('back_within', '{:.0f}')} | {col('all_back_s')} "
         f"| {col('back_p50_s')} / {col('back_p99_s')} "
         f"| {col('request_p50_ms', '{:.0f}')} / {col('request_p99_ms', '{:.0f}')} "
@@ -330,7 +348,9 @@ def saved(results_dir: Path) -> list[dict[str, Any]]:
         data: dict[str, Any] = json.loads(f.read_text())
         out.append(data)
     order = {"unpaced": 0, "paced": 1}
-    return sorted(out, key=lambda d: (order.get(d["mode"], 2), d["controls"]))
+    return sorted(
+        out, key=lambda d: (order.get(d["mode"], 2), d["controls"], d.get("layout", "ports"))
+    )
 
 
 def render(results: list[dict[str, Any]], driver: Path | None) -> str:
@@ -348,7 +368,7 @@ def render(results: list[dict[str, Any]], driver: Path | None) -> str:
         TABLE_HEAD,
     ]
     for d in results:
-        lines.append(table_row(d["mode"], d["controls"], d["runs"]))
+        lines.append(table_row(d["mode"], d["controls"], d.get("layout", "ports"), d["runs"]))
     lines += [
         "",
         "Commands, settings and load average (1/5/15 min) before the first and after the last run:",
@@ -440,6 +460,13 @@ def main(argv: list[str] | None = None) -> int:
         help="control planes, each its own process on its own port; player i uses the (i mod n)-th",
     )
     ap.add_argument(
+        "--control-layout",
+        choices=["ports", "workers"],
+        default="ports",
+        help="ports: each control process on its own port (the driver splits the players); "
+        "workers: one port, PLAZA_WORKERS uvicorn workers",
+    )
+    ap.add_argument(
         "--rate", type=int, default=500, help="paced: PLAZA_JOIN_RATE_PER_SECOND per process"
     )
     ap.add_argument("--burst", type=int, default=100, help="paced: PLAZA_JOIN_BURST")
@@ -471,6 +498,7 @@ def main(argv: list[str] | None = None) -> int:
     o = Options(
         players=args.players,
         controls=args.control_processes,
+        layout=args.control_layout,
         rate=args.rate,
         burst=args.burst,
         horizon_ms=args.horizon_ms,
@@ -517,10 +545,11 @@ def measure(args: argparse.Namespace, o: Options, driver: Path, scratch: Path) -
         shutil.rmtree(workdir, ignore_errors=True)
         if len(runs) < args.runs or any(r["back"] < r["players"] for r in runs):
             status = 1
-        print(table_row(mode, o.controls, runs), flush=True)
+        print(table_row(mode, o.controls, o.layout, runs), flush=True)
         record = {
             "mode": mode,
             "controls": o.controls,
+            "layout": o.layout,
             "players": o.players,
             "mode_env": mode_env(mode, o),
             "command": command,
@@ -530,7 +559,10 @@ def measure(args: argparse.Namespace, o: Options, driver: Path, scratch: Path) -
         everything.append(record)
         if not args.no_save:
             args.results_dir.mkdir(parents=True, exist_ok=True)
-            (args.results_dir / f"w3r-{mode}-c{o.controls}.json").write_text(json.dumps(record))
+            (
+                args.results_dir
+                / f"w3r-{mode}-c{o.controls}{'-workers' if o.layout == 'workers' else ''}.json"
+            ).write_text(json.dumps(record))
     if args.json_out:
         args.json_out.write_text(json.dumps(everything))
     return status
