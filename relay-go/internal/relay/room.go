@@ -288,7 +288,7 @@ func (r *Room) kick(userID, reason string, code common.CloseCode) int {
 		return 0
 	}
 	r.remove(m, common.LeaveReasonKicked)
-	m.s.closeGraceful(code, reason, common.LeaveReasonKicked)
+	m.s.closeMember(code, reason, common.LeaveReasonKicked)
 	return 1
 }
 
@@ -318,7 +318,7 @@ func (r *Room) closeAll(code common.CloseCode, reason string, leave common.Leave
 	for len(r.members) > 0 {
 		m := r.members[len(r.members)-1]
 		r.remove(m, leave)
-		m.s.closeGraceful(code, reason, leave)
+		m.s.closeMember(code, reason, leave)
 	}
 }
 
@@ -338,7 +338,7 @@ func (r *Room) join(s *Session, c *ticket.Claims) (joinResult, error) {
 	}
 	if old := r.byUser[c.Subject]; old != nil {
 		r.remove(old, common.LeaveReasonReplaced)
-		old.s.closeGraceful(common.CloseCodeReplaced, "the same user joined again", common.LeaveReasonReplaced)
+		old.s.closeMember(common.CloseCodeReplaced, "the same user joined again", common.LeaveReasonReplaced)
 	}
 	if len(r.members) >= r.cfg.RoomCapacity {
 		return joinResult{}, &joinError{code: common.CloseCodeRoomFull, msg: "room is full"}

@@ -181,6 +181,15 @@ func (s *Session) closeGraceful(code common.CloseCode, reason string, leave comm
 	s.closeAfter(code, reason, leave, code != common.CloseCodeNormal && s.state.Load() == stateJoined, 0)
 }
 
+// closeMember is closeGraceful for a session its room counts as a member
+// (kick, ban, room close, replaced). The room may know before the session
+// does: the Welcome goes out before the session marks itself joined
+// (admitEarly), so a kick right after the Welcome would otherwise close
+// without the DisconnectNotice. Room goroutine.
+func (s *Session) closeMember(code common.CloseCode, reason string, leave common.LeaveReason) {
+	s.closeAfter(code, reason, leave, code != common.CloseCodeNormal, 0)
+}
+
 // closeAfter is closeGraceful with the notice decided by the caller: with
 // notice, a DisconnectNotice{reason, close_code: code, resume} is queued
 // as the session's last frame; retry becomes resume.retry_after_ms (the
@@ -284,10 +293,24 @@ func (s *Session) flush(scratch [][]byte) [][]byte {
 		}
 		f, _ := s.q.Pop(false)
 		if f == nil {
-			if c := s.closeArg.Load(); c != nil {
-				s.q.Close()
-				s.conn.Close(uint16(c.code), c.reason)
+			c := s.closeArg.Load()
+			if c == nil {
+				return batch[:0]
 			}
+			// The empty Pop gave the flush away, and closeAfter may have
+			// queued its DisconnectNotice just before that (it pushes the
+			// notice, then arms closeArg, then kicks): closing now would
+			// drop the notice. Take the flush back; if another flush holds
+			// it, that one sends the close. Holding it, close only an
+			// empty queue, else write what is left first.
+			if !s.q.Kick() {
+				return batch[:0]
+			}
+			if reliable, movement := s.q.Len(); reliable > 0 || movement {
+				continue
+			}
+			s.q.Close()
+			s.conn.Close(uint16(c.code), c.reason)
 			return batch[:0]
 		}
 		batch = append(batch, f)
