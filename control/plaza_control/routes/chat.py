@@ -60,7 +60,7 @@ class ChatController(Controller):
             key = await svc.api_keys.authenticate(presented)
             svc.api_keys.require(key, Role.VIEWER)
         else:
-            claims = await player_session(request)
+            claims = player_session(request)
             await svc.chat_history.check_player(claims.sub, room_id)
             if lifetime is not None:
                 raise Forbidden("players read the current lifetime of their room only")

@@ -39,7 +39,8 @@ def client_ip(request: Request[Any, Any, Any]) -> str:
     return request.client.host if request.client else "unknown"
 
 
-async def player_session(request: Request[Any, Any, Any]) -> SessionClaims:
+def player_session(request: Request[Any, Any, Any]) -> SessionClaims:
+    """Synchronous on purpose (a CPU-only check): no coroutine per request."""
     token = _bearer(request)
     if token is None:
         raise Unauthenticated("a player session token is required (Authorization: Bearer)")

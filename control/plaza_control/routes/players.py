@@ -61,18 +61,18 @@ class JoinController(Controller):
     path = "/v1/join"
     tags = ["players"]
     security = [{"session": []}]
-    dependencies = {
-        "svc": Provide(services, sync_to_thread=False),
-        "session": Provide(player_session),
-    }
+    # One dependency only: Litestar resolves a batch of two or more in an anyio
+    # task group, which cost ~10 % of a join's CPU (docs/control-benchmarks.md).
+    dependencies = {"session": Provide(player_session, sync_to_thread=False)}
 
     @post("/", status_code=HTTP_200_OK, summary="Join a world (or a specific room)")
     async def join(
-        self, request: Request[Any, Any, Any], data: JSONBody[JoinIn], svc: Svc, session: Session
+        self, request: Request[Any, Any, Any], data: JSONBody[JoinIn], session: Session
     ) -> Joined:
         """Returns the room, the relay's public URL, a signed ticket and the room settings.
         409/503 answers carry ``Retry-After``; 503 ``overloaded`` (too many joins in
         flight in this process) a jittered one."""
+        svc = services(request.app.state)
         try:
             async with svc.pacer.slot():
                 out = await svc.join.join(

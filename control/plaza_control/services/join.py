@@ -14,7 +14,15 @@ import msgspec
 
 from plaza_control import placement
 from plaza_control.clock import Clock
-from plaza_control.errors import Banned, Conflict, NoRelayAvailable, NotFound, RateLimited, RoomFull
+from plaza_control.errors import (
+    Banned,
+    Conflict,
+    NoRelayAvailable,
+    NotFound,
+    RateLimited,
+    RoomFull,
+    Unavailable,
+)
 from plaza_control.models import PERMISSIONS, RelayInfo, WorldSettings
 from plaza_control.repositories.base import Allocator, JoinGate, JoinRequest
 from plaza_control.services.players import ban_detail
@@ -30,6 +38,9 @@ class JoinPolicy(msgspec.Struct, frozen=True, kw_only=True):
     per_user: int
     #: Seconds a client should wait before retrying a 503/409.
     retry_after_seconds: int = 2
+    #: Bound on a join's Redis time (both round trips together); past it the
+    #: join answers 503 ``unavailable`` and the connection in use is dropped.
+    redis_timeout_ms: int = 5000
 
 
 class Joined(msgspec.Struct, frozen=True, kw_only=True):
@@ -83,6 +94,25 @@ class JoinService:
         return await asyncio.shield(self._refresh)
 
     async def join(
+        self,
+        session: SessionClaims,
+        world_id: str,
+        room_id: str | None,
+        region: str | None,
+        resume_session_id: str | None,
+        ip: str,
+    ) -> Joined:
+        """One timeout for the whole join (its Redis pool has no per-read one)."""
+        try:
+            async with asyncio.timeout(self._policy.redis_timeout_ms / 1000):
+                return await self._join(session, world_id, room_id, region, resume_session_id, ip)
+        except TimeoutError:
+            raise Unavailable(
+                f"redis did not answer within {self._policy.redis_timeout_ms} ms; retry later",
+                retry_after=self._policy.retry_after_seconds,
+            ) from None
+
+    async def _join(
         self,
         session: SessionClaims,
         world_id: str,

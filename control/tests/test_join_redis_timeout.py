@@ -1,0 +1,65 @@
+"""The join path's Redis pool has no per-read timeout (docs/control-benchmarks.md):
+one bound covers a whole join. A Redis that stops answering (here: real Redis,
+``CLIENT PAUSE ... WRITE``) must turn into a quick 503, not a hung request, and
+the pool must work again once Redis answers."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import msgspec
+import redis.asyncio as aioredis
+from litestar.testing import AsyncTestClient
+
+from plaza_control.app import create_app
+from plaza_control.keyspace import Keyspace
+from plaza_control.models import WorldSettings
+from plaza_control.repositories.redis import RedisConfigCache
+
+from .conftest import cleanup, make_settings
+from .helpers import relay, session_token, user_id, write_heartbeat
+
+
+async def test_join_answers_503_when_redis_stalls_and_recovers(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path)
+    r = aioredis.Redis.from_url(settings.redis_url)
+    keyspace = Keyspace(settings.redis_prefix)
+    try:
+        await RedisConfigCache(r, keyspace).put_world("lobby", 1, WorldSettings(room_capacity=50))
+        await write_heartbeat(r, keyspace, relay("relay-a"))
+        async with AsyncTestClient(
+            create_app(settings, background=False), base_url="http://127.0.0.1"
+        ) as c:
+            join = c.app.state.services.join
+            join._policy = msgspec.structs.replace(join._policy, redis_timeout_ms=300)
+
+            async def post(n: int) -> tuple[int, dict[str, object], dict[str, str], float]:
+                started = time.monotonic()
+                resp = await c.post(
+                    "/v1/join",
+                    json={"world_id": "lobby"},
+                    headers={"Authorization": f"Bearer {session_token(settings, user_id(n))}"},
+                )
+                return resp.status_code, resp.json(), dict(resp.headers), time.monotonic() - started
+
+            status, body, _, _ = await post(1)
+            assert status == 200, body
+            # Writes stall (the join's rate-limit INCR and join.lua are writes).
+            await r.client_pause(3000, all=False)
+            try:
+                status, body, headers, took = await post(2)
+            finally:
+                await r.client_unpause()
+            assert status == 503, body
+            assert body["type"] == "urn:plaza:problem:unavailable"
+            assert "300 ms" in str(body["detail"])
+            assert int(headers["retry-after"]) >= 1
+            assert took < 2.0, f"the join waited {took:.2f} s, past its 0.3 s bound"
+            # The stalled connection was dropped; the next joins get working ones.
+            for n in (3, 4):
+                status, body, _, _ = await post(n)
+                assert status == 200, body
+    finally:
+        await r.aclose()
+        await cleanup(settings)
