@@ -740,14 +740,14 @@ function toPlazaError(err: unknown): PlazaError {
 
 /**
  * The server's hint (ms) when err is worth another attempt by the rule —
- * a 409/429/503 answer (its Retry-After), an unreachable control plane or
+ * a 409/429/503 answer (its retry_after_ms, else Retry-After), an unreachable control plane or
  * relay, a missing Welcome, a non-terminal close before the Welcome — else
  * null (do not retry).
  */
 export function retryHintMs(err: PlazaError): number | null {
   switch (err.code) {
     case "http":
-      return err.status !== undefined && RETRYABLE_STATUSES.includes(err.status) ? (err.retryAfterSeconds ?? 0) * 1000 : null;
+      return err.status !== undefined && RETRYABLE_STATUSES.includes(err.status) ? (err.retryAfterMs ?? (err.retryAfterSeconds ?? 0) * 1000) : null;
     case "network":
     case "timeout":
       return 0;

@@ -1,6 +1,8 @@
 // The control plane's player HTTP API (docs/control.md "HTTP API"): sign-in,
 // refresh, logout and join. Answers of 400 or more are RFC 9457 problems;
-// 409 room-full, 429 and 503 carry Retry-After (seconds).
+// 409 room-full, 429 and 503 carry Retry-After (whole seconds) and, in the
+// body, retry_after_ms (milliseconds), which a client prefers.
+import { refusalWaitMs } from "./backoff.js";
 import { PlazaError, type Problem } from "./errors.js";
 
 /** A signed-in player (POST /v1/auth/guest | external | refresh). */
@@ -214,6 +216,8 @@ export class ControlApi {
       const details: ConstructorParameters<typeof PlazaError>[2] = { status: resp.status };
       if (problem !== undefined) details.problem = problem;
       if (seconds !== undefined) details.retryAfterSeconds = seconds;
+      const waitMs = refusalWaitMs(problem, ra);
+      if (waitMs > 0) details.retryAfterMs = waitMs;
       throw new PlazaError("http", `${method} ${path}: ${resp.status} ${what}: ${detail}`.trim(), details);
     }
     if (resp.status === 204 || text === "") return undefined;

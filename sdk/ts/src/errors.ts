@@ -32,6 +32,8 @@ export interface Problem {
   status?: number;
   detail?: string;
   request_id?: string;
+  /** When to retry (ms), on every answer with Retry-After (409, 429, 503). */
+  retry_after_ms?: number;
   [field: string]: unknown;
 }
 
@@ -43,6 +45,8 @@ export interface PlazaErrorDetails {
   requestId?: number;
   /** Seconds from a Retry-After header, when the answer had one. */
   retryAfterSeconds?: number;
+  /** The refusal's wait in ms: the body's retry_after_ms, else Retry-After x 1000. */
+  retryAfterMs?: number;
   cause?: unknown;
 }
 
@@ -55,6 +59,8 @@ export class PlazaError extends Error {
   readonly closeCode?: number;
   readonly requestId?: number;
   readonly retryAfterSeconds?: number;
+  /** The refusal's wait in ms: the body's retry_after_ms, else Retry-After x 1000. */
+  readonly retryAfterMs?: number;
 
   constructor(code: string, message: string, details: PlazaErrorDetails = {}) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
@@ -66,6 +72,7 @@ export class PlazaError extends Error {
     if (details.closeCode !== undefined) this.closeCode = details.closeCode;
     if (details.requestId !== undefined) this.requestId = details.requestId;
     if (details.retryAfterSeconds !== undefined) this.retryAfterSeconds = details.retryAfterSeconds;
+    if (details.retryAfterMs !== undefined) this.retryAfterMs = details.retryAfterMs;
   }
 
   /** The error for a relay `Error` frame. */

@@ -36,7 +36,7 @@ export type {
 } from "./control.js";
 export { PlazaError } from "./errors.js";
 export type { PlazaErrorKind, PlazaErrorDetails, Problem } from "./errors.js";
-export { backoffDelay, retryAfterMs, BACKOFF_BASE_MS, BACKOFF_MAX_MS } from "./backoff.js";
+export { backoffDelay, refusalWaitMs, retryAfterMs, BACKOFF_BASE_MS, BACKOFF_MAX_MS, HINT_JITTER_MS } from "./backoff.js";
 export { isTerminalClose, closeCodeName, ABNORMAL_CLOSURE } from "./close-codes.js";
 export { Interpolator, interpolateTransform } from "./interpolator.js";
 export type { InterpolatorOptions } from "./interpolator.js";

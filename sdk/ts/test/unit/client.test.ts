@@ -193,6 +193,21 @@ test("a rejoin answered 503 with Retry-After waits the hint, then goes on; a 40x
   assert.equal(control.joins().length, 4);
 });
 
+test("a rejoin answered 503 overloaded waits the body's retry_after_ms plus up to 250 ms, not the rounded header", async () => {
+  const { client, control, sock, reconnecting } = await joined({ random: () => 0.5 });
+  control.joinAnswers.push({
+    status: 503,
+    headers: { "retry-after": "2" },
+    body: { type: "urn:plaza:problem:overloaded", status: 503, reason: "rate", retry_after_ms: 1234 },
+  });
+  sock.serverClose(1006);
+  await until("the first rejoin attempt failed", () => reconnecting.length === 2);
+  assert.equal(reconnecting[1]!.cause, "join_http_503");
+  assert.equal(reconnecting[1]!.delayMs, 1234 + 125);
+  client.close();
+  await until("closed", () => client.status === "closed");
+});
+
 test("a rejoin refused for good (403 banned) ends the client as terminal", async () => {
   const { client, control, sock, closed } = await joined();
   control.joinAnswers.push({ status: 403, body: { type: "urn:plaza:problem:banned", status: 403, detail: "banned" } });
