@@ -269,7 +269,7 @@ def cpu_share(r: dict[str, Any], name: str) -> float:
 TABLE_HEAD = (
     "| mode | control processes | players | runs | back (of players) | back within 10 s "
     "| all back (s after kill) | back p50 / p99 (s) | request→Welcome p50 / p99 (ms) "
-    "| join request p50 / p99 (ms) | join requests | 503s (with a hint) | other failed attempts "
+    "| join request p50 / p99 (ms) | join requests | 503s | other failed attempts (per run) "
     "| same room / state / sequence | control CPU ms per join request "
     "| CPU over the storm, % of a core: control / relay / Redis / driver |\n"
     "|---|---:|---:|---:|---|---|---|---|---|---|---|---|---|---|---|---|"
@@ -277,8 +277,19 @@ TABLE_HEAD = (
 
 
 def others(r: dict[str, Any]) -> str:
-    f = {k: v for k, v in r["failures"].items() if k != "join_http_503"}
+    f = {k: v for k, v in r["failures"].items() if not k.startswith("join_http_503")}
     return ", ".join(f"{k} {v}" for k, v in sorted(f.items())) or "0"
+
+
+def refusals(runs: list[dict[str, Any]]) -> str:
+    """The 503s by problem code, summed over the runs."""
+    by: dict[str, int] = {}
+    for r in runs:
+        for k, v in r["failures"].items():
+            if k.startswith("join_http_503"):
+                code = k.removeprefix("join_http_503").lstrip("_") or "no code"
+                by[code] = by.get(code, 0) + int(v)
+    return ", ".join(f"{k} {v}" for k, v in sorted(by.items())) or "none"
 
 
 def control_label(controls: int, layout: str) -> str:
@@ -314,7 +325,8 @@ def table_row(mode: str, controls: int, layout: str, runs: list[dict[str, Any]])
         f"| {col('request_p50_ms', '{:.0f}')} / {col('request_p99_ms', '{:.0f}')} "
         f"| {col('join_p50_ms', '{:.0f}')} / {col('join_p99_ms', '{:.0f}')} "
         f"| {col('join_requests', '{:.0f}')} "
-        f"| {col('http_503', '{:.0f}')} ({col('hinted_503', '{:.0f}')}) "
+        f"| {col('http_503', '{:.0f}')}; with a hint {col('hinted_503', '{:.0f}')}; "
+        f"by code over the runs: {refusals(runs)} "
         f"| {'; '.join(others(r) for r in runs)} | {kept} "
         f"| {spread([control_cpu_ms_per_join(r) for r in runs])} | {procs} |"
     )
@@ -467,9 +479,9 @@ def main(argv: list[str] | None = None) -> int:
         "workers: one port, PLAZA_WORKERS uvicorn workers",
     )
     ap.add_argument(
-        "--rate", type=int, default=500, help="paced: PLAZA_JOIN_RATE_PER_SECOND per process"
+        "--rate", type=int, default=1000, help="paced: PLAZA_JOIN_RATE_PER_SECOND per process"
     )
-    ap.add_argument("--burst", type=int, default=100, help="paced: PLAZA_JOIN_BURST")
+    ap.add_argument("--burst", type=int, default=200, help="paced: PLAZA_JOIN_BURST")
     ap.add_argument(
         "--horizon-ms",
         type=int,

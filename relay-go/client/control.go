@@ -243,7 +243,7 @@ func (c *Control) post1(ctx context.Context, hc *http.Client, path, bearer strin
 		return false, 0, &JoinError{Kind: what + "_http", Err: err}
 	}
 	if resp.StatusCode/100 != 2 {
-		err := &JoinError{Kind: fmt.Sprintf("%s_http_%d", what, resp.StatusCode), Status: resp.StatusCode, Err: fmt.Errorf("%s %s: %s", what, resp.Status, bytes.TrimSpace(data))}
+		err := &JoinError{Kind: fmt.Sprintf("%s_http_%d", what, resp.StatusCode), Status: resp.StatusCode, Problem: problemCode(data), Err: fmt.Errorf("%s %s: %s", what, resp.Status, bytes.TrimSpace(data))}
 		switch resp.StatusCode {
 		case http.StatusConflict, http.StatusTooManyRequests, http.StatusServiceUnavailable:
 			err.RetryAfter = RetryAfter(resp.Header, data)
@@ -272,6 +272,22 @@ func RetryAfter(h http.Header, body []byte) time.Duration {
 		return time.Duration(s) * time.Second
 	}
 	return 0
+}
+
+// problemCode is the <code> of a problem+json body's type
+// "urn:plaza:problem:<code>" (docs/control.md); "" for any other body.
+func problemCode(body []byte) string {
+	var problem struct {
+		Type string `json:"type"`
+	}
+	if json.Unmarshal(body, &problem) != nil {
+		return ""
+	}
+	code, _ := strings.CutPrefix(problem.Type, "urn:plaza:problem:")
+	if code == problem.Type {
+		return ""
+	}
+	return code
 }
 
 func firstNonEmpty(s ...string) string {

@@ -128,6 +128,9 @@ type JoinError struct {
 	Kind string
 	// Status is the HTTP status of a control-plane answer (0 otherwise).
 	Status int
+	// Problem is the problem+json code of that answer (its type's
+	// urn:plaza:problem:<code>, e.g. "overloaded", "no-relay"); "" if none.
+	Problem string
 	// RetryAfter is the server's hint of a 409, 429 or 503 answer
 	// (RetryAfter: the body's retry_after_ms, else Retry-After); 0: none.
 	RetryAfter time.Duration

@@ -111,7 +111,7 @@ func TestJoinErrorCarriesHint(t *testing.T) {
 		w.Header().Set("Content-Type", "application/problem+json")
 		w.Header().Set("Retry-After", "1")
 		w.WriteHeader(http.StatusServiceUnavailable)
-		_, _ = w.Write([]byte(`{"status":503,"code":"overloaded","retry_after_ms":640}`))
+		_, _ = w.Write([]byte(`{"type":"urn:plaza:problem:overloaded","status":503,"retry_after_ms":640}`))
 	}))
 	defer srv.Close()
 	c := NewControl(srv.URL, "lobby")
@@ -121,8 +121,8 @@ func TestJoinErrorCarriesHint(t *testing.T) {
 	if !errors.As(err, &je) {
 		t.Fatalf("JoinWith error = %v, want a *JoinError", err)
 	}
-	if je.Kind != "join_http_503" || je.Status != 503 || je.RetryAfter != 640*time.Millisecond {
-		t.Fatalf("JoinError = kind %q status %d hint %s, want join_http_503 503 640ms", je.Kind, je.Status, je.RetryAfter)
+	if je.Kind != "join_http_503" || je.Status != 503 || je.Problem != "overloaded" || je.RetryAfter != 640*time.Millisecond {
+		t.Fatalf("JoinError = kind %q status %d problem %q hint %s, want join_http_503 503 overloaded 640ms", je.Kind, je.Status, je.Problem, je.RetryAfter)
 	}
 	if n := calls.Load(); n != 1 {
 		t.Fatalf("Attempts 1 made %d requests", n)

@@ -20,8 +20,9 @@ from .cluster import REPO_ROOT
 
 #: Failed attempts a rejoin after kill -9 may meet: the control plane names
 #: the dead relay until its heartbeat key lapses (dial refused, or the
-#: relay's socket reset mid-handshake), and a paced control plane's 503.
-ALLOWED_FAILURES = {"dial", "handshake", "join_http_503"}
+#: relay's socket reset mid-handshake) or has no relay for the room yet
+#: (503 no-relay), and a paced control plane's 503 overloaded.
+ALLOWED_FAILURES = {"dial", "handshake", "join_http_503_no-relay", "join_http_503_overloaded"}
 
 
 def test_w3r_go_smoke_everyone_back_with_room_state_and_sequence(tmp_path: Path) -> None:

@@ -146,6 +146,9 @@ func (s *storm) rejoin(ctx context.Context, p *player, sk *sink, o *outcome, rng
 		var je *client.JoinError
 		if errors.As(err, &je) {
 			kind = je.Kind
+			if je.Problem != "" {
+				kind += "_" + je.Problem // join_http_503_overloaded, join_http_503_no-relay, ...
+			}
 			hint = je.RetryAfter
 			if je.Status == 503 && hint > 0 {
 				s.hinted.Add(1)
