@@ -2,7 +2,8 @@
 // details turned into one error type (docs/control.md "Errors").
 
 /** A refused call: the problem's `status`, `code` (the `urn:plaza:problem:`
- * suffix, e.g. "forbidden") and `detail`; `retryAfterMs` from Retry-After. */
+ * suffix, e.g. "forbidden") and `detail`; `retryAfterMs`: the body's
+ * `retry_after_ms` (milliseconds, preferred), else Retry-After × 1000, else 0. */
 export class ApiError extends Error {
   constructor(
     readonly status: number,
@@ -57,13 +58,19 @@ export async function requestJson<T>(
 function problem(resp: Response, text: string): ApiError {
   let code = "http-error";
   let detail = resp.statusText;
+  let waitMs: number | null = null;
   try {
-    const p = JSON.parse(text) as { type?: string; detail?: string; title?: string };
+    const p = JSON.parse(text) as { type?: string; detail?: string; title?: string; retry_after_ms?: unknown };
     code = (p.type ?? "").replace(/^urn:plaza:problem:/, "") || code;
     detail = p.detail ?? p.title ?? detail;
+    const ms = p.retry_after_ms;
+    if (typeof ms === "number" && Number.isInteger(ms) && ms >= 1) waitMs = ms;
   } catch {
     // not JSON: keep the status text
   }
-  const retry = Number(resp.headers.get("retry-after") ?? "0");
-  return new ApiError(resp.status, code, detail, Number.isFinite(retry) ? retry * 1000 : 0);
+  if (waitMs === null) {
+    const retry = Number(resp.headers.get("retry-after") ?? "0");
+    waitMs = Number.isFinite(retry) && retry > 0 ? retry * 1000 : 0;
+  }
+  return new ApiError(resp.status, code, detail, waitMs);
 }
