@@ -365,6 +365,33 @@ def saved(results_dir: Path) -> list[dict[str, Any]]:
     )
 
 
+METHOD = [
+    "What runs (`scripts/bench_w3r.py`, the Go driver `relay-go/bench/cmd/w3r`, decision 017):",
+    "",
+    "- per mode one system from `tests/system/cluster.py`: its own Redis, the FerretDB at "
+    "`PLAZA_MONGO_URL`, the control plane(s), relay-0 (500 ms heartbeat, so its key lapses "
+    "1.5 s after it dies); rooms of 50 in world `lobby`;",
+    "- the driver seats the players once (guest sign-in, join, WebSocket + `Hello`/`Welcome`, "
+    "64 at a time, from 127.0.0.1-4); the first member of each room sets state key `w3r`;",
+    "- each run (round) on the same players: relay-(k+1) starts and registers, relay-k gets "
+    "SIGKILL; every player, once its socket closes, rejoins by docs/protocol.md §8: "
+    "`POST /v1/join` with its session token, `room_id` and `resume_session_id`; a 409/429/503 "
+    "waits the body's `retry_after_ms` (else `Retry-After`) + uniform(0, 250 ms); a failure "
+    "without a hint (dial, handshake, transport) waits uniform(0, min(10 s, 250 ms x 2^n)); "
+    "then `Hello` to the relay named;",
+    "- per player: kill -> `Welcome`, the admitted attempt's request -> `Welcome` (from its "
+    "`POST /v1/join` to the relay's `Welcome`) and its join request alone, whether it came back "
+    "to its own room, with the state key and a `Welcome` sequence not below the last it saw; "
+    "every failed attempt by kind (503s by problem code);",
+    "- CPU over the storm (kill -> the driver's result) of each control-plane process, the relay "
+    'rejoined to and Redis from /proc; the driver reports its own. "control CPU ms per join '
+    "request\" divides the control planes' CPU by every join request they answered (admitted or "
+    "refused), and includes their event consumers applying the storm's leaves and joins.",
+    "- paced: `PLAZA_JOIN_RATE_PER_SECOND`/`PLAZA_JOIN_BURST` per control-plane process; "
+    "unpaced: `PLAZA_JOIN_RATE_PER_SECOND=0 PLAZA_JOIN_MAX_IN_FLIGHT=0`.",
+]
+
+
 def render(results: list[dict[str, Any]], driver: Path | None) -> str:
     lines = [
         HEADING,
@@ -376,6 +403,8 @@ def render(results: list[dict[str, Any]], driver: Path | None) -> str:
         "",
         f"Machine: {machine()}. The machine is shared with other sessions: read CPU per "
         "join and the ratios, not absolute times; the load averages are given per configuration.",
+        "",
+        *METHOD,
         "",
         TABLE_HEAD,
     ]

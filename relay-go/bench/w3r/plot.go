@@ -11,9 +11,14 @@ import (
 	"gonum.org/v1/plot/vg"
 )
 
+// SmoothMs is the moving window Plot averages the timeline over: 100 ms
+// buckets alone are too spiky to read a rate from.
+const SmoothMs = 500
+
 // Plot draws one run's storm (the Result JSON at resultPath) as a PNG at
-// pngPath (900x460 px): Welcomes, 503s and join requests per second after
-// the kill, each bucket's count scaled to a per-second rate.
+// pngPath (900x460 px): Welcomes, 503s, join requests and other failed
+// attempts per second after the kill, each a per-second rate averaged over
+// the SmoothMs window centred on the bucket.
 func Plot(resultPath, pngPath, title string) error {
 	b, err := os.ReadFile(resultPath)
 	if err != nil {
@@ -29,7 +34,7 @@ func Plot(resultPath, pngPath, title string) error {
 	p := plot.New()
 	p.Title.Text = title
 	p.X.Label.Text = "seconds after the kill"
-	p.Y.Label.Text = fmt.Sprintf("per second (%d ms buckets)", r.BucketMs)
+	p.Y.Label.Text = fmt.Sprintf("per second (%d ms buckets, %d ms moving average)", r.BucketMs, SmoothMs)
 	p.Y.Min = 0
 	p.Add(plotter.NewGrid())
 	p.Legend.Top = true
@@ -46,8 +51,8 @@ func Plot(resultPath, pngPath, title string) error {
 		{"other failed attempts/s", r.FailuresT, color.RGBA{127, 127, 127, 255}},
 	} {
 		xys := make(plotter.XYs, len(s.counts))
-		for i, c := range s.counts {
-			xys[i] = plotter.XY{X: float64(i) * float64(r.BucketMs) / 1000, Y: float64(c) * scale}
+		for i, y := range movingAverage(s.counts, int(SmoothMs/r.BucketMs)) {
+			xys[i] = plotter.XY{X: float64(i) * float64(r.BucketMs) / 1000, Y: y * scale}
 			top = max(top, xys[i].Y)
 		}
 		if len(xys) == 0 {
@@ -67,4 +72,20 @@ func Plot(resultPath, pngPath, title string) error {
 		return fmt.Errorf("plot %s: %w", pngPath, err)
 	}
 	return nil
+}
+
+// movingAverage averages each count over the window of w buckets centred
+// on it (fewer at the edges); w < 2 returns the counts as they are.
+func movingAverage(counts []int64, w int) []float64 {
+	out := make([]float64, len(counts))
+	half := max(w, 1) / 2
+	for i := range counts {
+		lo, hi := max(0, i-half), min(len(counts)-1, i+half)
+		var sum int64
+		for _, c := range counts[lo : hi+1] {
+			sum += c
+		}
+		out[i] = float64(sum) / float64(hi-lo+1)
+	}
+	return out
 }

@@ -100,3 +100,16 @@ func TestPlotWritesAPNG(t *testing.T) {
 		t.Fatal("Plot accepted a result without buckets")
 	}
 }
+
+func TestMovingAverage(t *testing.T) {
+	got := movingAverage([]int64{0, 10, 0, 0, 5}, 3)
+	want := []float64{5, 10.0 / 3, 10.0 / 3, 5.0 / 3, 2.5}
+	for i := range want {
+		if d := got[i] - want[i]; d > 1e-9 || d < -1e-9 {
+			t.Fatalf("movingAverage = %v, want %v", got, want)
+		}
+	}
+	if got := movingAverage([]int64{4, 8}, 1); got[0] != 4 || got[1] != 8 {
+		t.Fatalf("a window of 1 changed the counts: %v", got)
+	}
+}
