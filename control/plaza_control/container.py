@@ -30,6 +30,7 @@ from plaza_control.events.redis import RedisEventSeats, RedisEventStream
 from plaza_control.keyspace import Keyspace
 from plaza_control.models import Role
 from plaza_control.observability import Metrics
+from plaza_control.redis_pool import join_path_client
 from plaza_control.repositories import mongo
 from plaza_control.repositories.identity import HttpJwksSource
 from plaza_control.repositories.redis import (
@@ -116,18 +117,9 @@ class Services:
         clock = system_clock_ms
 
         self.allocator = RedisAllocator(self.redis, self.keyspace, scripts)
-        # The join path has a pool of its own, without redis-py's per-read timeout
-        # and health-check PING: JoinService bounds a join's Redis time once
-        # (JoinPolicy.redis_timeout_ms) instead of once per reply read (nine per
-        # join; docs/control-benchmarks.md).
-        self.join_redis: aioredis.Redis = aioredis.Redis.from_url(
-            s.redis_url,
-            decode_responses=False,
-            socket_timeout=None,
-            socket_connect_timeout=2,
-            max_connections=256,
-            health_check_interval=0,
-        )
+        # The join path has a pool of its own (redis_pool.py: one timeout per join
+        # instead of one per reply read, no health-check PING).
+        self.join_redis = join_path_client(s.redis_url)
         join_allocator = RedisAllocator(
             self.join_redis, self.keyspace, RedisScripts(self.join_redis)
         )

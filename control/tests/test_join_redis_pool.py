@@ -1,11 +1,13 @@
-"""The join path's Redis pool has no per-read timeout (docs/control-benchmarks.md):
-one bound covers a whole join. A Redis that stops answering (here: real Redis,
-``CLIENT PAUSE ... WRITE``) must turn into a quick 503, not a hung request, and
-the pool must work again once Redis answers."""
+"""The join path's Redis pool (plaza_control/redis_pool.py) has no per-read
+timeout (docs/control-benchmarks.md): one bound covers a whole join. A Redis
+that stops answering (here: real Redis, ``CLIENT PAUSE ... WRITE``) must turn
+into a quick 503, not a hung request, and the pool must work again once Redis
+answers."""
 
 from __future__ import annotations
 
 import time
+import warnings
 from pathlib import Path
 
 import msgspec
@@ -15,7 +17,9 @@ from litestar.testing import AsyncTestClient
 from plaza_control.app import create_app
 from plaza_control.keyspace import Keyspace
 from plaza_control.models import WorldSettings
+from plaza_control.redis_pool import join_path_client
 from plaza_control.repositories.redis import RedisConfigCache
+from plaza_control.settings import Settings
 
 from .conftest import cleanup, make_settings
 from .helpers import relay, session_token, user_id, write_heartbeat
@@ -63,3 +67,26 @@ async def test_join_answers_503_when_redis_stalls_and_recovers(tmp_path: Path) -
     finally:
         await r.aclose()
         await cleanup(settings)
+
+
+async def test_join_path_pool_skips_the_deprecated_argument_check(settings: Settings) -> None:
+    """redis-py's own pool inspects get_connection's arguments on every command
+    (and warns when there are any); the join path's pool must not."""
+    stock = aioredis.Redis.from_url(settings.redis_url)
+    client = join_path_client(settings.redis_url)
+    try:
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            conn = await stock.connection_pool.get_connection("GET")  # type: ignore[no-untyped-call]
+            await stock.connection_pool.release(conn)
+        assert any(issubclass(w.category, DeprecationWarning) for w in seen), (
+            "redis-py no longer wraps get_connection: redis_pool.py can go"
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            conn = await client.connection_pool.get_connection("GET")  # type: ignore[no-untyped-call]
+            await client.connection_pool.release(conn)
+        assert await client.ping()
+    finally:
+        await stock.aclose()
+        await client.aclose()
