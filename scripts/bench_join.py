@@ -10,13 +10,22 @@ same run (the ratio says what the join path itself costs).
 W3r, the rejoin storm (``--workload w3r``): players that hold session tokens
 sit in their rooms on one relay; a second relay starts, the first is killed
 (SIGKILL) and every player rejoins its room through the control plane as a
-client would (same session token, its room and relay session id, 503s paced by
-Retry-After). Reported: rejoins/s over time, request→Welcome p50/p99, 503s,
+client would (same session token, its room and relay session id, a refusal
+retried as docs/protocol.md §8 says: after the body's ``retry_after_ms`` (else
+``Retry-After``) plus uniform(0, 250 ms)). Reported: rejoins/s over time, request→Welcome p50/p99, 503s,
 time until every player is back in its room with its state and sequence, and
 the control plane's CPU per rejoin against a bare Litestar request measured in
 the same run:
 
     .venv/bin/python scripts/bench_join.py --workload w3r --players 200 --seconds 5
+
+W3r runs with the control plane's default join pacing unless told:
+``--join-rate N --join-burst B`` set ``PLAZA_JOIN_RATE_PER_SECOND`` and
+``PLAZA_JOIN_BURST`` (the admission schedule), ``--max-in-flight N``
+``PLAZA_JOIN_MAX_IN_FLIGHT``; the old gate alone is ``--join-rate 0
+--max-in-flight 64``, no pacing at all ``--join-rate 0 --max-in-flight 0``.
+W3 (join throughput) runs unpaced (``--join-rate 0``) unless ``--join-rate``
+is given.
 
 W3r starts its own Redis, control plane and relays (tests/system/cluster.py;
 it builds the relay) and uses the FerretDB at PLAZA_MONGO_URL.
@@ -449,7 +458,8 @@ class StormResult(msgspec.Struct):
     back_p99_s: float
     join_requests: int
     http_503: int
-    #: 503s that carried Retry-After (the client waited that long, with jitter).
+    #: 503s that carried a wait (``retry_after_ms``, else ``Retry-After``): the
+    #: client waited that long plus uniform(0, 250 ms).
     retry_after: int
     #: Failures that were retried, by kind (``http_<status>``, ``dial``).
     retried: dict[str, int]
@@ -474,15 +484,17 @@ async def _storm_player(
     counts: dict[str, int],
     rejected: list[float],
 ) -> None:
-    """Wait for the relay to drop ``p``, then rejoin as docs/protocol.md says:
-    the same session token, its room and its relay session, a 503 retried after
-    Retry-After (jittered), a dial or ticket failure retried after a short pause."""
-    import random
+    """Wait for the relay to drop ``p``, then rejoin as docs/protocol.md §8 says:
+    the same session token, its room and its relay session; a refusal with a
+    wait (body ``retry_after_ms``, preferred, else ``Retry-After`` seconds)
+    retried after that wait plus uniform(0, 250 ms); a failure without one
+    (a dial, a ticket for the dead relay, an HTTP error) after uniform(0,
+    min(10 s, 250 ms x 2^n)), n counting such attempts since the kill."""
 
     import httpx
     import websockets
 
-    from system.player import Joined, text
+    from system.player import Joined, reconnect_delay, refusal_wait_seconds, text
 
     assert p.welcome is not None
     assert p.joined is not None
@@ -494,7 +506,13 @@ async def _storm_player(
     body: dict[str, Any] = {"world_id": "lobby", "room_id": room}
     if resume:
         body["resume_session_id"] = resume
-    pause = 0.05
+    unhinted = 0  # attempts without a server hint (the backoff exponent)
+
+    def backoff() -> float:
+        nonlocal unhinted
+        unhinted += 1
+        return reconnect_delay(unhinted - 1, None)
+
     while time.perf_counter() < deadline:
         state.attempts += 1
         t_req = time.perf_counter()
@@ -507,18 +525,19 @@ async def _storm_player(
             )
         except httpx.HTTPError:
             counts["http_error"] = counts.get("http_error", 0) + 1
-            await asyncio.sleep(pause)
+            await asyncio.sleep(backoff())
             continue
         if resp.status_code != 200:
             key = f"http_{resp.status_code}"
             counts[key] = counts.get(key, 0) + 1
-            wait = pause
             if resp.status_code == 503:
                 rejected.append(time.perf_counter() - t_kill)
-                hint = resp.headers.get("retry-after", "")
-                if hint.isdigit():
-                    counts["retry_after"] += 1
-                    wait = int(hint) * random.uniform(1.0, 1.5)  # noqa: S311 (jitter, not a secret)
+            hint = refusal_wait_seconds(resp)
+            if hint is None:
+                wait = backoff()
+            else:
+                counts["retry_after"] += 1
+                wait = reconnect_delay(0, hint)
             await asyncio.sleep(wait)
             continue
         t_joined = time.perf_counter()
@@ -530,8 +549,7 @@ async def _storm_player(
             # The dead relay's heartbeat has not expired yet: the control plane
             # still names it, or the ticket was for it.
             counts["dial"] = counts.get("dial", 0) + 1
-            await asyncio.sleep(pause)
-            pause = min(pause * 2, 1.0)
+            await asyncio.sleep(backoff())
             continue
         state.welcome_at = time.perf_counter()
         state.request_ms = (state.welcome_at - t_req) * 1000
@@ -638,6 +656,33 @@ async def rejoin_storm(
     )
 
 
+def pacing_env(args: argparse.Namespace, default_rate: int | None = None) -> dict[str, str]:
+    """The control plane's join pacing settings from ``--join-rate``,
+    ``--join-burst``, ``--max-in-flight`` (unset: the server's default, or
+    ``default_rate`` for the rate)."""
+    env: dict[str, str] = {}
+    rate = args.join_rate if args.join_rate is not None else default_rate
+    if rate is not None:
+        env["PLAZA_JOIN_RATE_PER_SECOND"] = str(rate)
+    if args.join_burst is not None:
+        env["PLAZA_JOIN_BURST"] = str(args.join_burst)
+    if args.max_in_flight is not None:
+        env["PLAZA_JOIN_MAX_IN_FLIGHT"] = str(args.max_in_flight)
+    return env
+
+
+def pacing_flags(args: argparse.Namespace) -> str:
+    """The pacing flags of this run, as typed."""
+    out = ""
+    if args.join_rate is not None:
+        out += f" --join-rate {args.join_rate}"
+    if args.join_burst is not None:
+        out += f" --join-burst {args.join_burst}"
+    if args.max_in_flight is not None:
+        out += f" --max-in-flight {args.max_in_flight}"
+    return out
+
+
 def main_rejoin(args: argparse.Namespace) -> int:
     """W3r end to end: its own cluster, the storm, then the bare baseline."""
     # tests/ is no package (control/tests is the package named tests).
@@ -654,8 +699,7 @@ def main_rejoin(args: argparse.Namespace) -> int:
         "PLAZA_SIGNIN_PER_DEVICE": "1000000",
         "PLAZA_LOG_LEVEL": "warning",
     }
-    if args.max_in_flight is not None:
-        env["PLAZA_JOIN_MAX_IN_FLIGHT"] = str(args.max_in_flight)
+    env.update(pacing_env(args))
     with running_cluster(
         workdir,
         binary,
@@ -699,7 +743,7 @@ def write_rejoin_report(
     cmd = (
         f".venv/bin/python scripts/bench_join.py --workload w3r --players {args.players} "
         f"--clients {args.clients} --room-capacity {args.room_capacity} --seconds {args.seconds:g}"
-        + ("" if args.max_in_flight is None else f" --max-in-flight {args.max_in_flight}")
+        + pacing_flags(args)
         + f" --out {args.out}"
     )
     lines = [
@@ -714,7 +758,7 @@ def write_rejoin_report(
         "",
         "| players | back | all back (s after kill) | back p50 / p99 (s) | request→Welcome p50 / p99 (ms) "
         "| join request p50 / p99 (ms) "
-        "| join requests | 503 (with Retry-After) | retried | same room | state kept | sequence kept "
+        "| join requests | 503 (with a wait) | retried | same room | state kept | sequence kept "
         "| control cpu ms/join | bare cpu ms/req | ratio | load generator cpu (s) |",
         "|---:|---:|---:|---|---|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|",
         f"| {storm.players} | {storm.back} | {storm.all_back_s:.2f} | {storm.back_p50_s:.2f} / "
@@ -770,7 +814,20 @@ def main() -> int:
         "--max-in-flight",
         type=int,
         default=None,
-        help="w3r: PLAZA_JOIN_MAX_IN_FLIGHT of the control plane (the 503 gate)",
+        help="PLAZA_JOIN_MAX_IN_FLIGHT of the control plane (the in-flight 503 gate)",
+    )
+    ap.add_argument(
+        "--join-rate",
+        type=int,
+        default=None,
+        help="PLAZA_JOIN_RATE_PER_SECOND of the control plane (the admission schedule; 0 = "
+        "none); w3 default 0, w3r default the server's",
+    )
+    ap.add_argument(
+        "--join-burst",
+        type=int,
+        default=None,
+        help="PLAZA_JOIN_BURST of the control plane (the schedule's burst)",
     )
     ap.add_argument(
         "--py-spy",
@@ -783,6 +840,10 @@ def main() -> int:
     args = ap.parse_args()
     if args.players < 1 or args.clients < 1 or args.room_capacity < 1:
         ap.error("--players, --clients and --room-capacity must be positive")
+    if args.join_rate is not None and args.join_rate < 0:
+        ap.error("--join-rate must be >= 0")
+    if args.join_burst is not None and args.join_burst < 1:
+        ap.error("--join-burst must be >= 1")
 
     try:
         import uvloop
@@ -808,6 +869,7 @@ def main() -> int:
             "PLAZA_JOIN_PER_IP": "100000000",
             "PLAZA_ACCESS_LOG": "false",
             "PLAZA_LOG_LEVEL": "warning",
+            **pacing_env(args, default_rate=0),
         }
     )
     from plaza_control import signing_keys
@@ -871,7 +933,7 @@ def write_report(
 ) -> None:
     cmd = (
         f".venv/bin/python scripts/bench_join.py --server {args.server} --clients {args.clients} "
-        f"--seconds {args.seconds:g} --repeat {args.repeat} --out {args.out}"
+        f"--seconds {args.seconds:g} --repeat {args.repeat}{pacing_flags(args)} --out {args.out}"
     )
     lines = [
         "# Control plane join benchmark",

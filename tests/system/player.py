@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -28,6 +29,37 @@ from plaza.protocol.StateSet import StateSetT
 from plaza.protocol.Welcome import WelcomeT
 
 T = TypeVar("T")
+
+#: The reconnect rule (docs/protocol.md §8), in seconds.
+BACKOFF_BASE_S = 0.25
+BACKOFF_MAX_S = 10.0
+HINT_JITTER_S = 0.25
+#: Join answers whose wait a client honours and retries after.
+RETRYABLE_STATUSES = (409, 429, 503)
+_JITTER = random.Random()
+
+
+def refusal_wait_seconds(resp: httpx.Response) -> float | None:
+    """A refused join's wait: the problem body's ``retry_after_ms`` (preferred:
+    the header rounds it up to whole seconds), else ``Retry-After``, else None."""
+    try:
+        body = resp.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        ms = body.get("retry_after_ms")
+        if isinstance(ms, int) and not isinstance(ms, bool) and ms >= 1:
+            return ms / 1000.0
+    header = resp.headers.get("retry-after", "").strip()
+    return float(header) if header.isdigit() else None
+
+
+def reconnect_delay(attempt: int, hint_s: float | None, rng: random.Random = _JITTER) -> float:
+    """Seconds to wait before attempt ``attempt`` (0-based): with a server hint
+    ``hint + uniform(0, 0.25)``, without ``uniform(0, min(10, 0.25 x 2^attempt))``."""
+    if hint_s is not None and hint_s > 0:
+        return hint_s + rng.uniform(0.0, HINT_JITTER_S)
+    return rng.uniform(0.0, min(BACKOFF_MAX_S, BACKOFF_BASE_S * 2 ** min(attempt, 6)))
 
 
 def encode(message_type: int, message: Any) -> bytes:
@@ -116,17 +148,23 @@ class Player:
     async def join_and_connect(
         self, http: httpx.AsyncClient, *, room: str | None = None, attempts: int = 20
     ) -> WelcomeT:
-        """Join through the control plane and open the relay, retrying as a client would."""
-        delay = 0.1
+        """Join through the control plane and open the relay, retrying as a client
+        would (docs/protocol.md §8): a 409/429/503 after its wait plus up to
+        250 ms, anything else after the full-jitter backoff."""
         for attempt in range(attempts):
+            hint: float | None = None
             try:
                 await self.join(http, room=room)
                 return await self.connect()
-            except (httpx.HTTPStatusError, OSError, TimeoutError, websockets.WebSocketException):
+            except httpx.HTTPStatusError as exc:
                 if attempt == attempts - 1:
                     raise
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 2.0)
+                if exc.response.status_code in RETRYABLE_STATUSES:
+                    hint = refusal_wait_seconds(exc.response)
+            except (OSError, TimeoutError, websockets.WebSocketException):
+                if attempt == attempts - 1:
+                    raise
+            await asyncio.sleep(reconnect_delay(attempt, hint))
         raise AssertionError("unreachable")
 
     async def _read(self, ws: ClientConnection) -> None:
