@@ -111,6 +111,26 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
+def runq_wait_by_task(pid: int) -> dict[int, float]:
+    """Per thread of a process and its live descendants: the seconds it spent
+    runnable but waiting for a CPU (/proc/<pid>/task/<tid>/schedstat, second
+    field), i.e. CPU starvation by everything else on the machine, not work."""
+    out: dict[int, float] = {}
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            out[int(task.name)] = int((task / "schedstat").read_text().split()[1]) / 1e9
+        with contextlib.suppress(OSError, ValueError):
+            for child in (task / "children").read_text().split():
+                out |= runq_wait_by_task(int(child))
+    return out
+
+
+def runq_wait_delta(before: dict[int, float], after: dict[int, float]) -> float:
+    """Run-queue wait between two readings, over the threads alive at the second
+    (a thread that exited in between is not counted: an undercount)."""
+    return sum(max(0.0, v - before.get(tid, 0.0)) for tid, v in after.items())
+
+
 def build_driver(out_dir: Path) -> Path:
     binary = out_dir / "w3r"
     subprocess.run(
@@ -187,8 +207,9 @@ def run_mode(
                 load_before = os.getloadavg()
                 cluster.start_relay()
                 cluster.wait_relays_registered()
-                pids = storm_pids(cluster, k + 1)
+                pids = storm_pids(cluster, k + 1) | {"driver": proc.pid}
                 cpu0 = {name: cpu_seconds(pid) for name, pid in pids.items()}
+                wait0 = {name: runq_wait_by_task(pid) for name, pid in pids.items()}
                 t_kill = time.monotonic()
                 proc.stdin.write(b"kill\n")
                 proc.stdin.flush()
@@ -196,12 +217,16 @@ def run_mode(
                 msg = read_line(proc.stdout, proc, log, "result")
                 wall = time.monotonic() - t_kill
                 cpu = {name: cpu_seconds(pid) - cpu0[name] for name, pid in pids.items()}
+                runq = {
+                    name: runq_wait_delta(wait0[name], runq_wait_by_task(pid))
+                    for name, pid in pids.items()
+                }
                 result: dict[str, Any] = msg["result"]
-                cpu["driver"] = float(result["driver_cpu_s"])
                 result.update(
                     mode=mode,
                     seat=ready,
                     cpu_s=cpu,
+                    runq_wait_s=runq,
                     storm_wall_s=wall,
                     load_before=list(load_before),
                     load_after=list(os.getloadavg()),
@@ -261,9 +286,9 @@ def control_cpu_ms_per_join(r: dict[str, Any]) -> float:
     return float(cpu / max(1, r["join_requests"]) * 1000)
 
 
-def cpu_share(r: dict[str, Any], name: str) -> float:
-    """A process's CPU over the storm in % of one core."""
-    return float(r["cpu_s"].get(name, 0.0) / max(1e-3, r["storm_wall_s"]) * 100)
+def cpu_share(r: dict[str, Any], name: str, key: str = "cpu_s") -> float:
+    """A process's CPU (or run-queue wait) over the storm in % of one core."""
+    return float(r.get(key, {}).get(name, 0.0) / max(1e-3, r["storm_wall_s"]) * 100)
 
 
 TABLE_HEAD = (
@@ -271,8 +296,9 @@ TABLE_HEAD = (
     "| all back (s after kill) | back p50 / p99 (s) | request→Welcome p50 / p99 (ms) "
     "| join request p50 / p99 (ms) | join requests | 503s | other failed attempts (per run) "
     "| same room / state / sequence | control CPU ms per join request "
-    "| CPU over the storm, % of a core: control / relay / Redis / driver |\n"
-    "|---|---:|---:|---:|---|---|---|---|---|---|---|---|---|---|---|---|"
+    "| CPU over the storm, % of a core: control / relay / Redis / driver "
+    "| waiting for a CPU (run queue) over the storm, % of it: control / relay / Redis / driver |\n"
+    "|---|---:|---:|---:|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 )
 
 
@@ -304,15 +330,21 @@ def table_row(mode: str, controls: int, layout: str, runs: list[dict[str, Any]])
         return spread([float(r[key]) for r in runs], fmt)
 
     n = runs[0]["players"]
-    ctl = [sum(cpu_share(r, k) for k in r["cpu_s"] if k.startswith("control-")) for r in runs]
-    procs = " / ".join(
-        [
-            spread(ctl, "{:.0f}"),
-            spread([cpu_share(r, "relay") for r in runs], "{:.0f}"),
-            spread([cpu_share(r, "redis") for r in runs], "{:.0f}"),
-            spread([cpu_share(r, "driver") for r in runs], "{:.0f}"),
-        ]
-    )
+
+    def shares(key: str) -> str:
+        if not all(key in r for r in runs):
+            return "-"
+        ctl = [sum(cpu_share(r, k, key) for k in r[key] if k.startswith("control-")) for r in runs]
+        return " / ".join(
+            [
+                spread(ctl, "{:.0f}"),
+                *(
+                    spread([cpu_share(r, name, key) for r in runs], "{:.0f}")
+                    for name in ("relay", "redis", "driver")
+                ),
+            ]
+        )
+
     kept = " / ".join(
         spread([float(r[k]) for r in runs], "{:.0f}")
         for k in ("same_room", "state_kept", "sequence_kept")
@@ -328,7 +360,8 @@ def table_row(mode: str, controls: int, layout: str, runs: list[dict[str, Any]])
         f"| {col('http_503', '{:.0f}')}; with a hint {col('hinted_503', '{:.0f}')}; "
         f"by code over the runs: {refusals(runs)} "
         f"| {'; '.join(others(r) for r in runs)} | {kept} "
-        f"| {spread([control_cpu_ms_per_join(r) for r in runs])} | {procs} |"
+        f"| {spread([control_cpu_ms_per_join(r) for r in runs])} | {shares('cpu_s')} "
+        f"| {shares('runq_wait_s')} |"
     )
 
 
