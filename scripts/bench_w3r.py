@@ -325,6 +325,14 @@ def control_label(controls: int, layout: str) -> str:
     return f"{controls} ({how})"
 
 
+def mode_label(mode: str, env: dict[str, str]) -> str:
+    """ "paced 1000/s, burst 200" (per control-plane process) or "unpaced"."""
+    if mode != "paced":
+        return mode
+    rate, burst = env.get("PLAZA_JOIN_RATE_PER_SECOND", "?"), env.get("PLAZA_JOIN_BURST", "?")
+    return f"paced {rate}/s, burst {burst}"
+
+
 def table_row(mode: str, controls: int, layout: str, runs: list[dict[str, Any]]) -> str:
     def col(key: str, fmt: str = "{:.2f}") -> str:
         return spread([float(r[key]) for r in runs], fmt)
@@ -394,7 +402,13 @@ def saved(results_dir: Path) -> list[dict[str, Any]]:
         out.append(data)
     order = {"unpaced": 0, "paced": 1}
     return sorted(
-        out, key=lambda d: (order.get(d["mode"], 2), d["controls"], d.get("layout", "ports"))
+        out,
+        key=lambda d: (
+            order.get(d["mode"], 2),
+            d["controls"],
+            d.get("layout", "ports"),
+            int(d["mode_env"].get("PLAZA_JOIN_RATE_PER_SECOND", "0")),
+        ),
     )
 
 
@@ -442,7 +456,8 @@ def render(results: list[dict[str, Any]], driver: Path | None) -> str:
         TABLE_HEAD,
     ]
     for d in results:
-        lines.append(table_row(d["mode"], d["controls"], d.get("layout", "ports"), d["runs"]))
+        label = mode_label(d["mode"], d["mode_env"])
+        lines.append(table_row(label, d["controls"], d.get("layout", "ports"), d["runs"]))
     lines += [
         "",
         "Commands, settings and load average (1/5/15 min) before the first and after the last run:",
@@ -453,7 +468,8 @@ def render(results: list[dict[str, Any]], driver: Path | None) -> str:
         lb = " ".join(f"{x:.2f}" for x in d["runs"][0]["load_before"])
         la = " ".join(f"{x:.2f}" for x in d["runs"][-1]["load_after"])
         lines.append(
-            f"- {d['mode']}, {d['controls']} control process(es), {d['started_utc']}: "
+            f"- {mode_label(d['mode'], d['mode_env'])}, {d['controls']} control process(es), "
+            f"{d['started_utc']}: "
             f"`{d['command']}`; control env `{env}`; load {lb} → {la}"
         )
     lines += [
@@ -469,7 +485,7 @@ def render(results: list[dict[str, Any]], driver: Path | None) -> str:
             per_second(r, "join_requests_t"),
         )
         cells = ", ".join(f"{a}/{b}/{c}" for a, b, c in zip(w, x, j, strict=True))
-        lines.append(f"- {d['mode']}, {d['controls']} control: {cells}")
+        lines.append(f"- {mode_label(d['mode'], d['mode_env'])}, {d['controls']} control: {cells}")
     lines.append("")
     for mode in ("paced", "unpaced"):
         if (IMG / f"w3r-{mode}.png").exists() and any(d["mode"] == mode for d in results):
@@ -479,18 +495,20 @@ def render(results: list[dict[str, Any]], driver: Path | None) -> str:
 
 
 def write_plots(results: list[dict[str, Any]], driver: Path, scratch: Path) -> None:
-    """One PNG per mode, from the median run of its 1-control row (else the first)."""
+    """One PNG per mode, from the median run of its 1-control row (else of every
+    row) whose median run came back soonest (paced: the best schedule measured)."""
     for mode in ("paced", "unpaced"):
         rows = [d for d in results if d["mode"] == mode]
         if not rows:
             continue
-        d = next((x for x in rows if x["controls"] == 1), rows[0])
+        rows = [x for x in rows if x["controls"] == 1] or rows
+        d = min(rows, key=lambda x: float(median_run(x["runs"])["all_back_s"]))
         r = median_run(d["runs"])
         tmp = scratch / f"plot-{mode}.json"
         tmp.write_text(json.dumps(r))
         title = (
-            f"W3r {mode}: {r['players']} players rejoin after relay kill -9, "
-            f"{d['controls']} control process(es)"
+            f"W3r {mode_label(mode, d['mode_env'])}: {r['players']} players rejoin after "
+            f"relay kill -9, {d['controls']} control process(es)"
         )
         subprocess.run(
             [
@@ -619,7 +637,9 @@ def measure(args: argparse.Namespace, o: Options, driver: Path, scratch: Path) -
         shutil.rmtree(workdir, ignore_errors=True)
         if len(runs) < args.runs or any(r["back"] < r["players"] for r in runs):
             status = 1
-        print(table_row(mode, o.controls, o.layout, runs), flush=True)
+        print(
+            table_row(mode_label(mode, mode_env(mode, o)), o.controls, o.layout, runs), flush=True
+        )
         record = {
             "mode": mode,
             "controls": o.controls,
@@ -635,7 +655,8 @@ def measure(args: argparse.Namespace, o: Options, driver: Path, scratch: Path) -
             args.results_dir.mkdir(parents=True, exist_ok=True)
             (
                 args.results_dir
-                / f"w3r-{mode}-c{o.controls}{'-workers' if o.layout == 'workers' else ''}.json"
+                / f"w3r-{mode}-c{o.controls}{'-workers' if o.layout == 'workers' else ''}"
+                f"{f'-r{o.rate}' if mode == 'paced' else ''}.json"
             ).write_text(json.dumps(record))
     if args.json_out:
         args.json_out.write_text(json.dumps(everything))
