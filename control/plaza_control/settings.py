@@ -100,9 +100,11 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     join_retry_after_seconds: Annotated[int, msgspec.Meta(ge=1, le=300)] = 2
     # ... and the admission schedule: joins admitted per second with a burst
     # (0 = no schedule); a join beyond it answers 503 ``overloaded`` with its own
-    # future slot as retry_after_ms, at most the horizon ahead.
+    # future slot as retry_after_ms, at most the horizon ahead. 400/s: below
+    # what one process sustained with p99 <= 100 ms in W3 on a loaded 2-core
+    # box (docs/control-benchmarks.md "Join pacing default"); burst >= rate/4 + 1.
     join_rate_per_second: Annotated[int, msgspec.Meta(ge=0, le=100_000)] = 400
-    join_burst: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 100
+    join_burst: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 110
     join_schedule_horizon_ms: Annotated[int, msgspec.Meta(ge=100, le=600_000)] = 30_000
 
     # Relay autoscaler (docs/autoscaler.md; env ``PLAZA_AUTOSCALER_*``).
