@@ -131,6 +131,19 @@ def runq_wait_delta(before: dict[int, float], after: dict[int, float]) -> float:
     return sum(max(0.0, v - before.get(tid, 0.0)) for tid, v in after.items())
 
 
+def backing_errors(workdir: Path) -> dict[str, int]:
+    """The control planes' "backing service error" log lines (the 503
+    dependency-down answers) by exception type, over the whole invocation."""
+    out: dict[str, int] = {}
+    for log in workdir.glob("control-*.log"):
+        for line in log.read_text(errors="replace").splitlines():
+            if "backing service error" in line:
+                m = re.search(r"error[\"']?\s*[:=]\s*[\"']?([A-Za-z_.]+)", line)
+                key = m.group(1) if m else "unknown"
+                out[key] = out.get(key, 0) + 1
+    return out
+
+
 def build_driver(out_dir: Path) -> Path:
     binary = out_dir / "w3r"
     subprocess.run(
@@ -244,6 +257,8 @@ def run_mode(
                 if result["back"] < result["players"]:
                     break
             code = proc.wait(timeout=60)
+            if results:
+                results[-1]["backing_errors_all_runs"] = backing_errors(workdir)
         finally:
             if proc.poll() is None:
                 proc.kill()
