@@ -8,15 +8,26 @@
 - ``get_connection`` without redis-py 8's deprecated-arguments wrapper, which
   inspects the call's arguments on every command and pipeline (Plaza never
   passes the deprecated ones).
+- ``RawCommands``: the join's two round trips (a batch of seven commands, then
+  ``EVALSHA join.lua``) are sent as built commands over one pooled connection
+  and their replies read in order: what redis-py's ``Pipeline`` and
+  ``Script`` do, without their per-command bookkeeping (command stack,
+  response callbacks, option dicts). Packing and reply parsing stay
+  redis-py's (and hiredis').
 
 Each cut was measured with ``scripts/bench_join.py`` (docs/control-benchmarks.md).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import redis.asyncio as aioredis
+from redis.commands.core import AsyncScript
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import NoScriptError
+from redis.typing import EncodableT
 
 _decorated = aioredis.ConnectionPool.get_connection
 #: The method under redis-py's ``deprecated_args`` decorator (``functools.wraps``
@@ -45,3 +56,48 @@ def join_path_client(url: str, *, max_connections: int = 256) -> aioredis.Redis:
         health_check_interval=0,
     )
     return aioredis.Redis.from_pool(pool)
+
+
+class RawCommands:
+    """Batches of already-built commands over one connection of ``client``'s pool.
+
+    Contract: ``run`` sends every command of the batch in one write and returns
+    their replies in order (hiredis-parsed: ``bytes``, ``int``, ``None``, lists;
+    no redis-py response callbacks). An error reply raises (``ResponseError``)
+    and any failure drops the connection, so a half-read batch never leaves a
+    connection out of step. A batch that fails with a connection error is sent
+    once more on a fresh connection, as redis-py's default retry does: callers
+    send only commands that may run twice (counters, reads, join.lua, which
+    finds the seat it reserved the first time)."""
+
+    def __init__(self, client: aioredis.Redis) -> None:
+        self._pool = client.connection_pool
+
+    async def run(self, commands: Sequence[Sequence[EncodableT]]) -> list[Any]:
+        for attempt in (0, 1):
+            conn: aioredis.Connection = await self._pool.get_connection()  # type: ignore[no-untyped-call]
+            try:
+                await conn.send_packed_command(conn.pack_commands(commands), check_health=False)
+                return [await conn.read_response() for _ in commands]
+            except (RedisConnectionError, OSError):
+                await conn.disconnect(nowait=True)
+                if attempt:
+                    raise
+            except BaseException:
+                await conn.disconnect(nowait=True)
+                raise
+            finally:
+                await self._pool.release(conn)
+        raise AssertionError("unreachable")
+
+    async def script(
+        self, script: AsyncScript, keys: Sequence[EncodableT], args: Sequence[EncodableT]
+    ) -> Any:
+        """``EVALSHA``; a server that lost its script cache gets ``SCRIPT LOAD``
+        and the call again, in one batch."""
+        call = ("EVALSHA", script.sha, len(keys), *keys, *args)
+        try:
+            [reply] = await self.run([call])
+        except NoScriptError:
+            [_, reply] = await self.run([("SCRIPT", "LOAD", script.script), call])
+        return reply

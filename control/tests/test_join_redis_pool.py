@@ -11,13 +11,15 @@ import warnings
 from pathlib import Path
 
 import msgspec
+import pytest
 import redis.asyncio as aioredis
 from litestar.testing import AsyncTestClient
+from redis.exceptions import ResponseError
 
 from plaza_control.app import create_app
 from plaza_control.keyspace import Keyspace
 from plaza_control.models import WorldSettings
-from plaza_control.redis_pool import join_path_client
+from plaza_control.redis_pool import RawCommands, join_path_client
 from plaza_control.repositories.redis import RedisConfigCache
 from plaza_control.settings import Settings
 
@@ -89,4 +91,33 @@ async def test_join_path_pool_skips_the_deprecated_argument_check(settings: Sett
         assert await client.ping()
     finally:
         await stock.aclose()
+        await client.aclose()
+
+
+async def test_raw_commands_keep_the_connection_in_step(settings: Settings) -> None:
+    """Replies in order; an error reply raises and the next batch still reads its
+    own replies; a connection killed server-side is replaced (one resend); a
+    server that lost its scripts gets SCRIPT LOAD."""
+    client = join_path_client(settings.redis_url)
+    raw = RawCommands(client)
+    key = f"{settings.redis_prefix}raw"
+    try:
+        replies = await raw.run([("SET", key, "a"), ("GET", key), ("INCR", key + "n")])
+        assert replies == [b"OK", b"a", 1]
+        with pytest.raises(ResponseError):
+            await raw.run([("INCR", key), ("GET", key)])  # INCR of "a": an error reply
+        assert await raw.run([("GET", key), ("INCR", key + "n")]) == [b"a", 2]
+        # Kill every connection of the pool from the server side: the batch is
+        # resent on a new connection.
+        admin = aioredis.Redis.from_url(settings.redis_url)
+        try:
+            await admin.client_kill_filter(_type="normal", skipme=True)
+            assert await raw.run([("INCR", key + "n")]) == [3]
+            script = admin.register_script("return {KEYS[1], ARGV[1]}")
+            await admin.script_flush()
+            assert await raw.script(script, [key], ["x"]) == [key.encode(), b"x"]
+            assert await raw.script(script, [key], ["y"]) == [key.encode(), b"y"]
+        finally:
+            await admin.aclose()
+    finally:
         await client.aclose()

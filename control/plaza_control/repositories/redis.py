@@ -21,6 +21,7 @@ from plaza_control.models import (
     WorldConfigView,
     WorldSettings,
 )
+from plaza_control.redis_pool import RawCommands
 from plaza_control.repositories.base import Admission, JoinOutcome, JoinRequest
 from plaza_control.repositories.snapshots import forget_ended_snapshot
 
@@ -50,6 +51,7 @@ def _b(v: bytes | str) -> str:
 class RedisAllocator:
     def __init__(self, client: Redis, keyspace: Keyspace, scripts: RedisScripts) -> None:
         self._r = client
+        self._raw = RawCommands(client)
         self._k = keyspace
         self._s = scripts
         # join.lua returns the chosen relay's heartbeat bytes; decoding them in
@@ -115,7 +117,7 @@ class RedisAllocator:
         ]
         for c in req.candidates:
             args.extend((c.relay_id, c.capacity_connections, c.connections))
-        res = await self._s["join"](keys=[self._k.relays], args=args)
+        res = await self._raw.script(self._s["join"], [self._k.relays], args)
         status = _b(res[0])
         if status != "OK":
             return JoinOutcome(status=status.lower())  # type: ignore[arg-type]
@@ -486,18 +488,25 @@ class RedisJoinGate:
 
     def __init__(self, client: Redis, keyspace: Keyspace, cache: RedisConfigCache) -> None:
         self._r = client
+        self._raw = RawCommands(client)
         self._k = keyspace
         self._cache = cache
 
     async def admit(
         self, buckets: list[tuple[str, str, int]], window_ms: int, world_id: str, user_id: str
     ) -> Admission:
-        pipe = self._r.pipeline(transaction=False)
-        _rate_commands(pipe, self._k, buckets, window_ms)
-        pipe.get(self._k.world_config(world_id))
-        pipe.get(self._k.ban(user_id))
-        pipe.get(self._k.mute(user_id))
-        res = await pipe.execute()
+        # Built commands in one batch (redis_pool.RawCommands): the same seven
+        # commands redis-py's Pipeline would send, for less CPU per join.
+        cmds: list[tuple[str | int, ...]] = []
+        for scope, subject, _limit in buckets:
+            key = self._k.rate(scope, subject)
+            cmds += [("INCR", key), ("PEXPIRE", key, window_ms, "NX")]
+        cmds += [
+            ("GET", self._k.world_config(world_id)),
+            ("GET", self._k.ban(user_id)),
+            ("GET", self._k.mute(user_id)),
+        ]
+        res = await self._raw.run(cmds)
         n = 2 * len(buckets)
         wait = await _rate_wait(self._r, self._k, buckets, res[0:n:2])
         world, ban = self._cache.decode(user_id, res[n], res[n + 1])
