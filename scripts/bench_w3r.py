@@ -138,7 +138,8 @@ def backing_errors(workdir: Path) -> dict[str, int]:
     for log in workdir.glob("control-*.log"):
         for line in log.read_text(errors="replace").splitlines():
             if "backing service error" in line:
-                m = re.search(r"error[\"']?\s*[:=]\s*[\"']?([A-Za-z_.]+)", line)
+                # the JSON log names the exception type "error.message" (ECS)
+                m = re.search(r'"error(?:\.message)?"\s*:\s*"([^"]+)"', line)
                 key = m.group(1) if m else "unknown"
                 out[key] = out.get(key, 0) + 1
     return out
