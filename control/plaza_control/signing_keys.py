@@ -23,6 +23,7 @@ import secrets
 from pathlib import Path
 
 import msgspec
+import nacl.signing
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -49,12 +50,21 @@ class Jwks(msgspec.Struct, frozen=True):
 class SigningKey:
     """One Ed25519 key pair with its kid and creation time (Unix seconds)."""
 
-    __slots__ = ("created_at", "kid", "private_key")
+    __slots__ = ("_signer", "created_at", "kid", "private_key")
 
     def __init__(self, kid: str, private_key: Ed25519PrivateKey, created_at: float) -> None:
         self.kid = kid
         self.private_key = private_key
         self.created_at = created_at
+        # Signing goes through libsodium (PyNaCl): about half of OpenSSL's cost
+        # per signature here, and Ed25519 is deterministic, so the bytes are the
+        # same either way (tested). Keys are still loaded and stored by
+        # ``cryptography``.
+        self._signer = nacl.signing.SigningKey(private_key.private_bytes_raw())
+
+    def sign(self, data: bytes) -> bytes:
+        """The 64-byte Ed25519 signature of ``data``."""
+        return self._signer.sign(data).signature
 
     def __repr__(self) -> str:
         return f"SigningKey(kid={self.kid!r})"

@@ -6,6 +6,9 @@ from pathlib import Path
 import jwt
 import msgspec
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from plaza_control import signing_keys
 from plaza_control.errors import ConfigError, Unauthenticated
@@ -135,3 +138,17 @@ def test_session_tokens_are_standard_jwts_and_tampering_is_refused() -> None:
     ):
         with pytest.raises(Unauthenticated):
             s.verify(bad)
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.binary(max_size=2048))
+def test_signatures_are_ed25519_of_the_key(data: bytes) -> None:
+    """SigningKey.sign (libsodium) gives the bytes cryptography's own Ed25519 gives
+    (the scheme is deterministic), and they verify with the published key."""
+    key = _ONE_KEY
+    sig = key.sign(data)
+    assert sig == key.private_key.sign(data)
+    key.private_key.public_key().verify(sig, data)
+
+
+_ONE_KEY = SigningKey("k1", Ed25519PrivateKey.generate(), 0.0)
