@@ -86,3 +86,31 @@ func writeJSON(t *testing.T, path string, v any) {
 		t.Fatal(err)
 	}
 }
+
+// The egress and read-per-write rows are computed from the server's
+// /proc I/O counters: bytes written per second of window (and per
+// delivered movement update), read calls per write call.
+func TestFanoutRowsEgressAndReadsPerWrite(t *testing.T) {
+	r := &loadgen.Report{WindowS: 10, MovementPerSec: 1_000_000,
+		Server: &loadgen.ServerStats{BytesWritten: 530_000_000, WriteCalls: 50_000, ReadCalls: 51_000}}
+	cells := map[string]string{}
+	for _, rw := range fanoutRows([]*loadgen.Report{r}) {
+		cells[rw.name] = rw.vals[0]
+	}
+	for label, want := range map[string]string{
+		"server egress, MB/s written to sockets (bytes per delivered movement update)": "53.00 (53.0 B)",
+		"server read syscalls per write syscall":                                       "1.02",
+	} {
+		if got, ok := cells[label]; !ok || got != want {
+			t.Errorf("%s = %q (present %v), want %q", label, got, ok, want)
+		}
+	}
+	empty := fanoutRows([]*loadgen.Report{{}})
+	for _, rw := range empty {
+		if strings.HasPrefix(rw.name, "server egress") || strings.HasPrefix(rw.name, "server read syscalls") {
+			if rw.vals[0] != "–" {
+				t.Errorf("%s without server stats = %q, want –", rw.name, rw.vals[0])
+			}
+		}
+	}
+}
