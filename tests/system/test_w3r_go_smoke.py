@@ -70,5 +70,10 @@ def test_w3r_go_smoke_everyone_back_with_room_state_and_sequence(tmp_path: Path)
         if mode == "unpaced":
             assert r["http_503"] == 0, r["failures"]
             assert record["mode_env"]["PLAZA_JOIN_MAX_IN_FLIGHT"] == "0"
+        else:
+            # 100 rejoins within ~1 s against 50/s and a burst of 10: the
+            # schedule must refuse, every refusal with a hint.
+            assert r["failures"].get("join_http_503_overloaded", 0) > 0, r["failures"]
+            assert r["hinted_503"] == r["http_503"], mode
         for name in ("control-0", "relay", "redis", "driver"):
             assert r["cpu_s"][name] >= 0, (mode, name)
