@@ -78,7 +78,13 @@ from plaza.protocol.Message import Message  # noqa: E402
 from plaza.protocol.Move import MoveT  # noqa: E402
 from plaza.protocol.StateChanged import StateChangedT  # noqa: E402
 from system.cluster import Cluster, Relay, build_relay, free_port, running_cluster  # noqa: E402
-from system.player import Player, encode, text  # noqa: E402
+from system.player import (  # noqa: E402
+    Player,
+    encode,
+    reconnect_delay,
+    refusal_wait_seconds,
+    text,
+)
 
 #: Jitter and made-up positions, not secrets.
 _JITTER = random.Random()  # noqa: S311
@@ -205,7 +211,7 @@ class Agent:
         p = self.player
         attempt = 0
         while True:
-            retry_after = 0.0
+            hint: float | None = None
             try:
                 p.control_url = self.controls[self._ctl % len(self.controls)]
                 await p.join(http, room=self.room)
@@ -214,8 +220,7 @@ class Agent:
                 break
             except httpx.HTTPStatusError as exc:
                 self.join_errors[f"join {exc.response.status_code}"] += 1
-                with contextlib.suppress(ValueError):
-                    retry_after = float(exc.response.headers.get("retry-after", "0"))
+                hint = refusal_wait_seconds(exc.response)
             except httpx.HTTPError as exc:
                 self.join_errors[f"join {type(exc).__name__}"] += 1
                 self._ctl += 1  # this control plane does not answer: the other one
@@ -226,7 +231,7 @@ class Agent:
                 ] += 1
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{p.name} not back in {self.room} by the deadline")
-            await asyncio.sleep(retry_after + _JITTER.uniform(0, min(10.0, 0.25 * 2**attempt)))
+            await asyncio.sleep(reconnect_delay(attempt, hint))  # docs/protocol.md §8
             attempt += 1
         assert p.joined is not None
         if p.joined.room_id != self.room:

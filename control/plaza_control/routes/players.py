@@ -70,8 +70,10 @@ class JoinController(Controller):
         self, request: Request[Any, Any, Any], data: JSONBody[JoinIn], session: Session
     ) -> Joined:
         """Returns the room, the relay's public URL, a signed ticket and the room settings.
-        409/503 answers carry ``Retry-After``; 503 ``overloaded`` (too many joins in
-        flight in this process) a jittered one."""
+        409, 429 and 503 answers carry ``Retry-After`` (whole seconds) and, in the
+        problem body, ``retry_after_ms`` (the precise wait: prefer it). 503
+        ``overloaded`` (the join pacer) also says ``reason``; its ``retry_after_ms``
+        is a slot of the admission schedule (docs/control.md)."""
         svc = services(request.app.state)
         try:
             async with svc.pacer.slot():

@@ -131,7 +131,7 @@ class JoinService:
         )
         wait, world, ban, mute = adm.wait_ms, adm.world, adm.ban, adm.mute
         if wait is not None:
-            raise RateLimited("too many joins", retry_after=max(1, (wait + 999) // 1000))
+            raise RateLimited("too many joins", retry_after_ms=max(1, wait))
         now_ms = self._clock()
         if ban is not None and ban.active(now_ms):
             raise Banned("this account is banned", extra=ban_detail(ban))
