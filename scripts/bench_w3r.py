@@ -575,9 +575,14 @@ def main(argv: list[str] | None = None) -> int:
         "workers: one port, PLAZA_WORKERS uvicorn workers",
     )
     ap.add_argument(
-        "--rate", type=int, default=400, help="paced: PLAZA_JOIN_RATE_PER_SECOND per process"
+        "--rate", type=int, default=1000, help="paced: PLAZA_JOIN_RATE_PER_SECOND per process"
     )
-    ap.add_argument("--burst", type=int, default=100, help="paced: PLAZA_JOIN_BURST")
+    ap.add_argument(
+        "--burst",
+        type=int,
+        default=251,
+        help="paced: PLAZA_JOIN_BURST (>= 0.25 s x rate + 1: the client jitter fits in it)",
+    )
     ap.add_argument(
         "--horizon-ms",
         type=int,
