@@ -10,6 +10,8 @@ the problem ``type`` (``urn:plaza:problem:<code>``). The problem table in
 
 from __future__ import annotations
 
+import random
+
 
 class PlazaError(Exception):
     """Base of every error the control plane raises on purpose."""
@@ -134,3 +136,10 @@ class NoRelayAvailable(Unavailable):
 class DependencyDown(Unavailable):
     code = "dependency-down"
     title = "A backing service is unreachable"
+
+
+def spread_ms(base_ms: int) -> int:
+    """A retry hint of ``base_ms`` plus up to as much again, uniformly: clients
+    refused in the same instant come back spread over a window instead of in
+    one wave (docs/protocol.md §8 adds only 250 ms of jitter to a hint)."""
+    return base_ms + random.randint(0, base_ms)  # noqa: S311 - jitter, not secrecy

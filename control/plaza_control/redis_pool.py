@@ -20,6 +20,8 @@ Each cut was measured with ``scripts/bench_join.py`` (docs/control-benchmarks.md
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from collections.abc import Sequence
 from typing import Any
 
@@ -58,10 +60,26 @@ def join_path_client(url: str, *, max_connections: int = 256) -> aioredis.Redis:
     return aioredis.Redis.from_pool(pool)
 
 
+_SLOTS: weakref.WeakKeyDictionary[aioredis.ConnectionPool, asyncio.Semaphore] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _batch_slots(pool: aioredis.ConnectionPool) -> asyncio.Semaphore:
+    """One semaphore per pool, shared by every RawCommands over it."""
+    slots = _SLOTS.get(pool)
+    if slots is None:
+        slots = _SLOTS[pool] = asyncio.Semaphore(max(1, pool.max_connections - 16))
+    return slots
+
+
 class RawCommands:
     """Batches of already-built commands over one connection of ``client``'s pool.
 
-    Contract: ``run`` sends every command of the batch in one write and returns
+    Contract: at most ``max_connections - 16`` batches per pool are in flight, in
+    all ``RawCommands`` over that pool together (more wait their turn; the 16
+    stay for the pool's other commands, such as the relay list); ``run`` sends
+    every command of the batch in one write and returns
     their replies in order (hiredis-parsed: ``bytes``, ``int``, ``None``, lists;
     no redis-py response callbacks). An error reply raises (``ResponseError``)
     and any failure drops the connection, so a half-read batch never leaves a
@@ -72,8 +90,17 @@ class RawCommands:
 
     def __init__(self, client: aioredis.Redis) -> None:
         self._pool = client.connection_pool
+        # A batch waits for a free connection instead of failing: redis-py's
+        # pool raises MaxConnectionsError when all are in use (an unpaced storm
+        # of thousands of joins did exactly that). The wait is bounded by the
+        # caller's timeout (JoinPolicy.redis_timeout_ms).
+        self._slots = _batch_slots(self._pool)
 
     async def run(self, commands: Sequence[Sequence[EncodableT]]) -> list[Any]:
+        async with self._slots:
+            return await self._run(commands)
+
+    async def _run(self, commands: Sequence[Sequence[EncodableT]]) -> list[Any]:
         for attempt in (0, 1):
             conn: aioredis.Connection = await self._pool.get_connection()  # type: ignore[no-untyped-call]
             try:

@@ -6,6 +6,7 @@ answers."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 import warnings
 from pathlib import Path
@@ -119,5 +120,20 @@ async def test_raw_commands_keep_the_connection_in_step(settings: Settings) -> N
             assert await raw.script(script, [key], ["y"]) == [key.encode(), b"y"]
         finally:
             await admin.aclose()
+    finally:
+        await client.aclose()
+
+
+async def test_raw_commands_wait_for_a_connection_instead_of_failing(settings: Settings) -> None:
+    """More batches at once than the pool has connections: they queue (the
+    stock pool raises MaxConnectionsError), and every one gets its reply."""
+    client = join_path_client(settings.redis_url, max_connections=20)
+    key = f"{settings.redis_prefix}empty"
+    try:
+        raws = [RawCommands(client), RawCommands(client)]  # share the pool's slots
+        replies = await asyncio.gather(*(raws[i % 2].run([("BLPOP", key, 0.1)]) for i in range(60)))
+        assert replies == [[None]] * 60
+        in_use = client.connection_pool._in_use_connections
+        assert len(in_use) == 0
     finally:
         await client.aclose()

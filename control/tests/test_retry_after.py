@@ -15,6 +15,7 @@ import redis.asyncio as aioredis
 from litestar.testing import AsyncTestClient
 
 from plaza_control.app import create_app
+from plaza_control.errors import spread_ms
 from plaza_control.keyspace import Keyspace
 from plaza_control.models import Role
 from plaza_control.settings import Settings
@@ -155,7 +156,8 @@ async def test_redis_down_answers_dependency_down_with_retry_after_ms(tmp_path: 
             resp = await client.post("/v1/join", json={"world_id": "lobby"}, headers=auth)
             assert resp.status_code == 503, resp.text
             assert resp.json()["type"] == "urn:plaza:problem:dependency-down"
-            assert _assert_retry(resp) == 2000
+            # 2 s plus up to as much again, so clients refused at once spread out.
+            assert 2000 <= _assert_retry(resp) <= 4000
     finally:
         # Nothing reached Redis; the MongoDB database may have been created.
         await cleanup(msgspec.structs.replace(settings, redis_url=REDIS_URL))
@@ -168,3 +170,14 @@ def test_the_problem_schema_documents_retry_after_ms_and_reason() -> None:
     assert props["retry_after_ms"]["minimum"] == 1
     assert "ceil(retry_after_ms / 1000)" in props["retry_after_ms"]["description"]
     assert "horizon" in props["reason"]["description"]
+
+
+def test_flat_hints_are_spread() -> None:
+    """The hints that are not schedule slots (dependency down, no relay, room
+    full) are base + uniform(0, base): a refused crowd comes back spread over a
+    window, not in one wave (the rule adds only 250 ms of jitter to a hint)."""
+    draws = [spread_ms(2000) for _ in range(2000)]
+    assert min(draws) >= 2000
+    assert max(draws) <= 4000
+    # Every 250 ms band of the window is used (2000 draws, 8 bands).
+    assert {d // 250 for d in draws} >= set(range(8, 16))

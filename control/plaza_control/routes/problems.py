@@ -30,6 +30,7 @@ from plaza_control.errors import (
     Unauthenticated,
     Unavailable,
     UnsupportedMediaType,
+    spread_ms,
 )
 from plaza_control.observability import current_request_id
 
@@ -193,7 +194,8 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
 }
 
 
-#: When a client should retry after a backing service failed.
+#: When a client should retry after a backing service failed: this plus up to
+#: as much again (``errors.spread_ms``).
 DEPENDENCY_RETRY_MS = 2000
 
 
@@ -205,7 +207,7 @@ def dependency_error(request: Request[Any, Any, Any], exc: Exception) -> Respons
         DependencyDown.title,
         "retry later",
         request,
-        retry_after_ms=DEPENDENCY_RETRY_MS,
+        retry_after_ms=spread_ms(DEPENDENCY_RETRY_MS),
     )
 
 

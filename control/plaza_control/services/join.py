@@ -22,6 +22,7 @@ from plaza_control.errors import (
     RateLimited,
     RoomFull,
     Unavailable,
+    spread_ms,
 )
 from plaza_control.models import PERMISSIONS, RelayInfo, WorldSettings
 from plaza_control.repositories.base import Allocator, JoinGate, JoinRequest
@@ -109,7 +110,7 @@ class JoinService:
         except TimeoutError:
             raise Unavailable(
                 f"redis did not answer within {self._policy.redis_timeout_ms} ms; retry later",
-                retry_after=self._policy.retry_after_seconds,
+                retry_after_ms=spread_ms(self._policy.retry_after_seconds * 1000),
             ) from None
 
     async def _join(
@@ -153,14 +154,16 @@ class JoinService:
             )
         )
         if outcome.status == "room_full":
-            raise RoomFull(f"room {room_id} is full", retry_after=p.retry_after_seconds)
+            raise RoomFull(
+                f"room {room_id} is full", retry_after_ms=spread_ms(p.retry_after_seconds * 1000)
+            )
         if outcome.status == "world_mismatch":
             raise Conflict(f"room {room_id} belongs to another world")
         if outcome.status == "no_relay" or outcome.relay is None:
             self._relays_at = float("-inf")
             raise NoRelayAvailable(
                 "no live relay has room for this world; retry later",
-                retry_after=p.retry_after_seconds,
+                retry_after_ms=spread_ms(p.retry_after_seconds * 1000),
             )
         relay = outcome.relay
         ticket = self._minter.mint(
