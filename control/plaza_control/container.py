@@ -187,6 +187,7 @@ class Services:
                 window_ms=window_ms,
                 per_ip=s.join_per_ip,
                 per_user=s.join_per_user,
+                retry_after_seconds=s.join_retry_after_seconds,
             ),
             clock=clock,
         )
