@@ -420,12 +420,15 @@ func (bs *benchSet) markdown(plots []string) string {
 	p("[decisions/002-websocket-library.md](decisions/002-websocket-library.md) measures the floor on this machine: one write syscall to a loopback")
 	p("TCP socket costs ≈ 4–6 µs of CPU (100 B – 1 KiB), and a WebSocket library adds little on top. The relay cannot deliver an update for less")
 	p("than its share of one write per member per tick; in W1 each MovementBatch carries ~49 avatars, so the floor per *update* is ~0.1 µs.")
+	p("W1 also makes the relay read one client message per write, and a paced receive costs more than a write: [decisions/018](decisions/018-relay-floor-and-tick-phases.md)")
+	p("takes the floor of *CPU per write, all work included* as one raw write of W1's frame size plus one paced receive of its message size,")
+	p("2.8 + 7.8 ≈ 10.6 µs on this machine (`wslibbench`, 2026-12-01).")
 	if w1p != nil && srv(w1p).WriteCalls > 0 {
 		s := srv(w1p)
 		p("Measured in W1 (Plaza, tick %.0f Hz): %.0f write syscalls/s of %.0f B, **%.1f µs of relay CPU per write syscall, all work included** (the reads of every client message, tick, encode, queue, write),",
 			m.TickHz, float64(s.WriteCalls)/w1p.WindowS, float64(s.BytesWritten)/float64(s.WriteCalls), s.CPUWindowSeconds/float64(s.WriteCalls)*1e6)
-		p("i.e. %.1f× the floor's upper end; %.2f writes per member per tick (1.00: a tick's batch and the chat/presence frames since the last tick share one write, decision 005).",
-			s.CPUWindowSeconds/float64(s.WriteCalls)*1e6/6, float64(s.WriteCalls)/(float64(max(w1p.Present, 1))*m.TickHz*w1p.WindowS))
+		p("i.e. %.1f× the raw write's upper end (6 µs) and %.1f× decision 018's write + paced receive (10.6 µs); %.2f writes per member per tick (1.00: a tick's batch and the chat/presence frames since the last tick share one write, decision 005).",
+			s.CPUWindowSeconds/float64(s.WriteCalls)*1e6/6, s.CPUWindowSeconds/float64(s.WriteCalls)*1e6/10.6, float64(s.WriteCalls)/(float64(max(w1p.Present, 1))*m.TickHz*w1p.WindowS))
 	}
 	p("")
 	if bs.pprof != "" {
