@@ -7,8 +7,10 @@ cache, the relay list from heartbeat keys, placement from join.lua.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 import time
+from collections.abc import AsyncIterator
 
 import msgspec
 
@@ -94,6 +96,18 @@ class JoinService:
             return self._relays
         return await asyncio.shield(self._refresh)
 
+    @contextlib.asynccontextmanager
+    async def _redis_time_bound(self) -> AsyncIterator[None]:
+        """``JoinPolicy.redis_timeout_ms`` over the block; past it 503 ``unavailable``."""
+        try:
+            async with asyncio.timeout(self._policy.redis_timeout_ms / 1000):
+                yield
+        except TimeoutError:
+            raise Unavailable(
+                f"redis did not answer within {self._policy.redis_timeout_ms} ms; retry later",
+                retry_after_ms=spread_ms(self._policy.retry_after_seconds * 1000),
+            ) from None
+
     async def join(
         self,
         session: SessionClaims,
@@ -104,91 +118,75 @@ class JoinService:
         ip: str,
     ) -> Joined:
         """One timeout for the whole join (its Redis pool has no per-read one)."""
-        try:
-            async with asyncio.timeout(self._policy.redis_timeout_ms / 1000):
-                return await self._join(session, world_id, room_id, region, resume_session_id, ip)
-        except TimeoutError:
-            raise Unavailable(
-                f"redis did not answer within {self._policy.redis_timeout_ms} ms; retry later",
-                retry_after_ms=spread_ms(self._policy.retry_after_seconds * 1000),
-            ) from None
-
-    async def _join(
-        self,
-        session: SessionClaims,
-        world_id: str,
-        room_id: str | None,
-        region: str | None,
-        resume_session_id: str | None,
-        ip: str,
-    ) -> Joined:
-        p = self._policy
-        # One round trip: count the join, read the world config and the ban.
-        adm = await self._gate.admit(
-            [("join-ip", ip, p.per_ip), ("join-user", session.sub, p.per_user)],
-            p.window_ms,
-            world_id,
-            session.sub,
-        )
-        wait, world, ban, mute = adm.wait_ms, adm.world, adm.ban, adm.mute
-        if wait is not None:
-            raise RateLimited("too many joins", retry_after_ms=max(1, wait))
-        now_ms = self._clock()
-        if ban is not None and ban.active(now_ms):
-            raise Banned("this account is banned", extra=ban_detail(ban))
-        if world is None:
-            raise NotFound(f"world {world_id} not found")
-        relays = await self._live_relays()
-        outcome = await self._alloc.join(
-            JoinRequest(
+        async with self._redis_time_bound():
+            p = self._policy
+            # One round trip: count the join, read the world config and the ban.
+            adm = await self._gate.admit(
+                [("join-ip", ip, p.per_ip), ("join-user", session.sub, p.per_user)],
+                p.window_ms,
+                world_id,
+                session.sub,
+            )
+            wait, world, ban, mute = adm.wait_ms, adm.world, adm.ban, adm.mute
+            if wait is not None:
+                raise RateLimited("too many joins", retry_after_ms=max(1, wait))
+            now_ms = self._clock()
+            if ban is not None and ban.active(now_ms):
+                raise Banned("this account is banned", extra=ban_detail(ban))
+            if world is None:
+                raise NotFound(f"world {world_id} not found")
+            relays = await self._live_relays()
+            outcome = await self._alloc.join(
+                JoinRequest(
+                    user_id=session.sub,
+                    world_id=world_id,
+                    room_capacity=world.settings.room_capacity,
+                    empty_grace_ms=world.settings.empty_grace_seconds * 1000,
+                    wanted_room=room_id or "",
+                    new_room_id=f"{world_id}.{secrets.token_hex(6)}",
+                    now_ms=now_ms,
+                    reservation_ms=p.reservation_ms,
+                    scan_limit=p.scan_limit,
+                    candidates=placement.candidates(relays, region),
+                )
+            )
+            if outcome.status == "room_full":
+                raise RoomFull(
+                    f"room {room_id} is full",
+                    retry_after_ms=spread_ms(p.retry_after_seconds * 1000),
+                )
+            if outcome.status == "world_mismatch":
+                raise Conflict(f"room {room_id} belongs to another world")
+            if outcome.status == "no_relay" or outcome.relay is None:
+                self._relays_at = float("-inf")
+                raise NoRelayAvailable(
+                    "no live relay has room for this world; retry later",
+                    retry_after_ms=spread_ms(p.retry_after_seconds * 1000),
+                )
+            relay = outcome.relay
+            ticket = self._minter.mint(
                 user_id=session.sub,
+                relay_id=relay.relay_id,
+                room_id=outcome.room_id,
                 world_id=world_id,
-                room_capacity=world.settings.room_capacity,
-                empty_grace_ms=world.settings.empty_grace_seconds * 1000,
-                wanted_room=room_id or "",
-                new_room_id=f"{world_id}.{secrets.token_hex(6)}",
-                now_ms=now_ms,
-                reservation_ms=p.reservation_ms,
-                scan_limit=p.scan_limit,
-                candidates=placement.candidates(relays, region),
+                world_version=world.version,
+                name=session.name,
+                perms=PERMISSIONS,
+                now=now_ms // 1000,
+                room_lifetime=outcome.room_lifetime,
+                muted_until_ms=0 if mute is None else mute.claim(outcome.room_id, now_ms),
+                resume_session_id=resume_session_id,
             )
-        )
-        if outcome.status == "room_full":
-            raise RoomFull(
-                f"room {room_id} is full", retry_after_ms=spread_ms(p.retry_after_seconds * 1000)
+            return Joined(
+                room_id=outcome.room_id,
+                world_id=world_id,
+                relay_id=relay.relay_id,
+                relay_url=relay.public_url,
+                region=relay.region,
+                ticket=ticket.token,
+                ticket_expires_at=ticket.expires_at,
+                world_version=world.version,
+                settings=world.settings,
+                created=outcome.created,
+                room_lifetime=outcome.room_lifetime,
             )
-        if outcome.status == "world_mismatch":
-            raise Conflict(f"room {room_id} belongs to another world")
-        if outcome.status == "no_relay" or outcome.relay is None:
-            self._relays_at = float("-inf")
-            raise NoRelayAvailable(
-                "no live relay has room for this world; retry later",
-                retry_after_ms=spread_ms(p.retry_after_seconds * 1000),
-            )
-        relay = outcome.relay
-        ticket = self._minter.mint(
-            user_id=session.sub,
-            relay_id=relay.relay_id,
-            room_id=outcome.room_id,
-            world_id=world_id,
-            world_version=world.version,
-            name=session.name,
-            perms=PERMISSIONS,
-            now=now_ms // 1000,
-            room_lifetime=outcome.room_lifetime,
-            muted_until_ms=0 if mute is None else mute.claim(outcome.room_id, now_ms),
-            resume_session_id=resume_session_id,
-        )
-        return Joined(
-            room_id=outcome.room_id,
-            world_id=world_id,
-            relay_id=relay.relay_id,
-            relay_url=relay.public_url,
-            region=relay.region,
-            ticket=ticket.token,
-            ticket_expires_at=ticket.expires_at,
-            world_version=world.version,
-            settings=world.settings,
-            created=outcome.created,
-            room_lifetime=outcome.room_lifetime,
-        )
