@@ -1,4 +1,4 @@
-"""The join path's Redis client: its own pool, tuned for many short requests.
+"""The join path's Redis client (decision 019): its own pool, tuned for many short requests.
 
 - No per-read socket timeout and no health-check ``PING``: redis-py wraps every
   reply read in an ``asyncio.timeout`` (a pipeline of seven commands reads seven
