@@ -76,10 +76,12 @@ class ChatRepository(Protocol):
 
 
 class SessionRepository(Protocol):
-    async def record(self, changes: list[tuple[RoomEvent, str]]) -> set[str]:
+    async def record(self, changes: list[tuple[RoomEvent, str]]) -> None:
         """Upsert the join or leave half of each (event, session id), in any order
-        (the halves write disjoint fields). Returns the ids among them whose
-        session is now ``completed``."""
+        (the halves write disjoint fields). Nothing is read back: on FerretDB 1.24
+        a ``find`` by ``_id: {$in: ...}`` scans the whole collection (~250 ms per
+        batch at 8,000 sessions, scripts/probe_ferretdb.py), and no caller used
+        the answer."""
         ...
 
     async def by_user(self, user_id: str, limit: int, before: int | None) -> list[SessionRecord]:

@@ -147,15 +147,12 @@ class MongoSessionRepository:
             }
         return UpdateOne({"_id": session_id}, change, upsert=True)
 
-    async def record(self, changes: list[tuple[RoomEvent, str]]) -> set[str]:
+    async def record(self, changes: list[tuple[RoomEvent, str]]) -> None:
         if not changes:
-            return set()
+            return
         ops = [self._update(e, sid) for e, sid in changes]
         for i in range(0, len(ops), _BULK):
             await self._c.bulk_write(ops[i : i + _BULK], ordered=False)
-        ids = list({sid for _, sid in changes})
-        cursor = self._c.find({"_id": {"$in": ids}, "status": "completed"}, {"_id": 1})
-        return {str(d["_id"]) async for d in cursor}
 
     async def by_user(self, user_id: str, limit: int, before: int | None) -> list[SessionRecord]:
         query: Doc = {"user_id": user_id}
