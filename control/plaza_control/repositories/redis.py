@@ -461,12 +461,14 @@ class RedisBanReader:
 
 
 def _rate_commands(
-    pipe: Any, keyspace: Keyspace, buckets: list[tuple[str, str, int]], window_ms: int
-) -> None:
+    keyspace: Keyspace, buckets: list[tuple[str, str, int]], window_ms: int
+) -> list[tuple[str | int, ...]]:
+    """``INCR`` then ``PEXPIRE .. NX`` per bucket, as built commands (RawCommands)."""
+    cmds: list[tuple[str | int, ...]] = []
     for scope, subject, _limit in buckets:
         key = keyspace.rate(scope, subject)
-        pipe.incr(key)
-        pipe.pexpire(key, window_ms, nx=True)
+        cmds += [("INCR", key), ("PEXPIRE", key, window_ms, "NX")]
+    return cmds
 
 
 async def _rate_wait(
@@ -497,10 +499,7 @@ class RedisJoinGate:
     ) -> Admission:
         # Built commands in one batch (redis_pool.RawCommands): the same seven
         # commands redis-py's Pipeline would send, for less CPU per join.
-        cmds: list[tuple[str | int, ...]] = []
-        for scope, subject, _limit in buckets:
-            key = self._k.rate(scope, subject)
-            cmds += [("INCR", key), ("PEXPIRE", key, window_ms, "NX")]
+        cmds = _rate_commands(self._k, buckets, window_ms)
         cmds += [
             ("GET", self._k.world_config(world_id)),
             ("GET", self._k.ban(user_id)),
@@ -514,19 +513,18 @@ class RedisJoinGate:
 
 
 class RedisRateLimiter:
-    """Fixed windows: ``INCR`` then ``PEXPIRE .. NX`` per bucket, one pipelined
+    """Fixed windows: ``INCR`` then ``PEXPIRE .. NX`` per bucket, one batched
     round trip, no script (each key stands alone, so any cluster slot works). If a
     process dies between the two commands the next request sets the expiry (NX
     only sets a missing one)."""
 
     def __init__(self, client: Redis, keyspace: Keyspace) -> None:
         self._r = client
+        self._raw = RawCommands(client)
         self._k = keyspace
 
     async def hit(self, buckets: list[tuple[str, str, int]], window_ms: int) -> int | None:
-        pipe = self._r.pipeline(transaction=False)
-        _rate_commands(pipe, self._k, buckets, window_ms)
-        results = await pipe.execute()
+        results = await self._raw.run(_rate_commands(self._k, buckets, window_ms))
         return await _rate_wait(self._r, self._k, buckets, results[::2])
 
 
