@@ -268,6 +268,29 @@ def http_post(path: str, body: bytes, token: str | None) -> bytes:
 
 
 # --- setup -------------------------------------------------------------------
+def bench_env(key_dir: Path, **extra: str) -> dict[str, str]:
+    """A control plane's environment for one benchmark round: the local Redis and
+    FerretDB under a fresh prefix and database (``cleanup`` removes them), keys
+    from ``key_dir``, quiet logs, then ``extra``."""
+    tag = secrets.token_hex(3)
+    env = dict(os.environ)
+    env.update(
+        {
+            "PYTHONPATH": str(REPO / "control"),
+            "PLAZA_REDIS_URL": os.environ.get("PLAZA_REDIS_URL", "redis://127.0.0.1:16379/0"),
+            "PLAZA_MONGO_URL": os.environ.get("PLAZA_MONGO_URL", "mongodb://127.0.0.1:27217/"),
+            "PLAZA_REDIS_PREFIX": f"bench{tag}:",
+            "PLAZA_MONGO_DB": f"bench_{tag}",
+            "PLAZA_KEY_DIR": str(key_dir),
+            "PLAZA_SESSION_SECRET": secrets.token_urlsafe(32),
+            "PLAZA_ACCESS_LOG": "false",
+            "PLAZA_LOG_LEVEL": "warning",
+            **extra,
+        }
+    )
+    return env
+
+
 async def prepare(env: dict[str, str], users: int) -> list[str]:
     import redis.asyncio as aioredis
 
@@ -853,24 +876,12 @@ def main() -> int:
         pass
     if args.workload == "w3r":
         return main_rejoin(args)
-    tag = secrets.token_hex(3)
     key_dir = Path(tempfile.mkdtemp(prefix="plaza-bench-"))
-    env = dict(os.environ)
-    env.update(
-        {
-            "PYTHONPATH": str(REPO / "control"),
-            "PLAZA_REDIS_URL": os.environ.get("PLAZA_REDIS_URL", "redis://127.0.0.1:16379/0"),
-            "PLAZA_MONGO_URL": os.environ.get("PLAZA_MONGO_URL", "mongodb://127.0.0.1:27217/"),
-            "PLAZA_REDIS_PREFIX": f"bench{tag}:",
-            "PLAZA_MONGO_DB": f"bench_{tag}",
-            "PLAZA_KEY_DIR": str(key_dir),
-            "PLAZA_SESSION_SECRET": secrets.token_urlsafe(32),
-            "PLAZA_JOIN_PER_USER": "1000000",
-            "PLAZA_JOIN_PER_IP": "100000000",
-            "PLAZA_ACCESS_LOG": "false",
-            "PLAZA_LOG_LEVEL": "warning",
-            **pacing_env(args, default_rate=0),
-        }
+    env = bench_env(
+        key_dir,
+        PLAZA_JOIN_PER_USER="1000000",
+        PLAZA_JOIN_PER_IP="100000000",
+        **pacing_env(args, default_rate=0),
     )
     from plaza_control import signing_keys
 

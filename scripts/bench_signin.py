@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import secrets
 import statistics
 import sys
 import tempfile
@@ -37,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_join import (
     REPO,
     Result,
+    bench_env,
     cleanup,
     free_port,
     http_post,
@@ -95,23 +95,8 @@ def main() -> int:
     load_before = os.getloadavg()
     rows: list[tuple[str, Result, float]] = []
     for _ in range(args.repeat):
-        tag = secrets.token_hex(3)
-        env = dict(os.environ)
-        env.update(
-            {
-                "PYTHONPATH": str(REPO / "control"),
-                "PLAZA_REDIS_URL": os.environ.get("PLAZA_REDIS_URL", "redis://127.0.0.1:16379/0"),
-                "PLAZA_MONGO_URL": os.environ.get("PLAZA_MONGO_URL", "mongodb://127.0.0.1:27217/"),
-                "PLAZA_REDIS_PREFIX": f"bench{tag}:",
-                "PLAZA_MONGO_DB": f"bench_{tag}",
-                "PLAZA_KEY_DIR": str(key_dir),
-                "PLAZA_SESSION_SECRET": secrets.token_urlsafe(32),
-                "PLAZA_SIGNIN_PER_IP": "100000000",
-                "PLAZA_SIGNIN_PER_DEVICE": "1000000",
-                "PLAZA_ACCESS_LOG": "false",
-                "PLAZA_LOG_LEVEL": "warning",
-            }
-        )
+        env = bench_env(key_dir, PLAZA_SIGNIN_PER_IP="100000000", PLAZA_SIGNIN_PER_DEVICE="1000000")
+        tag = env["PLAZA_MONGO_DB"].removeprefix("bench_")
         devices = [f"bench-{tag}-{i:012d}" for i in range(args.devices)]
         port = free_port()
         proc = start_control(env, port, "uvicorn")

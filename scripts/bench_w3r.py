@@ -53,6 +53,8 @@ from typing import IO, Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO / "tests")]
 
+from machine_info import cpu_model  # noqa: E402
+
 from system.cluster import Cluster, build_relay, running_cluster  # noqa: E402
 
 DOCS = REPO / "docs" / "benchmarks.md"
@@ -402,13 +404,7 @@ def per_second(r: dict[str, Any], key: str) -> list[int]:
 
 # --- docs --------------------------------------------------------------------
 def machine() -> str:
-    cpu = "unknown"
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    return f"`nproc` = {os.cpu_count()}, CPU {cpu}, Linux {platform.release()}"
+    return f"`nproc` = {os.cpu_count()}, CPU {cpu_model()}, Linux {platform.release()}"
 
 
 def saved(results_dir: Path) -> list[dict[str, Any]]:

@@ -65,6 +65,7 @@ sys.path[:0] = [str(REPO / "tests"), str(REPO / "control")]
 
 import httpx  # noqa: E402
 import websockets  # noqa: E402
+from machine_info import cpu_model  # noqa: E402
 from pymongo import MongoClient  # noqa: E402
 
 from plaza.common.Quat import QuatT  # noqa: E402
@@ -728,12 +729,7 @@ def table(outcomes: list[Outcome]) -> str:
 
 
 def machine() -> str:
-    cpu = "unknown"
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+    cpu = cpu_model()
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     py = platform.python_version()
     return (
